@@ -1,0 +1,150 @@
+"""learnstore's errors: one root, a child per kind of failure, translated from PostgreSQL in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import pydantic
+from psycopg import errors as pg
+
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "InvalidReference",
+    "InvalidValue",
+    "LearnstoreError",
+    "NotFound",
+    "QueryFileError",
+    "Unavailable",
+    "translate",
+    "translating",
+]
+
+
+class LearnstoreError(Exception):
+    """The root of every error learnstore raises. The PostgreSQL or pydantic error is its `__cause__`."""
+
+    def __init__(self, message: str, *, field: str | None = None, constraint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        #: the column or parameter the error is about, when one is known
+        self.field = field
+        #: the name of the schema constraint that rejected the value, when one did
+        self.constraint = constraint
+
+
+class NotFound(LearnstoreError):
+    """The row asked for does not exist."""
+
+
+class Conflict(LearnstoreError):
+    """The operation clashes with the current state (a duplicate, a stale version, a lock)."""
+
+
+class AlreadyExists(Conflict):
+    """A row with the same unique key already exists."""
+
+
+class InvalidReference(LearnstoreError):
+    """A value refers to a row that does not exist, or a row is still referred to."""
+
+
+class InvalidValue(LearnstoreError):
+    """A value breaks a rule: a type, a range, a CHECK constraint, a shape."""
+
+
+class Unavailable(LearnstoreError):
+    """The database cannot be reached, or refused the connection."""
+
+
+class QueryFileError(LearnstoreError):
+    """A `.sql` query file cannot be loaded; the message names the file and line."""
+
+
+# Messages for constraints whose rule a person would not guess from the name. Every other
+# constraint is described from its name, which the schema keeps meaningful (table_column_rule).
+CONSTRAINT_MESSAGES: dict[str, str] = {}
+
+
+def register_messages(messages: Mapping[str, str]) -> None:
+    """Add human messages for named constraints (used by the domain modules)."""
+    CONSTRAINT_MESSAGES.update(messages)
+
+
+def _constraint_message(diag: psycopg.errors.Diagnostic, fallback: str) -> str:
+    name = diag.constraint_name
+    if name and name in CONSTRAINT_MESSAGES:
+        return CONSTRAINT_MESSAGES[name]
+    return fallback
+
+
+_SQLSTATE_CLASSES: dict[type[psycopg.Error], type[LearnstoreError]] = {
+    pg.UniqueViolation: AlreadyExists,
+    pg.ExclusionViolation: Conflict,
+    pg.ForeignKeyViolation: InvalidReference,
+    pg.CheckViolation: InvalidValue,
+    pg.NotNullViolation: InvalidValue,
+    pg.InvalidTextRepresentation: InvalidValue,
+    pg.NumericValueOutOfRange: InvalidValue,
+    pg.StringDataRightTruncation: InvalidValue,
+    pg.InvalidDatetimeFormat: InvalidValue,
+    pg.DatetimeFieldOverflow: InvalidValue,
+    pg.InvalidParameterValue: InvalidValue,
+    pg.CharacterNotInRepertoire: InvalidValue,
+    pg.UntranslatableCharacter: InvalidValue,
+    pg.RaiseException: InvalidValue,
+    pg.DataException: InvalidValue,
+    pg.SerializationFailure: Conflict,
+    pg.DeadlockDetected: Conflict,
+    pg.LockNotAvailable: Conflict,
+}
+
+
+def translate(exc: BaseException) -> LearnstoreError | None:
+    """The learnstore error for a PostgreSQL or pydantic error, or None if it is not one we map."""
+    if isinstance(exc, LearnstoreError):
+        return exc
+    if isinstance(exc, pydantic.ValidationError):
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        where = f"{field}: " if field else ""
+        return InvalidValue(f"{where}{first['msg']}", field=field)
+    if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.QueryCanceled):
+        return Unavailable(f"database unavailable: {str(exc).strip().splitlines()[0]}")
+    if not isinstance(exc, psycopg.Error):
+        return None
+    for pg_class, ours in _SQLSTATE_CLASSES.items():
+        if isinstance(exc, pg_class):
+            diag = exc.diag
+            detail = diag.message_primary or str(exc)
+            field = diag.column_name
+            if pg_class is pg.RaiseException and diag.message_hint:
+                # Our PL/pgSQL functions put the field name in the hint.
+                field = diag.message_hint
+            message = _constraint_message(diag, detail)
+            if pg_class is pg.ForeignKeyViolation and diag.message_detail:
+                message = f"{message}: {diag.message_detail}"
+            elif pg_class is pg.UniqueViolation and diag.message_detail:
+                message = f"{message}: {diag.message_detail}"
+            return ours(message, field=field, constraint=diag.constraint_name)
+    return None
+
+
+@contextmanager
+def translating() -> Iterator[None]:
+    """Re-raise PostgreSQL and pydantic errors as learnstore errors, chained with `raise ... from`."""
+    try:
+        yield
+    except (psycopg.Error, pydantic.ValidationError) as exc:
+        ours = translate(exc)
+        if ours is None:
+            raise
+        raise ours from exc
+
+
+def describe(values: Mapping[str, Any]) -> str:
+    """`clerk_id='user_1'`, for messages that name what was looked up."""
+    return ", ".join(f"{key}={value!r}" for key, value in values.items())

@@ -1,0 +1,175 @@
+-- Community: forum threads, likes, collaborators, suggested edits, feedback and upvotes.
+-- What a user wrote for others stays readable when the user is erased (author set NULL);
+-- what only records the user's own gesture (a like, an upvote, a collaborator seat) goes with them.
+
+CREATE TABLE forum_posts (
+    id              uuid        NOT NULL DEFAULT gen_random_uuid(),
+    course_id       uuid        NOT NULL,
+    author_clerk_id text,
+    title           text        NOT NULL,
+    body            text        NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT forum_posts_pkey PRIMARY KEY (id),
+    CONSTRAINT forum_posts_course_id_fkey FOREIGN KEY (course_id) REFERENCES courses (id) ON DELETE CASCADE,
+    CONSTRAINT forum_posts_author_clerk_id_fkey FOREIGN KEY (author_clerk_id)
+        REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE SET NULL,
+    CONSTRAINT forum_posts_title_not_blank CHECK (is_not_blank(title) AND char_length(title) <= 300),
+    CONSTRAINT forum_posts_body_not_blank CHECK (is_not_blank(body) AND char_length(body) <= 50000)
+);
+COMMENT ON TABLE forum_posts IS 'A discussion thread in a course''s forum.';
+CREATE INDEX forum_posts_course_id_idx ON forum_posts (course_id, created_at DESC);
+CREATE INDEX forum_posts_author_clerk_id_idx ON forum_posts (author_clerk_id);
+CREATE TRIGGER forum_posts_set_updated_at BEFORE UPDATE ON forum_posts
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+CREATE TABLE forum_replies (
+    id              uuid        NOT NULL DEFAULT gen_random_uuid(),
+    post_id         uuid        NOT NULL,
+    parent_reply_id uuid,
+    author_clerk_id text,
+    body            text        NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT forum_replies_pkey PRIMARY KEY (id),
+    CONSTRAINT forum_replies_post_id_fkey FOREIGN KEY (post_id) REFERENCES forum_posts (id) ON DELETE CASCADE,
+    -- Removing a reply removes the answers nested under it.
+    CONSTRAINT forum_replies_parent_reply_id_fkey FOREIGN KEY (parent_reply_id)
+        REFERENCES forum_replies (id) ON DELETE CASCADE,
+    CONSTRAINT forum_replies_author_clerk_id_fkey FOREIGN KEY (author_clerk_id)
+        REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE SET NULL,
+    CONSTRAINT forum_replies_body_not_blank CHECK (is_not_blank(body) AND char_length(body) <= 50000),
+    CONSTRAINT forum_replies_not_own_parent CHECK (parent_reply_id <> id)
+);
+COMMENT ON TABLE forum_replies IS 'A reply to a post, or (parent_reply_id) to another reply.';
+CREATE INDEX forum_replies_post_id_idx ON forum_replies (post_id, created_at);
+CREATE INDEX forum_replies_parent_reply_id_idx ON forum_replies (parent_reply_id);
+CREATE INDEX forum_replies_author_clerk_id_idx ON forum_replies (author_clerk_id);
+CREATE TRIGGER forum_replies_set_updated_at BEFORE UPDATE ON forum_replies
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+CREATE TABLE forum_post_likes (
+    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    post_id       uuid        NOT NULL,
+    user_clerk_id text        NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT forum_post_likes_pkey PRIMARY KEY (id),
+    CONSTRAINT forum_post_likes_post_user_key UNIQUE (post_id, user_clerk_id),
+    CONSTRAINT forum_post_likes_post_id_fkey FOREIGN KEY (post_id) REFERENCES forum_posts (id) ON DELETE CASCADE,
+    CONSTRAINT forum_post_likes_user_clerk_id_fkey FOREIGN KEY (user_clerk_id)
+        REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE CASCADE
+);
+COMMENT ON TABLE forum_post_likes IS 'A user likes a post, at most once.';
+CREATE INDEX forum_post_likes_user_clerk_id_idx ON forum_post_likes (user_clerk_id);
+CREATE TRIGGER forum_post_likes_set_updated_at BEFORE UPDATE ON forum_post_likes
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+CREATE TABLE forum_reply_likes (
+    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    reply_id      uuid        NOT NULL,
+    user_clerk_id text        NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT forum_reply_likes_pkey PRIMARY KEY (id),
+    CONSTRAINT forum_reply_likes_reply_user_key UNIQUE (reply_id, user_clerk_id),
+    CONSTRAINT forum_reply_likes_reply_id_fkey FOREIGN KEY (reply_id)
+        REFERENCES forum_replies (id) ON DELETE CASCADE,
+    CONSTRAINT forum_reply_likes_user_clerk_id_fkey FOREIGN KEY (user_clerk_id)
+        REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE CASCADE
+);
+COMMENT ON TABLE forum_reply_likes IS 'A user likes a reply, at most once.';
+CREATE INDEX forum_reply_likes_user_clerk_id_idx ON forum_reply_likes (user_clerk_id);
+CREATE TRIGGER forum_reply_likes_set_updated_at BEFORE UPDATE ON forum_reply_likes
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+CREATE TABLE collaborators (
+    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    course_id     uuid        NOT NULL,
+    user_clerk_id text        NOT NULL,
+    role          text        NOT NULL DEFAULT 'editor',
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT collaborators_pkey PRIMARY KEY (id),
+    CONSTRAINT collaborators_course_user_key UNIQUE (course_id, user_clerk_id),
+    CONSTRAINT collaborators_course_id_fkey FOREIGN KEY (course_id) REFERENCES courses (id) ON DELETE CASCADE,
+    CONSTRAINT collaborators_user_clerk_id_fkey FOREIGN KEY (user_clerk_id)
+        REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE CASCADE,
+    CONSTRAINT collaborators_role_valid CHECK (role IN ('editor', 'reviewer'))
+);
+COMMENT ON TABLE collaborators IS 'A user who co-manages a course besides its author.';
+CREATE INDEX collaborators_user_clerk_id_idx ON collaborators (user_clerk_id);
+CREATE TRIGGER collaborators_set_updated_at BEFORE UPDATE ON collaborators
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+CREATE TABLE suggested_edits (
+    id                uuid        NOT NULL DEFAULT gen_random_uuid(),
+    course_id         uuid        NOT NULL,
+    lesson_id         uuid,
+    author_clerk_id   text,
+    summary           text        NOT NULL,
+    payload           jsonb       NOT NULL,
+    status            text        NOT NULL DEFAULT 'pending',
+    reviewer_clerk_id text,
+    reviewed_at       timestamptz,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT suggested_edits_pkey PRIMARY KEY (id),
+    CONSTRAINT suggested_edits_course_id_fkey FOREIGN KEY (course_id) REFERENCES courses (id) ON DELETE CASCADE,
+    CONSTRAINT suggested_edits_lesson_id_fkey FOREIGN KEY (lesson_id) REFERENCES lessons (id) ON DELETE CASCADE,
+    CONSTRAINT suggested_edits_author_clerk_id_fkey FOREIGN KEY (author_clerk_id)
+        REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE SET NULL,
+    CONSTRAINT suggested_edits_reviewer_clerk_id_fkey FOREIGN KEY (reviewer_clerk_id)
+        REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE SET NULL,
+    CONSTRAINT suggested_edits_summary_not_blank CHECK (is_not_blank(summary) AND char_length(summary) <= 500),
+    CONSTRAINT suggested_edits_payload_object CHECK (jsonb_typeof(payload) = 'object' AND payload <> '{}'),
+    CONSTRAINT suggested_edits_status_valid CHECK (status IN ('pending', 'approved', 'rejected')),
+    CONSTRAINT suggested_edits_reviewed_at_set CHECK ((status = 'pending') = (reviewed_at IS NULL))
+);
+COMMENT ON TABLE suggested_edits IS 'A proposed change to a course or lesson, reviewed by its author or a collaborator.';
+CREATE INDEX suggested_edits_course_id_idx ON suggested_edits (course_id, status);
+CREATE INDEX suggested_edits_lesson_id_idx ON suggested_edits (lesson_id);
+CREATE INDEX suggested_edits_author_clerk_id_idx ON suggested_edits (author_clerk_id);
+CREATE INDEX suggested_edits_reviewer_clerk_id_idx ON suggested_edits (reviewer_clerk_id);
+CREATE TRIGGER suggested_edits_set_updated_at BEFORE UPDATE ON suggested_edits
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+CREATE TABLE course_feedback (
+    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    course_id     uuid        NOT NULL,
+    user_clerk_id text,
+    rating        integer     NOT NULL,
+    comment       text,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT course_feedback_pkey PRIMARY KEY (id),
+    CONSTRAINT course_feedback_course_user_key UNIQUE (course_id, user_clerk_id),
+    CONSTRAINT course_feedback_course_id_fkey FOREIGN KEY (course_id) REFERENCES courses (id) ON DELETE CASCADE,
+    -- A rating stays in the course's summary when its author is erased.
+    CONSTRAINT course_feedback_user_clerk_id_fkey FOREIGN KEY (user_clerk_id)
+        REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE SET NULL,
+    CONSTRAINT course_feedback_rating_range CHECK (rating BETWEEN 1 AND 5),
+    CONSTRAINT course_feedback_comment_length CHECK (char_length(comment) <= 5000)
+);
+COMMENT ON TABLE course_feedback IS 'A learner''s 1-5 rating of a course, once per learner per course.';
+CREATE INDEX course_feedback_user_clerk_id_idx ON course_feedback (user_clerk_id);
+CREATE TRIGGER course_feedback_set_updated_at BEFORE UPDATE ON course_feedback
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+CREATE TABLE feedback_upvotes (
+    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    feedback_id   uuid        NOT NULL,
+    user_clerk_id text        NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT feedback_upvotes_pkey PRIMARY KEY (id),
+    CONSTRAINT feedback_upvotes_feedback_user_key UNIQUE (feedback_id, user_clerk_id),
+    CONSTRAINT feedback_upvotes_feedback_id_fkey FOREIGN KEY (feedback_id)
+        REFERENCES course_feedback (id) ON DELETE CASCADE,
+    CONSTRAINT feedback_upvotes_user_clerk_id_fkey FOREIGN KEY (user_clerk_id)
+        REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE CASCADE
+);
+COMMENT ON TABLE feedback_upvotes IS 'A user endorses a piece of feedback, at most once.';
+CREATE INDEX feedback_upvotes_user_clerk_id_idx ON feedback_upvotes (user_clerk_id);
+CREATE TRIGGER feedback_upvotes_set_updated_at BEFORE UPDATE ON feedback_upvotes
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();

@@ -96,6 +96,7 @@ _SQLSTATE_CLASSES: dict[type[psycopg.Error], type[LearnstoreError]] = {
     pg.CharacterNotInRepertoire: InvalidValue,
     pg.UntranslatableCharacter: InvalidValue,
     pg.RaiseException: InvalidValue,
+    pg.NoDataFound: NotFound,
     pg.DataException: InvalidValue,
     pg.SerializationFailure: Conflict,
     pg.DeadlockDetected: Conflict,
@@ -121,13 +122,13 @@ def translate(exc: BaseException) -> LearnstoreError | None:
             diag = exc.diag
             detail = diag.message_primary or str(exc)
             field = diag.column_name
-            if pg_class is pg.RaiseException and diag.message_hint:
+            if pg_class in (pg.RaiseException, pg.NoDataFound) and diag.message_hint:
                 # Our PL/pgSQL functions put the field name in the hint.
                 field = diag.message_hint
             message = _constraint_message(diag, detail)
-            if pg_class is pg.ForeignKeyViolation and diag.message_detail:
-                message = f"{message}: {diag.message_detail}"
-            elif pg_class is pg.UniqueViolation and diag.message_detail:
+            if (pg_class is pg.ForeignKeyViolation and diag.message_detail) or (
+                pg_class is pg.UniqueViolation and diag.message_detail
+            ):
                 message = f"{message}: {diag.message_detail}"
             return ours(message, field=field, constraint=diag.constraint_name)
     return None

@@ -1,0 +1,154 @@
+-- Users: identity sync, lookups, profiles, activity streaks, goals, notifications, GDPR.
+
+-- name: GetUserByClerkId :one
+-- The user with this Clerk id.
+SELECT * FROM users WHERE clerk_id = sqlc.arg(clerk_id);
+
+-- name: GetUserByEmail :one
+-- The user with this email, whatever its case.
+SELECT * FROM users WHERE lower(email) = lower(sqlc.arg(email));
+
+-- name: UpsertUserFromClerk :one
+-- Creates or updates a user from an identity-provider event. Returns no row when the stored
+-- version is newer than the event (an older event never overwrites a newer one).
+INSERT INTO users AS u (clerk_id, email, first_name, last_name, avatar_url, clerk_updated_at)
+VALUES (sqlc.arg(clerk_id), sqlc.narg(email), sqlc.narg(first_name), sqlc.narg(last_name),
+        sqlc.narg(avatar_url), sqlc.arg(clerk_updated_at))
+ON CONFLICT (clerk_id) DO UPDATE
+    SET email = excluded.email,
+        first_name = excluded.first_name,
+        last_name = excluded.last_name,
+        avatar_url = excluded.avatar_url,
+        clerk_updated_at = excluded.clerk_updated_at
+    WHERE u.clerk_updated_at IS NULL OR u.clerk_updated_at < excluded.clerk_updated_at
+RETURNING *;
+
+-- name: UpdateUserProfile :one
+-- Changes the profile fields whose *_set flag is true; the others keep their value.
+UPDATE users
+SET first_name = CASE WHEN sqlc.arg(first_name_set)::boolean THEN sqlc.narg(first_name) ELSE first_name END,
+    last_name = CASE WHEN sqlc.arg(last_name_set)::boolean THEN sqlc.narg(last_name) ELSE last_name END,
+    avatar_url = CASE WHEN sqlc.arg(avatar_url_set)::boolean THEN sqlc.narg(avatar_url) ELSE avatar_url END,
+    bio = CASE WHEN sqlc.arg(bio_set)::boolean THEN sqlc.narg(bio) ELSE bio END,
+    timezone = coalesce(sqlc.narg(timezone), timezone)
+WHERE clerk_id = sqlc.arg(clerk_id)
+RETURNING *;
+
+-- name: DeleteUser :execrows
+-- Erases a user: private rows go with them (ON DELETE CASCADE), what they wrote for others
+-- stays with its author set to NULL (ON DELETE SET NULL).
+DELETE FROM users WHERE clerk_id = sqlc.arg(clerk_id);
+
+-- name: RecordActivity :one
+-- Records activity at an instant on the user's local day, and returns the updated streak.
+SELECT * FROM record_activity(sqlc.arg(user_clerk_id), sqlc.arg(at));
+
+-- name: RecomputeStreak :one
+-- Rebuilds the streak from login_days alone.
+SELECT * FROM recompute_streak(sqlc.arg(user_clerk_id));
+
+-- name: GetStreak :one
+-- The streak as of an instant: the current run counts only if its last day is the user's local
+-- today or yesterday.
+SELECT s.user_clerk_id,
+       CASE WHEN s.last_active_date >= (sqlc.arg(at)::timestamptz AT TIME ZONE u.timezone)::date - 1
+            THEN s.current_streak ELSE 0 END::integer AS current_streak,
+       s.longest_streak,
+       s.last_active_date
+FROM user_streaks s JOIN users u ON u.clerk_id = s.user_clerk_id
+WHERE s.user_clerk_id = sqlc.arg(user_clerk_id);
+
+-- name: ListLoginDays :many
+-- The user's active local days, oldest first, within [since, until].
+SELECT day FROM login_days
+WHERE user_clerk_id = sqlc.arg(user_clerk_id) AND day BETWEEN sqlc.arg(since) AND sqlc.arg(until)
+ORDER BY day;
+
+-- name: CreateLearningGoal :one
+INSERT INTO learning_goals (user_clerk_id, title, description, target_date)
+VALUES (sqlc.arg(user_clerk_id), sqlc.arg(title), sqlc.narg(description), sqlc.narg(target_date))
+RETURNING *;
+
+-- name: SetLearningGoalProgress :one
+-- Sets a goal's progress; reaching 100 completes it, going below 100 reopens it.
+UPDATE learning_goals
+SET progress = sqlc.arg(progress),
+    completed_at = CASE WHEN sqlc.arg(progress)::integer = 100 THEN coalesce(completed_at, now()) END
+WHERE id = sqlc.arg(id) AND user_clerk_id = sqlc.arg(user_clerk_id)
+RETURNING *;
+
+-- name: ListActiveLearningGoals :many
+-- Goals not yet completed, soonest target first.
+SELECT * FROM learning_goals
+WHERE user_clerk_id = sqlc.arg(user_clerk_id) AND completed_at IS NULL
+ORDER BY target_date NULLS LAST, created_at;
+
+-- name: ListOverdueLearningGoals :many
+-- Goals not completed whose target date is before the user's local day at an instant.
+SELECT g.* FROM learning_goals g JOIN users u ON u.clerk_id = g.user_clerk_id
+WHERE g.user_clerk_id = sqlc.arg(user_clerk_id) AND g.completed_at IS NULL
+  AND g.target_date < (sqlc.arg(at)::timestamptz AT TIME ZONE u.timezone)::date
+ORDER BY g.target_date, g.created_at;
+
+-- name: DeleteLearningGoal :execrows
+DELETE FROM learning_goals WHERE id = sqlc.arg(id) AND user_clerk_id = sqlc.arg(user_clerk_id);
+
+-- name: CreateNotification :one
+INSERT INTO notifications (user_clerk_id, type, message, source_id, source_type, metadata)
+VALUES (sqlc.arg(user_clerk_id), sqlc.arg(type), sqlc.arg(message), sqlc.narg(source_id),
+        sqlc.narg(source_type), sqlc.arg(metadata))
+RETURNING *;
+
+-- name: NotifyCourseLearners :execrows
+-- Sends one notification to every learner enrolled in a course, in one statement.
+INSERT INTO notifications (user_clerk_id, type, message, source_id, source_type, metadata)
+SELECT uc.user_clerk_id, sqlc.arg(type), sqlc.arg(message), sqlc.narg(source_id), sqlc.narg(source_type),
+       sqlc.arg(metadata)
+FROM user_courses uc WHERE uc.course_id = sqlc.arg(course_id);
+
+-- name: CountUnreadNotifications :one
+SELECT count(*) AS unread FROM notifications
+WHERE user_clerk_id = sqlc.arg(user_clerk_id) AND read_at IS NULL;
+
+-- name: MarkNotificationRead :execrows
+UPDATE notifications SET read_at = now()
+WHERE id = sqlc.arg(id) AND user_clerk_id = sqlc.arg(user_clerk_id) AND read_at IS NULL;
+
+-- name: MarkAllNotificationsRead :execrows
+UPDATE notifications SET read_at = now()
+WHERE user_clerk_id = sqlc.arg(user_clerk_id) AND read_at IS NULL;
+
+-- name: ListNotifications :many
+-- Newest first; pass the last row's (created_at, id) to get the next page.
+SELECT * FROM notifications
+WHERE user_clerk_id = sqlc.arg(user_clerk_id)
+  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
+       OR (created_at, id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg(page_size);
+
+-- name: ExportUser :one
+-- Everything stored about a user, as one JSON document keyed by table; NULL for an unknown user.
+SELECT jsonb_build_object(
+    'users', jsonb_build_array(to_jsonb(u)),
+    'user_streaks', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_streaks t WHERE t.user_clerk_id = u.clerk_id),
+    'login_days', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.day), '[]') FROM login_days t WHERE t.user_clerk_id = u.clerk_id),
+    'learning_goals', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM learning_goals t WHERE t.user_clerk_id = u.clerk_id),
+    'notifications', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM notifications t WHERE t.user_clerk_id = u.clerk_id),
+    'courses', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM courses t WHERE t.author_clerk_id = u.clerk_id),
+    'user_courses', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_courses t WHERE t.user_clerk_id = u.clerk_id),
+    'user_progress', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_progress t WHERE t.user_clerk_id = u.clerk_id),
+    'forum_posts', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_posts t WHERE t.author_clerk_id = u.clerk_id),
+    'forum_replies', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_replies t WHERE t.author_clerk_id = u.clerk_id),
+    'forum_post_likes', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_post_likes t WHERE t.user_clerk_id = u.clerk_id),
+    'forum_reply_likes', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_reply_likes t WHERE t.user_clerk_id = u.clerk_id),
+    'collaborators', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM collaborators t WHERE t.user_clerk_id = u.clerk_id),
+    'suggested_edits', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM suggested_edits t
+                        WHERE t.author_clerk_id = u.clerk_id OR t.reviewer_clerk_id = u.clerk_id),
+    'course_feedback', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM course_feedback t WHERE t.user_clerk_id = u.clerk_id),
+    'feedback_upvotes', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM feedback_upvotes t WHERE t.user_clerk_id = u.clerk_id),
+    'user_achievements', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_achievements t WHERE t.user_clerk_id = u.clerk_id),
+    'flashcard_sets', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM flashcard_sets t WHERE t.owner_clerk_id = u.clerk_id),
+    'user_flashcard_progress', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_flashcard_progress t WHERE t.user_clerk_id = u.clerk_id)
+) AS document
+FROM users u WHERE u.clerk_id = sqlc.arg(clerk_id);

@@ -1,0 +1,1 @@
+"""The typed query layer: sqlc-annotated SQL files, loaded through aiosql."""

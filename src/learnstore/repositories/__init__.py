@@ -1,0 +1,1 @@
+"""The repositories: one per domain, the business operations, each in one transaction."""

@@ -1,0 +1,190 @@
+"""The `learnstore` command: apply, roll back, list and create migrations against any DSN."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from learnstore import migrate
+from learnstore.errors import LearnstoreError
+
+__all__ = ["main"]
+
+DSN_ENV = "LEARNSTORE_DSN"
+
+
+class _RefusedError(LearnstoreError):
+    """The user (or the lack of one) did not confirm a destructive command."""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    # The connection options are accepted before and after the command: `learnstore --dsn X status`
+    # and `learnstore status --dsn X`. SUPPRESS keeps a later default from erasing an earlier value.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--dsn",
+        default=argparse.SUPPRESS,
+        help=f"libpq DSN or URL of the database (default: ${DSN_ENV}, else the embedded PostgreSQL)",
+    )
+    common.add_argument(
+        "--migrations",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="folder of yoyo migrations (default: learnstore's own)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="learnstore",
+        description="learnstore's database migrations (yoyo), safe to run concurrently.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser(
+        "migrate",
+        parents=[common],
+        help="apply pending migrations",
+        description="Apply pending migrations, oldest first, each in its own transaction.",
+    )
+    up.add_argument("--dry-run", action="store_true", help="list what would be applied, change nothing")
+
+    down = commands.add_parser(
+        "rollback",
+        parents=[common],
+        help="roll back applied migrations",
+        description="Roll back applied migrations, newest first (one by default).",
+    )
+    which = down.add_mutually_exclusive_group()
+    which.add_argument("--steps", type=_positive, metavar="N", help="roll back the last N migrations")
+    which.add_argument("--to", metavar="REVISION", help="roll back every migration applied after REVISION")
+    which.add_argument("--all", action="store_true", help="roll back every migration (asks first)")
+    down.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    down.add_argument("--dry-run", action="store_true", help="list what would be rolled back, change nothing")
+
+    commands.add_parser(
+        "status",
+        parents=[common],
+        help="list applied and pending migrations",
+        description="List every migration, applied (with when) or pending.",
+    )
+
+    create = commands.add_parser(
+        "new",
+        parents=[common],
+        help="create a new migration and its rollback",
+        description="Create NNNN_NAME.sql and NNNN_NAME.rollback.sql in the migrations folder.",
+    )
+    create.add_argument("name", metavar="NAME", help="snake_case name, e.g. add_course_slug")
+    return parser
+
+
+def _dsn(args: argparse.Namespace) -> str:
+    given: str | None = getattr(args, "dsn", None) or os.environ.get(DSN_ENV)
+    if given:
+        return given
+    from learnstore.embedded import embedded_data_dir, embedded_dsn
+
+    print(f"learnstore: using the embedded PostgreSQL in {embedded_data_dir()}", file=sys.stderr)
+    return embedded_dsn()
+
+
+class _Progress:
+    """Prints `applying 0002_x ... ok`, one line per migration, as it happens."""
+
+    line_open = False
+
+    def __call__(self, event: str, migration_id: str) -> None:
+        if event == "waiting":
+            print("learnstore: waiting for another migration run to finish", file=sys.stderr)
+        elif event in ("applying", "rolling back"):
+            print(f"{event} {migration_id} ...", end=" ", flush=True)
+            self.line_open = True
+        else:
+            print("ok", flush=True)
+            self.line_open = False
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise _RefusedError("rollback --all asks for confirmation, and there is no terminal: pass --yes")
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:  # Ctrl-D is a no
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _run(args: argparse.Namespace, progress: _Progress) -> int:
+    folder: Path | None = getattr(args, "migrations", None)
+    if args.command == "new":
+        forward, backward = migrate.new(args.name, migrations=folder)
+        print(forward)
+        print(backward)
+        print("remember: change sql/schema/ in the same commit, so it describes where this migration leads")
+        return 0
+    dsn = _dsn(args)
+    if args.command == "status":
+        states = migrate.status(dsn, migrations=folder)
+        width = max((len(s.id) for s in states), default=0)
+        for s in states:
+            when = f"  {s.applied_at:%Y-%m-%d %H:%M:%S} UTC" if s.applied_at else ""
+            print(f"{s.id:<{width}}  {'applied' if s.applied else 'pending'}{when}")
+        applied = sum(s.applied for s in states)
+        print(f"{applied} applied, {len(states) - applied} pending")
+        return 0
+    if args.command == "migrate":
+        ids = migrate.upgrade(dsn, migrations=folder, dry_run=args.dry_run, on_progress=progress)
+        verb = "would apply" if args.dry_run else "applied"
+        _summary(ids, verb, args.dry_run, "the database is up to date")
+        return 0
+    # rollback
+    steps: int | None = None if args.all or args.to is not None else (args.steps or 1)
+    if args.all and not args.yes and not args.dry_run:
+        pending = migrate.rollback(dsn, migrations=folder, steps=None, dry_run=True)
+        if pending and not _confirm(f"roll back all {len(pending)} applied migration(s)?"):
+            print("nothing rolled back", file=sys.stderr)
+            return 1
+    ids = migrate.rollback(
+        dsn, migrations=folder, steps=steps, to=args.to, dry_run=args.dry_run, on_progress=progress
+    )
+    _summary(ids, "would roll back" if args.dry_run else "rolled back", args.dry_run, "nothing to roll back")
+    return 0
+
+
+def _summary(ids: list[str], verb: str, dry_run: bool, when_none: str) -> None:
+    if dry_run:  # a real run has already printed each one as it went
+        for migration_id in ids:
+            print(f"{verb} {migration_id}")
+    print(f"{verb} {len(ids)} migration(s)" if ids else when_none)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the `learnstore` command; the exit code (0 ok, 1 error, 2 usage error)."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already printed
+        return exc.code if isinstance(exc.code, int) else 2
+    progress = _Progress()
+    try:
+        return _run(args, progress)
+    except LearnstoreError as exc:
+        if progress.line_open:
+            print("failed", flush=True)
+        print(f"learnstore: error: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("learnstore: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,370 @@
+"""Apply, roll back, list and create yoyo migrations: a thin typed wrapper, safe under concurrency."""
+
+from __future__ import annotations
+
+import glob
+import re
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import yoyo
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from yoyo import exceptions as yoyo_errors
+from yoyo.migrations import default_migration_table, topological_sort
+
+from learnstore._resources import migrations_dir
+from learnstore.errors import Conflict, InvalidValue, LearnstoreError, Unavailable
+
+__all__ = [
+    "MigrationError",
+    "MigrationState",
+    "ProgressCallback",
+    "new",
+    "rollback",
+    "status",
+    "upgrade",
+    "yoyo_url",
+]
+
+#: on_progress(event, migration_id). Events: "applying" and "applied", "rolling back" and
+#: "rolled back" around each migration; "waiting" (id "") while another migrator holds the lock.
+ProgressCallback = Callable[[str, str], None]
+
+# Session advisory lock that serialises every learnstore migrator on one database (the first 8 bytes
+# of sha256("learnstore.migrate"), as a signed bigint). Unlike yoyo's lock row it also covers yoyo's
+# own first-run table creation, and PostgreSQL releases it when the holder's connection dies.
+ADVISORY_LOCK_KEY = 0x1E3A_5C2B_7D40_91F6
+
+# Seconds to wait for yoyo's lock row. Under the advisory lock only a non-learnstore yoyo client, or
+# a row left by a migrator that crashed, can hold it.
+YOYO_LOCK_TIMEOUT = 10.0
+
+# libpq waits for the OS TCP timeout (minutes) on an unreachable host unless told otherwise.
+DEFAULT_CONNECT_TIMEOUT = "10"
+
+_NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+_NUMBERED = re.compile(r"(\d{4,})_")
+
+
+class MigrationError(LearnstoreError):
+    """A migration failed (and was rolled back), or the migration files themselves are wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationState:
+    """One migration file and whether the database has it."""
+
+    id: str
+    applied: bool
+    applied_at: datetime | None
+
+
+# --- connection strings -------------------------------------------------------------------------
+
+
+def _conninfo(dsn: str) -> dict[str, str]:
+    """libpq parameters from a URL or `key=value` DSN (a `+driver` suffix in the scheme is dropped)."""
+    text = re.sub(r"^(postgres(?:ql)?)\+\w+://", r"\1://", dsn.strip())
+    try:
+        params = {key: str(value) for key, value in conninfo_to_dict(text).items()}
+    except psycopg.ProgrammingError as exc:
+        raise Unavailable(f"invalid DSN: {_first_line(exc)}") from exc
+    params.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+    return params
+
+
+def yoyo_url(dsn: str) -> str:
+    """The yoyo URL for a libpq DSN: yoyo reads `postgresql://` as psycopg2, so say `+psycopg`."""
+    # Every parameter goes into the query string: yoyo hands query arguments to psycopg.connect as
+    # keywords, which keeps socket-directory hosts and options such as sslmode intact.
+    return "postgresql+psycopg://?" + urllib.parse.urlencode(_conninfo(dsn))
+
+
+def _describe(params: dict[str, str]) -> str:
+    """Where a DSN points, without its password, for error messages."""
+    shown = ("host", "port", "dbname", "user")
+    return " ".join(f"{key}={params[key]}" for key in shown if params.get(key)) or "libpq defaults"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).strip().splitlines()[:1]) or type(exc).__name__
+    text = text.removeprefix("connection failed: ")
+    return re.sub(r"\s+", " ", text)
+
+
+# --- the session: advisory lock, yoyo backend, yoyo lock ------------------------------------------
+
+
+def _read_migrations(folder: Path | None) -> Any:
+    folder = (folder or migrations_dir()).resolve()
+    if not folder.is_dir():
+        raise MigrationError(f"no migrations folder at {folder}")
+    try:
+        # yoyo treats its sources as glob patterns; a path with [ or * in it must not be one.
+        migrations = yoyo.read_migrations(glob.escape(str(folder)))
+        for migration in migrations:
+            migration.load()
+    except (yoyo_errors.BadMigration, yoyo_errors.MigrationConflict) as exc:
+        raise MigrationError(f"bad migration in {folder}: {_first_line(exc)}") from exc
+    return migrations
+
+
+@contextmanager
+def _database_errors(params: dict[str, str]) -> Iterator[None]:
+    """Connection failures become Unavailable, other database errors MigrationError: one line each."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise Unavailable(f"cannot connect to PostgreSQL ({_describe(params)}): {_first_line(exc)}") from exc
+    except psycopg.Error as exc:
+        raise MigrationError(f"migration bookkeeping failed: {_first_line(exc)}") from exc
+
+
+@contextmanager
+def _locked_session(
+    dsn: str, migrations: Path | None, on_progress: ProgressCallback | None
+) -> Iterator[tuple[Any, Any]]:
+    """(yoyo backend, migration list) with the advisory lock and yoyo's lock held."""
+    migration_list = _read_migrations(migrations)
+    params = _conninfo(dsn)
+    with _database_errors(params), psycopg.connect(make_conninfo(**params), autocommit=True) as lock_conn:
+        key = (ADVISORY_LOCK_KEY,)
+        got = lock_conn.execute("SELECT pg_try_advisory_lock(%s)", key).fetchone()
+        if not (got and got[0]):
+            if on_progress:
+                on_progress("waiting", "")
+            lock_conn.execute("SELECT pg_advisory_lock(%s)", key)
+        try:
+            backend = yoyo.get_backend(yoyo_url(dsn))
+            try:
+                with backend.lock(timeout=YOYO_LOCK_TIMEOUT):
+                    yield backend, migration_list
+            except yoyo_errors.LockTimeout as exc:
+                raise Conflict(
+                    f"yoyo's migration lock is held: {_first_line(exc)}. If no yoyo client is migrating "
+                    "this database, a crashed run left the lock row behind: DELETE FROM yoyo_lock"
+                ) from exc
+            finally:
+                backend.connection.close()
+        finally:
+            # Closing the connection would release the lock too; unlock first to be tidy, but never
+            # let a broken connection here hide the error that broke it.
+            with suppress(psycopg.Error):
+                lock_conn.execute("SELECT pg_advisory_unlock(%s)", key)
+
+
+class _QuietCursor:
+    """A cursor that reports no result columns, so yoyo has no rows to print."""
+
+    description = None
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+class _Quiet:
+    """A yoyo backend whose statements' rows are not printed.
+
+    yoyo prints the rows of any migration statement that returns some (`SELECT setval(...)`) to
+    stdout, which garbles the CLI's progress and a library caller's output. Swapping sys.stdout
+    instead would not be thread-safe.
+    """
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    def cursor(self) -> _QuietCursor:
+        return _QuietCursor(self._backend.cursor())
+
+
+def _run(backend: Any, migration: Any, direction: str) -> None:
+    """Apply or roll back one migration and record it."""
+    if migration.use_transactions:
+        # yoyo itself commits a migration on one connection and records it on another, so a crash in
+        # between leaves it applied but unrecorded. Here the steps and the bookkeeping commit together.
+        backend.ensure_internal_schema_updated()
+        with backend.transaction():
+            search_path = backend.execute("SELECT current_setting('search_path')").fetchone()[0]
+            migration.process_steps(_Quiet(backend), direction)
+            # A migration may SET search_path (pg_dump output does); yoyo's tables are named unqualified.
+            backend.execute("SELECT set_config('search_path', :path, false)", {"path": search_path})
+            _record(backend, migration, direction)
+    else:
+        # `-- transactional: false` (e.g. CREATE INDEX CONCURRENTLY) runs statement by statement on a
+        # connection of its own, as yoyo does it; only the bookkeeping is a transaction.
+        with backend.copy() as own:
+            migration.process_steps(_Quiet(own), direction)
+        with backend.transaction():
+            _record(backend, migration, direction)
+
+
+def _record(backend: Any, migration: Any, direction: str) -> None:
+    backend.log_migration(migration, direction)
+    if direction == "apply":
+        backend.mark_one(migration, log=False)
+    else:
+        backend.unmark_one(migration, log=False)
+
+
+def _connection_lost(exc: psycopg.Error) -> bool:
+    # A statement_timeout or lock_timeout inside a migration is the migration's failure, not an outage.
+    return (
+        exc.sqlstate is None or exc.sqlstate.startswith("08") or exc.sqlstate in ("57P01", "57P02", "57P03")
+    )
+
+
+def _check_rollbacks(chosen: list[Any]) -> None:
+    # Without its .rollback.sql yoyo would "roll back" a SQL migration by doing nothing and forgetting
+    # it was applied; refuse before touching anything, so a multi-step rollback never stops halfway.
+    missing = [
+        m.id for m in chosen if m.is_raw_sql() and not Path(m.path[: -len(".sql")] + ".rollback.sql").exists()
+    ]
+    if missing:
+        raise MigrationError(f"cannot roll back {', '.join(missing)}: no .rollback.sql file")
+
+
+def _run_all(backend: Any, chosen: list[Any], direction: str, on_progress: ProgressCallback | None) -> None:
+    before, after = ("applying", "applied") if direction == "apply" else ("rolling back", "rolled back")
+    for migration in chosen:
+        if on_progress:
+            on_progress(before, migration.id)
+        try:
+            _run(backend, migration, direction)
+        except psycopg.Error as exc:
+            if _connection_lost(exc):
+                raise Unavailable(f"lost the connection to PostgreSQL: {_first_line(exc)}") from exc
+            raise MigrationError(
+                f"{direction} of migration {migration.id} failed and was rolled back: "
+                f"{exc.diag.message_primary or _first_line(exc)}"
+            ) from exc
+        if on_progress:
+            on_progress(after, migration.id)
+
+
+# --- the API --------------------------------------------------------------------------------------
+
+
+def upgrade(
+    dsn: str,
+    *,
+    migrations: Path | None = None,
+    dry_run: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> list[str]:
+    """Apply every pending migration, each in its own transaction; the ids applied (or that would be)."""
+    with _locked_session(dsn, migrations, on_progress) as (backend, migration_list):
+        pending = list(backend.to_apply(migration_list))
+        if not dry_run:
+            _run_all(backend, pending, "apply", on_progress)
+            if pending:
+                backend.run_post_apply(migration_list)
+        return [migration.id for migration in pending]
+
+
+def rollback(
+    dsn: str,
+    *,
+    migrations: Path | None = None,
+    steps: int | None = 1,
+    to: str | None = None,
+    dry_run: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> list[str]:
+    """Roll back the last `steps` migrations, or those applied after `to` (which stays), or all of them
+    (steps=None, to=None); newest first. The ids rolled back (or that would be)."""
+    if to is not None and steps not in (None, 1):
+        raise InvalidValue("give steps or to, not both", field="to")
+    if to is None and steps is not None and steps < 1:
+        raise InvalidValue(f"steps must be at least 1, not {steps}", field="steps")
+    with _locked_session(dsn, migrations, on_progress) as (backend, migration_list):
+        applied = list(backend.to_rollback(migration_list))  # newest first
+        if to is not None:
+            target = _resolve(to, [m.id for m in migration_list])
+            applied_ids = [m.id for m in applied]
+            if target not in applied_ids:
+                raise MigrationError(f"cannot roll back to {target}: it is not applied")
+            chosen = applied[: applied_ids.index(target)]
+        elif steps is None:
+            chosen = applied
+        else:
+            chosen = applied[:steps]
+        _check_rollbacks(chosen)
+        if not dry_run:
+            _run_all(backend, chosen, "rollback", on_progress)
+        return [migration.id for migration in chosen]
+
+
+def _resolve(revision: str, ids: list[str]) -> str:
+    """A migration id from an exact id or a unique prefix such as `0003`."""
+    if revision in ids:
+        return revision
+    matches = [i for i in ids if i.startswith(revision)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise InvalidValue(f"no migration {revision!r}", field="to")
+    raise InvalidValue(f"{revision!r} matches several migrations: {', '.join(matches)}", field="to")
+
+
+def status(dsn: str, *, migrations: Path | None = None) -> list[MigrationState]:
+    """Every migration file in apply order, with whether and when it was applied. Reads only."""
+    migration_list = _read_migrations(migrations)
+    params = _conninfo(dsn)
+    applied: dict[str, datetime] = {}
+    with _database_errors(params), psycopg.connect(make_conninfo(**params), autocommit=True) as conn:
+        # Plain SQL rather than a yoyo backend: yoyo's setup writes (lock table, a test table), and
+        # looking must not change the database.
+        table = conn.execute("SELECT to_regclass(%s)", (default_migration_table,)).fetchone()
+        if table and table[0]:
+            query = sql.SQL("SELECT migration_hash, applied_at_utc FROM {}").format(
+                sql.Identifier(default_migration_table)
+            )
+            for migration_hash, applied_at in conn.execute(query):
+                applied[migration_hash] = applied_at.replace(tzinfo=UTC)  # yoyo stores naive UTC
+    try:
+        ordered = list(topological_sort(migration_list))
+    except yoyo_errors.BadMigration as exc:
+        raise MigrationError(_first_line(exc)) from exc
+    return [
+        MigrationState(id=m.id, applied=m.hash in applied, applied_at=applied.get(m.hash)) for m in ordered
+    ]
+
+
+def new(name: str, *, migrations: Path | None = None) -> tuple[Path, Path]:
+    """Create `NNNN_name.sql` and `NNNN_name.rollback.sql` with the next number; their paths."""
+    if not _NAME.fullmatch(name) or len(name) > 60:
+        raise InvalidValue(
+            f"migration name {name!r} must be snake_case: lowercase letters, digits and single "
+            "underscores, starting with a letter, at most 60 characters",
+            field="name",
+        )
+    folder = migrations or migrations_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    numbers = [int(m.group(1)) for p in folder.iterdir() if (m := _NUMBERED.match(p.name))]
+    migration_id = f"{max(numbers, default=0) + 1:04d}_{name}"
+    forward, backward = folder / f"{migration_id}.sql", folder / f"{migration_id}.rollback.sql"
+    reminder = (
+        "-- Change sql/schema/ in the same commit: it must describe the database this migration\n"
+        "-- leads to. Statements run in one transaction; a failure applies none of them.\n"
+    )
+    forward_text = f"-- {migration_id}: {name.replace('_', ' ')}\n{reminder}\n"
+    backward_text = f"-- Undoes {migration_id}.sql: its statements' inverses, in reverse order.\n{reminder}\n"
+    # "x": never overwrite, even if another `new` picked the same number a moment ago.
+    with forward.open("x", encoding="utf-8") as out:
+        out.write(forward_text)
+    with backward.open("x", encoding="utf-8") as out:
+        out.write(backward_text)
+    return forward, backward

@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 from learnstore import migrate
+from learnstore.embedded import DSN_ENV
 from learnstore.errors import LearnstoreError
 
 __all__ = ["main"]
-
-DSN_ENV = "LEARNSTORE_DSN"
 
 
 class _RefusedError(LearnstoreError):
@@ -94,10 +93,10 @@ def _dsn(args: argparse.Namespace) -> str:
     given: str | None = getattr(args, "dsn", None) or os.environ.get(DSN_ENV)
     if given:
         return given
-    from learnstore.embedded import embedded_data_dir, embedded_dsn
+    from learnstore.embedded import default_dsn, embedded_data_dir
 
     print(f"learnstore: using the embedded PostgreSQL in {embedded_data_dir()}", file=sys.stderr)
-    return embedded_dsn()
+    return default_dsn()
 
 
 class _Progress:

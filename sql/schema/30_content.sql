@@ -76,12 +76,14 @@ CREATE TABLE lessons (
     CONSTRAINT lessons_title_not_blank CHECK (is_not_blank(title) AND char_length(title) <= 200),
     CONSTRAINT lessons_content_type_valid CHECK (content_type IN ('video', 'text', 'audio', 'exercise')),
     -- The key each content type cannot do without; the full shape is validated by learnstore.
+    -- IS TRUE: a missing key makes jsonb_typeof NULL, and a CHECK lets NULL through. An unknown
+    -- content_type (no branch, NULL) is left to lessons_content_type_valid.
     CONSTRAINT lessons_content_shape CHECK (
         jsonb_typeof(content) = 'object' AND CASE content_type
-            WHEN 'video' THEN jsonb_typeof(content -> 'url') = 'string'
-            WHEN 'audio' THEN jsonb_typeof(content -> 'url') = 'string'
-            WHEN 'text' THEN jsonb_typeof(content -> 'body') = 'string'
-            WHEN 'exercise' THEN jsonb_typeof(content -> 'prompt') = 'string'
+            WHEN 'video' THEN (jsonb_typeof(content -> 'url') = 'string') IS TRUE
+            WHEN 'audio' THEN (jsonb_typeof(content -> 'url') = 'string') IS TRUE
+            WHEN 'text' THEN (jsonb_typeof(content -> 'body') = 'string') IS TRUE
+            WHEN 'exercise' THEN (jsonb_typeof(content -> 'prompt') = 'string') IS TRUE
         END),
     CONSTRAINT lessons_duration_positive CHECK (duration_seconds > 0),
     CONSTRAINT lessons_position_non_negative CHECK (position >= 0)
@@ -125,8 +127,11 @@ CREATE TABLE quizzes (
     CONSTRAINT quizzes_question_type_valid CHECK (question_type IN ('mcq', 'flashcard', 'fill_blank')),
     CONSTRAINT quizzes_options_array CHECK (jsonb_typeof(options) = 'array'),
     CONSTRAINT quizzes_correct_answer_shape CHECK (jsonb_typeof(correct_answer) IN ('string', 'number', 'array')),
-    -- A multiple-choice question needs choices to choose from.
-    CONSTRAINT quizzes_mcq_has_options CHECK (question_type <> 'mcq' OR jsonb_array_length(options) >= 2)
+    -- A multiple-choice question needs choices to choose from. CASE rather than OR: jsonb_array_length
+    -- raises on a non-array, which must fail quizzes_options_array by name instead.
+    CONSTRAINT quizzes_mcq_has_options CHECK (
+        CASE WHEN question_type = 'mcq' AND jsonb_typeof(options) = 'array'
+            THEN jsonb_array_length(options) >= 2 ELSE true END)
 );
 COMMENT ON TABLE quizzes IS 'An assessment question on a lesson; options and correct_answer are JSON.';
 CREATE INDEX quizzes_lesson_id_idx ON quizzes (lesson_id);

@@ -16,14 +16,15 @@ CREATE TABLE achievements (
     CONSTRAINT achievements_title_not_blank CHECK (is_not_blank(title) AND char_length(title) <= 200),
     CONSTRAINT achievements_icon_url_format CHECK (char_length(icon_url) <= 2048 AND icon_url ~ '^https?://'),
     CONSTRAINT achievements_points_non_negative CHECK (points >= 0),
-    -- {"kind": <one of the rule kinds>, "threshold": <positive integer>}
-    CONSTRAINT achievements_requirement_shape CHECK (
+    -- {"kind": <one of the rule kinds>, "threshold": <positive integer>}. IS TRUE: a missing key
+    -- makes the test NULL, and a CHECK lets NULL through.
+    CONSTRAINT achievements_requirement_shape CHECK ((
         jsonb_typeof(requirement) = 'object'
         AND requirement ->> 'kind' IN (
             'lessons_completed', 'courses_completed', 'streak_days', 'flashcards_reviewed', 'forum_posts')
         AND jsonb_typeof(requirement -> 'threshold') = 'number'
         AND (requirement ->> 'threshold')::numeric >= 1
-        AND (requirement ->> 'threshold')::numeric = trunc((requirement ->> 'threshold')::numeric))
+        AND (requirement ->> 'threshold')::numeric = trunc((requirement ->> 'threshold')::numeric)) IS TRUE)
 );
 COMMENT ON TABLE achievements IS 'A badge, earned when its requirement rule is met.';
 CREATE TRIGGER achievements_set_updated_at BEFORE UPDATE ON achievements

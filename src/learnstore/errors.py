@@ -85,6 +85,7 @@ _SQLSTATE_CLASSES: dict[type[psycopg.Error], type[LearnstoreError]] = {
     pg.UniqueViolation: AlreadyExists,
     pg.ExclusionViolation: Conflict,
     pg.ForeignKeyViolation: InvalidReference,
+    pg.RestrictViolation: InvalidReference,  # ON DELETE RESTRICT, from PostgreSQL 17 on
     pg.CheckViolation: InvalidValue,
     pg.NotNullViolation: InvalidValue,
     pg.InvalidTextRepresentation: InvalidValue,
@@ -101,7 +102,11 @@ _SQLSTATE_CLASSES: dict[type[psycopg.Error], type[LearnstoreError]] = {
     pg.SerializationFailure: Conflict,
     pg.DeadlockDetected: Conflict,
     pg.LockNotAvailable: Conflict,
+    pg.ObjectNotInPrerequisiteState: Conflict,
 }
+
+# Errors our PL/pgSQL functions raise with the field's name in the hint.
+_HINTED = (pg.RaiseException, pg.NoDataFound, pg.ObjectNotInPrerequisiteState)
 
 
 def translate(exc: BaseException) -> LearnstoreError | None:
@@ -113,8 +118,6 @@ def translate(exc: BaseException) -> LearnstoreError | None:
         field = ".".join(str(part) for part in first["loc"]) or None
         where = f"{field}: " if field else ""
         return InvalidValue(f"{where}{first['msg']}", field=field)
-    if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.QueryCanceled):
-        return Unavailable(f"database unavailable: {str(exc).strip().splitlines()[0]}")
     if not isinstance(exc, psycopg.Error):
         return None
     for pg_class, ours in _SQLSTATE_CLASSES.items():
@@ -122,7 +125,7 @@ def translate(exc: BaseException) -> LearnstoreError | None:
             diag = exc.diag
             detail = diag.message_primary or str(exc)
             field = diag.column_name
-            if pg_class in (pg.RaiseException, pg.NoDataFound) and diag.message_hint:
+            if pg_class in _HINTED and diag.message_hint:
                 # Our PL/pgSQL functions put the field name in the hint.
                 field = diag.message_hint
             message = _constraint_message(diag, detail)
@@ -131,6 +134,11 @@ def translate(exc: BaseException) -> LearnstoreError | None:
             ):
                 message = f"{message}: {diag.message_detail}"
             return ours(message, field=field, constraint=diag.constraint_name)
+    # Checked after the table: psycopg raises some SQLSTATEs we map (class 55, lock not available)
+    # as OperationalError, which otherwise means the server could not be reached.
+    if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.QueryCanceled):
+        lines = str(exc).strip().splitlines()
+        return Unavailable(f"database unavailable: {lines[0] if lines else type(exc).__name__}")
     return None
 
 

@@ -1,0 +1,1 @@
+"""Developer scripts run from a checkout: code generation and the ER diagram."""

@@ -44,6 +44,12 @@ def everything_about(conn: psycopg.Connection[Any], clerk_id: str) -> None:
         ), lesson AS (
             INSERT INTO lessons (unit_id, title, content_type, content, position)
             SELECT id, 'L', 'text', '{"body": "b"}', 0 FROM unit RETURNING id
+        ), quiz AS (
+            INSERT INTO quizzes (lesson_id, question, question_type, correct_answer)
+            SELECT id, 'Q?', 'flashcard', '"A"' FROM lesson RETURNING id
+        ), attempt AS (
+            INSERT INTO quiz_attempts (quiz_id, user_clerk_id, answer, is_correct)
+            SELECT id, %(u)s, '"a"', true FROM quiz
         ), enrol AS (
             INSERT INTO user_courses (user_clerk_id, course_id) SELECT %(u)s, id FROM course
         ), progress AS (

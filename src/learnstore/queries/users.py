@@ -118,12 +118,13 @@ class Querier:
 
     def list_login_days(self, *, user_clerk_id: str, since: date, until: date) -> list[date]:
         """The user's active local days, oldest first, within [since, until]."""
-        rows = self._sql.list_login_days(
+        with self._sql.list_login_days_cursor(
             self._conn,
             user_clerk_id=user_clerk_id,
             since=since,
             until=until,
-        )
+        ) as cursor:
+            rows = cursor.fetchall()
         return [row[0] for row in rows]
 
     def create_learning_goal(
@@ -162,16 +163,18 @@ class Querier:
 
     def list_active_learning_goals(self, *, user_clerk_id: str) -> list[models.LearningGoal]:
         """Goals not yet completed, soonest target first."""
-        rows = self._sql.list_active_learning_goals(self._conn, user_clerk_id=user_clerk_id)
+        with self._sql.list_active_learning_goals_cursor(self._conn, user_clerk_id=user_clerk_id) as cursor:
+            rows = cursor.fetchall()
         return to_models(models.LearningGoal, rows)
 
     def list_overdue_learning_goals(self, *, user_clerk_id: str, at: datetime) -> list[models.LearningGoal]:
         """Goals not completed whose target date is before the user's local day at an instant."""
-        rows = self._sql.list_overdue_learning_goals(
+        with self._sql.list_overdue_learning_goals_cursor(
             self._conn,
             user_clerk_id=user_clerk_id,
             at=at,
-        )
+        ) as cursor:
+            rows = cursor.fetchall()
         return to_models(models.LearningGoal, rows)
 
     def delete_learning_goal(self, *, id: UUID, user_clerk_id: str) -> int:
@@ -247,13 +250,14 @@ class Querier:
         page_size: int,
     ) -> list[models.Notification]:
         """Newest first; pass the last row's (created_at, id) to get the next page."""
-        rows = self._sql.list_notifications(
+        with self._sql.list_notifications_cursor(
             self._conn,
             user_clerk_id=user_clerk_id,
             before_created_at=before_created_at,
             before_id=before_id,
             page_size=page_size,
-        )
+        ) as cursor:
+            rows = cursor.fetchall()
         return to_models(models.Notification, rows)
 
     def export_user(self, *, clerk_id: str) -> JsonValue | None:
@@ -361,15 +365,13 @@ class AsyncQuerier:
 
     async def list_login_days(self, *, user_clerk_id: str, since: date, until: date) -> list[date]:
         """The user's active local days, oldest first, within [since, until]."""
-        rows = [
-            row
-            async for row in self._sql.list_login_days(
-                self._conn,
-                user_clerk_id=user_clerk_id,
-                since=since,
-                until=until,
-            )
-        ]
+        async with self._sql.list_login_days_cursor(
+            self._conn,
+            user_clerk_id=user_clerk_id,
+            since=since,
+            until=until,
+        ) as cursor:
+            rows = await cursor.fetchall()
         return [row[0] for row in rows]
 
     async def create_learning_goal(
@@ -408,13 +410,11 @@ class AsyncQuerier:
 
     async def list_active_learning_goals(self, *, user_clerk_id: str) -> list[models.LearningGoal]:
         """Goals not yet completed, soonest target first."""
-        rows = [
-            row
-            async for row in self._sql.list_active_learning_goals(
-                self._conn,
-                user_clerk_id=user_clerk_id,
-            )
-        ]
+        async with self._sql.list_active_learning_goals_cursor(
+            self._conn,
+            user_clerk_id=user_clerk_id,
+        ) as cursor:
+            rows = await cursor.fetchall()
         return to_models(models.LearningGoal, rows)
 
     async def list_overdue_learning_goals(
@@ -424,14 +424,12 @@ class AsyncQuerier:
         at: datetime,
     ) -> list[models.LearningGoal]:
         """Goals not completed whose target date is before the user's local day at an instant."""
-        rows = [
-            row
-            async for row in self._sql.list_overdue_learning_goals(
-                self._conn,
-                user_clerk_id=user_clerk_id,
-                at=at,
-            )
-        ]
+        async with self._sql.list_overdue_learning_goals_cursor(
+            self._conn,
+            user_clerk_id=user_clerk_id,
+            at=at,
+        ) as cursor:
+            rows = await cursor.fetchall()
         return to_models(models.LearningGoal, rows)
 
     async def delete_learning_goal(self, *, id: UUID, user_clerk_id: str) -> int:
@@ -521,16 +519,14 @@ class AsyncQuerier:
         page_size: int,
     ) -> list[models.Notification]:
         """Newest first; pass the last row's (created_at, id) to get the next page."""
-        rows = [
-            row
-            async for row in self._sql.list_notifications(
-                self._conn,
-                user_clerk_id=user_clerk_id,
-                before_created_at=before_created_at,
-                before_id=before_id,
-                page_size=page_size,
-            )
-        ]
+        async with self._sql.list_notifications_cursor(
+            self._conn,
+            user_clerk_id=user_clerk_id,
+            before_created_at=before_created_at,
+            before_id=before_id,
+            page_size=page_size,
+        ) as cursor:
+            rows = await cursor.fetchall()
         return to_models(models.Notification, rows)
 
     async def export_user(self, *, clerk_id: str) -> JsonValue | None:

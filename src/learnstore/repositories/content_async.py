@@ -1,0 +1,768 @@
+"""The content domain: courses, their units and lessons in order, media, quizzes and quiz attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+
+from learnstore.errors import InvalidValue, NotFound, register_messages
+from learnstore.queries.content import AsyncQuerier
+from learnstore.queries.models import (
+    CountLessonQuizzesPassedRow,
+    Course,
+    Lesson,
+    ListCourseCollaboratorsRow,
+    Media,
+    Quiz,
+    QuizAttempt,
+    Unit,
+)
+from learnstore.repositories._validation import UNSET, Unset, validated
+
+if TYPE_CHECKING:
+    from learnstore.store_async import AsyncDatabase
+
+__all__ = [
+    "AsyncContentRepository",
+    "AudioContent",
+    "ContentType",
+    "CourseStatus",
+    "CourseTree",
+    "Difficulty",
+    "ExerciseContent",
+    "LessonNode",
+    "MediaType",
+    "QuestionType",
+    "TextContent",
+    "UnitNode",
+    "VideoContent",
+]
+
+register_messages(
+    {
+        "courses_author_clerk_id_fkey": "author_clerk_id: no user with this clerk_id",
+        "courses_language_id_fkey": "language_id: no such language",
+        "courses_title_not_blank": "title must not be blank and be at most 200 characters",
+        "units_title_not_blank": "title must not be blank and be at most 200 characters",
+        "lessons_title_not_blank": "title must not be blank and be at most 200 characters",
+        "lessons_content_shape": (
+            "content does not fit content_type: video and audio need a url, text a body, exercise a prompt"
+        ),
+        "lessons_move_same_course": "unit_id: a lesson moves only between units of its own course",
+        "media_lesson_id_fkey": "lesson_id: no lesson with this id",
+        "media_url_format": "url must be an http(s) URL of at most 2048 characters",
+        "quizzes_lesson_id_fkey": "lesson_id: no lesson with this id",
+        "quizzes_mcq_has_options": "a multiple-choice quiz needs at least 2 options",
+        "quiz_attempts_user_clerk_id_fkey": "clerk_id: no user with this clerk_id",
+        "quiz_attempts_answer_shape": "answer must be a string, a number or an array, of at most 10000 bytes",
+    }
+)
+
+ContentType = Literal["video", "text", "audio", "exercise"]
+Difficulty = Literal["beginner", "intermediate", "advanced"]
+CourseStatus = Literal["draft", "published", "archived"]
+MediaType = Literal["audio", "image", "file"]
+QuestionType = Literal["mcq", "flashcard", "fill_blank"]
+
+# The largest value an `integer` column holds.
+_INT_MAX: Final = 2**31 - 1
+
+Title = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+Url = Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")]
+Seconds = Annotated[int, Field(gt=0, le=_INT_MAX)]
+Text = Annotated[str, Field(min_length=1, max_length=200_000, pattern=r"\S")]
+
+
+# -- lesson content, one shape per content_type ------------------------------------------------
+
+
+class _Content(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VideoContent(_Content):
+    """`content` of a video lesson."""
+
+    url: Url
+    duration_seconds: Seconds | None = None
+    transcript: str | None = Field(default=None, max_length=200_000)
+    thumbnail_url: Url | None = None
+
+
+class AudioContent(_Content):
+    """`content` of an audio lesson."""
+
+    url: Url
+    duration_seconds: Seconds | None = None
+    transcript: str | None = Field(default=None, max_length=200_000)
+
+
+class TextContent(_Content):
+    """`content` of a text lesson: a Markdown body."""
+
+    body: Text
+
+
+class ExerciseContent(_Content):
+    """`content` of an exercise: a prompt, optional hints (shown in order) and a model solution."""
+
+    prompt: Text
+    hints: list[Annotated[str, Field(min_length=1, max_length=5000, pattern=r"\S")]] = Field(
+        default_factory=list, max_length=20
+    )
+    solution: str | None = Field(default=None, max_length=200_000)
+
+
+CONTENT_MODELS: Final[dict[str, type[_Content]]] = {
+    "video": VideoContent,
+    "audio": AudioContent,
+    "text": TextContent,
+    "exercise": ExerciseContent,
+}
+
+
+def _content(content_type: object, content: object) -> tuple[str, dict[str, Any]]:
+    """(content_type, content as stored), validated together: the shape depends on the type."""
+    if not isinstance(content_type, str) or content_type not in CONTENT_MODELS:
+        raise InvalidValue(
+            f"content_type: must be one of {', '.join(CONTENT_MODELS)}, not {content_type!r}",
+            field="content_type",
+        )
+    kind = content_type
+    model = CONTENT_MODELS[kind]
+    if isinstance(content, _Content) and not isinstance(content, model):
+        raise InvalidValue(
+            f"content: a {type(content).__name__} is not the content of a {kind} lesson "
+            f"(expected {model.__name__})",
+            field="content",
+        )
+    if isinstance(content, BaseModel):
+        content = content.model_dump()
+    checked = validated(model, content, "content")
+    return kind, checked.model_dump(mode="json", exclude_none=True)
+
+
+# -- other inputs ------------------------------------------------------------------------------
+
+
+class _CourseFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: str | None = Field(default=None, max_length=20_000)
+    difficulty: Difficulty | None = None
+    estimated_duration_minutes: Annotated[int, Field(gt=0, le=_INT_MAX)] | None = None
+    learning_objectives: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]], Field(max_length=50)
+        ]
+        | None
+    ) = None
+    cover_image_url: Url | None = None
+    language_id: UUID | None = None
+    open_to_collaboration: bool | None = None
+
+
+class _UnitFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: str | None = Field(default=None, max_length=20_000)
+
+
+class _LessonFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    duration_seconds: Seconds | None = None
+
+
+class _MediaInput(BaseModel):
+    media_type: MediaType
+    url: Url
+    title: str | None = Field(default=None, max_length=200)
+
+
+Option = Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=r"\S")]
+Answer = Annotated[StrictStr, Field(min_length=1, max_length=2000, pattern=r"\S")]
+
+
+class _QuizInput(BaseModel):
+    question_type: QuestionType
+    question: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+    options: list[Option] = Field(default_factory=list, max_length=20)
+    correct_answer: Answer | list[Answer]
+
+
+def _quiz(question_type: object, question: object, options: object, correct_answer: object) -> _QuizInput:
+    """A quiz whose options and correct answer fit its question_type, or InvalidValue naming the rule."""
+    quiz = validated(
+        _QuizInput,
+        {
+            "question_type": question_type,
+            "question": question,
+            "options": list(options)
+            if isinstance(options, Sequence) and not isinstance(options, str)
+            else options,
+            "correct_answer": correct_answer,
+        },
+        "quiz",
+    )
+    answers = quiz.correct_answer if isinstance(quiz.correct_answer, list) else [quiz.correct_answer]
+    if len(set(quiz.options)) != len(quiz.options):
+        raise InvalidValue("options: each option must appear once", field="options")
+    if not answers or len(set(answers)) != len(answers):
+        raise InvalidValue(
+            "correct_answer: a list must hold at least one answer, each once", field="correct_answer"
+        )
+    if quiz.question_type == "mcq":
+        if len(quiz.options) < 2:
+            raise InvalidValue("options: a multiple-choice quiz needs at least 2 options", field="options")
+        strays = [answer for answer in answers if answer not in quiz.options]
+        if strays:
+            raise InvalidValue(
+                f"correct_answer: {strays[0]!r} is not one of the options", field="correct_answer"
+            )
+    elif quiz.question_type == "flashcard":
+        if quiz.options:
+            raise InvalidValue("options: a flashcard has no options", field="options")
+        if isinstance(quiz.correct_answer, list):
+            raise InvalidValue("correct_answer: a flashcard has one answer, a string", field="correct_answer")
+    return quiz
+
+
+class _AttemptInput(BaseModel):
+    # What a learner may answer: a string (an option, a word), a number, or a list of options.
+    answer: (
+        Annotated[StrictStr, Field(max_length=2000)]
+        | StrictInt
+        | StrictFloat
+        | Annotated[list[Annotated[StrictStr, Field(max_length=500)]], Field(max_length=20)]
+    )
+
+
+def _position(value: object) -> int | None:
+    """A 0-based position, or None (at the end); InvalidValue naming `position` otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _INT_MAX:
+        raise InvalidValue(
+            f"position: must be None (at the end) or an integer from 0, not {value!r}", field="position"
+        )
+    return value
+
+
+def _given(values: Mapping[str, object]) -> dict[str, object]:
+    return {name: value for name, value in values.items() if not isinstance(value, Unset)}
+
+
+def _not_cleared(given: Mapping[str, object], *names: str) -> None:
+    for name in names:
+        if name in given and given[name] is None:
+            raise InvalidValue(f"{name} cannot be cleared (None)", field=name)
+
+
+# -- the course tree ----------------------------------------------------------------------------
+
+
+class LessonNode(BaseModel):
+    """A lesson in a course tree: what a table of contents shows (the content itself is not here)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    title: str
+    content_type: ContentType
+    duration_seconds: int | None
+    position: int
+    media_count: int
+    quiz_count: int
+
+
+class UnitNode(BaseModel):
+    """A unit in a course tree, with its lessons in order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    title: str
+    description: str
+    position: int
+    lessons: list[LessonNode]
+
+
+class CourseTree(BaseModel):
+    """A course with its units in order, each with its lessons in order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course: Course
+    units: list[UnitNode]
+
+    def lessons(self) -> list[LessonNode]:
+        """Every lesson of the course, in reading order."""
+        return [lesson for unit in self.units for lesson in unit.lessons]
+
+
+class AsyncContentRepository:
+    """Courses and everything under them. Every method is one transaction, one statement."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._db = db
+
+    # -- courses ------------------------------------------------------------------------------
+
+    async def create_course(
+        self,
+        author_clerk_id: str,
+        title: str,
+        *,
+        description: str = "",
+        difficulty: Difficulty = "beginner",
+        estimated_duration_minutes: int | None = None,
+        learning_objectives: Sequence[str] = (),
+        cover_image_url: str | None = None,
+        language_id: UUID | None = None,
+        open_to_collaboration: bool = False,
+    ) -> Course:
+        """Create a course as a draft; an unknown author or language is `InvalidReference`."""
+        if not isinstance(author_clerk_id, str) or not author_clerk_id.strip() or len(author_clerk_id) > 64:
+            raise InvalidValue(
+                f"author_clerk_id: must be a user's clerk_id, not {author_clerk_id!r}",
+                field="author_clerk_id",
+            )
+        fields = validated(
+            _CourseFields,
+            {
+                "title": title,
+                "description": description,
+                "difficulty": difficulty,
+                "estimated_duration_minutes": estimated_duration_minutes,
+                "learning_objectives": _listed(learning_objectives),
+                "cover_image_url": cover_image_url,
+                "language_id": language_id,
+                "open_to_collaboration": open_to_collaboration,
+            },
+            "course",
+        )
+        _not_cleared(fields.model_dump(), "title", "description", "difficulty", "open_to_collaboration")
+        assert fields.title is not None and fields.description is not None and fields.difficulty is not None
+        async with self._db.connection() as conn:
+            course = await AsyncQuerier(conn).create_course(
+                author_clerk_id=author_clerk_id,
+                title=fields.title,
+                description=fields.description,
+                difficulty=fields.difficulty,
+                estimated_duration_minutes=fields.estimated_duration_minutes,
+                learning_objectives=fields.learning_objectives or [],
+                cover_image_url=fields.cover_image_url,
+                language_id=fields.language_id,
+                open_to_collaboration=bool(fields.open_to_collaboration),
+            )
+        assert course is not None
+        return course
+
+    async def get_course(self, course_id: UUID) -> Course:
+        """The course with this id, whatever its status; `NotFound` if there is none."""
+        course = await self.get_course_or_none(course_id)
+        if course is None:
+            raise NotFound(f"no course with id {course_id}", field="course_id")
+        return course
+
+    async def get_course_or_none(self, course_id: UUID) -> Course | None:
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).get_course(id=course_id)
+
+    async def update_course(
+        self,
+        course_id: UUID,
+        *,
+        title: str | Unset = UNSET,
+        description: str | Unset = UNSET,
+        difficulty: Difficulty | Unset = UNSET,
+        estimated_duration_minutes: int | Unset | None = UNSET,
+        learning_objectives: Sequence[str] | Unset = UNSET,
+        cover_image_url: str | Unset | None = UNSET,
+        language_id: UUID | Unset | None = UNSET,
+        open_to_collaboration: bool | Unset = UNSET,
+    ) -> Course:
+        """Change the fields given; leave one out to keep it, pass None to clear a nullable one."""
+        given = _given(
+            {
+                "title": title,
+                "description": description,
+                "difficulty": difficulty,
+                "estimated_duration_minutes": estimated_duration_minutes,
+                "learning_objectives": learning_objectives,
+                "cover_image_url": cover_image_url,
+                "language_id": language_id,
+                "open_to_collaboration": open_to_collaboration,
+            }
+        )
+        _not_cleared(
+            given, "title", "description", "difficulty", "learning_objectives", "open_to_collaboration"
+        )
+        if "learning_objectives" in given:
+            given["learning_objectives"] = _listed(given["learning_objectives"])
+        fields = validated(_CourseFields, given, "course")
+        async with self._db.connection() as conn:
+            course = await AsyncQuerier(conn).update_course(
+                id=course_id,
+                title=fields.title,
+                description=fields.description,
+                difficulty=fields.difficulty,
+                estimated_duration_minutes_set="estimated_duration_minutes" in given,
+                estimated_duration_minutes=fields.estimated_duration_minutes,
+                learning_objectives=fields.learning_objectives,
+                cover_image_url_set="cover_image_url" in given,
+                cover_image_url=fields.cover_image_url,
+                language_id_set="language_id" in given,
+                language_id=fields.language_id,
+                open_to_collaboration=fields.open_to_collaboration,
+            )
+        if course is None:
+            raise NotFound(f"no course with id {course_id}", field="course_id")
+        return course
+
+    async def publish_course(self, course_id: UUID) -> Course:
+        """Publish a course (sets published_at; publishing again keeps the first date)."""
+        async with self._db.connection() as conn:
+            course = await AsyncQuerier(conn).publish_course(id=course_id)
+        if course is None:
+            raise NotFound(f"no course with id {course_id}", field="course_id")
+        return course
+
+    async def unpublish_course(self, course_id: UUID) -> Course:
+        """Take a course back to draft (published_at becomes NULL)."""
+        async with self._db.connection() as conn:
+            course = await AsyncQuerier(conn).unpublish_course(id=course_id)
+        if course is None:
+            raise NotFound(f"no course with id {course_id}", field="course_id")
+        return course
+
+    async def archive_course(self, course_id: UUID) -> Course:
+        """Archive a course: hidden from learners, content kept; publish it again to bring it back."""
+        async with self._db.connection() as conn:
+            course = await AsyncQuerier(conn).archive_course(id=course_id)
+        if course is None:
+            raise NotFound(f"no course with id {course_id}", field="course_id")
+        return course
+
+    async def delete_course(self, course_id: UUID) -> bool:
+        """Delete a course and everything under it (units, lessons, media, quizzes, attempts,
+        enrolments, progress, forum threads, feedback...). False if there was no such course."""
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).delete_course(id=course_id) > 0
+
+    async def list_author_courses(
+        self, author_clerk_id: str, *, status: CourseStatus | None = None
+    ) -> list[Course]:
+        """An author's courses, newest first; only those of `status` when given."""
+        if status not in (None, "draft", "published", "archived"):
+            raise InvalidValue(
+                f"status: must be draft, published, archived or None, not {status!r}", field="status"
+            )
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).list_author_courses(
+                author_clerk_id=author_clerk_id, status=status
+            )
+
+    async def list_collaborators(self, course_id: UUID) -> list[ListCourseCollaboratorsRow]:
+        """The users who co-manage a course besides its author, with their role, oldest first."""
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).list_course_collaborators(course_id=course_id)
+
+    async def get_course_tree(self, course_id: UUID, *, include_unpublished: bool = False) -> CourseTree:
+        """The course, its units and their lessons, in order, with media and quiz counts: one statement.
+
+        Learners' view by default: `NotFound` unless the course is published. Authors pass
+        `include_unpublished=True` to see a draft or archived course.
+        """
+        async with self._db.connection() as conn:
+            tree = await AsyncQuerier(conn).get_course_tree(
+                course_id=course_id, include_unpublished=include_unpublished
+            )
+        if tree is None:
+            which = "course" if include_unpublished else "published course"
+            raise NotFound(f"no {which} with id {course_id}", field="course_id")
+        return CourseTree.model_validate(tree)
+
+    # -- units --------------------------------------------------------------------------------
+
+    async def add_unit(
+        self, course_id: UUID, title: str, *, description: str = "", position: int | None = None
+    ) -> Unit:
+        """Add a unit at `position` (0-based; None: at the end), shifting the units after it.
+
+        A position past the end is `InvalidValue` (field `position`); an unknown course `NotFound`.
+        """
+        fields = validated(_UnitFields, {"title": title, "description": description}, "unit")
+        at = _position(position)
+        assert fields.title is not None and fields.description is not None
+        async with self._db.connection() as conn:
+            unit = await AsyncQuerier(conn).add_unit(
+                course_id=course_id, title=fields.title, description=fields.description, position=at
+            )
+        assert unit is not None
+        return unit
+
+    async def get_unit(self, unit_id: UUID) -> Unit:
+        async with self._db.connection() as conn:
+            unit = await AsyncQuerier(conn).get_unit(id=unit_id)
+        if unit is None:
+            raise NotFound(f"no unit with id {unit_id}", field="unit_id")
+        return unit
+
+    async def update_unit(
+        self, unit_id: UUID, *, title: str | Unset = UNSET, description: str | Unset = UNSET
+    ) -> Unit:
+        """Change a unit's title and/or description."""
+        given = _given({"title": title, "description": description})
+        _not_cleared(given, "title", "description")
+        fields = validated(_UnitFields, given, "unit")
+        async with self._db.connection() as conn:
+            unit = await AsyncQuerier(conn).update_unit(
+                id=unit_id, title=fields.title, description=fields.description
+            )
+        if unit is None:
+            raise NotFound(f"no unit with id {unit_id}", field="unit_id")
+        return unit
+
+    async def move_unit(self, unit_id: UUID, position: int | None) -> Unit:
+        """Move a unit to `position` in its course (None: the last), shifting the units between."""
+        at = _position(position)
+        async with self._db.connection() as conn:
+            unit = await AsyncQuerier(conn).move_unit(unit_id=unit_id, position=at)
+        assert unit is not None
+        return unit
+
+    async def delete_unit(self, unit_id: UUID) -> bool:
+        """Delete a unit and its lessons, closing the gap; False if there was no such unit."""
+        async with self._db.connection() as conn:
+            return bool(await AsyncQuerier(conn).delete_unit(unit_id=unit_id))
+
+    async def list_units(self, course_id: UUID) -> list[Unit]:
+        """A course's units, in order."""
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).list_course_units(course_id=course_id)
+
+    # -- lessons ------------------------------------------------------------------------------
+
+    async def add_lesson(
+        self,
+        unit_id: UUID,
+        title: str,
+        content_type: ContentType,
+        content: Mapping[str, Any] | BaseModel,
+        *,
+        duration_seconds: int | None = None,
+        position: int | None = None,
+    ) -> Lesson:
+        """Add a lesson at `position` in a unit (0-based; None: at the end), shifting the lessons after it.
+
+        `content` must fit `content_type` (see VideoContent, AudioContent, TextContent, ExerciseContent).
+        """
+        fields = validated(_LessonFields, {"title": title, "duration_seconds": duration_seconds}, "lesson")
+        kind, body = _content(content_type, content)
+        at = _position(position)
+        assert fields.title is not None
+        async with self._db.connection() as conn:
+            lesson = await AsyncQuerier(conn).add_lesson(
+                unit_id=unit_id,
+                title=fields.title,
+                content_type=kind,
+                content=body,
+                duration_seconds=fields.duration_seconds,
+                position=at,
+            )
+        assert lesson is not None
+        return lesson
+
+    async def get_lesson(self, lesson_id: UUID) -> Lesson:
+        lesson = await self.get_lesson_or_none(lesson_id)
+        if lesson is None:
+            raise NotFound(f"no lesson with id {lesson_id}", field="lesson_id")
+        return lesson
+
+    async def get_lesson_or_none(self, lesson_id: UUID) -> Lesson | None:
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).get_lesson(id=lesson_id)
+
+    async def update_lesson(
+        self,
+        lesson_id: UUID,
+        *,
+        title: str | Unset = UNSET,
+        content_type: ContentType | Unset = UNSET,
+        content: Mapping[str, Any] | BaseModel | Unset = UNSET,
+        duration_seconds: int | Unset | None = UNSET,
+    ) -> Lesson:
+        """Change the fields given. `content_type` and `content` go together: the content is
+        validated against the type, so changing either means passing both."""
+        given = _given({"title": title, "duration_seconds": duration_seconds})
+        _not_cleared(given, "title")
+        fields = validated(_LessonFields, given, "lesson")
+        content_set = not isinstance(content, Unset)
+        if content_set != (not isinstance(content_type, Unset)):
+            missing = "content_type" if content_set else "content"
+            raise InvalidValue(
+                f"{missing}: content and content_type are changed together (pass both)", field=missing
+            )
+        kind, body = _content(content_type, content) if content_set else ("", {})
+        async with self._db.connection() as conn:
+            lesson = await AsyncQuerier(conn).update_lesson(
+                id=lesson_id,
+                title=fields.title,
+                duration_seconds_set="duration_seconds" in given,
+                duration_seconds=fields.duration_seconds,
+                content_set=content_set,
+                content_type=kind,
+                content=body,
+            )
+        if lesson is None:
+            raise NotFound(f"no lesson with id {lesson_id}", field="lesson_id")
+        return lesson
+
+    async def move_lesson(
+        self, lesson_id: UUID, position: int | None = None, *, unit_id: UUID | None = None
+    ) -> Lesson:
+        """Move a lesson to `position` (None: the end) in `unit_id` (None: its own unit).
+
+        The target unit must belong to the lesson's course: another course's unit is
+        `InvalidReference` (field `unit_id`, constraint `lessons_move_same_course`).
+        """
+        at = _position(position)
+        async with self._db.connection() as conn:
+            lesson = await AsyncQuerier(conn).move_lesson(lesson_id=lesson_id, unit_id=unit_id, position=at)
+        assert lesson is not None
+        return lesson
+
+    async def delete_lesson(self, lesson_id: UUID) -> bool:
+        """Delete a lesson with its media, quizzes and attempts, closing the gap; False if none."""
+        async with self._db.connection() as conn:
+            return bool(await AsyncQuerier(conn).delete_lesson(lesson_id=lesson_id))
+
+    async def list_lessons(self, unit_id: UUID) -> list[Lesson]:
+        """A unit's lessons, in order."""
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).list_unit_lessons(unit_id=unit_id)
+
+    # -- media --------------------------------------------------------------------------------
+
+    async def add_media(
+        self, lesson_id: UUID, media_type: MediaType, url: str, *, title: str | None = None
+    ) -> Media:
+        """Attach a file (audio, image, other) to a lesson; an unknown lesson is `InvalidReference`."""
+        media = validated(_MediaInput, {"media_type": media_type, "url": url, "title": title}, "media")
+        async with self._db.connection() as conn:
+            created = await AsyncQuerier(conn).add_media(
+                lesson_id=lesson_id, media_type=media.media_type, url=media.url, title=media.title
+            )
+        assert created is not None
+        return created
+
+    async def list_media(self, lesson_id: UUID) -> list[Media]:
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).list_lesson_media(lesson_id=lesson_id)
+
+    async def delete_media(self, media_id: UUID) -> bool:
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).delete_media(id=media_id) > 0
+
+    # -- quizzes ------------------------------------------------------------------------------
+
+    async def add_quiz(
+        self,
+        lesson_id: UUID,
+        question_type: QuestionType,
+        question: str,
+        correct_answer: str | Sequence[str],
+        *,
+        options: Sequence[str] = (),
+    ) -> Quiz:
+        """Attach a quiz to a lesson. mcq: at least 2 distinct options, the correct answer one of
+        them (or a list of them, when several are right); flashcard: no options, one answer;
+        fill_blank: an answer or a list of accepted answers (options: an optional word bank)."""
+        quiz = _quiz(question_type, question, options, _listed(correct_answer))
+        async with self._db.connection() as conn:
+            created = await AsyncQuerier(conn).add_quiz(
+                lesson_id=lesson_id,
+                question=quiz.question,
+                question_type=quiz.question_type,
+                options=list(quiz.options),
+                correct_answer=quiz.correct_answer
+                if isinstance(quiz.correct_answer, str)
+                else list(quiz.correct_answer),
+            )
+        assert created is not None
+        return created
+
+    async def get_quiz(self, quiz_id: UUID) -> Quiz:
+        async with self._db.connection() as conn:
+            quiz = await AsyncQuerier(conn).get_quiz(id=quiz_id)
+        if quiz is None:
+            raise NotFound(f"no quiz with id {quiz_id}", field="quiz_id")
+        return quiz
+
+    async def list_quizzes(self, lesson_id: UUID) -> list[Quiz]:
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).list_lesson_quizzes(lesson_id=lesson_id)
+
+    async def delete_quiz(self, quiz_id: UUID) -> bool:
+        """Delete a quiz and its attempts; False if there was no such quiz."""
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).delete_quiz(id=quiz_id) > 0
+
+    async def record_quiz_attempt(
+        self, quiz_id: UUID, clerk_id: str, answer: str | float | Sequence[str]
+    ) -> QuizAttempt:
+        """Score a learner's answer and record it, in one statement; the attempt says `is_correct`.
+
+        mcq: the option (or the list of options, in any order); flashcard and fill_blank: the text,
+        compared ignoring case and extra whitespace.
+        """
+        checked = validated(_AttemptInput, {"answer": _listed(answer)}, "attempt").answer
+        async with self._db.connection() as conn:
+            attempt = await AsyncQuerier(conn).record_quiz_attempt(
+                quiz_id=quiz_id,
+                user_clerk_id=clerk_id,
+                answer=list(checked) if isinstance(checked, list) else checked,
+            )
+        if attempt is None:
+            raise NotFound(f"no quiz with id {quiz_id}", field="quiz_id")
+        return attempt
+
+    async def list_quiz_attempts(self, quiz_id: UUID, clerk_id: str) -> list[QuizAttempt]:
+        """A learner's attempts at a quiz, newest first."""
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).list_quiz_attempts(quiz_id=quiz_id, user_clerk_id=clerk_id)
+
+    async def count_lesson_quizzes_passed(
+        self, clerk_id: str, lesson_id: UUID
+    ) -> CountLessonQuizzesPassedRow:
+        """(quizzes, passed): the lesson's quizzes, and how many the learner answered right at least once."""
+        async with self._db.connection() as conn:
+            counts = await AsyncQuerier(conn).count_lesson_quizzes_passed(
+                user_clerk_id=clerk_id, lesson_id=lesson_id
+            )
+        if counts is None:
+            raise NotFound(f"no lesson with id {lesson_id}", field="lesson_id")
+        return counts
+
+    async def has_passed_lesson_quizzes(self, clerk_id: str, lesson_id: UUID) -> bool:
+        """True when the learner answered every quiz of the lesson correctly at least once
+        (a lesson without quizzes is passed)."""
+        counts = await self.count_lesson_quizzes_passed(clerk_id, lesson_id)
+        return counts.passed == counts.quizzes
+
+
+def _listed(value: object) -> object:
+    """A tuple or other non-string sequence as a list (what pydantic and JSON expect), else as given."""
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | list):
+        return list(value)
+    return value

@@ -22,6 +22,7 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\basync for\b"), "for"),
     (re.compile(r"\bawait "), ""),
     (re.compile(r"\basynccontextmanager\b"), "contextmanager"),
+    (re.compile(r"\bAbstractAsyncContextManager\b"), "AbstractContextManager"),
     (re.compile(r"\b__aenter__\b"), "__enter__"),
     (re.compile(r"\b__aexit__\b"), "__exit__"),
     (re.compile(r"\bconnect_async\b"), "connect"),

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 __all__ = [
     "Achievement",
+    "AttachCourseTagsRow",
     "Collaborator",
+    "CountLessonQuizzesPassedRow",
     "Course",
     "CourseFeedback",
     "CourseTag",
+    "DetachCourseTagsRow",
     "FeedbackUpvote",
     "Flashcard",
     "FlashcardSet",
@@ -24,14 +28,26 @@ __all__ = [
     "ForumPostLike",
     "ForumReply",
     "ForumReplyLike",
+    "GetCourseRatingSummaryRow",
+    "GetCourseStatsRow",
+    "GetNextLessonRow",
+    "GetOrCreateTagRow",
     "GetStreakRow",
     "Language",
     "LearningGoal",
     "Lesson",
+    "ListAuthorCourseStatsRow",
+    "ListCourseCollaboratorsRow",
+    "ListCourseTagsRow",
+    "ListLearnerCoursesRow",
+    "ListLessonCompletionsRow",
+    "ListLessonProgressRow",
     "LoginDay",
     "Media",
     "Notification",
     "Quiz",
+    "QuizAttempt",
+    "SearchPublishedCoursesRow",
     "SuggestedEdit",
     "Tag",
     "Unit",
@@ -239,6 +255,21 @@ class CourseTag(BaseModel):
     id: UUID
     course_id: UUID
     tag_id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class QuizAttempt(BaseModel):
+    """A learner's answer to a quiz, scored when it was recorded."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    quiz_id: UUID
+    user_clerk_id: str
+    answer: JsonValue
+    is_correct: bool
+    """The score at the time of the attempt: editing the quiz later does not change it."""
     created_at: datetime
     updated_at: datetime
 
@@ -456,6 +487,186 @@ class UserFlashcardProgress(BaseModel):
     last_reviewed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class GetOrCreateTagRow(BaseModel):
+    """A row of GetOrCreateTag."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AttachCourseTagsRow(BaseModel):
+    """A row of AttachCourseTags."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_found: bool
+    complete: bool
+    tags: Any
+
+
+class DetachCourseTagsRow(BaseModel):
+    """A row of DetachCourseTags."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_found: bool
+    tags: Any
+
+
+class ListCourseTagsRow(BaseModel):
+    """A row of ListCourseTags."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_found: bool
+    tags: Any
+
+
+class SearchPublishedCoursesRow(BaseModel):
+    """A row of SearchPublishedCourses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    title: str
+    description: str
+    difficulty: str
+    language_code: str | None
+    published_at: datetime | None
+    average_rating: Decimal
+    rating_count: int
+    relevance: Decimal
+    tags: list[str]
+
+
+class GetCourseRatingSummaryRow(BaseModel):
+    """A row of GetCourseRatingSummary."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    average_rating: Decimal
+    rating_count: int
+    one_star: int
+    two_stars: int
+    three_stars: int
+    four_stars: int
+    five_stars: int
+
+
+class ListCourseCollaboratorsRow(BaseModel):
+    """A row of ListCourseCollaborators."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    avatar_url: str | None
+    role: str
+    added_at: datetime
+
+
+class CountLessonQuizzesPassedRow(BaseModel):
+    """A row of CountLessonQuizzesPassed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    quizzes: int
+    passed: int
+
+
+class ListLessonProgressRow(BaseModel):
+    """A row of ListLessonProgress."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lesson_id: UUID
+    lesson_title: str
+    unit_id: UUID
+    unit_position: int
+    lesson_position: int
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class ListLearnerCoursesRow(BaseModel):
+    """A row of ListLearnerCourses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    course_status: str
+    progress: int
+    completed_at: datetime | None
+    enrolled_at: datetime
+    last_activity_at: datetime
+
+
+class GetNextLessonRow(BaseModel):
+    """A row of GetNextLesson."""
+
+    model_config = ConfigDict(frozen=True)
+
+    progress: int
+    lesson_id: UUID | None
+    lesson_title: str | None
+    unit_id: UUID | None
+    unit_title: str | None
+    unit_position: int | None
+    lesson_position: int | None
+    status: str | None
+
+
+class GetCourseStatsRow(BaseModel):
+    """A row of GetCourseStats."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    enrolments: int
+    completions: int
+    completion_rate: float
+    average_progress: float
+
+
+class ListAuthorCourseStatsRow(BaseModel):
+    """A row of ListAuthorCourseStats."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    enrolments: int
+    completions: int
+    completion_rate: float
+    average_progress: float
+
+
+class ListLessonCompletionsRow(BaseModel):
+    """A row of ListLessonCompletions."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unit_id: UUID
+    unit_title: str
+    unit_position: int
+    lesson_id: UUID
+    lesson_title: str
+    lesson_position: int
+    enrolments: int
+    started: int
+    completed: int
 
 
 class GetStreakRow(BaseModel):

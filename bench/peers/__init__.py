@@ -1,0 +1,1 @@
+"""The implementations learnstore is measured against."""

@@ -1,0 +1,125 @@
+"""Plan checks at scale: no hot operation's query scans a large table sequentially.
+
+Runs on the large benchmark dataset only, outside the default test run:
+
+    python -m bench.dataset --scale large
+    pytest bench/test_plans.py -m large
+
+Every query of sql/queries that a hot operation runs is executed (in a transaction rolled back
+afterwards) under auto_explain with nested statements, so that the statements inside the SQL
+functions are checked too, once with custom plans (the first executions of a prepared statement,
+and every unprepared one) and once with the generic plan PostgreSQL may switch a prepared
+statement to. A sequential scan of a table of more than LARGE rows fails the test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+
+from bench import db
+from bench.ops import Fixture
+from bench.peers.raw import search_params, sql
+
+pytestmark = pytest.mark.large
+
+#: a table with more rows than this is large: an index must serve a hot query's access to it
+LARGE = 10_000
+
+_SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
+
+# (operation, learnstore query, its parameters given the fixture)
+HOT_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
+    ("user by clerk id", "get_user_by_clerk_id", lambda fx: {"clerk_id": fx.learner}),
+    ("learner dashboard", "list_learner_courses", lambda fx: {"user_clerk_id": fx.learner}),
+    ("course tree", "get_course_tree", lambda fx: {"course_id": fx.course_id, "include_unpublished": False}),
+    (
+        "record lesson completed",
+        "set_lesson_status",
+        lambda fx: {"user_clerk_id": "bench_raw", "lesson_id": fx.lessons[25], "status": "completed"},
+    ),
+    ("next lesson", "get_next_lesson", lambda fx: {"user_clerk_id": fx.learner, "course_id": fx.course_id}),
+    (
+        "notifications page",
+        "list_notifications",
+        lambda fx: {
+            "user_clerk_id": fx.learner,
+            "before_created_at": None,
+            "before_id": None,
+            "page_size": 20,
+        },
+    ),
+    ("discovery search", "search_published_courses", lambda fx: search_params(fx.search, 20)),
+    (
+        "discovery, newest first",
+        "search_published_courses",
+        lambda fx: {**search_params("", 20), "text_query": None},
+    ),
+    (
+        "50-row list",
+        "list_lesson_progress",
+        lambda fx: {"user_clerk_id": fx.learner, "course_id": fx.course_id},
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def dsn() -> str:
+    dsn = db.default_dsn()
+    if db.loaded_scale(dsn) != "large":
+        pytest.skip(f"{dsn} does not hold the large dataset: run python -m bench.dataset --scale large")
+    return dsn
+
+
+@pytest.fixture(scope="module")
+def fixture(dsn: str) -> Fixture:
+    with psycopg.connect(dsn) as conn:
+        return Fixture.find(conn)
+
+
+@pytest.fixture(scope="module")
+def large_tables(dsn: str) -> set[str]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+            " AND reltuples > %s",
+            (LARGE,),
+        ).fetchall()
+    return {name for (name,) in rows}
+
+
+def plans(dsn: str, statement: str, params: dict[str, Any], mode: str) -> list[str]:
+    """Every plan PostgreSQL ran for `statement`, nested statements included, as auto_explain logs
+    them; on a connection of its own, in a transaction rolled back afterwards."""
+    logged: list[str] = []
+    with psycopg.connect(dsn) as conn, conn.transaction(force_rollback=True):
+        conn.add_notice_handler(lambda diag: logged.append(diag.message_primary or ""))
+        conn.execute("LOAD 'auto_explain'")
+        conn.execute("SET LOCAL auto_explain.log_min_duration = 0")
+        conn.execute("SET LOCAL auto_explain.log_nested_statements = on")
+        conn.execute("SET LOCAL client_min_messages = log")
+        conn.execute(f"SET LOCAL plan_cache_mode = force_{mode}_plan")
+        # A named prepared statement: the plan cache (and so plan_cache_mode) applies to it.
+        conn.execute(statement, params, prepare=True).fetchall()
+    return [text for text in logged if "plan:" in text]
+
+
+@pytest.mark.parametrize("mode", ["custom", "generic"])
+@pytest.mark.parametrize(("operation", "query", "params"), HOT_QUERIES, ids=[q[0] for q in HOT_QUERIES])
+def test_no_hot_query_scans_a_large_table_sequentially(
+    dsn: str,
+    fixture: Fixture,
+    large_tables: set[str],
+    operation: str,
+    query: str,
+    params: Callable[[Fixture], dict[str, Any]],
+    mode: str,
+) -> None:
+    found = plans(dsn, sql(query), params(fixture), mode)
+    assert found, f"auto_explain logged no plan for {query}"
+    scans = [(table, plan) for plan in found for table in _SEQ_SCAN.findall(plan) if table in large_tables]
+    assert not scans, f"{operation} ({query}, {mode} plan) scans {scans[0][0]} sequentially:\n{scans[0][1]}"

@@ -1,0 +1,102 @@
+-- Bulk import: the statements around the COPYs of learnstore.repositories.imports (the rows
+-- themselves go in by COPY, which sqlc does not describe). Each works on whole sets of learners,
+-- lessons or courses in one statement, however many rows the import carried.
+
+-- name: ListCoursesOfLessons :many
+-- The distinct courses the given lessons belong to (unknown lessons are left out).
+SELECT DISTINCT u.course_id
+FROM lessons l JOIN units u ON u.id = l.unit_id
+WHERE l.id = ANY (sqlc.arg(lesson_ids)::uuid[]);
+
+-- name: LockLearnerEnrolments :execrows
+-- Locks the enrolments of the given learners in the given courses, in id order (as
+-- refresh_course_enrolments does, so that the two cannot deadlock); returns how many. An import
+-- takes these locks before it writes, so that set_lesson_status on one of these enrolments waits
+-- for the import instead of deadlocking with it.
+SELECT uc.id
+FROM user_courses uc
+WHERE uc.user_clerk_id = ANY (sqlc.arg(user_clerk_ids)::text[])
+  AND uc.course_id = ANY (sqlc.arg(course_ids)::uuid[])
+ORDER BY uc.id
+FOR NO KEY UPDATE;
+
+-- name: RefreshLearnerEnrolments :execrows
+-- Recomputes progress and completed_at of the enrolments of the given learners in the given
+-- courses, as recompute_enrolments does (floor(100 * completed lessons / lessons of the course),
+-- 0 without lessons), in one set-based statement; returns how many changed. An enrolment that
+-- reaches 100 keeps its completed_at, else takes its last lesson completion (imported history
+-- keeps its dates), else now().
+WITH scope AS (
+    SELECT uc.id, uc.user_clerk_id, uc.course_id
+    FROM user_courses uc
+    WHERE uc.user_clerk_id = ANY (sqlc.arg(user_clerk_ids)::text[])
+      AND uc.course_id = ANY (sqlc.arg(course_ids)::uuid[])
+), lesson_counts AS (
+    SELECT u.course_id, count(*) AS lessons
+    FROM units u JOIN lessons l ON l.unit_id = u.id
+    WHERE u.course_id = ANY (sqlc.arg(course_ids)::uuid[])
+    GROUP BY u.course_id
+), completions AS (
+    SELECT p.user_clerk_id, u.course_id, count(*) AS completed, max(p.completed_at) AS last_completed_at
+    FROM user_progress p
+    JOIN lessons l ON l.id = p.lesson_id
+    JOIN units u ON u.id = l.unit_id
+    WHERE p.user_clerk_id = ANY (sqlc.arg(user_clerk_ids)::text[])
+      AND u.course_id = ANY (sqlc.arg(course_ids)::uuid[])
+      AND p.status = 'completed'
+    GROUP BY p.user_clerk_id, u.course_id
+), computed AS (
+    SELECT s.id,
+           CASE WHEN coalesce(lc.lessons, 0) = 0 THEN 0
+                ELSE (100 * coalesce(c.completed, 0) / lc.lessons)::integer END AS progress,
+           c.last_completed_at
+    FROM scope s
+    LEFT JOIN lesson_counts lc ON lc.course_id = s.course_id
+    LEFT JOIN completions c ON c.user_clerk_id = s.user_clerk_id AND c.course_id = s.course_id
+)
+UPDATE user_courses uc
+SET progress = c.progress,
+    completed_at = CASE WHEN c.progress = 100
+                        THEN coalesce(uc.completed_at, c.last_completed_at, now()) END
+FROM computed c
+WHERE uc.id = c.id
+  AND (uc.progress <> c.progress OR (uc.completed_at IS NOT NULL) <> (c.progress = 100));
+
+-- name: LockUsers :execrows
+-- Locks the given users' rows, in clerk_id order, as record_activity locks one; returns how many.
+-- A login-day import takes these locks before it writes, so that its streak recompute sees every
+-- day a concurrent record_activity committed.
+SELECT u.id
+FROM users u
+WHERE u.clerk_id = ANY (sqlc.arg(clerk_ids)::text[])
+ORDER BY u.clerk_id
+FOR NO KEY UPDATE;
+
+-- name: RecomputeStreaks :execrows
+-- Rewrites the user_streaks rows of the given users from login_days, as recompute_streak does for
+-- one user (current_streak is the length of the latest run of consecutive days), in one
+-- set-based statement; returns how many rows it wrote. Users without login days are left out.
+-- The latest run is found by a join on its last day rather than a sort of every run.
+WITH islands AS (
+    SELECT d.user_clerk_id,
+           d.day,
+           d.day - (row_number() OVER (PARTITION BY d.user_clerk_id ORDER BY d.day))::integer AS island
+    FROM login_days d
+    WHERE d.user_clerk_id = ANY (sqlc.arg(user_clerk_ids)::text[])
+), runs AS (
+    SELECT user_clerk_id, count(*)::integer AS length, max(day) AS last_day
+    FROM islands
+    GROUP BY user_clerk_id, island
+), summary AS (
+    SELECT user_clerk_id, max(length) AS longest_streak, max(last_day) AS last_active_date
+    FROM runs
+    GROUP BY user_clerk_id
+)
+INSERT INTO user_streaks AS s (user_clerk_id, current_streak, longest_streak, last_active_date)
+SELECT m.user_clerk_id, r.length, m.longest_streak, m.last_active_date
+FROM summary m
+JOIN runs r ON r.user_clerk_id = m.user_clerk_id AND r.last_day = m.last_active_date
+ON CONFLICT (user_clerk_id) DO UPDATE
+    SET current_streak = excluded.current_streak,
+        longest_streak = excluded.longest_streak,
+        last_active_date = excluded.last_active_date;

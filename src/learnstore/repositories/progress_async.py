@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
-import psycopg
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from learnstore.errors import Conflict, LearnstoreError, NotFound, register_messages
+from learnstore.errors import NotFound, register_messages
 from learnstore.queries.models import (
     GetCourseStatsRow,
     ListAuthorCourseStatsRow,
@@ -89,19 +88,6 @@ class NextLesson(BaseModel):
     """The enrolment's progress, 0-100."""
 
 
-def _broken_rule(exc: LearnstoreError) -> LearnstoreError:
-    """`exc` as Conflict when it is a rule of the domain's state that a call broke (a course not
-    published, a learner not enrolled): the SQL functions raise those as
-    object_not_in_prerequisite_state with the field in the hint. PostgreSQL files that SQLSTATE
-    under class 55, which psycopg raises as an OperationalError, so the generic translation does
-    not know it for what it is."""
-    cause = exc.__cause__
-    if not isinstance(cause, psycopg.errors.ObjectNotInPrerequisiteState):
-        return exc
-    diag = cause.diag
-    return Conflict(diag.message_primary or str(cause), field=diag.message_hint)
-
-
 class AsyncProgressRepository:
     """Enrolments and lesson progress. Every method is one transaction and one statement."""
 
@@ -120,13 +106,10 @@ class AsyncProgressRepository:
         (field course_id) for a course that is a draft or archived.
         """
         key = validated(_Enrolment, {"clerk_id": clerk_id, "course_id": course_id}, "enrolment")
-        try:
-            async with self._db.connection() as conn:
-                enrolment = await AsyncQuerier(conn).enrol_in_course(
-                    user_clerk_id=key.clerk_id, course_id=key.course_id
-                )
-        except LearnstoreError as exc:
-            raise _broken_rule(exc) from exc.__cause__
+        async with self._db.connection() as conn:
+            enrolment = await AsyncQuerier(conn).enrol_in_course(
+                user_clerk_id=key.clerk_id, course_id=key.course_id
+            )
         assert enrolment is not None  # enrol_in_course() returns a row or raises
         return enrolment
 
@@ -165,13 +148,10 @@ class AsyncProgressRepository:
         change = validated(
             _StatusChange, {"clerk_id": clerk_id, "lesson_id": lesson_id, "status": status}, "lesson_status"
         )
-        try:
-            async with self._db.connection() as conn:
-                enrolment = await AsyncQuerier(conn).set_lesson_status(
-                    user_clerk_id=change.clerk_id, lesson_id=change.lesson_id, status=change.status
-                )
-        except LearnstoreError as exc:
-            raise _broken_rule(exc) from exc.__cause__
+        async with self._db.connection() as conn:
+            enrolment = await AsyncQuerier(conn).set_lesson_status(
+                user_clerk_id=change.clerk_id, lesson_id=change.lesson_id, status=change.status
+            )
         assert enrolment is not None  # set_lesson_status() returns a row or raises
         return enrolment
 

@@ -1,5 +1,7 @@
 """learnstore: the data layer of a learning platform, typed Python over PostgreSQL."""
 
+from learnstore.database import Database
+from learnstore.database_async import AsyncDatabase
 from learnstore.errors import (
     AlreadyExists,
     Conflict,
@@ -10,8 +12,8 @@ from learnstore.errors import (
     QueryFileError,
     Unavailable,
 )
-from learnstore.store import Database, Store, connect
-from learnstore.store_async import AsyncDatabase, AsyncStore, connect_async
+from learnstore.store import Store, connect
+from learnstore.store_async import AsyncStore, connect_async
 
 __all__ = [
     "AlreadyExists",

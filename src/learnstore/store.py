@@ -4,141 +4,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self
 
 import psycopg
-import pydantic
-from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
+from learnstore.database import Database
 from learnstore.embedded import default_dsn
-from learnstore.errors import Unavailable, translate, translating
+from learnstore.errors import Unavailable, translating
 from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.users import UsersRepository
 
-__all__ = ["Database", "Store", "connect"]
-
-
-class Database:
-    """Where repositories get a connection: from a pool, or always the one connection given."""
-
-    __slots__ = ("_conn", "_pool")
-
-    def __init__(self, source: ConnectionPool[Any] | psycopg.Connection[Any]) -> None:
-        self._pool = source if isinstance(source, ConnectionPool) else None
-        self._conn = source if isinstance(source, psycopg.Connection) else None
-
-    @contextmanager
-    def _acquire(self) -> Iterator[psycopg.Connection[Any]]:
-        with translating():
-            if self._conn is not None:
-                yield self._conn
-            else:
-                assert self._pool is not None
-                with self._pool.connection() as conn:
-                    yield conn
-
-    def connection(self) -> _Operation:
-        """A connection for one operation; errors leave it as learnstore errors.
-
-        Inside a transaction the operation gets a savepoint, so that when it fails the
-        transaction is left as it was and usable; otherwise it runs in autocommit, one round trip.
-        """
-        return _Operation(self._pool, self._conn)
-
-    @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
-        """A connection inside a transaction (a savepoint when one is already open)."""
-        with self._acquire() as conn:
-            if (
-                self._conn is not None
-                and not conn.autocommit
-                and conn.info.transaction_status == TransactionStatus.IDLE
-            ):
-                # The caller's non-autocommit connection: its transaction is the caller's to commit.
-                # psycopg's transaction() would BEGIN and COMMIT here; a statement makes psycopg open
-                # the caller's transaction first, so ours becomes a savepoint inside it.
-                conn.execute("SELECT 1")
-            with conn.transaction():
-                yield conn
-
-
-class _Operation:
-    """What `Database.connection()` returns: the context manager that gives the connection.
-
-    A class rather than a generator-based context manager because every operation goes through
-    it: it takes a pooled connection with getconn/putconn instead of the pool's connection()
-    (which also enters the connection's own context), and reads the transaction status from
-    libpq directly. This took about two thirds of learnstore's overhead off a one-row read (bench/).
-    """
-
-    __slots__ = ("_conn", "_pool", "_savepoint")
-
-    def __init__(self, pool: ConnectionPool[Any] | None, conn: psycopg.Connection[Any] | None) -> None:
-        self._pool = pool
-        self._conn = conn
-        self._savepoint: AbstractContextManager[Any] | None = None
-
-    def __enter__(self) -> psycopg.Connection[Any]:
-        try:
-            if self._conn is None:
-                assert self._pool is not None
-                self._conn = self._pool.getconn()
-            else:
-                self._pool = None  # the caller's connection: nothing to give back
-            conn = self._conn
-            if conn.pgconn.transaction_status == TransactionStatus.INTRANS:
-                savepoint = conn.transaction()
-                savepoint.__enter__()
-                self._savepoint = savepoint
-        except BaseException as exc:
-            self._give_back()
-            _raise_translated(exc)
-            raise
-        return conn
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        try:
-            if self._savepoint is not None:
-                self._savepoint.__exit__(exc_type, exc, tb)
-            self._give_back(failed=exc is not None)
-        except BaseException as failed:
-            self._give_back(failed=True)
-            _raise_translated(failed)
-            raise
-        if exc is not None:
-            _raise_translated(exc)
-
-    def _give_back(self, *, failed: bool = True) -> None:
-        """Return a pooled connection, ending what the operation left open as the pool's own
-        connection() would: commit on success, roll back on failure (autocommit: nothing open)."""
-        if self._pool is None or self._conn is None:
-            return
-        pool, self._pool = self._pool, None
-        conn = self._conn
-        try:
-            status = conn.pgconn.transaction_status
-            if status == TransactionStatus.INTRANS and not failed:
-                conn.commit()
-            elif status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
-                conn.rollback()
-        finally:
-            pool.putconn(conn)
-
-
-def _raise_translated(exc: BaseException) -> None:
-    """Raise the learnstore error for `exc` (chained to it), if it has one."""
-    if isinstance(exc, (psycopg.Error, pydantic.ValidationError)):
-        ours = translate(exc)
-        if ours is not None:
-            raise ours from exc
+__all__ = ["Store", "connect"]
 
 
 class Store:

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from pydantic import (
@@ -23,13 +23,12 @@ from pydantic import (
     ValidationError,
 )
 
+from learnstore._validation import validated
+from learnstore.database import Database
 from learnstore.errors import Conflict, InvalidValue, NotFound, register_messages
 from learnstore.queries.catalog import Querier
 from learnstore.queries.models import Language, SearchPublishedCoursesRow, Tag
-from learnstore.repositories._validation import validated
-
-if TYPE_CHECKING:
-    from learnstore.store import Database
+from learnstore.types import Difficulty
 
 __all__ = [
     "CatalogRepository",
@@ -54,7 +53,6 @@ register_messages(
     }
 )
 
-Difficulty = Literal["beginner", "intermediate", "advanced"]
 #: newest first; best rated first (unrated last); or, with a text query, most relevant first.
 DiscoveryOrder = Literal["newest", "rating", "relevance"]
 

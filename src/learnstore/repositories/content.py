@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
+from learnstore._validation import UNSET, Unset, validated
+from learnstore.database import Database
 from learnstore.errors import InvalidValue, NotFound, register_messages
 from learnstore.queries.content import Querier
 from learnstore.queries.models import (
@@ -21,10 +23,23 @@ from learnstore.queries.models import (
     QuizAttempt,
     Unit,
 )
-from learnstore.repositories._validation import UNSET, Unset, validated
-
-if TYPE_CHECKING:
-    from learnstore.store import Database
+from learnstore.types import (
+    CONTENT_MODELS,
+    INT_MAX,
+    AudioContent,
+    ContentType,
+    CourseStatus,
+    Difficulty,
+    ExerciseContent,
+    LessonContent,
+    MediaType,
+    QuestionType,
+    Seconds,
+    TextContent,
+    Title,
+    Url,
+    VideoContent,
+)
 
 __all__ = [
     "AudioContent",
@@ -62,68 +77,6 @@ register_messages(
     }
 )
 
-ContentType = Literal["video", "text", "audio", "exercise"]
-Difficulty = Literal["beginner", "intermediate", "advanced"]
-CourseStatus = Literal["draft", "published", "archived"]
-MediaType = Literal["audio", "image", "file"]
-QuestionType = Literal["mcq", "flashcard", "fill_blank"]
-
-# The largest value an `integer` column holds.
-_INT_MAX: Final = 2**31 - 1
-
-Title = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
-Url = Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")]
-Seconds = Annotated[int, Field(gt=0, le=_INT_MAX)]
-Text = Annotated[str, Field(min_length=1, max_length=200_000, pattern=r"\S")]
-
-
-# -- lesson content, one shape per content_type ------------------------------------------------
-
-
-class _Content(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class VideoContent(_Content):
-    """`content` of a video lesson."""
-
-    url: Url
-    duration_seconds: Seconds | None = None
-    transcript: str | None = Field(default=None, max_length=200_000)
-    thumbnail_url: Url | None = None
-
-
-class AudioContent(_Content):
-    """`content` of an audio lesson."""
-
-    url: Url
-    duration_seconds: Seconds | None = None
-    transcript: str | None = Field(default=None, max_length=200_000)
-
-
-class TextContent(_Content):
-    """`content` of a text lesson: a Markdown body."""
-
-    body: Text
-
-
-class ExerciseContent(_Content):
-    """`content` of an exercise: a prompt, optional hints (shown in order) and a model solution."""
-
-    prompt: Text
-    hints: list[Annotated[str, Field(min_length=1, max_length=5000, pattern=r"\S")]] = Field(
-        default_factory=list, max_length=20
-    )
-    solution: str | None = Field(default=None, max_length=200_000)
-
-
-CONTENT_MODELS: Final[dict[str, type[_Content]]] = {
-    "video": VideoContent,
-    "audio": AudioContent,
-    "text": TextContent,
-    "exercise": ExerciseContent,
-}
-
 
 def _content(content_type: object, content: object) -> tuple[str, dict[str, Any]]:
     """(content_type, content as stored), validated together: the shape depends on the type."""
@@ -134,7 +87,7 @@ def _content(content_type: object, content: object) -> tuple[str, dict[str, Any]
         )
     kind = content_type
     model = CONTENT_MODELS[kind]
-    if isinstance(content, _Content) and not isinstance(content, model):
+    if isinstance(content, LessonContent) and not isinstance(content, model):
         raise InvalidValue(
             f"content: a {type(content).__name__} is not the content of a {kind} lesson "
             f"(expected {model.__name__})",
@@ -155,7 +108,7 @@ class _CourseFields(BaseModel):
     title: Title | None = None
     description: str | None = Field(default=None, max_length=20_000)
     difficulty: Difficulty | None = None
-    estimated_duration_minutes: Annotated[int, Field(gt=0, le=_INT_MAX)] | None = None
+    estimated_duration_minutes: Annotated[int, Field(gt=0, le=INT_MAX)] | None = None
     learning_objectives: (
         Annotated[
             list[Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]], Field(max_length=50)
@@ -249,7 +202,7 @@ def _position(value: object) -> int | None:
     """A 0-based position, or None (at the end); InvalidValue naming `position` otherwise."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _INT_MAX:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT_MAX:
         raise InvalidValue(
             f"position: must be None (at the end) or an integer from 0, not {value!r}", field="position"
         )

@@ -16,23 +16,24 @@ from uuid import UUID, uuid4
 import psycopg
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from learnstore._validation import check_time_zone
+from learnstore.database import Database
 from learnstore.errors import InvalidValue, LearnstoreError, translate
 from learnstore.queries.imports import Querier
-from learnstore.repositories._validation import check_time_zone
-from learnstore.repositories.content import (
+from learnstore.types import (
     CONTENT_MODELS,
+    INT_MAX,
     ContentType,
     Difficulty,
+    LessonStatus,
     Seconds,
     Title,
     Url,
 )
-from learnstore.repositories.progress import LessonStatus
 
 if TYPE_CHECKING:
     from psycopg import Cursor
 
-    from learnstore.store import Database
 
 __all__ = [
     "CourseImport",
@@ -50,7 +51,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-_INT_MAX: Final = 2**31 - 1
 _STATUSES: Final = frozenset(("not_started", "in_progress", "completed"))
 
 
@@ -136,7 +136,7 @@ class CourseImport(BaseModel):
     title: Title
     description: str = Field(default="", max_length=20_000)
     difficulty: Difficulty = "beginner"
-    estimated_duration_minutes: Annotated[int, Field(gt=0, le=_INT_MAX)] | None = None
+    estimated_duration_minutes: Annotated[int, Field(gt=0, le=INT_MAX)] | None = None
     learning_objectives: list[Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]] = Field(
         default_factory=list, max_length=50
     )

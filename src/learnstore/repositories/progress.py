@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
+from learnstore._validation import validated
+from learnstore.database import Database
 from learnstore.errors import NotFound, register_messages
 from learnstore.queries.models import (
     GetCourseStatsRow,
@@ -18,10 +19,7 @@ from learnstore.queries.models import (
     UserCourse,
 )
 from learnstore.queries.progress import Querier
-from learnstore.repositories._validation import validated
-
-if TYPE_CHECKING:
-    from learnstore.store import Database
+from learnstore.types import ClerkId, LessonStatus
 
 __all__ = ["LessonStatus", "NextLesson", "ProgressRepository"]
 
@@ -35,21 +33,18 @@ register_messages(
     }
 )
 
-LessonStatus = Literal["not_started", "in_progress", "completed"]
-_ClerkId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-
 
 class _Enrolment(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    clerk_id: _ClerkId
+    clerk_id: ClerkId
     course_id: UUID
 
 
 class _StatusChange(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    clerk_id: _ClerkId
+    clerk_id: ClerkId
     lesson_id: UUID
     status: LessonStatus
 
@@ -57,7 +52,7 @@ class _StatusChange(BaseModel):
 class _Learner(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    clerk_id: _ClerkId
+    clerk_id: ClerkId
 
 
 class _Course(BaseModel):
@@ -69,7 +64,7 @@ class _Course(BaseModel):
 class _Author(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    author_clerk_id: _ClerkId
+    author_clerk_id: ClerkId
 
 
 class NextLesson(BaseModel):

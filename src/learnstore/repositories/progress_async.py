@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
+from learnstore._validation import validated
+from learnstore.database_async import AsyncDatabase
 from learnstore.errors import NotFound, register_messages
 from learnstore.queries.models import (
     GetCourseStatsRow,
@@ -17,10 +18,7 @@ from learnstore.queries.models import (
     UserCourse,
 )
 from learnstore.queries.progress import AsyncQuerier
-from learnstore.repositories._validation import validated
-
-if TYPE_CHECKING:
-    from learnstore.store_async import AsyncDatabase
+from learnstore.types import ClerkId, LessonStatus
 
 __all__ = ["AsyncProgressRepository", "LessonStatus", "NextLesson"]
 
@@ -34,21 +32,18 @@ register_messages(
     }
 )
 
-LessonStatus = Literal["not_started", "in_progress", "completed"]
-_ClerkId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-
 
 class _Enrolment(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    clerk_id: _ClerkId
+    clerk_id: ClerkId
     course_id: UUID
 
 
 class _StatusChange(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    clerk_id: _ClerkId
+    clerk_id: ClerkId
     lesson_id: UUID
     status: LessonStatus
 
@@ -56,7 +51,7 @@ class _StatusChange(BaseModel):
 class _Learner(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    clerk_id: _ClerkId
+    clerk_id: ClerkId
 
 
 class _Course(BaseModel):
@@ -68,7 +63,7 @@ class _Course(BaseModel):
 class _Author(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    author_clerk_id: _ClerkId
+    author_clerk_id: ClerkId
 
 
 class NextLesson(BaseModel):

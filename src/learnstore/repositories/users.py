@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
+from learnstore._validation import UNSET, Unset, check_time_zone, validated
+from learnstore.database import Database
 from learnstore.errors import InvalidValue, NotFound, register_messages
 from learnstore.queries.models import (
     GetStreakRow,
@@ -19,10 +21,7 @@ from learnstore.queries.models import (
     UserStreak,
 )
 from learnstore.queries.users import Querier
-from learnstore.repositories._validation import UNSET, Unset, check_time_zone, validated
-
-if TYPE_CHECKING:
-    from learnstore.store import Database
+from learnstore.types import NotificationType, SourceType
 
 __all__ = ["ClerkEvent", "NotificationType", "ProfileUpdate", "UsersRepository"]
 
@@ -41,8 +40,6 @@ register_messages(
     }
 )
 
-NotificationType = Literal["reply", "mention", "like", "system"]
-SourceType = Literal["course", "lesson", "forum_post", "forum_reply", "achievement", "suggested_edit"]
 ClerkId = str
 
 

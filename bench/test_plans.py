@@ -60,11 +60,25 @@ HOT_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
         lambda fx: {**search_params("", 20), "text_query": None},
     ),
     (
+        "adding a lesson to the flagship course (the course-wide recompute of every enrolment)",
+        "__add_lesson__",
+        lambda fx: {"course_id": fx.course_id},
+    ),
+    (
         "50-row list",
         "list_lesson_progress",
         lambda fx: {"user_clerk_id": fx.learner, "course_id": fx.course_id},
     ),
 ]
+
+
+# A content change, in plain SQL: its statement trigger recomputes every enrolment of the course.
+ADD_LESSON = """
+INSERT INTO lessons (unit_id, title, content_type, content, position)
+SELECT u.id, 'One more lesson', 'text', '{"body": "b"}',
+       (SELECT max(l.position) + 1 FROM lessons l WHERE l.unit_id = u.id)
+FROM units u WHERE u.course_id = %(course_id)s ORDER BY u.position LIMIT 1
+"""
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +118,9 @@ def plans(dsn: str, statement: str, params: dict[str, Any], mode: str) -> list[s
         conn.execute("SET LOCAL client_min_messages = log")
         conn.execute(f"SET LOCAL plan_cache_mode = force_{mode}_plan")
         # A named prepared statement: the plan cache (and so plan_cache_mode) applies to it.
-        conn.execute(statement, params, prepare=True).fetchall()
+        cur = conn.execute(statement, params, prepare=True)
+        if cur.description is not None:  # an INSERT without RETURNING has no rows to fetch
+            cur.fetchall()
     return [text for text in logged if "plan:" in text]
 
 
@@ -119,7 +135,24 @@ def test_no_hot_query_scans_a_large_table_sequentially(
     params: Callable[[Fixture], dict[str, Any]],
     mode: str,
 ) -> None:
-    found = plans(dsn, sql(query), params(fixture), mode)
+    found = plans(dsn, ADD_LESSON if query == "__add_lesson__" else sql(query), params(fixture), mode)
     assert found, f"auto_explain logged no plan for {query}"
     scans = [(table, plan) for plan in found for table in _SEQ_SCAN.findall(plan) if table in large_tables]
     assert not scans, f"{operation} ({query}, {mode} plan) scans {scans[0][0]} sequentially:\n{scans[0][1]}"
+
+
+def test_recording_a_lesson_reads_one_enrolment(dsn: str, fixture: Fixture) -> None:
+    """One learner's write reads and writes that learner's enrolment, not the course's 8,000:
+    counted from the transaction's own table statistics (index and sequential reads)."""
+    read = """SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
+              FROM pg_stat_xact_user_tables WHERE relname = 'user_courses'"""
+    params = {"user_clerk_id": "bench_raw", "lesson_id": fixture.lessons[25], "status": "completed"}
+    with psycopg.connect(dsn) as conn, conn.transaction(force_rollback=True):
+        enrolled = conn.execute(
+            "SELECT count(*) FROM user_courses WHERE course_id = %s", (fixture.course_id,)
+        ).fetchone()
+        start = conn.execute(read).fetchone()
+        conn.execute(sql("set_lesson_status"), params).fetchone()
+        end = conn.execute(read).fetchone()
+    assert enrolled and enrolled[0] > 1000 and start and end
+    assert end[0] - start[0] <= 5, f"set_lesson_status read {end[0] - start[0]} enrolments of {enrolled[0]}"

@@ -506,6 +506,61 @@ async def test_refreshing_a_course_repairs_progress_written_behind_its_back(
     assert await store.progress.refresh_course(course.id) == 0
 
 
+async def test_a_learners_status_change_rewrites_that_learners_enrolment_only(
+    store: AsyncStore, adb_conn: AConn
+) -> None:
+    learner, other = await make_user(adb_conn), await make_user(adb_conn, "learner_2")
+    course = await make_course(adb_conn, (4,))
+    for who in (learner, other):
+        await store.progress.enrol(who, course.id)
+    # The other learner's row is made stale behind learnstore's back: a write that recomputed the
+    # whole course would repair it, one that touches one enrolment leaves it as it is.
+    await adb_conn.execute("UPDATE user_courses SET progress = 7 WHERE user_clerk_id = %s", [other])
+    # ctid: where the row version lives; any UPDATE, even in this one transaction, writes a new one.
+    versions = "SELECT user_clerk_id, ctid::text FROM user_courses ORDER BY user_clerk_id"
+    before = dict(await rows(adb_conn, versions))
+
+    enrolment = await store.progress.set_lesson_status(learner, course.lessons[0], "completed")
+
+    assert enrolment.progress == 25
+    after = dict(await rows(adb_conn, versions))
+    assert after[other] == before[other] and after[learner] != before[learner]
+    assert await enrolment_row(adb_conn, other, course.id) == (7, None)
+    # An unchanged percentage writes no new version, and the call still returns the enrolment.
+    again = await store.progress.set_lesson_status(learner, course.lessons[1], "in_progress")
+    assert (again.id, again.progress) == (enrolment.id, 25)
+    assert dict(await rows(adb_conn, versions)) == after
+
+
+async def test_a_course_wide_recompute_rewrites_every_changed_enrolment_in_one_statement(
+    store: AsyncStore, adb_conn: AConn
+) -> None:
+    course = await make_course(adb_conn, (2, 2))
+    other_course = await make_course(adb_conn, (1,), title="Other")
+    learners = [await make_user(adb_conn, f"learner_{n}") for n in range(5)]
+    for n, who in enumerate(learners):
+        await store.progress.enrol(who, course.id)
+        await store.progress.enrol(who, other_course.id)
+        for lesson in course.lessons[:n]:
+            await store.progress.set_lesson_status(who, lesson, "completed")
+    await store.progress.set_lesson_status(learners[0], other_course.lessons[0], "completed")
+
+    await add_lesson(adb_conn, course.units[0], 2)  # five lessons now
+
+    got = {who: await enrolment_row(adb_conn, who, course.id) for who in learners}
+    assert {who: progress for who, (progress, _) in got.items()} == {
+        learners[0]: 0,
+        learners[1]: 20,
+        learners[2]: 40,
+        learners[3]: 60,
+        learners[4]: 80,
+    }
+    assert got[learners[4]][1] is None  # was 100 and complete, is no longer
+    # The other course's enrolments are not in the recompute.
+    assert (await enrolment_row(adb_conn, learners[0], other_course.id))[0] == 100
+    assert (await enrolment_row(adb_conn, learners[1], other_course.id))[0] == 0
+
+
 async def test_statuses_imported_before_enrolling_count_from_the_start(
     store: AsyncStore, adb_conn: AConn
 ) -> None:

@@ -1,53 +1,35 @@
-"""The hot operations, each written for every implementation the runner compares.
+"""The hot operations of the core domains (users, content, progress, catalog), registered with
+bench.registry; other domains add theirs in `bench/<domain>_ops.py` (see docs/benchmarks.md).
 
-Implementations: `learnstore` (the public API on one connection, `Store.on(conn)`), `pool`
-(the public API on learnstore's pool, `learnstore.connect(dsn)`), `raw` (psycopg, the same SQL,
-prepared, tuple rows), `raw_alt` (another raw way, where there is one: the course tree as plain
-relations, discovery without a prepared statement), `orm` (SQLAlchemy 2 ORM, a Session per call).
-Each is a callable of the round number: the write alternates a lesson between completed and
-in progress, so that every call changes the course percentage.
+Implementations: `learnstore` (the public API on one connection, `Store.on(conn)`), `pool` (the
+public API on learnstore's pool, `learnstore.connect(dsn)`), `raw` (psycopg, the same SQL, prepared,
+tuple rows, on learnstore's connection), `raw_pool` (the same on a plain psycopg_pool), `raw_alt` /
+`raw_pool_alt` (another raw way, where there is one: the course tree as plain relations, discovery
+without a prepared statement), `orm` (SQLAlchemy 2 ORM, a Session per call). The write alternates a
+lesson between completed and in progress, so that every call changes the course percentage.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session, sessionmaker
 
 from bench.dataset import FLAGSHIP_TITLE
 from bench.peers import orm
-from bench.peers.raw import RawAsync, RawSync, search_params
-from learnstore import AsyncStore, Store
-
-Kind = Literal["read", "list", "tree", "write"]
-
-
-@dataclass(frozen=True)
-class Op:
-    name: str
-    title: str
-    kind: Kind
-    rows: str
-
-
-OPS = (
-    Op("user_by_clerk_id", "user by clerk id", "read", "1"),
-    Op("learner_dashboard", "learner dashboard", "list", "10"),
-    Op("course_tree", "course tree (10 units, 50 lessons)", "tree", "1 document"),
-    Op("record_lesson_completed", "record lesson completed (percentage kept)", "write", "1"),
-    Op("next_lesson", "next lesson to continue", "read", "1"),
-    Op("notifications_page", "notifications page", "list", "20"),
-    Op("discovery_search", "discovery search", "list", "20"),
-    Op("list_50", "a 50-row list (lesson progress of a course)", "list", "50"),
-)
+from bench.peers.raw import search_params
+from bench.registry import Impls, Peers, operation
 
 #: the learner each implementation writes with (its own enrolment, in the same state)
-WRITERS = {"learnstore": "bench_learnstore", "pool": "bench_pool", "raw": "bench_raw", "orm": "bench_orm"}
+WRITERS = {
+    "learnstore": "bench_learnstore",
+    "pool": "bench_pool",
+    "raw": "bench_raw",
+    "raw_pool": "bench_raw_pool",
+    "orm": "bench_orm",
+}
 
 
 @dataclass(frozen=True)
@@ -78,176 +60,137 @@ class Fixture:
         return lesson, "completed" if (round_ // 10) % 2 == 0 else "in_progress"
 
 
-SyncImpl = Callable[[int], object]
-AsyncImpl = Callable[[int], Awaitable[object]]
+def ensure_writers(conn: psycopg.Connection[Any]) -> None:
+    """Give every writer of WRITERS a learner in the state of bench_raw's (a dataset loaded before
+    the raw-pool peer existed has no bench_raw_pool): the user, the enrolments, the statuses."""
+    for clerk_id in WRITERS.values():
+        if conn.execute("SELECT 1 FROM users WHERE clerk_id = %s", (clerk_id,)).fetchone():
+            continue
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO users (clerk_id, email, first_name, last_name, timezone)"
+                " SELECT %(new)s, %(new)s || '@example.com', first_name, last_name, timezone"
+                " FROM users WHERE clerk_id = 'bench_raw'",
+                {"new": clerk_id},
+            )
+            conn.execute(
+                "INSERT INTO user_courses (user_clerk_id, course_id, enrolled_at, progress, completed_at)"
+                " SELECT %s, course_id, enrolled_at, progress, completed_at FROM user_courses"
+                " WHERE user_clerk_id = 'bench_raw'",
+                (clerk_id,),
+            )
+            conn.execute(
+                "INSERT INTO user_progress (user_clerk_id, lesson_id, status, started_at, completed_at)"
+                " SELECT %s, lesson_id, status, started_at, completed_at FROM user_progress"
+                " WHERE user_clerk_id = 'bench_raw'",
+                (clerk_id,),
+            )
 
 
-def sync_implementations(
-    fx: Fixture, store: Store, pool: Store, raw: RawSync, sessions: sessionmaker[Session]
-) -> dict[str, dict[str, SyncImpl]]:
-    def session_call(fn: Callable[..., object], *args: Any) -> object:
-        with sessions() as session:
-            return fn(session, *args)
-
-    def record(name: str, on: Store) -> SyncImpl:
-        def run(r: int) -> object:
-            lesson, status = fx.write(r)
-            return on.progress.set_lesson_status(WRITERS[name], lesson, status)
-
-        return run
-
-    def raw_record(r: int) -> object:
-        lesson, status = fx.write(r)
-        return raw.one(
-            "set_lesson_status", {"user_clerk_id": WRITERS["raw"], "lesson_id": lesson, "status": status}
-        )
-
-    def orm_record(r: int) -> object:
-        lesson, status = fx.write(r)
-        return session_call(orm.record_lesson_status, WRITERS["orm"], lesson, status)
-
-    learner, course = fx.learner, fx.course_id
+@operation("user_by_clerk_id", "user by clerk id", kind="read", rows="1")
+def user_by_clerk_id(p: Peers) -> Impls:
+    learner = p.fx.learner
     return {
-        "user_by_clerk_id": {
-            "learnstore": lambda r: store.users.get(learner),
-            "pool": lambda r: pool.users.get(learner),
-            "raw": lambda r: raw.one("get_user_by_clerk_id", {"clerk_id": learner}),
-            "orm": lambda r: session_call(orm.user_by_clerk_id, learner),
-        },
-        "learner_dashboard": {
-            "learnstore": lambda r: store.progress.list_courses(learner),
-            "pool": lambda r: pool.progress.list_courses(learner),
-            "raw": lambda r: raw.all("list_learner_courses", {"user_clerk_id": learner}),
-            "orm": lambda r: session_call(orm.learner_dashboard, learner),
-        },
-        "course_tree": {
-            "learnstore": lambda r: store.content.get_course_tree(course),
-            "pool": lambda r: pool.content.get_course_tree(course),
-            "raw": lambda r: raw.one("get_course_tree", {"course_id": course, "include_unpublished": False}),
-            "raw_alt": lambda r: raw.tree_relational(course),
-            "orm": lambda r: session_call(orm.course_tree, course),
-        },
-        "record_lesson_completed": {
-            "learnstore": record("learnstore", store),
-            "pool": record("pool", pool),
-            "raw": raw_record,
-            "orm": orm_record,
-        },
-        "next_lesson": {
-            "learnstore": lambda r: store.progress.get_next_lesson(learner, course),
-            "pool": lambda r: pool.progress.get_next_lesson(learner, course),
-            "raw": lambda r: raw.one("get_next_lesson", {"user_clerk_id": learner, "course_id": course}),
-            "orm": lambda r: session_call(orm.next_lesson, learner, course),
-        },
-        "notifications_page": {
-            "learnstore": lambda r: store.users.list_notifications(learner, limit=20),
-            "pool": lambda r: pool.users.list_notifications(learner, limit=20),
-            "raw": lambda r: raw.all("list_notifications", _notifications(learner, 20)),
-            "orm": lambda r: session_call(orm.notifications_page, learner, 20),
-        },
-        "discovery_search": {
-            "learnstore": lambda r: store.catalog.discover(text=fx.search, limit=20),
-            "pool": lambda r: pool.catalog.discover(text=fx.search, limit=20),
-            "raw": lambda r: raw.all("search_published_courses", search_params(fx.search, 20)),
-            "raw_alt": lambda r: raw.all(
-                "search_published_courses", search_params(fx.search, 20), prepare=False
-            ),
-            "orm": lambda r: session_call(orm.discovery_search, fx.search, 20),
-        },
-        "list_50": {
-            "learnstore": lambda r: store.progress.list_lesson_progress(learner, course),
-            "pool": lambda r: pool.progress.list_lesson_progress(learner, course),
-            "raw": lambda r: raw.all("list_lesson_progress", {"user_clerk_id": learner, "course_id": course}),
-            "orm": lambda r: session_call(orm.lesson_progress, learner, course),
-        },
+        **p.learnstore(lambda s, r: s.users.get(learner)),
+        **p.raw(lambda raw, r: raw.one("get_user_by_clerk_id", {"clerk_id": learner})),
+        "orm": lambda r: p.orm(orm.user_by_clerk_id, learner),
     }
 
 
-def async_implementations(
-    fx: Fixture,
-    store: AsyncStore,
-    pool: AsyncStore,
-    raw: RawAsync,
-    sessions: async_sessionmaker[AsyncSession],
-) -> dict[str, dict[str, AsyncImpl]]:
-    async def session_call(fn: Callable[..., object], *args: Any) -> object:
-        # The ORM code is the sync code above, run by the AsyncSession (SQLAlchemy's run_sync):
-        # each statement still goes through the async driver.
-        async with sessions() as session:
-            return await session.run_sync(fn, *args)
-
-    def record(name: str, on: AsyncStore) -> AsyncImpl:
-        async def run(r: int) -> object:
-            lesson, status = fx.write(r)
-            return await on.progress.set_lesson_status(WRITERS[name], lesson, status)
-
-        return run
-
-    async def raw_record(r: int) -> object:
-        lesson, status = fx.write(r)
-        params = {"user_clerk_id": WRITERS["raw"], "lesson_id": lesson, "status": status}
-        return await raw.one("set_lesson_status", params)
-
-    async def orm_record(r: int) -> object:
-        lesson, status = fx.write(r)
-        return await session_call(orm.record_lesson_status, WRITERS["orm"], lesson, status)
-
-    learner, course = fx.learner, fx.course_id
+@operation("learner_dashboard", "learner dashboard", kind="list", rows="10")
+def learner_dashboard(p: Peers) -> Impls:
+    learner = p.fx.learner
     return {
-        "user_by_clerk_id": {
-            "learnstore": lambda r: store.users.get(learner),
-            "pool": lambda r: pool.users.get(learner),
-            "raw": lambda r: raw.one("get_user_by_clerk_id", {"clerk_id": learner}),
-            "orm": lambda r: session_call(orm.user_by_clerk_id, learner),
-        },
-        "learner_dashboard": {
-            "learnstore": lambda r: store.progress.list_courses(learner),
-            "pool": lambda r: pool.progress.list_courses(learner),
-            "raw": lambda r: raw.all("list_learner_courses", {"user_clerk_id": learner}),
-            "orm": lambda r: session_call(orm.learner_dashboard, learner),
-        },
-        "course_tree": {
-            "learnstore": lambda r: store.content.get_course_tree(course),
-            "pool": lambda r: pool.content.get_course_tree(course),
-            "raw": lambda r: raw.one("get_course_tree", {"course_id": course, "include_unpublished": False}),
-            "raw_alt": lambda r: raw.tree_relational(course),
-            "orm": lambda r: session_call(orm.course_tree, course),
-        },
-        "record_lesson_completed": {
-            "learnstore": record("learnstore", store),
-            "pool": record("pool", pool),
-            "raw": raw_record,
-            "orm": orm_record,
-        },
-        "next_lesson": {
-            "learnstore": lambda r: store.progress.get_next_lesson(learner, course),
-            "pool": lambda r: pool.progress.get_next_lesson(learner, course),
-            "raw": lambda r: raw.one("get_next_lesson", {"user_clerk_id": learner, "course_id": course}),
-            "orm": lambda r: session_call(orm.next_lesson, learner, course),
-        },
-        "notifications_page": {
-            "learnstore": lambda r: store.users.list_notifications(learner, limit=20),
-            "pool": lambda r: pool.users.list_notifications(learner, limit=20),
-            "raw": lambda r: raw.all("list_notifications", _notifications(learner, 20)),
-            "orm": lambda r: session_call(orm.notifications_page, learner, 20),
-        },
-        "discovery_search": {
-            "learnstore": lambda r: store.catalog.discover(text=fx.search, limit=20),
-            "pool": lambda r: pool.catalog.discover(text=fx.search, limit=20),
-            "raw": lambda r: raw.all("search_published_courses", search_params(fx.search, 20)),
-            "raw_alt": lambda r: raw.all(
-                "search_published_courses", search_params(fx.search, 20), prepare=False
-            ),
-            "orm": lambda r: session_call(orm.discovery_search, fx.search, 20),
-        },
-        "list_50": {
-            "learnstore": lambda r: store.progress.list_lesson_progress(learner, course),
-            "pool": lambda r: pool.progress.list_lesson_progress(learner, course),
-            "raw": lambda r: raw.all("list_lesson_progress", {"user_clerk_id": learner, "course_id": course}),
-            "orm": lambda r: session_call(orm.lesson_progress, learner, course),
-        },
+        **p.learnstore(lambda s, r: s.progress.list_courses(learner)),
+        **p.raw(lambda raw, r: raw.all("list_learner_courses", {"user_clerk_id": learner})),
+        "orm": lambda r: p.orm(orm.learner_dashboard, learner),
     }
 
 
-def _notifications(learner: str, limit: int) -> dict[str, Any]:
-    return {"user_clerk_id": learner, "before_created_at": None, "before_id": None, "page_size": limit}
+@operation("course_tree", "course tree (10 units, 50 lessons)", kind="tree", rows="1 document")
+def course_tree(p: Peers) -> Impls:
+    course = p.fx.course_id
+    params = {"course_id": course, "include_unpublished": False}
+    return {
+        **p.learnstore(lambda s, r: s.content.get_course_tree(course)),
+        **p.raw(lambda raw, r: raw.one("get_course_tree", params)),
+        **p.raw(lambda raw, r: raw.tree_relational(course), "_alt"),
+        "orm": lambda r: p.orm(orm.course_tree, course),
+    }
+
+
+@operation("record_lesson_completed", "record lesson completed (percentage kept)", kind="write", rows="1")
+def record_lesson_completed(p: Peers) -> Impls:
+    fx = p.fx
+
+    def learnstore(name: str, store: Any) -> Any:
+        def run(r: int) -> Any:
+            lesson, status = fx.write(r)
+            return store.progress.set_lesson_status(WRITERS[name], lesson, status)
+
+        return run
+
+    def raw(name: str, peer: Any) -> Any:
+        def run(r: int) -> Any:
+            lesson, status = fx.write(r)
+            params = {"user_clerk_id": WRITERS[name], "lesson_id": lesson, "status": status}
+            return peer.one("set_lesson_status", params)
+
+        return run
+
+    def orm_record(r: int) -> Any:
+        lesson, status = fx.write(r)
+        return p.orm(orm.record_lesson_status, WRITERS["orm"], lesson, status)
+
+    return {
+        "learnstore": learnstore("learnstore", p.store),
+        "pool": learnstore("pool", p.pool),
+        "raw": raw("raw", p.raw_conn),
+        "raw_pool": raw("raw_pool", p.raw_pool),
+        "orm": orm_record,
+    }
+
+
+@operation("next_lesson", "next lesson to continue", kind="read", rows="1")
+def next_lesson(p: Peers) -> Impls:
+    learner, course = p.fx.learner, p.fx.course_id
+    params = {"user_clerk_id": learner, "course_id": course}
+    return {
+        **p.learnstore(lambda s, r: s.progress.get_next_lesson(learner, course)),
+        **p.raw(lambda raw, r: raw.one("get_next_lesson", params)),
+        "orm": lambda r: p.orm(orm.next_lesson, learner, course),
+    }
+
+
+@operation("notifications_page", "notifications page", kind="list", rows="20")
+def notifications_page(p: Peers) -> Impls:
+    learner = p.fx.learner
+    params = {"user_clerk_id": learner, "before_created_at": None, "before_id": None, "page_size": 20}
+    return {
+        **p.learnstore(lambda s, r: s.users.list_notifications(learner, limit=20)),
+        **p.raw(lambda raw, r: raw.all("list_notifications", params)),
+        "orm": lambda r: p.orm(orm.notifications_page, learner, 20),
+    }
+
+
+@operation("discovery_search", "discovery search", kind="list", rows="20")
+def discovery_search(p: Peers) -> Impls:
+    text = p.fx.search
+    params = search_params(text, 20)
+    return {
+        **p.learnstore(lambda s, r: s.catalog.discover(text=text, limit=20)),
+        **p.raw(lambda raw, r: raw.all("search_published_courses", params)),
+        **p.raw(lambda raw, r: raw.all("search_published_courses", params, prepare=False), "_alt"),
+        "orm": lambda r: p.orm(orm.discovery_search, text, 20),
+    }
+
+
+@operation("list_50", "a 50-row list (lesson progress of a course)", kind="list", rows="50")
+def list_50(p: Peers) -> Impls:
+    learner, course = p.fx.learner, p.fx.course_id
+    params = {"user_clerk_id": learner, "course_id": course}
+    return {
+        **p.learnstore(lambda s, r: s.progress.list_lesson_progress(learner, course)),
+        **p.raw(lambda raw, r: raw.all("list_lesson_progress", params)),
+        "orm": lambda r: p.orm(orm.lesson_progress, learner, course),
+    }

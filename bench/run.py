@@ -1,17 +1,21 @@
 """The side-by-side runner: `python -m bench.run --scale small` (see docs/benchmarks.md).
 
-For each hot operation, every implementation of bench/ops.py runs in this one process against the
-same server, interleaved (each round runs every implementation once, in a shuffled order), after a
-warm-up; the table gives medians and ratios, sync and async, then bulk import against raw binary
-COPY. Nothing here is asserted: the
-bars of issue 5 are checked and reported, never turned into a failing test.
+For each registered operation (bench/registry.py: bench/ops.py and every bench/*_ops.py), every
+implementation runs in this one process against the same server, interleaved (each round runs every
+implementation once, in a shuffled order), after a warm-up; the table gives medians and ratios, sync
+and async, then bulk import against raw binary COPY. The results are written as markdown and as JSON
+(bench/results/<scale>.md and .json), and appended to bench/history/<scale>.jsonl, which
+`python -m bench.report` turns into docs/benchmarks.md's tables and plot. Nothing here is asserted:
+the bars are checked and reported, never turned into a failing test.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
+import json
 import os
 import platform
 import random
@@ -20,12 +24,14 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
@@ -33,13 +39,18 @@ from sqlalchemy.orm import sessionmaker
 
 import learnstore
 from bench import dataset, imports_bench
-from bench.ops import OPS, Fixture, Op, async_implementations, sync_implementations
-from bench.peers.raw import RawAsync, RawSync
+from bench.ops import Fixture, ensure_writers
+from bench.peers.raw import RawAsync, RawPoolAsync, RawPoolSync, RawSync
+from bench.registry import BARS, ORM_BARS, Op, Peers, operations
 from learnstore import AsyncStore, Store
 
-RESULTS = Path(__file__).resolve().parent / "results"
-BARS = {"read": 1.10, "write": 1.10, "tree": 1.10, "list": 1.20}
-ORM_BARS = {"read": 2.5, "list": 2.5, "tree": 2.5, "write": 3.0}
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+HISTORY = HERE / "history"
+
+
+def _is_raw(name: str) -> bool:
+    return name.startswith("raw") and not name.startswith("raw_pool")
 
 
 @dataclass
@@ -53,25 +64,65 @@ class Row:
 
     @property
     def raw(self) -> float:
-        """The floor: the fastest raw psycopg version."""
-        return min(v for k, v in self.medians.items() if k.startswith("raw"))
-
-    def ratio(self, name: str) -> float:
-        return self.medians[name] / self.raw
+        """The floor on one connection: the fastest raw psycopg version."""
+        return min(v for k, v in self.medians.items() if _is_raw(k))
 
     @property
-    def orm_speedup(self) -> float:
-        return self.medians["orm"] / self.medians["learnstore"]
+    def raw_pool(self) -> float | None:
+        """The floor on a pool: the fastest raw psycopg version on a psycopg_pool."""
+        found = [v for k, v in self.medians.items() if k.startswith("raw_pool")]
+        return min(found) if found else None
 
-    def verdict(self) -> str:
+    def ratio(self) -> float:
+        return self.medians["learnstore"] / self.raw
+
+    def pool_ratio(self) -> float | None:
+        if "pool" not in self.medians or self.raw_pool is None:
+            return None
+        return self.medians["pool"] / self.raw_pool
+
+    @property
+    def orm_speedup(self) -> float | None:
+        return self.medians["orm"] / self.medians["learnstore"] if "orm" in self.medians else None
+
+    def misses(self) -> list[str]:
+        bar, orm_bar = BARS[self.op.kind], ORM_BARS[self.op.kind]
         misses = []
-        if self.ratio("learnstore") > BARS[self.op.kind]:
-            misses.append(f"> {BARS[self.op.kind]:.2f}x raw")
-        if self.orm_speedup < ORM_BARS[self.op.kind]:
-            misses.append(f"< {ORM_BARS[self.op.kind]}x ORM")
+        if self.ratio() > bar:
+            misses.append(f"learnstore {self.ratio():.2f}x > {bar:.2f}x raw")
+        pool = self.pool_ratio()
+        if pool is not None and pool > bar:
+            misses.append(f"pool {pool:.2f}x > {bar:.2f}x raw pool")
+        if self.orm_speedup is not None and self.orm_speedup < orm_bar:
+            misses.append(f"ORM only {self.orm_speedup:.1f}x < {orm_bar}x")
         if self.op.kind in ("tree", "write") and self.round_trips not in (None, 1):
             misses.append(f"{self.round_trips} round trips")
-        return "met" if not misses else "missed: " + ", ".join(misses)
+        return misses
+
+    def verdict(self) -> str:
+        misses = self.misses()
+        return "met" if not misses else "missed: " + "; ".join(misses)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "operation": self.op.name,
+            "title": self.op.title,
+            "domain": self.op.domain,
+            "kind": self.op.kind,
+            "rows": self.op.rows,
+            "mode": self.mode,
+            "medians_us": {k: round(v, 1) for k, v in self.medians.items()},
+            "learnstore_over_raw": round(self.ratio(), 3),
+            "pool_over_raw_pool": None if self.pool_ratio() is None else round(self.pool_ratio() or 0, 3),
+            "orm_over_learnstore": None if self.orm_speedup is None else round(self.orm_speedup, 2),
+            "learnstore_over_raw_alone": None if self.pair is None else round(self.pair, 3),
+            "round_trips": self.round_trips,
+            "orm_statements": self.orm_statements,
+            "bar": BARS[self.op.kind],
+            "orm_bar": ORM_BARS[self.op.kind],
+            "met": not self.misses(),
+            "verdict": self.verdict(),
+        }
 
 
 def _orders(names: list[str], rounds: int) -> list[list[str]]:
@@ -116,12 +167,12 @@ async def _interleave_async(
 
 
 def _floor_pair(impls: dict[str, Any]) -> dict[str, Any]:
-    """learnstore on its connection and the raw versions, without the ORM and the pool in the rounds."""
-    return {name: impl for name, impl in impls.items() if name == "learnstore" or name.startswith("raw")}
+    """learnstore on its connection and the raw versions on it, with nothing else in the rounds."""
+    return {name: impl for name, impl in impls.items() if name == "learnstore" or _is_raw(name)}
 
 
 def _pair_ratio(medians: dict[str, float]) -> float:
-    return medians["learnstore"] / min(v for k, v in medians.items() if k.startswith("raw"))
+    return medians["learnstore"] / min(v for k, v in medians.items() if _is_raw(k))
 
 
 class _CountingCursor(psycopg.Cursor[Any]):
@@ -147,7 +198,15 @@ def _sqlalchemy_url(dsn: str, *, driver: str = "postgresql+psycopg") -> URL:
     )
 
 
-def run_sync(dsn: str, fx: Fixture, rounds: int, warmup: int, only: set[str]) -> list[Row]:
+def _selected(only: set[str]) -> list[Op]:
+    ops = operations()
+    unknown = only - {op.name for op in ops}
+    if unknown:
+        raise SystemExit(f"unknown operation(s): {', '.join(sorted(unknown))}")
+    return [op for op in ops if not only or op.name in only]
+
+
+def run_sync(dsn: str, fx: Fixture, rounds: int, warmup: int, ops: list[Op]) -> list[Row]:
     engine = create_engine(_sqlalchemy_url(dsn))
     statements = {"n": 0}
 
@@ -156,24 +215,32 @@ def run_sync(dsn: str, fx: Fixture, rounds: int, warmup: int, only: set[str]) ->
         statements["n"] += 1
 
     sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def orm_call(fn: Callable[..., object], *args: Any) -> object:
+        with sessions() as session:
+            return fn(session, *args)
+
     rows = []
     with (
         psycopg.connect(dsn, autocommit=True) as conn,
         psycopg.connect(dsn, autocommit=True, cursor_factory=_CountingCursor) as counted,
+        psycopg.connect(dsn, autocommit=True) as setup,
         learnstore.connect(dsn, max_size=2) as pool,
+        ConnectionPool(dsn, min_size=1, max_size=2, kwargs={"autocommit": True}) as raw_pool,
     ):
-        impls = sync_implementations(fx, Store.on(conn), pool, RawSync(conn), sessions)
-        counting = sync_implementations(fx, Store.on(counted), pool, RawSync(conn), sessions)
-        for op in OPS:
-            if only and op.name not in only:
-                continue
+        raw_pool.wait()
+        peers = Peers("sync", fx, Store.on(conn), pool, RawSync(conn), RawPoolSync(raw_pool), orm_call, setup)
+        counting = dataclasses.replace(peers, store=Store.on(counted))
+        for op in ops:
+            impls = op.build(peers)
             gc.collect()
-            medians = _interleave(impls[op.name], rounds, warmup)
-            pair = _interleave(_floor_pair(impls[op.name]), rounds, warmup)
+            medians = _interleave(impls, rounds, warmup)
+            pair = _interleave(_floor_pair(impls), rounds, warmup)
             _CountingCursor.executed = 0
-            counting[op.name]["learnstore"](0)
+            op.build(counting)["learnstore"](0)
             statements["n"] = 0
-            impls[op.name]["orm"](0)
+            if "orm" in impls:
+                impls["orm"](0)
             rows.append(
                 Row(op, "sync", medians, _CountingCursor.executed, statements["n"], _pair_ratio(pair))
             )
@@ -182,23 +249,34 @@ def run_sync(dsn: str, fx: Fixture, rounds: int, warmup: int, only: set[str]) ->
     return rows
 
 
-async def run_async(dsn: str, fx: Fixture, rounds: int, warmup: int, only: set[str]) -> list[Row]:
+async def run_async(dsn: str, fx: Fixture, rounds: int, warmup: int, ops: list[Op]) -> list[Row]:
     engine = create_async_engine(_sqlalchemy_url(dsn))
     sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def orm_call(fn: Callable[..., object], *args: Any) -> object:
+        # The ORM code is the sync code of bench/peers/orm.py, run by the AsyncSession
+        # (SQLAlchemy's run_sync): each statement still goes through the async driver.
+        async with sessions() as session:
+            return await session.run_sync(fn, *args)
+
     rows = []
     conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
     pool = await learnstore.connect_async(dsn, max_size=2)
+    raw_pool = AsyncConnectionPool(dsn, min_size=1, max_size=2, kwargs={"autocommit": True}, open=False)
+    await raw_pool.open(wait=True)
     try:
-        impls = async_implementations(fx, AsyncStore.on(conn), pool, RawAsync(conn), sessions)
-        for op in OPS:
-            if only and op.name not in only:
-                continue
-            gc.collect()
-            medians = await _interleave_async(impls[op.name], rounds, warmup)
-            pair = await _interleave_async(_floor_pair(impls[op.name]), rounds, warmup)
-            rows.append(Row(op, "async", medians, pair=_pair_ratio(pair)))
-            print(f"  async {op.name:<26} {_brief(rows[-1])}", flush=True)
+        with psycopg.connect(dsn, autocommit=True) as setup:
+            raws = RawAsync(conn), RawPoolAsync(raw_pool)
+            peers = Peers("async", fx, AsyncStore.on(conn), pool, *raws, orm_call, setup)
+            for op in ops:
+                impls = op.build(peers)
+                gc.collect()
+                medians = await _interleave_async(impls, rounds, warmup)
+                pair = await _interleave_async(_floor_pair(impls), rounds, warmup)
+                rows.append(Row(op, "async", medians, pair=_pair_ratio(pair)))
+                print(f"  async {op.name:<26} {_brief(rows[-1])}", flush=True)
     finally:
+        await raw_pool.close()
         await pool.close()
         await conn.close()
         await engine.dispose()
@@ -206,14 +284,17 @@ async def run_async(dsn: str, fx: Fixture, rounds: int, warmup: int, only: set[s
 
 
 def _brief(row: Row) -> str:
-    ours, orm = row.medians["learnstore"], row.medians["orm"]
+    pool = row.pool_ratio()
+    orm = row.orm_speedup
     return (
-        f"learnstore {ours:8.1f} us  raw {row.raw:8.1f} us  orm {orm:8.1f} us"
-        f"  -> {row.ratio('learnstore'):.2f}x raw, ORM {row.orm_speedup:.1f}x slower"
+        f"learnstore {row.medians['learnstore']:8.1f} us  raw {row.raw:8.1f} us"
+        f"  -> {row.ratio():.2f}x raw"
+        + ("" if pool is None else f", pool {pool:.2f}x raw pool")
+        + ("" if orm is None else f", ORM {orm:.1f}x slower")
     )
 
 
-def _machine(dsn: str) -> list[str]:
+def _machine(dsn: str) -> dict[str, str]:
     with psycopg.connect(dsn) as conn:
         server = conn.execute("SHOW server_version").fetchone()
     cpu = "unknown CPU"
@@ -227,12 +308,12 @@ def _machine(dsn: str) -> list[str]:
     packages = ", ".join(
         f"{name} {version(name)}" for name in ("psycopg", "psycopg-pool", "aiosql", "pydantic", "SQLAlchemy")
     )
-    return [
-        f"- machine: {os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}",
-        f"- PostgreSQL {server[0] if server else '?'} on the same machine, over TCP (127.0.0.1)",
-        f"- Python {platform.python_version()}; {packages}",
-        f"- learnstore commit {_commit()}",
-    ]
+    return {
+        "machine": f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}",
+        "server": f"PostgreSQL {server[0] if server else '?'} on the same machine, over TCP (127.0.0.1)",
+        "python": f"Python {platform.python_version()}; {packages}",
+        "commit": _commit(),
+    }
 
 
 def _commit() -> str:
@@ -246,60 +327,76 @@ def _commit() -> str:
         return "unknown"
 
 
-def render(scale: str, rounds: int, machine: list[str], rows: list[Row], imports: list[Any]) -> str:
-    out = [f"## Scale `{scale}`: medians of {rounds} interleaved rounds", "", *machine, ""]
+def _fmt(value: float | None, spec: str = ".0f", suffix: str = "") -> str:
+    return "" if value is None else f"{value:{spec}}{suffix}"
+
+
+def render_rows(rows: list[dict[str, Any]]) -> list[str]:
+    """The markdown table of one mode's rows, from their JSON form (bench.report uses it too)."""
+    out = [
+        "| operation | rows | learnstore µs | raw µs | **learnstore / raw** | pool µs | raw pool µs"
+        " | **pool / raw pool** | ORM µs | **ORM / learnstore** | learnstore / raw, the two alone"
+        " | round trips (ORM statements) | bar | met? |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        m = row["medians_us"]
+        raws = [v for k, v in m.items() if _is_raw(k)]
+        pools = [v for k, v in m.items() if k.startswith("raw_pool")]
+        trips = "" if row["round_trips"] is None else f"{row['round_trips']} ({row['orm_statements']})"
+        bar = f"≤ {row['bar']:.2f}x raw, ≥ {row['orm_bar']}x ORM"
+        verdict = "met" if row["met"] else row["verdict"]
+        cells = [
+            row["title"],
+            row["rows"],
+            _fmt(m["learnstore"]),
+            " / ".join(f"{v:.0f}" for v in raws),
+            f"**{row['learnstore_over_raw']:.2f}x**",
+            _fmt(m.get("pool")),
+            " / ".join(f"{v:.0f}" for v in pools),
+            _fmt(row["pool_over_raw_pool"], ".2f", "x"),
+            _fmt(m.get("orm")),
+            _fmt(row["orm_over_learnstore"], ".1f", "x"),
+            _fmt(row["learnstore_over_raw_alone"], ".2f", "x"),
+            trips,
+            bar,
+            verdict,
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def render_imports(imports: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "| import | rows | learnstore rows/s | raw COPY rows/s | **learnstore / raw** | COPY share of"
+        " learnstore's time | bar | met? |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in imports:
+        out.append(
+            f"| {r['name']} | {r['rows']:,} | {r['learnstore_rows_per_s']:,.0f} | {r['raw_rows_per_s']:,.0f}"
+            f" | **{r['ratio']:.2f}x** | {r['learnstore_copy_share']:.0%} | ≥ 0.90x"
+            f" | {'met' if r['ratio'] >= 0.9 else 'missed'} |"
+        )
+    return out
+
+
+def render(result: dict[str, Any]) -> str:
+    meta = result["meta"]
+    out = [
+        f"## Scale `{result['scale']}`: medians of {result['rounds']} interleaved rounds",
+        "",
+        *(f"- {meta[key]}" for key in ("machine", "server", "python")),
+        f"- learnstore commit {meta['commit']}, {result['date']}",
+        "",
+    ]
     for mode in ("sync", "async"):
-        chosen = [row for row in rows if row.mode == mode]
-        if not chosen:
-            continue
-        out += [
-            f"### {mode}",
-            "",
-            "| operation | rows | learnstore µs | pool µs | raw µs | ORM µs | learnstore / raw | pool / raw"
-            " | ORM / learnstore | learnstore / raw, the two alone | round trips (ORM statements) | bar |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-        ]
-        for row in chosen:
-            trips = "" if row.round_trips is None else f"{row.round_trips} ({row.orm_statements})"
-            alt = row.medians.get("raw_alt")
-            raw = f"{row.medians['raw']:.0f}" + ("" if alt is None else f" / {alt:.0f}")
-            cells = [
-                row.op.title,
-                row.op.rows,
-                f"{row.medians['learnstore']:.0f}",
-                f"{row.medians['pool']:.0f}",
-                raw,
-                f"{row.medians['orm']:.0f}",
-                f"**{row.ratio('learnstore'):.2f}x**",
-                f"{row.ratio('pool'):.2f}x",
-                f"**{row.orm_speedup:.1f}x**",
-                "" if row.pair is None else f"{row.pair:.2f}x",
-                trips,
-                row.verdict(),
-            ]
-            out.append("| " + " | ".join(cells) + " |")
-        out.append("")
-    if any("raw_alt" in row.medians for row in rows):
-        out += [
-            "raw µs: the same SQL prepared / another raw version where there is one (the course tree as plain"
-            " relations in two statements; discovery unprepared); ratios are against the faster of the two.",
-            "",
-        ]
-    if imports:
-        out += [
-            "### bulk import against raw binary COPY of the same rows",
-            "",
-            "| import | rows | learnstore rows/s | raw COPY rows/s | learnstore / raw"
-            " | COPY share of learnstore's time | bar (>= 0.90) |",
-            "|---|---:|---:|---:|---:|---:|---|",
-        ]
-        for result in imports:
-            verdict = "met" if result.ratio >= 0.9 else "missed"
-            out.append(
-                f"| {result.name} | {result.rows:,} | {result.learnstore_rate:,.0f} | {result.raw_rate:,.0f}"
-                f" | **{result.ratio:.2f}x** | {result.learnstore_copy_share:.0%} | {verdict} |"
-            )
-        out.append("")
+        chosen = [row for row in result["rows"] if row["mode"] == mode]
+        if chosen:
+            out += [f"### {mode}", "", *render_rows(chosen), ""]
+    if result["imports"]:
+        out += ["### bulk import against raw binary COPY of the same rows", ""]
+        out += [*render_imports(result["imports"]), ""]
     return "\n".join(out)
 
 
@@ -317,29 +414,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("sync", "async", "both"), default="both")
     parser.add_argument("--import-reps", type=int, default=5, help="bulk-import repetitions (0: skip)")
     parser.add_argument("--out", type=Path, help="markdown file to write (default: bench/results/<scale>.md)")
+    parser.add_argument(
+        "--no-history", action="store_true", help="do not append this run to bench/history/<scale>.jsonl"
+    )
     args = parser.parse_args(argv)
 
     dsn = dataset.ensure(args.dsn, args.scale)
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ensure_writers(conn)
         fx = Fixture.find(conn)
-    only = set(args.only)
+    ops = _selected(set(args.only))
     rows: list[Row] = []
-    print(f"running {len(OPS)} operations, {args.rounds} rounds each, against {dsn}", flush=True)
+    print(f"running {len(ops)} operations, {args.rounds} rounds each, against {dsn}", flush=True)
     if args.mode in ("sync", "both"):
-        rows += run_sync(dsn, fx, args.rounds, args.warmup, only)
+        rows += run_sync(dsn, fx, args.rounds, args.warmup, ops)
     if args.mode in ("async", "both"):
-        rows += asyncio.run(run_async(dsn, fx, args.rounds, args.warmup, only))
+        rows += asyncio.run(run_async(dsn, fx, args.rounds, args.warmup, ops))
     imports = []
     if args.import_reps:
         courses = 20 if args.scale == "small" else 200
         imports = imports_bench.measure(dsn, reps=args.import_reps, courses=courses)
-    text = render(args.scale, args.rounds, _machine(dsn), rows, imports)
+    result = {
+        "scale": args.scale,
+        "rounds": args.rounds,
+        "warmup": args.warmup,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "meta": _machine(dsn),
+        "rows": [row.as_json() for row in rows],
+        "imports": [
+            {
+                "name": r.name,
+                "rows": r.rows,
+                "learnstore_rows_per_s": round(r.learnstore_rate),
+                "raw_rows_per_s": round(r.raw_rate),
+                "ratio": round(r.ratio, 3),
+                "learnstore_copy_share": round(r.learnstore_copy_share, 3),
+            }
+            for r in imports
+        ],
+    }
+    text = render(result)
     out = args.out or RESULTS / f"{args.scale}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n")
+    out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+    if not args.no_history:
+        HISTORY.mkdir(exist_ok=True)
+        with (HISTORY / f"{args.scale}.jsonl").open("a") as history:
+            history.write(json.dumps(result, separators=(",", ":")) + "\n")
     print()
     print(text)
-    print(f"written to {out}")
+    print(f"written to {out} and {out.with_suffix('.json')}")
     return 0
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from learnstore.queries._runtime import sync_queries
 
@@ -99,3 +100,41 @@ class RawAsync:
         ).fetchone()
         rows = await (await self.conn.execute(TREE_ROWS, {"course_id": course_id}, prepare=True)).fetchall()
         return tree_from_rows(course, rows)
+
+
+class RawPoolSync:
+    """The same operations on a plain psycopg_pool.ConnectionPool of autocommit connections: a
+    connection taken and returned per call with the pool's own `connection()`, as a service using
+    psycopg directly would. The floor for learnstore's pool path (`learnstore.connect`)."""
+
+    def __init__(self, pool: ConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    def one(self, method: str, params: dict[str, Any], *, prepare: bool | None = True) -> Any:
+        with self.pool.connection() as conn:
+            return conn.execute(sql(method), params, prepare=prepare).fetchone()
+
+    def all(self, method: str, params: dict[str, Any], *, prepare: bool | None = True) -> list[Any]:
+        with self.pool.connection() as conn:
+            return conn.execute(sql(method), params, prepare=prepare).fetchall()
+
+    def tree_relational(self, course_id: UUID) -> dict[str, Any]:
+        with self.pool.connection() as conn:
+            return RawSync(conn).tree_relational(course_id)
+
+
+class RawPoolAsync:
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    async def one(self, method: str, params: dict[str, Any], *, prepare: bool | None = True) -> Any:
+        async with self.pool.connection() as conn:
+            return await (await conn.execute(sql(method), params, prepare=prepare)).fetchone()
+
+    async def all(self, method: str, params: dict[str, Any], *, prepare: bool | None = True) -> list[Any]:
+        async with self.pool.connection() as conn:
+            return await (await conn.execute(sql(method), params, prepare=prepare)).fetchall()
+
+    async def tree_relational(self, course_id: UUID) -> dict[str, Any]:
+        async with self.pool.connection() as conn:
+            return await RawAsync(conn).tree_relational(course_id)

@@ -1,0 +1,163 @@
+"""docs/benchmarks.md's results and plot, from the latest run of each scale in bench/history.
+
+    python -m bench.report            # rewrites the part between the markers, and the PNG
+
+bench.run appends every run to bench/history/<scale>.jsonl (committed: the history of the numbers);
+this takes the last run of each scale, writes its tables into docs/benchmarks.md between
+`<!-- results:begin -->` and `<!-- results:end -->`, and draws docs/benchmarks.png: learnstore / raw
+and learnstore's pool / raw pool per operation, with each operation's bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.run import HISTORY, render_imports, render_rows
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def latest(scale: str, history: Path = HISTORY) -> dict[str, Any] | None:
+    path = history / f"{scale}.jsonl"
+    if not path.exists():
+        return None
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    return json.loads(lines[-1]) if lines else None
+
+
+def _summary(runs: list[dict[str, Any]]) -> list[str]:
+    """One line per operation: met or missed at each scale and mode."""
+    header = ["operation"]
+    cells: dict[str, dict[str, str]] = {}
+    titles: dict[str, str] = {}
+    for run in runs:
+        for mode in ("sync", "async"):
+            rows = [row for row in run["rows"] if row["mode"] == mode]
+            if not rows:
+                continue
+            column = f"{run['scale']}, {mode}"
+            header.append(column)
+            for row in rows:
+                titles[row["operation"]] = row["title"]
+                mark = "met" if row["met"] else "**missed**"
+                pool = row["pool_over_raw_pool"]
+                pool_text = "" if pool is None else f" / {pool:.2f}x"
+                orm = row["orm_over_learnstore"]
+                orm_text = "" if orm is None else f", ORM {orm:.1f}x"
+                cells.setdefault(row["operation"], {})[column] = (
+                    f"{mark}: {row['learnstore_over_raw']:.2f}x{pool_text}{orm_text}"
+                )
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, title in titles.items():
+        out.append("| " + " | ".join([title, *(cells[name].get(c, "") for c in header[1:])]) + " |")
+    return out
+
+
+def markdown(runs: list[dict[str, Any]]) -> str:
+    out = [
+        BEGIN,
+        "<!-- written by `python -m bench.report` from bench/history/*.jsonl: edit the runner, not this -->",
+        "",
+        "### Every bar at a glance",
+        "",
+        "Per cell: learnstore / raw, learnstore's pool / raw psycopg_pool, and how many times slower",
+        "the ORM is; met means every bar of the row is met (the bars are in the tables below).",
+        "",
+        *_summary(runs),
+        "",
+        "![learnstore / raw per operation](benchmarks.png)",
+        "",
+    ]
+    for run in runs:
+        meta = run["meta"]
+        out += [
+            f"### Scale `{run['scale']}`: medians of {run['rounds']} interleaved rounds ({run['date']})",
+            "",
+            f"- {meta['machine']}; {meta['server']}",
+            f"- {meta['python']}; learnstore commit {meta['commit']}",
+            "",
+        ]
+        for mode in ("sync", "async"):
+            rows = [row for row in run["rows"] if row["mode"] == mode]
+            if rows:
+                out += [f"#### {run['scale']}, {mode}", "", *render_rows(rows), ""]
+        if run["imports"]:
+            out += [f"#### {run['scale']}, bulk import against raw binary COPY of the same rows", ""]
+            out += [*render_imports(run["imports"]), ""]
+    out.append(END)
+    return "\n".join(out)
+
+
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: list[tuple[str, str, str]] = []  # (label, scale, mode)
+    for run in runs:
+        for mode in ("sync", "async"):
+            if any(row["mode"] == mode for row in run["rows"]):
+                series.append((f"{run['scale']}, {mode}", run["scale"], mode))
+    by_key = {(run["scale"], row["mode"], row["operation"]): row for run in runs for row in run["rows"]}
+    ops: dict[str, tuple[str, float]] = {}
+    for run in runs:
+        for row in run["rows"]:
+            ops.setdefault(row["operation"], (row["title"], row["bar"]))
+    names = list(ops)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 0.55 * len(names) + 2), sharey=True)
+    height = 0.8 / max(1, len(series))
+    for ax, (field, label) in zip(
+        axes,
+        (
+            ("learnstore_over_raw", "learnstore / raw psycopg"),
+            ("pool_over_raw_pool", "pool / raw psycopg_pool"),
+        ),
+        strict=True,
+    ):
+        for i, (series_label, scale, mode) in enumerate(series):
+            ys = [n + (i - (len(series) - 1) / 2) * height for n in range(len(names))]
+            values = [(by_key.get((scale, mode, name)) or {}).get(field) or 0 for name in names]
+            ax.barh(ys, values, height=height, label=series_label)
+        for n, name in enumerate(names):
+            bar = ops[name][1]
+            ax.plot([bar, bar], [n - 0.45, n + 0.45], color="black", linewidth=2)
+        ax.axvline(1.0, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_xlabel(f"{label} (median; black: the bar)")
+        ax.set_xlim(0.8, max(2.3, ax.get_xlim()[1]))
+    axes[0].set_yticks(range(len(names)), [ops[name][0] for name in names])
+    axes[0].invert_yaxis()
+    axes[1].legend(loc="lower right")
+    fig.suptitle("learnstore against raw psycopg, side by side in one process (lower is better)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--docs", type=Path, default=DOCS / "benchmarks.md")
+    parser.add_argument("--png", type=Path, default=DOCS / "benchmarks.png")
+    args = parser.parse_args(argv)
+    runs = [run for run in (latest("small"), latest("large")) if run is not None]
+    if not runs:
+        raise SystemExit("no run in bench/history: run python -m bench.run first")
+    text = args.docs.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{args.docs} has no {BEGIN} ... {END} markers")
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    args.docs.write_text(head + markdown(runs) + tail)
+    plot(runs, args.png)
+    print(f"wrote {args.docs} and {args.png} from {', '.join(run['scale'] for run in runs)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

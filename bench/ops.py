@@ -11,6 +11,8 @@ lesson between completed and in progress, so that every call changes the course 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
@@ -87,6 +89,15 @@ def ensure_writers(conn: psycopg.Connection[Any]) -> None:
             )
 
 
+def _parsed(row: Any) -> Any:
+    """The first column of a row (or of the row an awaitable gives), as JSON parsed by json.loads."""
+
+    async def later() -> Any:
+        return json.loads((await row)[0])
+
+    return later() if isinstance(row, Awaitable) else json.loads(row[0])
+
+
 @operation("user_by_clerk_id", "user by clerk id", kind="read", rows="1")
 def user_by_clerk_id(p: Peers) -> Impls:
     learner = p.fx.learner
@@ -113,7 +124,9 @@ def course_tree(p: Peers) -> Impls:
     params = {"course_id": course, "include_unpublished": False}
     return {
         **p.learnstore(lambda s, r: s.content.get_course_tree(course)),
-        **p.raw(lambda raw, r: raw.one("get_course_tree", params)),
+        # GetCourseTree sends the document as text: the raw user parses it (json.loads), as psycopg
+        # did for them when it was a json column.
+        **p.raw(lambda raw, r: _parsed(raw.one("get_course_tree", params))),
         **p.raw(lambda raw, r: raw.tree_relational(course), "_alt"),
         "orm": lambda r: p.orm(orm.course_tree, course),
     }

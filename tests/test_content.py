@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
+import pydantic
 import pytest
 from psycopg import pq, sql
 from psycopg.abc import Params, QueryNoTemplate
@@ -18,6 +19,7 @@ from psycopg.abc import Params, QueryNoTemplate
 import learnstore
 from learnstore import AsyncStore, Store
 from learnstore.errors import InvalidReference, InvalidValue, NotFound
+from learnstore.queries.content import AsyncQuerier
 from learnstore.queries.models import Course, Lesson, Unit
 from learnstore.repositories.content_async import CourseTree, TextContent, VideoContent
 
@@ -725,6 +727,28 @@ async def test_the_tree_nests_units_and_lessons_in_order_with_counts(store: Asyn
     assert tree.units[1].lessons[0].quiz_count == 1
     assert tree.units[2].lessons == []
     assert [lesson.title for lesson in tree.lessons()] == ["setup", "hello", "select"]
+
+
+async def test_the_tree_document_is_parsed_into_the_models_and_bad_data_fails_loudly(
+    store: AsyncStore, adb_conn: AConn
+) -> None:
+    course, _, lessons = await make_course(store, {"Intro": ["hello"]})
+    await store.content.publish_course(course.id)
+    # What the server sends: the document as text, which get_course_tree parses once, validated.
+    text = await AsyncQuerier(adb_conn).get_course_tree(course_id=course.id, include_unpublished=False)
+    assert isinstance(text, str)
+    assert CourseTree.model_validate_json(text) == await store.content.get_course_tree(course.id)
+    hello = str(lessons["hello"].id)
+    for bad in (
+        text.replace(hello, "not-a-uuid"),
+        text.replace('"content_type" : "text"', '"content_type" : "hologram"'),
+        text.replace('"media_count" : 0', '"media_count" : "none"'),
+        text.replace('"units"', '"unit"'),
+        text[:-1],
+    ):
+        assert bad != text
+        with pytest.raises(pydantic.ValidationError):
+            CourseTree.model_validate_json(bad)
 
 
 async def test_learners_see_only_published_trees_and_authors_see_all(store: AsyncStore) -> None:

@@ -440,7 +440,9 @@ class ContentRepository:
         if tree is None:
             which = "course" if include_unpublished else "published course"
             raise NotFound(f"no {which} with id {course_id}", field="course_id")
-        return CourseTree.model_validate(tree)
+        # Parsed once, from the server's text straight into the models (no intermediate dicts),
+        # and fully validated: a document that does not fit them raises pydantic's ValidationError.
+        return CourseTree.model_validate_json(tree)
 
     # -- units --------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -20,9 +21,10 @@ from psycopg import sql
 
 from learnstore import migrate
 from learnstore.errors import Conflict, InvalidValue, Unavailable
-from learnstore.migrate import MigrationError, MigrationState
+from learnstore.migrate import ChangedMigrationError, MigrationError, MigrationState
 
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+SCRIPT = Path(sys.executable).with_name("learnstore")
 
 
 @pytest.fixture
@@ -300,35 +302,132 @@ def test_a_migration_that_changes_search_path_is_still_recorded(dsn: str, folder
     assert migrate.rollback(dsn, migrations=folder) == ["0004_private"]
 
 
-def test_a_run_killed_mid_migration_applies_nothing_and_its_lock_is_reported(
-    dsn: str, folder: Path, monkeypatch: pytest.MonkeyPatch
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_a_learnstore_migrate_killed_mid_migration_leaves_the_previous_revision_and_the_next_run_finishes(
+    dsn: str, folder: Path
 ) -> None:
     migrate.upgrade(dsn, migrations=folder)
-    write(folder, "0004_slow", "CREATE TABLE slow (id int);\nSELECT pg_sleep(60);\n", "DROP TABLE slow;\n")
-    script = (
-        "import sys; from pathlib import Path; from learnstore import migrate; "
-        "migrate.upgrade(sys.argv[1], migrations=Path(sys.argv[2]))"
+    write(
+        folder,
+        "0004_slow",
+        "CREATE TABLE slow (id int);\nINSERT INTO slow VALUES (1);\nSELECT pg_sleep(60);\n",
+        "DROP TABLE slow;\n",
     )
-    # Without client_connection_check_interval a backend in pg_sleep would not notice its client died.
-    watched = dsn + "?options=-c%20client_connection_check_interval%3D100"
-    child = subprocess.Popen([sys.executable, "-c", script, watched, str(folder)])
+    child = subprocess.Popen([str(SCRIPT), "--dsn", dsn, "--migrations", str(folder), "migrate"])
     try:
         wait_for(lambda: sleeping(dsn))
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
-    wait_for(lambda: not sleeping(dsn))  # the server notices the dead client and rolls back
-
+    # The runner asked PostgreSQL to watch for its death (client_connection_check_interval): the
+    # backend stops sleeping and rolls the half-done migration back within a second or so.
+    wait_for(lambda: not sleeping(dsn), timeout=10)
     assert applied(dsn, folder) == ALL
     assert "slow" not in tables(dsn)
-    # yoyo's lock row outlives the process (our advisory lock does not): say so, and how to clear it.
-    monkeypatch.setattr(migrate, "YOYO_LOCK_TIMEOUT", 0.5)
-    with pytest.raises(Conflict, match="DELETE FROM yoyo_lock"):
-        migrate.upgrade(dsn, migrations=folder)
+    # yoyo's lock row outlived the process; the next run knows its migrator is gone, removes it, says
+    # so, and finishes.
     with psycopg.connect(dsn) as conn:
-        conn.execute("DELETE FROM yoyo_lock")
+        assert conn.execute("SELECT count(*) FROM yoyo_lock").fetchone() == (1,)
     (folder / "0004_slow.sql").write_text("CREATE TABLE slow (id int);\n")
-    assert migrate.upgrade(dsn, migrations=folder) == ["0004_slow"]
+    done = cli("--dsn", dsn, "--migrations", str(folder), "migrate")
+    assert done.returncode == 0, done.stderr
+    assert "removed the lock of a migration run that died (taken by process" in done.stderr
+    assert "applying 0004_slow ... ok" in done.stdout
+    assert applied(dsn, folder) == [*ALL, "0004_slow"]
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM yoyo_lock").fetchone() == (0,)
+
+
+def take_yoyo_lock(dsn: str, pid: int = 424242) -> None:
+    """A lock row as a plain yoyo client that crashed would leave it."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, now() AT TIME ZONE 'UTC', %s)", [pid]
+        )
+
+
+def test_a_lock_a_plain_yoyo_client_left_is_reported_and_break_lock_removes_it(
+    dsn: str, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate.upgrade(dsn, migrations=folder)
+    write(folder, "0004_media", "CREATE TABLE media (id int);\n", "DROP TABLE media;\n")
+    take_yoyo_lock(dsn)
+    monkeypatch.setattr(migrate, "YOYO_LOCK_TIMEOUT", 0.5)
+    with pytest.raises(Conflict, match=r"not by a learnstore migrator.*run `learnstore break-lock`"):
+        migrate.upgrade(dsn, migrations=folder)
+    assert applied(dsn, folder) == ALL
+
+    broken = cli("--dsn", dsn, "break-lock")
+    assert broken.returncode == 0, broken.stderr
+    assert broken.stdout.startswith("removed the migration lock taken by process 424242 at ")
+    assert cli("--dsn", dsn, "break-lock").stdout == "no migration lock to break\n"
+    assert migrate.upgrade(dsn, migrations=folder) == ["0004_media"]
+
+
+def test_break_lock_refuses_while_a_migration_is_running(dsn: str, folder: Path) -> None:
+    write(folder, "0004_slow", "SELECT pg_sleep(60);\n", "SELECT 1;\n")
+
+    def run() -> None:
+        with pytest.raises(MigrationError, match="canceling statement due to user request"):
+            migrate.upgrade(dsn, migrations=folder)
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    try:
+        wait_for(lambda: sleeping(dsn))
+        refused = cli("--dsn", dsn, "break-lock")
+        assert refused.returncode == 1
+        assert "a learnstore migration is running on this database (PostgreSQL backend" in refused.stderr
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("SELECT count(*) FROM yoyo_lock").fetchone() == (1,)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND strpos(query, 'pg_sleep(60)') > 0"
+                " AND pid <> pg_backend_pid()"
+            )
+        runner.join(30)
+
+
+# --- checksums -----------------------------------------------------------------------------------
+
+
+def test_migrate_refuses_a_migration_file_changed_after_it_was_applied(dsn: str, folder: Path) -> None:
+    migrate.upgrade(dsn, migrations=folder)
+    write(folder, "0004_media", "CREATE TABLE media (id int);\n", "DROP TABLE media;\n")
+    original = (folder / "0002_lessons.sql").read_text()
+    (folder / "0002_lessons.sql").write_text(original + "ALTER TABLE lessons ADD COLUMN title text;\n")
+
+    with pytest.raises(ChangedMigrationError, match=r"migration 0002_lessons changed after it was applied"):
+        migrate.upgrade(dsn, migrations=folder)
+    refused = cli("--dsn", dsn, "--migrations", str(folder), "migrate")
+    assert refused.returncode == 1
+    assert "0002_lessons changed after it was applied" in refused.stderr
+    assert "new migration" in refused.stderr
+    assert applied(dsn, folder) == ALL and "media" not in tables(dsn)
+
+    (folder / "0002_lessons.sql").write_text(original)
+    assert migrate.upgrade(dsn, migrations=folder) == ["0004_media"]
+
+
+def test_checksums_are_recorded_with_each_migration_and_forgotten_on_rollback(dsn: str, folder: Path) -> None:
+    def recorded() -> dict[str, str]:
+        with psycopg.connect(dsn) as conn:
+            return dict(conn.execute("SELECT migration_id, sha256 FROM _yoyo_learnstore_checksum").fetchall())
+
+    migrate.upgrade(dsn, migrations=folder)
+    assert recorded() == {m: hashlib.sha256((folder / f"{m}.sql").read_bytes()).hexdigest() for m in ALL}
+    migrate.rollback(dsn, migrations=folder)
+    assert set(recorded()) == set(ALL[:-1])
+    # A database migrated before checksums were kept has them recorded, as the files are, on first run.
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DELETE FROM _yoyo_learnstore_checksum")
+    assert migrate.upgrade(dsn, migrations=folder) == ["0003_tags"]
+    assert set(recorded()) == set(ALL)
 
 
 def sleeping(dsn: str) -> bool:

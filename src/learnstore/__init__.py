@@ -5,11 +5,13 @@ from learnstore.database_async import AsyncDatabase
 from learnstore.errors import (
     AlreadyExists,
     Conflict,
+    Contention,
     InvalidReference,
     InvalidValue,
     LearnstoreError,
     NotFound,
     QueryFileError,
+    Timeout,
     Unavailable,
 )
 from learnstore.store import Store, connect
@@ -20,6 +22,7 @@ __all__ = [
     "AsyncDatabase",
     "AsyncStore",
     "Conflict",
+    "Contention",
     "Database",
     "InvalidReference",
     "InvalidValue",
@@ -27,6 +30,7 @@ __all__ = [
     "NotFound",
     "QueryFileError",
     "Store",
+    "Timeout",
     "Unavailable",
     "connect",
     "connect_async",

@@ -79,6 +79,15 @@ def _parser() -> argparse.ArgumentParser:
         description="List every migration, applied (with when) or pending.",
     )
 
+    commands.add_parser(
+        "break-lock",
+        parents=[common],
+        help="remove a migration lock left behind by a crashed run",
+        description="Remove yoyo's migration lock row, which a crashed yoyo client leaves behind "
+        "(learnstore removes one a crashed learnstore run left by itself). Refused while a learnstore "
+        "migration is running.",
+    )
+
     create = commands.add_parser(
         "new",
         parents=[common],
@@ -107,6 +116,9 @@ class _Progress:
     def __call__(self, event: str, migration_id: str) -> None:
         if event == "waiting":
             print("learnstore: waiting for another migration run to finish", file=sys.stderr)
+        elif event == "stale lock":
+            died = f"learnstore: removed the lock of a migration run that died ({migration_id})"
+            print(died, file=sys.stderr)
         elif event in ("applying", "rolling back"):
             print(f"{event} {migration_id} ...", end=" ", flush=True)
             self.line_open = True
@@ -142,6 +154,13 @@ def _run(args: argparse.Namespace, progress: _Progress) -> int:
             print(f"{s.id:<{width}}  {'applied' if s.applied else 'pending'}{when}")
         applied = sum(s.applied for s in states)
         print(f"{applied} applied, {len(states) - applied} pending")
+        return 0
+    if args.command == "break-lock":
+        removed = migrate.break_lock(dsn)
+        for holder in removed:
+            print(f"removed the migration lock {holder}")
+        if not removed:
+            print("no migration lock to break")
         return 0
     if args.command == "migrate":
         ids = migrate.upgrade(dsn, migrations=folder, dry_run=args.dry_run, on_progress=progress)

@@ -8,6 +8,7 @@ it, and it imports none of them.
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
@@ -15,22 +16,36 @@ from typing import Any
 
 import psycopg
 import pydantic
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ConnStatus, TransactionStatus
 from psycopg_pool import ConnectionPool
 
-from learnstore.errors import translate, translating
+from learnstore.errors import Contention, translate, translating
 
-__all__ = ["Database"]
+__all__ = ["DEFAULT_RETRIES", "Database"]
+
+#: How many times a multi-statement operation that lost a race (`Contention`: a deadlock, a
+#: serialization failure) is run again before the error reaches the caller.
+DEFAULT_RETRIES = 3
 
 
 class Database:
-    """Where repositories get a connection: from a pool, or always the one connection given."""
+    """Where repositories get a connection: from a pool, or always the one connection given.
 
-    __slots__ = ("_conn", "_pool")
+    `retries`: how many more times `attempts()` runs a transaction that failed with `Contention`;
+    only over a pool, where the transaction is ours (in the caller's transaction, the caller's).
+    """
 
-    def __init__(self, source: ConnectionPool[Any] | psycopg.Connection[Any]) -> None:
+    __slots__ = ("_conn", "_pool", "_retries")
+
+    def __init__(
+        self,
+        source: ConnectionPool[Any] | psycopg.Connection[Any],
+        *,
+        retries: int = DEFAULT_RETRIES,
+    ) -> None:
         self._pool = source if isinstance(source, ConnectionPool) else None
         self._conn = source if isinstance(source, psycopg.Connection) else None
+        self._retries = max(0, retries)
 
     @contextmanager
     def _acquire(self) -> Iterator[psycopg.Connection[Any]]:
@@ -38,9 +53,15 @@ class Database:
             if self._conn is not None:
                 yield self._conn
             else:
-                assert self._pool is not None
-                with self._pool.connection() as conn:
-                    yield conn
+                # pool.connection(), with the check for connections the server has ended
+                pool = self._pool
+                assert pool is not None
+                conn = _checkout(pool)
+                try:
+                    with conn:
+                        yield conn
+                finally:
+                    pool.putconn(conn)
 
     def connection(self) -> _Operation:
         """A connection for one operation; errors leave it as learnstore errors.
@@ -66,6 +87,97 @@ class Database:
             with conn.transaction():
                 yield conn
 
+    def attempts(self) -> Iterator[_Attempt]:
+        """Attempts at a multi-statement operation, each a transaction:
+
+            for attempt in db.attempts():
+                with attempt as conn:
+                    ...  # the statements; `return` the result from here
+
+        An attempt that fails with `Contention` (a deadlock, a serialization failure) has been
+        rolled back whole, so it is run again, up to `retries` more times, then the error is
+        raised. Inside the caller's transaction there is one attempt: the caller's transaction is
+        what lost the race, so only the caller can run it again. No pause between attempts: the
+        winner of the race still holds its locks, and the next attempt waits on them.
+        """
+        last = 0 if self._conn is not None else self._retries
+        for number in range(last + 1):
+            attempt = _Attempt(self, last=number == last)
+            yield attempt
+            if not attempt.failed:
+                return
+
+
+class _Attempt:
+    """One of `Database.attempts()`: a transaction that, when it loses a race, is rolled back
+    and tells attempts() to go again instead of raising (unless it was the last one)."""
+
+    __slots__ = ("_db", "_last", "_transaction", "failed")
+
+    def __init__(self, db: Database, *, last: bool) -> None:
+        self._db = db
+        self._last = last
+        self._transaction: AbstractContextManager[psycopg.Connection[Any]] | None = None
+        self.failed = False
+
+    def __enter__(self) -> psycopg.Connection[Any]:
+        self._transaction = self._db.transaction()
+        return self._transaction.__enter__()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        assert self._transaction is not None
+        try:
+            # transaction() rolls back and translates: a PostgreSQL deadlock leaves it as Contention
+            suppressed = self._transaction.__exit__(exc_type, exc, tb)
+        except Contention:
+            if self._last:
+                raise
+            self.failed = True
+            return True
+        if isinstance(exc, Contention) and not self._last:
+            self.failed = True
+            return True
+        return bool(suppressed)
+
+
+def _checkout(pool: ConnectionPool[Any]) -> psycopg.Connection[Any]:
+    """A connection from the pool that the server has not ended while it sat idle.
+
+    After pg_terminate_backend or a server restart every idle pooled connection is dead, and the
+    pool does not notice until one is used: the operation would fail with `Unavailable` although a
+    new connection would work. A dead one is closed (the pool then replaces it) and the next taken.
+    """
+    conn: psycopg.Connection[Any]
+    for _ in range((pool.max_size or 1) + 1):
+        conn = pool.getconn()
+        if not _ended_by_server(conn):
+            return conn
+        conn.close()
+        pool.putconn(conn)  # a closed connection is discarded, and a new one started
+    conn = pool.getconn()
+    return conn
+
+
+def _ended_by_server(conn: psycopg.Connection[Any]) -> bool:
+    """Whether an idle connection was ended by the server, without a round trip.
+
+    An idle connection's socket has nothing to read unless the server sent something out of turn:
+    when it ends a session it sends a FATAL error and closes the socket. (learnstore never LISTENs,
+    so there is no notification to mistake for it.) One poll() of the socket, a system call of a
+    few microseconds, tells.
+    """
+    pgconn = conn.pgconn
+    if pgconn.status != ConnStatus.OK:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(pgconn.socket, select.POLLIN)
+        return bool(poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll() (Windows): the operation will find out
+        return False
+
 
 class _Operation:
     """What `Database.connection()` returns: the context manager that gives the connection.
@@ -87,7 +199,7 @@ class _Operation:
         try:
             if self._conn is None:
                 assert self._pool is not None
-                self._conn = self._pool.getconn()
+                self._conn = _checkout(self._pool)
             else:
                 self._pool = None  # the caller's connection: nothing to give back
             conn = self._conn

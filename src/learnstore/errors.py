@@ -13,11 +13,13 @@ from psycopg import errors as pg
 __all__ = [
     "AlreadyExists",
     "Conflict",
+    "Contention",
     "InvalidReference",
     "InvalidValue",
     "LearnstoreError",
     "NotFound",
     "QueryFileError",
+    "Timeout",
     "Unavailable",
     "translate",
     "translating",
@@ -26,6 +28,10 @@ __all__ = [
 
 class LearnstoreError(Exception):
     """The root of every error learnstore raises. The PostgreSQL or pydantic error is its `__cause__`."""
+
+    #: Whether running the same operation again may succeed without changing its input
+    #: (docs/production.md): a lost connection or a lost race may; a bad value never will.
+    retryable = False
 
     def __init__(self, message: str, *, field: str | None = None, constraint: str | None = None) -> None:
         super().__init__(message)
@@ -44,6 +50,14 @@ class Conflict(LearnstoreError):
     """The operation clashes with the current state (a duplicate, a stale version, a lock)."""
 
 
+class Contention(Conflict):
+    """A deadlock, a serialization failure or a lock wait that timed out: the operation lost a race
+    with a concurrent one and was rolled back whole. Running it again may succeed; learnstore does so
+    itself, a bounded number of times, for the operations it owns the transaction of."""
+
+    retryable = True
+
+
 class AlreadyExists(Conflict):
     """A row with the same unique key already exists."""
 
@@ -57,7 +71,16 @@ class InvalidValue(LearnstoreError):
 
 
 class Unavailable(LearnstoreError):
-    """The database cannot be reached, or refused the connection."""
+    """The database cannot be reached, refused the connection, or the connection was lost during the
+    operation (which was then rolled back by PostgreSQL, unless it failed while committing)."""
+
+    retryable = True
+
+
+class Timeout(LearnstoreError):
+    """A statement ran past the statement timeout given to `connect()` and was cancelled; the
+    operation was rolled back and wrote nothing. Not retried: the same statement would likely take as
+    long again."""
 
 
 class QueryFileError(LearnstoreError):
@@ -99,9 +122,10 @@ _SQLSTATE_CLASSES: dict[type[psycopg.Error], type[LearnstoreError]] = {
     pg.RaiseException: InvalidValue,
     pg.NoDataFound: NotFound,
     pg.DataException: InvalidValue,
-    pg.SerializationFailure: Conflict,
-    pg.DeadlockDetected: Conflict,
-    pg.LockNotAvailable: Conflict,
+    pg.SerializationFailure: Contention,
+    pg.DeadlockDetected: Contention,
+    pg.LockNotAvailable: Contention,
+    pg.QueryCanceled: Timeout,
     pg.ObjectNotInPrerequisiteState: Conflict,
 }
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+import hashlib
+import os
 import re
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -23,9 +25,11 @@ from learnstore._resources import migrations_dir
 from learnstore.errors import Conflict, InvalidValue, LearnstoreError, Unavailable
 
 __all__ = [
+    "ChangedMigrationError",
     "MigrationError",
     "MigrationState",
     "ProgressCallback",
+    "break_lock",
     "new",
     "rollback",
     "status",
@@ -34,7 +38,8 @@ __all__ = [
 ]
 
 #: on_progress(event, migration_id). Events: "applying" and "applied", "rolling back" and
-#: "rolled back" around each migration; "waiting" (id "") while another migrator holds the lock.
+#: "rolled back" around each migration; "waiting" (id "") while another migrator holds the lock;
+#: "stale lock" (the id says whose) when the lock of a migrator that died was removed.
 ProgressCallback = Callable[[str, str], None]
 
 # Session advisory lock that serialises every learnstore migrator on one database (the first 8 bytes
@@ -49,12 +54,43 @@ YOYO_LOCK_TIMEOUT = 10.0
 # libpq waits for the OS TCP timeout (minutes) on an unreachable host unless told otherwise.
 DEFAULT_CONNECT_TIMEOUT = "10"
 
+# Sessions of a migrator say so in pg_stat_activity.
+APPLICATION_NAME = "learnstore migrate"
+
+# PostgreSQL 14 and later: a backend busy in a migration statement checks this often (ms) that its
+# client is still there. Without it a killed migrator's backend runs its statement (a long index
+# build, a pg_sleep) to the end before it notices, holding the migration's locks all the while.
+CLIENT_CHECK_INTERVAL_MS = 1000
+
+# learnstore's own bookkeeping, next to yoyo's and named with yoyo's prefix, so that whatever skips
+# yoyo's tables (schema comparisons, the ERD) skips these too. The checksum of each applied migration
+# file; and which of yoyo's lock rows a learnstore migrator took, so that a row whose migrator died can
+# be told from one a plain yoyo client holds.
+CHECKSUM_TABLE = "_yoyo_learnstore_checksum"
+LOCK_TABLE = "_yoyo_learnstore_lock"
+_BOOKKEEPING = f"""
+CREATE TABLE IF NOT EXISTS {CHECKSUM_TABLE} (
+    migration_id text PRIMARY KEY,
+    sha256 text NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {LOCK_TABLE} (
+    pid integer NOT NULL,
+    ctime timestamp NOT NULL,
+    PRIMARY KEY (pid, ctime)
+)
+"""
+
 _NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 _NUMBERED = re.compile(r"(\d{4,})_")
 
 
 class MigrationError(LearnstoreError):
     """A migration failed (and was rolled back), or the migration files themselves are wrong."""
+
+
+class ChangedMigrationError(MigrationError):
+    """A migration file was edited after it was applied: the database does not have what it says."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +113,19 @@ def _conninfo(dsn: str) -> dict[str, str]:
     except psycopg.ProgrammingError as exc:
         raise Unavailable(f"invalid DSN: {_first_line(exc)}") from exc
     params.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+    params.setdefault("application_name", APPLICATION_NAME)
     return params
 
 
 def yoyo_url(dsn: str) -> str:
     """The yoyo URL for a libpq DSN: yoyo reads `postgresql://` as psycopg2, so say `+psycopg`."""
+    return _url(_conninfo(dsn))
+
+
+def _url(params: dict[str, str]) -> str:
     # Every parameter goes into the query string: yoyo hands query arguments to psycopg.connect as
     # keywords, which keeps socket-directory hosts and options such as sslmode intact.
-    return "postgresql+psycopg://?" + urllib.parse.urlencode(_conninfo(dsn))
+    return "postgresql+psycopg://?" + urllib.parse.urlencode(params)
 
 
 def _describe(params: dict[str, str]) -> str:
@@ -142,14 +183,28 @@ def _locked_session(
                 on_progress("waiting", "")
             lock_conn.execute("SELECT pg_advisory_lock(%s)", key)
         try:
-            backend = yoyo.get_backend(yoyo_url(dsn))
+            lock_conn.execute(_BOOKKEEPING)
+            stale = _remove_stale_lock(lock_conn)
+            if stale and on_progress:
+                on_progress("stale lock", stale)
+            backend = yoyo.get_backend(_url(_watching_its_client(params, lock_conn)))
             try:
                 with backend.lock(timeout=YOYO_LOCK_TIMEOUT):
-                    yield backend, migration_list
+                    # Ours: if this process dies now, the next migrator knows the row is stale.
+                    lock_conn.execute(
+                        f"INSERT INTO {LOCK_TABLE} (pid, ctime)"
+                        " SELECT pid, ctime FROM yoyo_lock WHERE pid = %s",
+                        (os.getpid(),),
+                    )
+                    try:
+                        yield backend, migration_list
+                    finally:
+                        lock_conn.execute(f"DELETE FROM {LOCK_TABLE}")
             except yoyo_errors.LockTimeout as exc:
                 raise Conflict(
-                    f"yoyo's migration lock is held: {_first_line(exc)}. If no yoyo client is migrating "
-                    "this database, a crashed run left the lock row behind: DELETE FROM yoyo_lock"
+                    f"yoyo's migration lock is held: {_first_line(exc)}, and not by a learnstore migrator. "
+                    "If no yoyo client is migrating this database, one that crashed left the lock "
+                    "behind: run `learnstore break-lock`"
                 ) from exc
             finally:
                 backend.connection.close()
@@ -158,6 +213,122 @@ def _locked_session(
             # let a broken connection here hide the error that broke it.
             with suppress(psycopg.Error):
                 lock_conn.execute("SELECT pg_advisory_unlock(%s)", key)
+
+
+def _watching_its_client(params: dict[str, str], conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """`params` for the migrations' own connection: on PostgreSQL 14 and later its backend notices
+    within a second that the migrator died, and rolls the migration back."""
+    if conn.info.server_version < 140000:
+        return params
+    watch = f"-c client_connection_check_interval={CLIENT_CHECK_INTERVAL_MS}"
+    return {**params, "options": f"{params.get('options', '')} {watch}".strip()}
+
+
+def _remove_stale_lock(conn: psycopg.Connection[Any]) -> str | None:
+    """Remove yoyo's lock row if a learnstore migrator took it and died; who held it, or None.
+
+    Called with the advisory lock held: every learnstore migrator holds that lock for as long as it
+    holds yoyo's, and PostgreSQL releases it when the holder's connection ends. So a row one of them
+    took, found now, belongs to a migrator that is gone. A row no learnstore migrator took is a
+    plain yoyo client's, and is left alone.
+    """
+    found = conn.execute("SELECT to_regclass('yoyo_lock') IS NOT NULL").fetchone()
+    if not (found and found[0]):
+        return None
+    with conn.transaction():
+        stale = conn.execute(
+            f"DELETE FROM yoyo_lock y USING {LOCK_TABLE} l WHERE y.pid = l.pid AND y.ctime = l.ctime"
+            " RETURNING y.pid, y.ctime"
+        ).fetchall()
+        conn.execute(f"DELETE FROM {LOCK_TABLE}")
+    return "; ".join(_holder(pid, ctime) for pid, ctime in stale) or None
+
+
+def _holder(pid: int, ctime: datetime) -> str:
+    return f"taken by process {pid} at {ctime:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def break_lock(dsn: str) -> list[str]:
+    """Remove yoyo's migration lock, whoever took it (`learnstore break-lock`); who held it.
+
+    For a lock left by a yoyo client that crashed: learnstore removes one a learnstore migrator left by
+    itself. Refused with `Conflict` while a learnstore migrator is running on the database.
+    """
+    params = _conninfo(dsn)
+    with _database_errors(params), psycopg.connect(make_conninfo(**params), autocommit=True) as conn:
+        got = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,)).fetchone()
+        if not (got and got[0]):
+            holder = conn.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND (classid::bigint << 32 | objid::bigint) = %s",
+                (ADVISORY_LOCK_KEY,),
+            ).fetchone()
+            who = f" (PostgreSQL backend {holder[0]})" if holder else ""
+            raise Conflict(
+                f"a learnstore migration is running on this database{who}: its lock is not stale; "
+                "let it finish, or stop it, and run again"
+            )
+        try:
+            found = conn.execute("SELECT to_regclass('yoyo_lock') IS NOT NULL").fetchone()
+            if not (found and found[0]):
+                return []
+            with conn.transaction():
+                removed = conn.execute("DELETE FROM yoyo_lock RETURNING pid, ctime").fetchall()
+                if _exists(conn, LOCK_TABLE):
+                    conn.execute(f"DELETE FROM {LOCK_TABLE}")
+            return [_holder(pid, ctime) for pid, ctime in removed]
+        finally:
+            with suppress(psycopg.Error):
+                conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+
+
+def _exists(conn: psycopg.Connection[Any], table: str) -> bool:
+    found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+    return bool(found and found[0])
+
+
+# --- checksums ------------------------------------------------------------------------------------
+
+
+def _checksum(migration: Any) -> str:
+    return hashlib.sha256(Path(migration.path).read_bytes()).hexdigest()
+
+
+def _check_unchanged(backend: Any, migration_list: Any, *, record_missing: bool) -> None:
+    """Refuse to go on if an applied migration's file changed since it was applied.
+
+    yoyo knows a migration by its id only, so an edited file still counts as applied and the edit
+    never reaches the database. A migration applied before learnstore kept checksums (or by plain
+    yoyo) has its checksum recorded now, as it is.
+    """
+    hashes = set(backend.get_applied_migration_hashes())
+    applied = [m for m in migration_list if m.hash in hashes]
+    cursor = backend.execute(f"SELECT migration_id, sha256 FROM {CHECKSUM_TABLE}")
+    recorded = {str(row[0]): str(row[1]) for row in cursor.fetchall()}
+    changed = [m.id for m in applied if m.id in recorded and recorded[m.id] != _checksum(m)]
+    if changed:
+        raise ChangedMigrationError(
+            f"migration {', '.join(changed)} changed after it was applied (its checksum differs): the "
+            "database does not have what the file now says. Restore the file as it was applied and put "
+            "the change in a new migration (`learnstore new`)"
+        )
+    missing = [m for m in applied if m.id not in recorded]
+    if missing and record_missing:
+        with backend.transaction():
+            for migration in missing:
+                _record_checksum(backend, migration, "apply")
+
+
+def _record_checksum(backend: Any, migration: Any, direction: str) -> None:
+    if direction == "apply":
+        backend.execute(
+            f"INSERT INTO {CHECKSUM_TABLE} (migration_id, sha256) VALUES (:id, :sha256)"
+            " ON CONFLICT (migration_id) DO UPDATE SET sha256 = excluded.sha256, recorded_at = now()",
+            {"id": migration.id, "sha256": _checksum(migration)},
+        )
+    else:
+        backend.execute(f"DELETE FROM {CHECKSUM_TABLE} WHERE migration_id = :id", {"id": migration.id})
 
 
 class _QuietCursor:
@@ -212,6 +383,7 @@ def _run(backend: Any, migration: Any, direction: str) -> None:
 
 
 def _record(backend: Any, migration: Any, direction: str) -> None:
+    _record_checksum(backend, migration, direction)
     backend.log_migration(migration, direction)
     if direction == "apply":
         backend.mark_one(migration, log=False)
@@ -266,6 +438,7 @@ def upgrade(
 ) -> list[str]:
     """Apply every pending migration, each in its own transaction; the ids applied (or that would be)."""
     with _locked_session(dsn, migrations, on_progress) as (backend, migration_list):
+        _check_unchanged(backend, migration_list, record_missing=not dry_run)
         pending = list(backend.to_apply(migration_list))
         if not dry_run:
             _run_all(backend, pending, "apply", on_progress)

@@ -9,11 +9,13 @@ from types import TracebackType
 from typing import Any, Self
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
-from learnstore.database import Database
+from learnstore.database import DEFAULT_RETRIES, Database
 from learnstore.embedded import default_dsn
-from learnstore.errors import Unavailable, translating
+from learnstore.errors import InvalidValue, Unavailable, translating
+from learnstore.pooler import detect_pooler
 from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.imports import ImportsRepository
@@ -63,30 +65,65 @@ class Store:
         self.close()
 
 
-def connect(dsn: str | None = None, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> Store:
+def connect(
+    dsn: str | None = None,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    timeout: float = 10.0,
+    statement_timeout: float | None = None,
+    retries: int = DEFAULT_RETRIES,
+    prepare: bool | None = None,
+) -> Store:
     """Open a pool of autocommit connections to `dsn`, and the store over it.
 
     With no `dsn`: $LEARNSTORE_DSN, else the embedded PostgreSQL (`learnstore[embedded]`).
 
     Autocommit makes each single-statement operation one round trip; operations of several
     statements open their own transaction.
+
+    `statement_timeout` (seconds): PostgreSQL cancels any statement that runs longer, and the
+    operation raises `Timeout` having written nothing. It travels in the connection's startup
+    packet, which PgBouncer refuses: behind PgBouncer set it on the role instead
+    (docs/production.md). `retries`: how many more times a multi-statement operation that lost a
+    race (`Contention`) runs. `prepare`: whether psycopg may prepare frequent statements on the
+    server; None (the default) prepares unless the DSN leads through a pooler that cannot keep
+    them (PgBouncer before 1.21, or without `max_prepared_statements`).
     """
     if dsn is None:
         dsn = default_dsn()
+    kwargs: dict[str, Any] = {"autocommit": True}
+    if statement_timeout is not None:
+        kwargs["options"] = _with_statement_timeout(dsn, statement_timeout)
     # One direct connection first: a wrong DSN fails now with PostgreSQL's own reason, where
     # the pool would retry quietly until its timeout.
     try:
         with translating():
-            probe = psycopg.Connection.connect(dsn, connect_timeout=max(1, int(timeout)))
+            probe = psycopg.Connection.connect(dsn, connect_timeout=max(1, int(timeout)), **kwargs)
     except psycopg.ProgrammingError as exc:  # libpq could not parse the DSN
         raise Unavailable(f"invalid DSN: {str(exc).strip().splitlines()[0]}") from exc
-    probe.close()
+    except Unavailable as exc:
+        if statement_timeout is not None and "unsupported startup parameter" in str(exc):
+            raise Unavailable(
+                f"{exc.message}: the pooler (PgBouncer) does not pass statement_timeout on; set it on "
+                "the role instead (ALTER ROLE ... SET statement_timeout) and connect without it"
+            ) from exc
+        raise
+    try:
+        with translating():
+            if prepare is None:
+                pooler = detect_pooler(probe)
+                prepare = pooler is None or pooler.prepares
+    finally:
+        probe.close()
+    if not prepare:
+        kwargs["prepare_threshold"] = None  # never prepare: every statement is sent whole
     pool = ConnectionPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         timeout=timeout,
-        kwargs={"autocommit": True},
+        kwargs=kwargs,
         open=False,
     )
     try:
@@ -95,4 +132,18 @@ def connect(dsn: str | None = None, *, min_size: int = 1, max_size: int = 10, ti
     except Unavailable:
         pool.close()
         raise
-    return Store(Database(pool), pool)
+    return Store(Database(pool, retries=retries), pool)
+
+
+def _with_statement_timeout(dsn: str, seconds: float) -> str:
+    """The DSN's libpq `options` with statement_timeout (in milliseconds) added to them."""
+    if not seconds > 0:  # also refuses NaN
+        raise InvalidValue(
+            f"statement_timeout must be a positive number of seconds, not {seconds!r}",
+            field="statement_timeout",
+        )
+    try:
+        options = str(conninfo_to_dict(dsn).get("options") or "")
+    except psycopg.ProgrammingError as exc:
+        raise Unavailable(f"invalid DSN: {str(exc).strip().splitlines()[0]}") from exc
+    return f"{options} -c statement_timeout={max(1, round(seconds * 1000))}".strip()

@@ -8,11 +8,13 @@ from types import TracebackType
 from typing import Any, Self
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
-from learnstore.database_async import AsyncDatabase
+from learnstore.database_async import DEFAULT_RETRIES, AsyncDatabase
 from learnstore.embedded import default_dsn
-from learnstore.errors import Unavailable, translating
+from learnstore.errors import InvalidValue, Unavailable, translating
+from learnstore.pooler_async import detect_pooler
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
 from learnstore.repositories.content_async import AsyncContentRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
@@ -63,7 +65,14 @@ class AsyncStore:
 
 
 async def connect_async(
-    dsn: str | None = None, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0
+    dsn: str | None = None,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    timeout: float = 10.0,
+    statement_timeout: float | None = None,
+    retries: int = DEFAULT_RETRIES,
+    prepare: bool | None = None,
 ) -> AsyncStore:
     """Open a pool of autocommit connections to `dsn`, and the store over it.
 
@@ -71,23 +80,49 @@ async def connect_async(
 
     Autocommit makes each single-statement operation one round trip; operations of several
     statements open their own transaction.
+
+    `statement_timeout` (seconds): PostgreSQL cancels any statement that runs longer, and the
+    operation raises `Timeout` having written nothing. It travels in the connection's startup
+    packet, which PgBouncer refuses: behind PgBouncer set it on the role instead
+    (docs/production.md). `retries`: how many more times a multi-statement operation that lost a
+    race (`Contention`) runs. `prepare`: whether psycopg may prepare frequent statements on the
+    server; None (the default) prepares unless the DSN leads through a pooler that cannot keep
+    them (PgBouncer before 1.21, or without `max_prepared_statements`).
     """
     if dsn is None:
         dsn = default_dsn()
+    kwargs: dict[str, Any] = {"autocommit": True}
+    if statement_timeout is not None:
+        kwargs["options"] = _with_statement_timeout(dsn, statement_timeout)
     # One direct connection first: a wrong DSN fails now with PostgreSQL's own reason, where
     # the pool would retry quietly until its timeout.
     try:
         with translating():
-            probe = await psycopg.AsyncConnection.connect(dsn, connect_timeout=max(1, int(timeout)))
+            probe = await psycopg.AsyncConnection.connect(dsn, connect_timeout=max(1, int(timeout)), **kwargs)
     except psycopg.ProgrammingError as exc:  # libpq could not parse the DSN
         raise Unavailable(f"invalid DSN: {str(exc).strip().splitlines()[0]}") from exc
-    await probe.close()
+    except Unavailable as exc:
+        if statement_timeout is not None and "unsupported startup parameter" in str(exc):
+            raise Unavailable(
+                f"{exc.message}: the pooler (PgBouncer) does not pass statement_timeout on; set it on "
+                "the role instead (ALTER ROLE ... SET statement_timeout) and connect without it"
+            ) from exc
+        raise
+    try:
+        with translating():
+            if prepare is None:
+                pooler = await detect_pooler(probe)
+                prepare = pooler is None or pooler.prepares
+    finally:
+        await probe.close()
+    if not prepare:
+        kwargs["prepare_threshold"] = None  # never prepare: every statement is sent whole
     pool = AsyncConnectionPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         timeout=timeout,
-        kwargs={"autocommit": True},
+        kwargs=kwargs,
         open=False,
     )
     try:
@@ -96,4 +131,18 @@ async def connect_async(
     except Unavailable:
         await pool.close()
         raise
-    return AsyncStore(AsyncDatabase(pool), pool)
+    return AsyncStore(AsyncDatabase(pool, retries=retries), pool)
+
+
+def _with_statement_timeout(dsn: str, seconds: float) -> str:
+    """The DSN's libpq `options` with statement_timeout (in milliseconds) added to them."""
+    if not seconds > 0:  # also refuses NaN
+        raise InvalidValue(
+            f"statement_timeout must be a positive number of seconds, not {seconds!r}",
+            field="statement_timeout",
+        )
+    try:
+        options = str(conninfo_to_dict(dsn).get("options") or "")
+    except psycopg.ProgrammingError as exc:
+        raise Unavailable(f"invalid DSN: {str(exc).strip().splitlines()[0]}") from exc
+    return f"{options} -c statement_timeout={max(1, round(seconds * 1000))}".strip()

@@ -536,8 +536,9 @@ class ImportsRepository:
                     user.timezone,
                 )
             )
-        with self._db.transaction() as conn, conn.cursor() as cur:
-            _copy(cur, _USERS, rows, lambda i: f"users[{i}]")
+        for attempt in self._db.attempts():
+            with attempt as conn, conn.cursor() as cur:
+                _copy(cur, _USERS, rows, lambda i: f"users[{i}]")
         return ImportSummary(rows=len(rows))
 
     def import_course(self, course: CourseImport | Mapping[str, Any]) -> ImportedCourse:
@@ -611,10 +612,11 @@ class ImportsRepository:
                     lesson_ids.append(lesson_id)
                 units.append(ImportedUnit(id=unit_id, lesson_ids=lesson_ids))
             imported.append(ImportedCourse(id=course_id, units=units))
-        with self._db.transaction() as conn, conn.cursor() as cur:
-            _copy(cur, _COURSES, course_rows, lambda i: label if single else f"{label}[{i}]")
-            _copy(cur, _UNITS, unit_rows, unit_paths.__getitem__)
-            _copy(cur, _LESSONS, lesson_rows, lesson_paths.__getitem__)
+        for attempt in self._db.attempts():
+            with attempt as conn, conn.cursor() as cur:
+                _copy(cur, _COURSES, course_rows, lambda i: label if single else f"{label}[{i}]")
+                _copy(cur, _UNITS, unit_rows, unit_paths.__getitem__)
+                _copy(cur, _LESSONS, lesson_rows, lesson_paths.__getitem__)
         return imported
 
     def import_enrolments(self, enrolments: Iterable[EnrolmentRecord | Mapping[str, Any]]) -> ImportSummary:
@@ -622,11 +624,12 @@ class ImportsRepository:
         progress from the lesson statuses already there, in the same transaction."""
         with _gc_paused():
             rows, users, courses = _enrolment_rows(_listed(enrolments), _now())
-        with self._db.transaction() as conn, conn.cursor() as cur:
-            _copy(cur, _ENROLMENTS, rows, lambda i: f"enrolments[{i}]")
-            refreshed = Querier(conn).refresh_learner_enrolments(
-                user_clerk_ids=list(users), course_ids=list(courses)
-            )
+        for attempt in self._db.attempts():
+            with attempt as conn, conn.cursor() as cur:
+                _copy(cur, _ENROLMENTS, rows, lambda i: f"enrolments[{i}]")
+                refreshed = Querier(conn).refresh_learner_enrolments(
+                    user_clerk_ids=list(users), course_ids=list(courses)
+                )
         return ImportSummary(rows=len(rows), refreshed=refreshed)
 
     def import_progress(
@@ -641,14 +644,15 @@ class ImportsRepository:
         with _gc_paused():
             rows, users, lessons = _progress_rows(_listed(records), _now())
         user_ids = list(users)
-        with self._db.transaction() as conn, conn.cursor() as cur:
-            queries = Querier(conn)
-            course_ids = queries.list_courses_of_lessons(lesson_ids=list(lessons))
-            # Before the COPY: a concurrent set_lesson_status on one of these enrolments then waits
-            # for this import, instead of holding the enrolment while it waits for a copied row.
-            queries.lock_learner_enrolments(user_clerk_ids=user_ids, course_ids=course_ids)
-            _copy(cur, _PROGRESS, rows, lambda i: f"progress[{i}]")
-            refreshed = queries.refresh_learner_enrolments(user_clerk_ids=user_ids, course_ids=course_ids)
+        for attempt in self._db.attempts():
+            with attempt as conn, conn.cursor() as cur:
+                queries = Querier(conn)
+                course_ids = queries.list_courses_of_lessons(lesson_ids=list(lessons))
+                # Before the COPY: a concurrent set_lesson_status on one of these enrolments then waits
+                # for this import, instead of holding the enrolment while it waits for a copied row.
+                queries.lock_learner_enrolments(user_clerk_ids=user_ids, course_ids=course_ids)
+                _copy(cur, _PROGRESS, rows, lambda i: f"progress[{i}]")
+                refreshed = queries.refresh_learner_enrolments(user_clerk_ids=user_ids, course_ids=course_ids)
         return ImportSummary(rows=len(rows), refreshed=refreshed)
 
     def import_login_days(
@@ -659,11 +663,12 @@ class ImportsRepository:
         with _gc_paused():
             rows, users = _login_day_rows(_listed(records))
         user_ids = list(users)
-        with self._db.transaction() as conn, conn.cursor() as cur:
-            queries = Querier(conn)
-            queries.lock_users(clerk_ids=user_ids)
-            _copy(cur, _LOGIN_DAYS, rows, lambda i: f"login_days[{i}]")
-            refreshed = queries.recompute_streaks(user_clerk_ids=user_ids)
+        for attempt in self._db.attempts():
+            with attempt as conn, conn.cursor() as cur:
+                queries = Querier(conn)
+                queries.lock_users(clerk_ids=user_ids)
+                _copy(cur, _LOGIN_DAYS, rows, lambda i: f"login_days[{i}]")
+                refreshed = queries.recompute_streaks(user_clerk_ids=user_ids)
         return ImportSummary(rows=len(rows), refreshed=refreshed)
 
 

@@ -535,8 +535,9 @@ class AsyncImportsRepository:
                     user.timezone,
                 )
             )
-        async with self._db.transaction() as conn, conn.cursor() as cur:
-            await _copy(cur, _USERS, rows, lambda i: f"users[{i}]")
+        async for attempt in self._db.attempts():
+            async with attempt as conn, conn.cursor() as cur:
+                await _copy(cur, _USERS, rows, lambda i: f"users[{i}]")
         return ImportSummary(rows=len(rows))
 
     async def import_course(self, course: CourseImport | Mapping[str, Any]) -> ImportedCourse:
@@ -612,10 +613,11 @@ class AsyncImportsRepository:
                     lesson_ids.append(lesson_id)
                 units.append(ImportedUnit(id=unit_id, lesson_ids=lesson_ids))
             imported.append(ImportedCourse(id=course_id, units=units))
-        async with self._db.transaction() as conn, conn.cursor() as cur:
-            await _copy(cur, _COURSES, course_rows, lambda i: label if single else f"{label}[{i}]")
-            await _copy(cur, _UNITS, unit_rows, unit_paths.__getitem__)
-            await _copy(cur, _LESSONS, lesson_rows, lesson_paths.__getitem__)
+        async for attempt in self._db.attempts():
+            async with attempt as conn, conn.cursor() as cur:
+                await _copy(cur, _COURSES, course_rows, lambda i: label if single else f"{label}[{i}]")
+                await _copy(cur, _UNITS, unit_rows, unit_paths.__getitem__)
+                await _copy(cur, _LESSONS, lesson_rows, lesson_paths.__getitem__)
         return imported
 
     async def import_enrolments(
@@ -625,11 +627,12 @@ class AsyncImportsRepository:
         progress from the lesson statuses already there, in the same transaction."""
         with _gc_paused():
             rows, users, courses = _enrolment_rows(_listed(enrolments), _now())
-        async with self._db.transaction() as conn, conn.cursor() as cur:
-            await _copy(cur, _ENROLMENTS, rows, lambda i: f"enrolments[{i}]")
-            refreshed = await AsyncQuerier(conn).refresh_learner_enrolments(
-                user_clerk_ids=list(users), course_ids=list(courses)
-            )
+        async for attempt in self._db.attempts():
+            async with attempt as conn, conn.cursor() as cur:
+                await _copy(cur, _ENROLMENTS, rows, lambda i: f"enrolments[{i}]")
+                refreshed = await AsyncQuerier(conn).refresh_learner_enrolments(
+                    user_clerk_ids=list(users), course_ids=list(courses)
+                )
         return ImportSummary(rows=len(rows), refreshed=refreshed)
 
     async def import_progress(
@@ -644,16 +647,17 @@ class AsyncImportsRepository:
         with _gc_paused():
             rows, users, lessons = _progress_rows(_listed(records), _now())
         user_ids = list(users)
-        async with self._db.transaction() as conn, conn.cursor() as cur:
-            queries = AsyncQuerier(conn)
-            course_ids = await queries.list_courses_of_lessons(lesson_ids=list(lessons))
-            # Before the COPY: a concurrent set_lesson_status on one of these enrolments then waits
-            # for this import, instead of holding the enrolment while it waits for a copied row.
-            await queries.lock_learner_enrolments(user_clerk_ids=user_ids, course_ids=course_ids)
-            await _copy(cur, _PROGRESS, rows, lambda i: f"progress[{i}]")
-            refreshed = await queries.refresh_learner_enrolments(
-                user_clerk_ids=user_ids, course_ids=course_ids
-            )
+        async for attempt in self._db.attempts():
+            async with attempt as conn, conn.cursor() as cur:
+                queries = AsyncQuerier(conn)
+                course_ids = await queries.list_courses_of_lessons(lesson_ids=list(lessons))
+                # Before the COPY: a concurrent set_lesson_status on one of these enrolments then waits
+                # for this import, instead of holding the enrolment while it waits for a copied row.
+                await queries.lock_learner_enrolments(user_clerk_ids=user_ids, course_ids=course_ids)
+                await _copy(cur, _PROGRESS, rows, lambda i: f"progress[{i}]")
+                refreshed = await queries.refresh_learner_enrolments(
+                    user_clerk_ids=user_ids, course_ids=course_ids
+                )
         return ImportSummary(rows=len(rows), refreshed=refreshed)
 
     async def import_login_days(
@@ -664,11 +668,12 @@ class AsyncImportsRepository:
         with _gc_paused():
             rows, users = _login_day_rows(_listed(records))
         user_ids = list(users)
-        async with self._db.transaction() as conn, conn.cursor() as cur:
-            queries = AsyncQuerier(conn)
-            await queries.lock_users(clerk_ids=user_ids)
-            await _copy(cur, _LOGIN_DAYS, rows, lambda i: f"login_days[{i}]")
-            refreshed = await queries.recompute_streaks(user_clerk_ids=user_ids)
+        async for attempt in self._db.attempts():
+            async with attempt as conn, conn.cursor() as cur:
+                queries = AsyncQuerier(conn)
+                await queries.lock_users(clerk_ids=user_ids)
+                await _copy(cur, _LOGIN_DAYS, rows, lambda i: f"login_days[{i}]")
+                refreshed = await queries.recompute_streaks(user_clerk_ids=user_ids)
         return ImportSummary(rows=len(rows), refreshed=refreshed)
 
 

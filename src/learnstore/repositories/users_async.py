@@ -141,18 +141,19 @@ class AsyncUsersRepository:
                 "event.data.updated_at: required for user.created and user.updated", field="updated_at"
             )
         version = datetime.fromtimestamp(data.updated_at / 1000, tz=UTC)
-        async with self._db.transaction() as conn:
-            queries = AsyncQuerier(conn)
-            user = await queries.upsert_user_from_clerk(
-                clerk_id=data.id,
-                email=data.primary_email(),
-                first_name=data.first_name,
-                last_name=data.last_name,
-                avatar_url=data.image_url,
-                clerk_updated_at=version,
-            )
-            if user is None:  # the stored row is newer than this event
-                user = await queries.get_user_by_clerk_id(clerk_id=data.id)
+        async for attempt in self._db.attempts():
+            async with attempt as conn:
+                queries = AsyncQuerier(conn)
+                user = await queries.upsert_user_from_clerk(
+                    clerk_id=data.id,
+                    email=data.primary_email(),
+                    first_name=data.first_name,
+                    last_name=data.last_name,
+                    avatar_url=data.image_url,
+                    clerk_updated_at=version,
+                )
+                if user is None:  # the stored row is newer than this event
+                    user = await queries.get_user_by_clerk_id(clerk_id=data.id)
         return user
 
     async def get(self, clerk_id: ClerkId) -> User:

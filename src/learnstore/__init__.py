@@ -9,7 +9,9 @@ from learnstore.errors import (
     InvalidValue,
     LearnstoreError,
     NotFound,
+    PermissionDenied,
     QueryFileError,
+    SignatureInvalid,
     Unavailable,
 )
 from learnstore.store import Store, connect
@@ -25,7 +27,9 @@ __all__ = [
     "InvalidValue",
     "LearnstoreError",
     "NotFound",
+    "PermissionDenied",
     "QueryFileError",
+    "SignatureInvalid",
     "Store",
     "Unavailable",
     "connect",

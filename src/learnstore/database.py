@@ -9,28 +9,73 @@ it, and it imports none of them.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import psycopg
 import pydantic
+from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
 from learnstore.errors import translate, translating
+from learnstore.security import APP_ROLE
 
-__all__ = ["Database"]
+__all__ = ["Database", "Identity"]
+
+# Both settings are transaction-local (is_local = true): they end with the transaction, so a pooled
+# connection (or a PgBouncer server connection) never carries one user's identity into the next.
+_SET_IDENTITY = "SELECT set_config('role', %s, true), set_config('learnstore.clerk_id', %s, true)"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who an operation runs as: `clerk_id` under `role`, which row-level security policies read."""
+
+    clerk_id: str
+    role: str = APP_ROLE
+
+    def begin(self) -> sql.Composed:
+        """BEGIN and both settings in one simple-protocol string: one round trip, no parameters."""
+        return sql.SQL(
+            "BEGIN; SELECT set_config('role', {}, true), set_config('learnstore.clerk_id', {}, true)"
+        ).format(sql.Literal(self.role), sql.Literal(self.clerk_id))
 
 
 class Database:
-    """Where repositories get a connection: from a pool, or always the one connection given."""
+    """Where repositories get a connection: from a pool, or always the one connection given.
 
-    __slots__ = ("_conn", "_pool")
+    With an `identity`, every operation runs as that user under the non-owner role: see `as_user`.
+    """
 
-    def __init__(self, source: ConnectionPool[Any] | psycopg.Connection[Any]) -> None:
+    __slots__ = ("_applied", "_conn", "_identity", "_pool")
+
+    def __init__(
+        self,
+        source: ConnectionPool[Any] | psycopg.Connection[Any],
+        *,
+        identity: Identity | None = None,
+        applied: bool = False,
+    ) -> None:
         self._pool = source if isinstance(source, ConnectionPool) else None
         self._conn = source if isinstance(source, psycopg.Connection) else None
+        self._identity = identity
+        # True when the connection's open transaction already carries the identity (the database
+        # inside `transaction()`): operations then run as they are, with nothing to set.
+        self._applied = applied
+
+    @property
+    def identity(self) -> Identity | None:
+        """The identity operations run as; None on the owner (service) path."""
+        return self._identity
+
+    def as_user(self, clerk_id: str, *, role: str = APP_ROLE) -> Database:
+        """The same connections, each operation run as `clerk_id` under `role`."""
+        source = self._pool if self._pool is not None else self._conn
+        assert source is not None
+        return Database(source, identity=Identity(clerk_id, role))
 
     @contextmanager
     def _acquire(self) -> Iterator[psycopg.Connection[Any]]:
@@ -48,11 +93,19 @@ class Database:
         Inside a transaction the operation gets a savepoint, so that when it fails the
         transaction is left as it was and usable; otherwise it runs in autocommit, one round trip.
         """
-        return _Operation(self._pool, self._conn)
+        return _Operation(self._pool, self._conn, None if self._applied else self._identity)
+
+    def bound(self, conn: psycopg.Connection[Any]) -> Database:
+        """A database over `conn`, which `transaction()` gave: same identity, already applied."""
+        return Database(conn, identity=self._identity, applied=self._identity is not None)
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[Any]]:
         """A connection inside a transaction (a savepoint when one is already open)."""
+        if self._identity is not None and not self._applied:
+            with self._acquire() as conn, _as_identity(conn, self._identity):
+                yield conn
+            return
         with self._acquire() as conn:
             if (
                 self._conn is not None
@@ -67,6 +120,30 @@ class Database:
                 yield conn
 
 
+@contextmanager
+def _as_identity(conn: psycopg.Connection[Any], identity: Identity) -> Iterator[None]:
+    """A transaction on `conn` that runs as `identity`.
+
+    On an idle autocommit connection (the pool's), BEGIN and the settings go in one round trip, so
+    a unit of work costs what the owner's does. Inside a transaction already open (the caller's),
+    a savepoint, then the settings; they last until that transaction ends (docs/security.md).
+    """
+    if conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE:
+        conn.execute(identity.begin())
+        try:
+            yield
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+    else:
+        # Set before the transaction block: on the caller's idle non-autocommit connection this
+        # statement opens the caller's transaction, so the block below is a savepoint inside it.
+        conn.execute(_SET_IDENTITY, (identity.role, identity.clerk_id))
+        with conn.transaction():
+            yield
+
+
 class _Operation:
     """What `Database.connection()` returns: the context manager that gives the connection.
 
@@ -76,12 +153,19 @@ class _Operation:
     libpq directly. This took about two thirds of learnstore's overhead off a one-row read (bench/).
     """
 
-    __slots__ = ("_conn", "_pool", "_savepoint")
+    __slots__ = ("_conn", "_identity", "_pipeline", "_pool", "_savepoint")
 
-    def __init__(self, pool: ConnectionPool[Any] | None, conn: psycopg.Connection[Any] | None) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool[Any] | None,
+        conn: psycopg.Connection[Any] | None,
+        identity: Identity | None = None,
+    ) -> None:
         self._pool = pool
         self._conn = conn
+        self._identity = identity
         self._savepoint: AbstractContextManager[Any] | None = None
+        self._pipeline: AbstractContextManager[Any] | None = None
 
     def __enter__(self) -> psycopg.Connection[Any]:
         try:
@@ -95,16 +179,37 @@ class _Operation:
                 savepoint = conn.transaction()
                 savepoint.__enter__()
                 self._savepoint = savepoint
+            if self._identity is not None:
+                self._set_identity(conn, self._identity)
         except BaseException as exc:
             self._give_back()
             _raise_translated(exc)
             raise
         return conn
 
+    def _set_identity(self, conn: psycopg.Connection[Any], identity: Identity) -> None:
+        """Run the operation as `identity`.
+
+        On an idle autocommit connection the settings are queued in a pipeline ahead of the
+        operation's statement: the server runs the whole pipeline as one implicit transaction, so
+        the transaction-local settings hold for the operation and end at the pipeline's sync. The
+        settings travel with the operation's statement; the sync that ends the pipeline is a second,
+        empty exchange (docs/security.md measures it). Elsewhere (a transaction is open) they are
+        one statement of their own, and last until that transaction ends.
+        """
+        if conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE:
+            pipeline = conn.pipeline()
+            pipeline.__enter__()
+            self._pipeline = pipeline
+        conn.execute(_SET_IDENTITY, (identity.role, identity.clerk_id))
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
+            if self._pipeline is not None:
+                pipeline, self._pipeline = self._pipeline, None
+                pipeline.__exit__(exc_type, exc, tb)
             if self._savepoint is not None:
                 self._savepoint.__exit__(exc_type, exc, tb)
             self._give_back(failed=exc is not None)
@@ -118,6 +223,12 @@ class _Operation:
     def _give_back(self, *, failed: bool = True) -> None:
         """Return a pooled connection, ending what the operation left open as the pool's own
         connection() would: commit on success, roll back on failure (autocommit: nothing open)."""
+        if self._pipeline is not None:
+            # Failed on the way in, with the identity's pipeline open: the error being raised is
+            # the one to report; ending the pipeline may only repeat it.
+            pipeline, self._pipeline = self._pipeline, None
+            with suppress(psycopg.Error):
+                pipeline.__exit__(None, None, None)
         if self._pool is None or self._conn is None:
             return
         pool, self._pool = self._pool, None

@@ -11,6 +11,7 @@ from typing import Any, Self
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from learnstore._validation import validated
 from learnstore.database import Database
 from learnstore.embedded import default_dsn
 from learnstore.errors import Unavailable, translating
@@ -19,6 +20,7 @@ from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.users import UsersRepository
+from learnstore.types import ClerkId
 
 __all__ = ["Store", "connect"]
 
@@ -40,14 +42,21 @@ class Store:
         """The repositories on a connection the caller owns (and commits, and closes)."""
         return cls(Database(conn))
 
+    def as_user(self, clerk_id: ClerkId) -> Store:
+        """A view of this store in which every operation runs as the user `clerk_id`, under the
+        non-owner role learnstore_app, so that row-level security shows and lets them change only
+        their own private rows (docs/security.md). It shares this store's pool: nothing to close.
+        """
+        return Store(self._db.as_user(validated(ClerkId, clerk_id, "clerk_id")))
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """A unit of work: every call on the yielded store commits together, or not at all.
 
-        Nested calls become savepoints.
+        Nested calls become savepoints. On an `as_user` view the whole unit runs as that user.
         """
         with self._db.transaction() as conn:
-            yield Store(Database(conn))
+            yield Store(self._db.bound(conn))
 
     def close(self) -> None:
         """Close the pool this store opened (a store made with `on()` owns nothing to close)."""

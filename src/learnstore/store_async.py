@@ -10,6 +10,7 @@ from typing import Any, Self
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from learnstore._validation import validated
 from learnstore.database_async import AsyncDatabase
 from learnstore.embedded import default_dsn
 from learnstore.errors import Unavailable, translating
@@ -18,6 +19,7 @@ from learnstore.repositories.content_async import AsyncContentRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
 from learnstore.repositories.progress_async import AsyncProgressRepository
 from learnstore.repositories.users_async import AsyncUsersRepository
+from learnstore.types import ClerkId
 
 __all__ = ["AsyncStore", "connect_async"]
 
@@ -39,14 +41,21 @@ class AsyncStore:
         """The repositories on a connection the caller owns (and commits, and closes)."""
         return cls(AsyncDatabase(conn))
 
+    def as_user(self, clerk_id: ClerkId) -> AsyncStore:
+        """A view of this store in which every operation runs as the user `clerk_id`, under the
+        non-owner role learnstore_app, so that row-level security shows and lets them change only
+        their own private rows (docs/security.md). It shares this store's pool: nothing to close.
+        """
+        return AsyncStore(self._db.as_user(validated(ClerkId, clerk_id, "clerk_id")))
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncStore]:
         """A unit of work: every call on the yielded store commits together, or not at all.
 
-        Nested calls become savepoints.
+        Nested calls become savepoints. On an `as_user` view the whole unit runs as that user.
         """
         async with self._db.transaction() as conn:
-            yield AsyncStore(AsyncDatabase(conn))
+            yield AsyncStore(self._db.bound(conn))
 
     async def close(self) -> None:
         """Close the pool this store opened (a store made with `on()` owns nothing to close)."""

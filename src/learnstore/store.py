@@ -17,6 +17,7 @@ from learnstore.embedded import default_dsn
 from learnstore.errors import Unavailable, translating
 from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.content import ContentRepository
+from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.users import UsersRepository
@@ -36,6 +37,7 @@ class Store:
         self.content = ContentRepository(db)
         self.progress = ProgressRepository(db)
         self.imports = ImportsRepository(db)
+        self.deliveries = DeliveriesRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:

@@ -16,6 +16,7 @@ from learnstore.embedded import default_dsn
 from learnstore.errors import Unavailable, translating
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
 from learnstore.repositories.content_async import AsyncContentRepository
+from learnstore.repositories.deliveries_async import AsyncDeliveriesRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
 from learnstore.repositories.progress_async import AsyncProgressRepository
 from learnstore.repositories.users_async import AsyncUsersRepository
@@ -35,6 +36,7 @@ class AsyncStore:
         self.content = AsyncContentRepository(db)
         self.progress = AsyncProgressRepository(db)
         self.imports = AsyncImportsRepository(db)
+        self.deliveries = AsyncDeliveriesRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:

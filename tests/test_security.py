@@ -16,7 +16,9 @@ from test_schema import WORLD, rows, scalar
 
 import learnstore
 from learnstore import AsyncStore, Store
+from learnstore.cli import main
 from learnstore.errors import InvalidValue, NotFound, PermissionDenied
+from learnstore.pytest_plugin import unique_name
 from learnstore.security import APP_ROLE, OWNED_TABLES, PRIVATE_TABLES, SHARED_TABLES
 
 Conn = psycopg.Connection[Any]
@@ -395,3 +397,48 @@ def test_the_sync_store_as_user(fresh_db: str) -> None:
         assert len(store.users.list_active_goals("ben")) == 1
     with psycopg.connect(fresh_db) as conn:
         assert Store.on(conn).as_user("ben").progress.get_enrolment_or_none("ana", made["course"]) is None
+
+
+# ---- learnstore roles ------------------------------------------------------------------------------
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_roles_prints_sql_that_quotes_every_name(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "roles", "--login", "svc_app", "--login", 'we"ird; DROP TABLE users')
+    assert code == 0
+    assert f'CREATE ROLE "{APP_ROLE}" NOLOGIN;' in out
+    assert out.endswith(
+        f'GRANT "{APP_ROLE}" TO "svc_app";\nGRANT "{APP_ROLE}" TO "we""ird; DROP TABLE users";\n'
+    )
+    code, out, _ = run_cli(capsys, "roles", "--drop")
+    assert (code, out) == (0, f'DROP OWNED BY "{APP_ROLE}";\nDROP ROLE IF EXISTS "{APP_ROLE}";\n')
+    code, _, err = run_cli(capsys, "roles", "--drop", "--apply")
+    assert code == 1 and "only prints" in err
+
+
+def test_roles_apply_is_idempotent_and_grants_the_switch(
+    learnstore_server_dsn: str, fresh_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    login = unique_name("svc")
+    with psycopg.connect(learnstore_server_dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(login)))
+    try:
+        for _ in range(2):
+            code, out, _ = run_cli(capsys, "roles", "--dsn", fresh_db, "--login", login, "--apply")
+            assert (code, out) == (0, f"role {APP_ROLE} is in place, granted to {login}\n")
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            assert scalar(conn, "SELECT pg_has_role(%s, %s, 'MEMBER')", [login, APP_ROLE])
+            # The login role can now take on as_user's identity, and RLS applies to it there.
+            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(login)))
+            conn.execute("SELECT set_config('role', %s, false)", [APP_ROLE])
+            assert scalar(conn, "SELECT current_user") == APP_ROLE
+        code, _, err = run_cli(capsys, "roles", "--dsn", fresh_db, "--login", "no_such_role_x", "--apply")
+        assert code == 1 and 'role "no_such_role_x" does not exist' in err
+    finally:
+        with psycopg.connect(learnstore_server_dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))

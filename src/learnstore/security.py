@@ -6,6 +6,7 @@ tables each kind of policy covers, so that the CLI, the docs and the tests read 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 __all__ = [
@@ -57,8 +58,8 @@ SHARED_TABLES: Final[dict[str, str]] = {
 }
 
 
-def role_sql(login: str | None = None, role: str = APP_ROLE) -> str:
-    """The SQL that creates `role` (idempotent) and, given a login role, lets it switch to it.
+def role_sql(logins: Sequence[str] = (), role: str = APP_ROLE) -> str:
+    """The SQL that creates `role` (idempotent) and lets each of `logins` switch to it.
 
     Migration 0009 runs the same creation itself when it may (CREATEROLE); an administrator runs
     this first where the migrating role may not create roles.
@@ -73,8 +74,7 @@ def role_sql(login: str | None = None, role: str = APP_ROLE) -> str:
         "END",
         "$$;",
     ]
-    if login is not None:
-        lines.append(f"GRANT {quoted} TO {_identifier(login)};")
+    lines.extend(f"GRANT {quoted} TO {_identifier(login)};" for login in logins)
     return "\n".join(lines) + "\n"
 
 

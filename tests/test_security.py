@@ -3,9 +3,12 @@ by row, and `as_user` runs the store's operations as one user, on a pool and on 
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -15,10 +18,11 @@ from test_content import round_trips
 from test_schema import WORLD, rows, scalar
 
 import learnstore
-from learnstore import AsyncStore, Store
+from learnstore import AsyncStore, Store, migrate
 from learnstore.cli import main
 from learnstore.errors import InvalidValue, NotFound, PermissionDenied
-from learnstore.pytest_plugin import unique_name
+from learnstore.migrate import rollback, upgrade
+from learnstore.pytest_plugin import create_database, drop_database, unique_name
 from learnstore.security import APP_ROLE, OWNED_TABLES, PRIVATE_TABLES, SHARED_TABLES
 
 Conn = psycopg.Connection[Any]
@@ -277,6 +281,9 @@ async def test_as_user_sees_and_changes_only_the_users_own_rows(fresh_db: str) -
         with pytest.raises(NotFound):  # his goal is not hers to see, let alone to complete
             await ana.users.complete_goal("ben", made["goals"]["ben"])
         assert await ana.users.delete_goal("ben", made["goals"]["ben"]) is False
+        # (row counts are right as a user: her own goal's deletion counts, in a throwaway goal)
+        spare = await ana.users.create_goal("ana", "spare")
+        assert await ana.users.delete_goal("ana", spare.id) is True
         with pytest.raises(learnstore.LearnstoreError):  # his enrolment is invisible: "not enrolled"
             await ana.progress.set_lesson_status("ben", lessons[0], "completed")
         with pytest.raises(NotFound):  # his user row cannot be locked, so it is not there to change
@@ -361,9 +368,8 @@ async def test_as_user_on_a_callers_connection_and_its_round_trips(fresh_db: str
             await owner.users.list_active_goals("ana")
         with round_trips(conn) as trips:
             assert len(await ana.users.list_active_goals("ana")) == 1
-        # One exchange that ends in ReadyForQuery, as on the owner path: the settings travel in a
-        # pipeline with the statement (the pipeline's closing sync is the one extra, empty message).
-        assert len(owner_trips) == len(trips) == 1
+        # BEGIN and the settings in one round trip, the statement, COMMIT: two more than the owner.
+        assert (len(owner_trips), len(trips)) == (1, 3)
         with round_trips(conn) as owner_trips:
             async with owner.transaction() as tx:
                 await tx.users.list_active_goals("ana")
@@ -442,3 +448,141 @@ def test_roles_apply_is_idempotent_and_grants_the_switch(
     finally:
         with psycopg.connect(learnstore_server_dsn, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
+
+
+# ---- hostile identities, concurrency, failures ---------------------------------------------------
+
+
+@pytest.mark.parametrize("clerk_id", ["", "x" * 65, None, 42, b"ana", ["ana"]])
+def test_as_user_refuses_what_is_not_a_clerk_id(fresh_db: str, clerk_id: Any) -> None:
+    with learnstore.connect(fresh_db) as store, pytest.raises(InvalidValue, match="clerk_id"):
+        store.as_user(clerk_id)
+
+
+async def test_metacharacters_in_an_identity_are_only_an_id_that_owns_nothing(fresh_db: str) -> None:
+    seed(fresh_db)
+    async with await learnstore.connect_async(fresh_db) as store:
+        for forged in ("ana' OR '1'='1", "ana'); RESET ROLE; --", "%", "ana\\", "ana\u202e", "*"):
+            view = store.as_user(forged)
+            assert await view.users.list_active_goals("ana") == []
+            async with view.transaction() as tx:  # the simple-protocol path quotes it as a literal
+                assert await tx.users.list_active_goals("ana") == []
+        with pytest.raises(InvalidValue, match="NUL"):  # no text can hold it: refused up front
+            store.as_user("ana\x00")
+        assert len(await store.users.list_active_goals("ana")) == 1
+
+
+async def test_concurrent_users_on_one_pool_never_see_each_others_rows(fresh_db: str) -> None:
+    seed(fresh_db)
+    async with await learnstore.connect_async(fresh_db, max_size=3) as store:
+
+        async def goals_of(viewer: str, owner: str) -> tuple[str, str, int]:
+            return viewer, owner, len(await store.as_user(viewer).users.list_active_goals(owner))
+
+        calls = [
+            goals_of(viewer, owner)
+            for _ in range(15)
+            for viewer in ("ana", "ben", "x")
+            for owner in ("ana", "ben")
+        ]
+        for viewer, owner, seen in await asyncio.gather(*calls):
+            assert seen == (1 if viewer == owner else 0), (viewer, owner)
+        # interleaved with the owner path on the same three connections
+        owner_calls = [store.users.list_active_goals(owner) for owner in ("ana", "ben") * 10]
+        assert all(len(goals) == 1 for goals in await asyncio.gather(*owner_calls))
+
+
+async def test_a_failed_operation_as_user_leaves_the_pooled_connection_clean(fresh_db: str) -> None:
+    seed(fresh_db)
+    async with await learnstore.connect_async(fresh_db, min_size=1, max_size=1) as store:
+        ana = store.as_user("ana")
+        for _ in range(3):
+            with pytest.raises(PermissionDenied):
+                await ana.users.create_goal("ben", "no")
+            with pytest.raises(InvalidValue):  # fails on the server, inside the pipeline
+                await ana.users.set_goal_progress(
+                    "ana", (await ana.users.list_active_goals("ana"))[0].id, 101
+                )
+            assert len(await store.users.list_active_goals("ben")) == 1
+        assert len(await ana.users.list_active_goals("ana")) == 1
+        async with store._pool.connection() as conn:  # type: ignore[union-attr]
+            cur = await conn.execute("SELECT current_user, current_setting('learnstore.clerk_id', true)")
+            assert await cur.fetchone() in {("postgres", ""), ("postgres", None)}
+
+
+async def test_a_user_erases_themselves_and_exports_only_their_own_rows(fresh_db: str) -> None:
+    seed(fresh_db)
+    async with await learnstore.connect_async(fresh_db) as store:
+        exported = await store.as_user("ana").users.export("ana")
+        assert [goal["title"] for goal in exported["learning_goals"]] == ["ana's goal"]
+        assert await store.as_user("ana").users.export("ben") == await store.as_user("x").users.export("ben")
+        assert await store.as_user("ana").users.erase("ben") is False
+        assert await store.users.get_or_none("ben") is not None
+        assert await store.as_user("ana").users.erase("ana") is True
+        assert await store.users.get_or_none("ana") is None
+        assert len(await store.users.list_active_goals("ben")) == 1
+
+
+# ---- the migration: the role is the cluster's ------------------------------------------------------
+
+MIGRATION = Path(__file__).resolve().parents[1] / "migrations" / "0009_row_level_security.sql"
+
+
+def test_creating_the_role_concurrently_from_many_databases_is_not_an_error(
+    learnstore_server_dsn: str,
+) -> None:
+    # The migration's first block, for a role of this test's own (the real one exists already).
+    block = MIGRATION.read_text().split("DO $$", 2)[1].split("$$;", 1)[0]
+    role = unique_name("role")
+    statement = ("DO $$" + block + "$$;").replace("learnstore_app", role)
+    barrier = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def create() -> None:
+        try:
+            with psycopg.connect(learnstore_server_dsn, autocommit=True) as conn:
+                barrier.wait()
+                conn.execute(statement.encode())
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert failures == []
+        with psycopg.connect(learnstore_server_dsn) as conn:
+            assert (
+                scalar(conn, "SELECT count(*) FROM pg_roles WHERE rolname = %s AND NOT rolcanlogin", [role])
+                == 1
+            )
+    finally:
+        with psycopg.connect(learnstore_server_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def test_rolling_back_0009_keeps_the_role_and_takes_its_rights_and_policies(
+    learnstore_server_dsn: str,
+) -> None:
+    name = unique_name("rls")
+    dsn = create_database(learnstore_server_dsn, name)
+    try:
+        upgrade(dsn)
+        ids = [state.id for state in migrate.status(dsn)]
+        before = ids[ids.index(MIGRATION.stem) - 1]
+        assert MIGRATION.stem in rollback(dsn, to=before)
+        with psycopg.connect(dsn) as conn:
+            assert scalar(conn, "SELECT count(*) FROM pg_roles WHERE rolname = %s", [APP_ROLE]) == 1
+            assert scalar(conn, "SELECT count(*) FROM pg_policy") == 0
+            assert scalar(conn, "SELECT count(*) FROM pg_class WHERE relrowsecurity") == 0
+            assert not scalar(conn, "SELECT has_table_privilege(%s, 'users', 'SELECT')", [APP_ROLE])
+            assert not scalar(
+                conn, "SELECT has_schema_privilege(%s, 'public', 'USAGE')", [APP_ROLE]
+            ) or scalar(conn, "SELECT has_schema_privilege('public', 'public', 'USAGE')")
+        assert MIGRATION.stem in upgrade(dsn)
+        with psycopg.connect(dsn) as conn:
+            assert scalar(conn, "SELECT has_table_privilege(%s, 'user_progress', 'UPDATE')", [APP_ROLE])
+    finally:
+        drop_database(learnstore_server_dsn, name)

@@ -152,7 +152,7 @@ class _Operation:
     libpq directly. This took about two thirds of learnstore's overhead off a one-row read (bench/).
     """
 
-    __slots__ = ("_conn", "_identity", "_pipeline", "_pool", "_savepoint")
+    __slots__ = ("_began", "_conn", "_identity", "_pool", "_savepoint")
 
     def __init__(
         self,
@@ -164,7 +164,7 @@ class _Operation:
         self._conn = conn
         self._identity = identity
         self._savepoint: AbstractAsyncContextManager[Any] | None = None
-        self._pipeline: AbstractAsyncContextManager[Any] | None = None
+        self._began = False  # this operation opened a transaction to carry the identity
 
     async def __aenter__(self) -> psycopg.AsyncConnection[Any]:
         try:
@@ -189,28 +189,29 @@ class _Operation:
     async def _set_identity(self, conn: psycopg.AsyncConnection[Any], identity: Identity) -> None:
         """Run the operation as `identity`.
 
-        On an idle autocommit connection the settings are queued in a pipeline ahead of the
-        operation's statement: the server runs the whole pipeline as one implicit transaction, so
-        the transaction-local settings hold for the operation and end at the pipeline's sync. The
-        settings travel with the operation's statement; the sync that ends the pipeline is a second,
-        empty exchange (docs/security.md measures it). Elsewhere (a transaction is open) they are
-        one statement of their own, and last until that transaction ends.
+        On an idle autocommit connection (the pool's) the operation gets a transaction of its own,
+        opened by BEGIN and the settings in one round trip, and committed after it: the settings
+        are transaction-local, so they end with it. (A psycopg pipeline would carry the settings
+        with the statement, but in pipeline mode a cursor's rowcount is unknown until its results
+        are fetched, and aiosql reads it right after execute: every `:execrows` query would
+        return -1. docs/security.md measures both.) Inside a transaction already open, the
+        settings are one statement of their own and last until that transaction ends.
         """
         if conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE:
-            pipeline = conn.pipeline()
-            await pipeline.__aenter__()
-            self._pipeline = pipeline
-        await conn.execute(_SET_IDENTITY, (identity.role, identity.clerk_id))
+            await conn.execute(identity.begin())
+            self._began = True
+        else:
+            await conn.execute(_SET_IDENTITY, (identity.role, identity.clerk_id))
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            if self._pipeline is not None:
-                pipeline, self._pipeline = self._pipeline, None
-                await pipeline.__aexit__(exc_type, exc, tb)
             if self._savepoint is not None:
                 await self._savepoint.__aexit__(exc_type, exc, tb)
+            if self._began and self._conn is not None:
+                self._began = False
+                await (self._conn.rollback() if exc is not None else self._conn.commit())
             await self._give_back(failed=exc is not None)
         except BaseException as failed:
             await self._give_back(failed=True)
@@ -222,12 +223,12 @@ class _Operation:
     async def _give_back(self, *, failed: bool = True) -> None:
         """Return a pooled connection, ending what the operation left open as the pool's own
         connection() would: commit on success, roll back on failure (autocommit: nothing open)."""
-        if self._pipeline is not None:
-            # Failed on the way in, with the identity's pipeline open: the error being raised is
-            # the one to report; ending the pipeline may only repeat it.
-            pipeline, self._pipeline = self._pipeline, None
+        if self._began and self._conn is not None:
+            # The identity's transaction is still open after a failure (also on a caller's
+            # connection, which is not given back): the error being raised is the one to report.
+            self._began = False
             with suppress(psycopg.Error):
-                await pipeline.__aexit__(None, None, None)
+                await self._conn.rollback()
         if self._pool is None or self._conn is None:
             return
         pool, self._pool = self._pool, None

@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool
 from learnstore._validation import validated
 from learnstore.database import Database
 from learnstore.embedded import default_dsn
-from learnstore.errors import Unavailable, translating
+from learnstore.errors import InvalidValue, Unavailable, translating
 from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.deliveries import DeliveriesRepository
@@ -49,6 +49,10 @@ class Store:
         non-owner role learnstore_app, so that row-level security shows and lets them change only
         their own private rows (docs/security.md). It shares this store's pool: nothing to close.
         """
+        if not isinstance(clerk_id, str):  # strictly: an identity is never coerced from bytes or a number
+            raise InvalidValue(f"clerk_id: must be a string, not {type(clerk_id).__name__}", field="clerk_id")
+        if "\x00" in clerk_id:  # PostgreSQL text cannot hold NUL: no user has it, and no setting can
+            raise InvalidValue("clerk_id: must not contain NUL characters", field="clerk_id")
         return Store(self._db.as_user(validated(ClerkId, clerk_id, "clerk_id")))
 
     @contextmanager

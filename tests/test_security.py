@@ -380,7 +380,7 @@ async def test_as_user_on_a_callers_connection_and_its_round_trips(fresh_db: str
         # (BEGIN, SAVEPOINT, the query, RELEASE, COMMIT).
         assert len(trips) == len(owner_trips) == 5
 
-    # A caller's own (non-autocommit) connection: the identity holds until the caller's transaction ends.
+    # A caller's own (non-autocommit) connection: the operations run inside the caller's transaction.
     async with await psycopg.AsyncConnection.connect(fresh_db) as conn:
         ana = AsyncStore.on(conn).as_user("ana")
         assert await ana.users.list_active_goals("ben") == []
@@ -586,3 +586,33 @@ def test_rolling_back_0009_keeps_the_role_and_takes_its_rights_and_policies(
             assert scalar(conn, "SELECT has_table_privilege(%s, 'user_progress', 'UPDATE')", [APP_ROLE])
     finally:
         drop_database(learnstore_server_dsn, name)
+
+
+async def test_as_user_inside_the_owners_transaction_is_scoped_to_each_operation(fresh_db: str) -> None:
+    made = seed(fresh_db)
+    async with await learnstore.connect_async(fresh_db) as store:
+        async with store.transaction() as tx:
+            assert await tx.as_user("ana").users.list_active_goals("ben") == []
+            assert len(await tx.users.list_active_goals("ben")) == 1  # the owner again, same transaction
+            with pytest.raises(PermissionDenied):
+                await tx.as_user("ana").users.create_goal("ben", "no")
+            async with tx.as_user("ben").transaction() as as_ben:
+                assert len(await as_ben.users.list_active_goals("ben")) == 1
+                assert await as_ben.users.list_active_goals("ana") == []
+                assert await as_ben.as_user("ana").users.list_active_goals("ben") == []  # nested switch
+                assert await as_ben.users.list_active_goals("ana") == []  # back to ben
+            await tx.users.create_goal("ben", "written by the service")  # the owner again
+            await tx.progress.set_lesson_status("ben", made["lessons"][0], "completed")
+        assert len(await store.users.list_active_goals("ben")) == 2
+
+    # The same on a connection the caller owns, in the caller's own (non-autocommit) transaction.
+    async with await psycopg.AsyncConnection.connect(fresh_db) as conn:
+        owner = AsyncStore.on(conn)
+        assert await owner.as_user("ana").users.list_active_goals("ben") == []
+        assert len(await owner.users.list_active_goals("ben")) == 2
+        async with owner.as_user("ana").transaction() as as_ana:
+            assert await as_ana.users.list_active_goals("ben") == []
+        assert len(await owner.users.list_active_goals("ben")) == 2
+        cur = await conn.execute("SELECT current_user, current_setting('learnstore.clerk_id', true)")
+        assert await cur.fetchone() == ("postgres", "")
+        await conn.rollback()

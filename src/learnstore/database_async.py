@@ -27,6 +27,14 @@ __all__ = ["AsyncDatabase", "Identity"]
 # Both settings are transaction-local (is_local = true): they end with the transaction, so a pooled
 # connection (or a PgBouncer server connection) never carries one user's identity into the next.
 _SET_IDENTITY = "SELECT set_config('role', %s, true), set_config('learnstore.clerk_id', %s, true)"
+# Inside a transaction that is not the identity's own: set them and return what they were, so that
+# they can be put back after the operation (OFFSET 0 reads the old values before the new are set).
+_SWAP_IDENTITY = (
+    "SELECT prev.role, prev.clerk_id,"
+    " set_config('role', %s, true), set_config('learnstore.clerk_id', %s, true)"
+    " FROM (SELECT current_setting('role') AS role,"
+    " coalesce(current_setting('learnstore.clerk_id', true), '') AS clerk_id OFFSET 0) AS prev"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +133,8 @@ async def _as_identity(conn: psycopg.AsyncConnection[Any], identity: Identity) -
 
     On an idle autocommit connection (the pool's), BEGIN and the settings go in one round trip, so
     a unit of work costs what the owner's does. Inside a transaction already open (the caller's),
-    a savepoint, then the settings; they last until that transaction ends (docs/security.md).
+    the settings are swapped in, then a savepoint; after it they are put back, so the rest of the
+    caller's transaction runs as whoever it ran as before (docs/security.md).
     """
     if conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE:
         await conn.execute(identity.begin())
@@ -136,11 +145,23 @@ async def _as_identity(conn: psycopg.AsyncConnection[Any], identity: Identity) -
             raise
         await conn.commit()
     else:
-        # Set before the transaction block: on the caller's idle non-autocommit connection this
-        # statement opens the caller's transaction, so the block below is a savepoint inside it.
-        await conn.execute(_SET_IDENTITY, (identity.role, identity.clerk_id))
-        async with conn.transaction():
-            yield
+        # Swapped before the block: on the caller's idle non-autocommit connection this statement
+        # opens the caller's transaction, so the block below is a savepoint inside it.
+        previous = await _swap_identity(conn, identity)
+        try:
+            async with conn.transaction():
+                yield
+        finally:
+            if conn.pgconn.transaction_status == TransactionStatus.INTRANS:
+                await conn.execute(_SET_IDENTITY, previous)
+
+
+async def _swap_identity(conn: psycopg.AsyncConnection[Any], identity: Identity) -> tuple[str, str]:
+    """Set `identity` in the open transaction; the role and id it had before."""
+    cur = await conn.execute(_SWAP_IDENTITY, (identity.role, identity.clerk_id))
+    row = await cur.fetchone()
+    assert row is not None
+    return row[0], row[1]
 
 
 class _Operation:
@@ -152,7 +173,7 @@ class _Operation:
     libpq directly. This took about two thirds of learnstore's overhead off a one-row read (bench/).
     """
 
-    __slots__ = ("_began", "_conn", "_identity", "_pool", "_savepoint")
+    __slots__ = ("_began", "_conn", "_identity", "_pool", "_previous", "_savepoint")
 
     def __init__(
         self,
@@ -165,6 +186,7 @@ class _Operation:
         self._identity = identity
         self._savepoint: AbstractAsyncContextManager[Any] | None = None
         self._began = False  # this operation opened a transaction to carry the identity
+        self._previous: tuple[str, str] | None = None  # to put back in the caller's transaction
 
     async def __aenter__(self) -> psycopg.AsyncConnection[Any]:
         try:
@@ -194,19 +216,29 @@ class _Operation:
         are transaction-local, so they end with it. (A psycopg pipeline would carry the settings
         with the statement, but in pipeline mode a cursor's rowcount is unknown until its results
         are fetched, and aiosql reads it right after execute: every `:execrows` query would
-        return -1. docs/security.md measures both.) Inside a transaction already open, the
-        settings are one statement of their own and last until that transaction ends.
+        return -1. docs/security.md measures both.) Inside a transaction that is not
+        the identity's own (the caller's), one statement swaps the settings in and another puts
+        them back after the operation, so the caller's transaction goes on as it ran before.
         """
         if conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE:
             await conn.execute(identity.begin())
             self._began = True
         else:
-            await conn.execute(_SET_IDENTITY, (identity.role, identity.clerk_id))
+            self._previous = await _swap_identity(conn, identity)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
+            conn = self._conn
+            if (
+                self._previous is not None
+                and conn is not None
+                and (exc is None or self._savepoint is None)  # a rolled-back savepoint undoes it
+                and conn.pgconn.transaction_status == TransactionStatus.INTRANS
+            ):
+                previous, self._previous = self._previous, None
+                await conn.execute(_SET_IDENTITY, previous)
             if self._savepoint is not None:
                 await self._savepoint.__aexit__(exc_type, exc, tb)
             if self._began and self._conn is not None:

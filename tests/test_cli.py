@@ -225,7 +225,9 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
     assert "usage: learnstore" in err
 
 
-@pytest.mark.parametrize("command", [[], ["migrate"], ["rollback"], ["status"], ["new"], ["break-lock"]])
+@pytest.mark.parametrize(
+    "command", [[], ["migrate"], ["rollback"], ["status"], ["new"], ["break-lock"], ["roles"]]
+)
 def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, *command, "--help")
 

@@ -372,6 +372,7 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     ("flashcards", "flashcards (set_id, front, back)", "%(flashcard_sets)s, 'hello', 'olá'"),
     ("user_flashcard_progress", "user_flashcard_progress (user_clerk_id, flashcard_id, ease_factor)",
      "'clerk_b', %(flashcards)s, 2.5"),
+    ("webhook_deliveries", "webhook_deliveries (svix_id, event_type)", "'msg_2abc', 'user.created'"),
 )  # fmt: skip
 
 
@@ -693,6 +694,13 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("user_flashcard_progress_ease_factor_range", "user_flashcard_progress", "ease_factor = 1.29"),
     bad("user_flashcard_progress_ease_factor_range", "user_flashcard_progress", "ease_factor = 5.01"),
     bad("user_flashcard_progress_mastery_range", "user_flashcard_progress", "mastery = 6"),
+    # webhook_deliveries
+    bad("webhook_deliveries_svix_id_format", "webhook_deliveries", "svix_id = ' '"),
+    bad("webhook_deliveries_svix_id_format", "webhook_deliveries", f"svix_id = {LONG.format(201)}"),
+    Violation("webhook_deliveries_svix_id_key",
+              "INSERT INTO webhook_deliveries (svix_id, event_type) VALUES ('msg_2abc', 'user.updated')"),
+    bad("webhook_deliveries_event_type_format", "webhook_deliveries", "event_type = ''"),
+    bad("webhook_deliveries_event_type_format", "webhook_deliveries", f"event_type = {LONG.format(201)}"),
     # Every primary key: a row copied whole, id and all, collides on its id before anything else.
     *(
         Violation(f"{key}_pkey", f"INSERT INTO {key} SELECT * FROM {key} WHERE id = %({key})s")

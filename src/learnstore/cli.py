@@ -1,4 +1,4 @@
-"""The `learnstore` command: apply, roll back, list and create migrations against any DSN."""
+"""The `learnstore` command: apply, roll back, list and create migrations against any DSN; the roles."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import os
 import sys
 from pathlib import Path
 
-from learnstore import migrate
+import psycopg
+
+from learnstore import migrate, security
 from learnstore.embedded import DSN_ENV
-from learnstore.errors import LearnstoreError
+from learnstore.errors import LearnstoreError, translating
 
 __all__ = ["main"]
 
@@ -95,6 +97,29 @@ def _parser() -> argparse.ArgumentParser:
         description="Create NNNN_NAME.sql and NNNN_NAME.rollback.sql in the migrations folder.",
     )
     create.add_argument("name", metavar="NAME", help="snake_case name, e.g. add_course_slug")
+
+    roles = commands.add_parser(
+        "roles",
+        parents=[common],
+        help="print or apply the SQL of the role as_user() runs under",
+        description="Print the SQL that creates the NOLOGIN role learnstore_app (idempotent) and lets"
+        " the given login roles switch to it; --apply runs it (as a role with CREATEROLE). See"
+        " docs/security.md.",
+    )
+    roles.add_argument(
+        "--login",
+        action="append",
+        default=[],
+        metavar="ROLE",
+        help="a role that may switch to learnstore_app: the service's login role and, unless it is a"
+        " superuser, the role that runs the migrations (repeatable)",
+    )
+    roles.add_argument(
+        "--apply", action="store_true", help="run the SQL against --dsn instead of printing it"
+    )
+    roles.add_argument(
+        "--drop", action="store_true", help="print the SQL that removes the role (run it in each database)"
+    )
     return parser
 
 
@@ -145,6 +170,8 @@ def _run(args: argparse.Namespace, progress: _Progress) -> int:
         print(backward)
         print("remember: change sql/schema/ in the same commit, so it describes where this migration leads")
         return 0
+    if args.command == "roles":
+        return _roles(args)
     dsn = _dsn(args)
     if args.command == "status":
         states = migrate.status(dsn, migrations=folder)
@@ -178,6 +205,26 @@ def _run(args: argparse.Namespace, progress: _Progress) -> int:
         dsn, migrations=folder, steps=steps, to=args.to, dry_run=args.dry_run, on_progress=progress
     )
     _summary(ids, "would roll back" if args.dry_run else "rolled back", args.dry_run, "nothing to roll back")
+    return 0
+
+
+def _roles(args: argparse.Namespace) -> int:
+    if args.drop:
+        if args.apply:
+            raise _RefusedError("roles --drop only prints: run its SQL in every database that uses the role")
+        print(security.drop_role_sql(), end="")
+        return 0
+    statements = security.role_sql(args.login)
+    if not args.apply:
+        print(statements, end="")
+        return 0
+    try:
+        with translating(), psycopg.connect(_dsn(args), autocommit=True) as conn:
+            conn.execute(statements.encode())
+    except psycopg.Error as exc:  # one learnstore does not map, e.g. a login role that does not exist
+        raise LearnstoreError(f"roles: {exc.diag.message_primary or exc}") from exc
+    granted = f", granted to {', '.join(args.login)}" if args.login else ""
+    print(f"role {security.APP_ROLE} is in place{granted}")
     return 0
 
 

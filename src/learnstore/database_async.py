@@ -9,22 +9,51 @@ from __future__ import annotations
 
 import select
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import psycopg
 import pydantic
+from psycopg import sql
 from psycopg.pq import ConnStatus, TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
 from learnstore.errors import Contention, translate, translating
+from learnstore.security import APP_ROLE
 
-__all__ = ["DEFAULT_RETRIES", "AsyncDatabase"]
+__all__ = ["DEFAULT_RETRIES", "AsyncDatabase", "Identity"]
 
 #: How many times a multi-statement operation that lost a race (`Contention`: a deadlock, a
 #: serialization failure) is run again before the error reaches the caller.
 DEFAULT_RETRIES = 3
+
+# Both settings are transaction-local (is_local = true): they end with the transaction, so a pooled
+# connection (or a PgBouncer server connection) never carries one user's identity into the next.
+_SET_IDENTITY = "SELECT set_config('role', %s, true), set_config('learnstore.clerk_id', %s, true)"
+# Inside a transaction that is not the identity's own: set them and return what they were, so that
+# they can be put back after the operation (OFFSET 0 reads the old values before the new are set).
+_SWAP_IDENTITY = (
+    "SELECT prev.role, prev.clerk_id,"
+    " set_config('role', %s, true), set_config('learnstore.clerk_id', %s, true)"
+    " FROM (SELECT current_setting('role') AS role,"
+    " coalesce(current_setting('learnstore.clerk_id', true), '') AS clerk_id OFFSET 0) AS prev"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who an operation runs as: `clerk_id` under `role`, which row-level security policies read."""
+
+    clerk_id: str
+    role: str = APP_ROLE
+
+    def begin(self) -> sql.Composed:
+        """BEGIN and both settings in one simple-protocol string: one round trip, no parameters."""
+        return sql.SQL(
+            "BEGIN; SELECT set_config('role', {}, true), set_config('learnstore.clerk_id', {}, true)"
+        ).format(sql.Literal(self.role), sql.Literal(self.clerk_id))
 
 
 class AsyncDatabase:
@@ -32,19 +61,37 @@ class AsyncDatabase:
 
     `retries`: how many more times `attempts()` runs a transaction that failed with `Contention`;
     only over a pool, where the transaction is ours (in the caller's transaction, the caller's).
+    With an `identity`, every operation runs as that user under the non-owner role: see `as_user`.
     """
 
-    __slots__ = ("_conn", "_pool", "_retries")
+    __slots__ = ("_applied", "_conn", "_identity", "_pool", "_retries")
 
     def __init__(
         self,
         source: AsyncConnectionPool[Any] | psycopg.AsyncConnection[Any],
         *,
         retries: int = DEFAULT_RETRIES,
+        identity: Identity | None = None,
+        applied: bool = False,
     ) -> None:
         self._pool = source if isinstance(source, AsyncConnectionPool) else None
         self._conn = source if isinstance(source, psycopg.AsyncConnection) else None
         self._retries = max(0, retries)
+        self._identity = identity
+        # True when the connection's open transaction already carries the identity (the database
+        # inside `transaction()`): operations then run as they are, with nothing to set.
+        self._applied = applied
+
+    @property
+    def identity(self) -> Identity | None:
+        """The identity operations run as; None on the owner (service) path."""
+        return self._identity
+
+    def as_user(self, clerk_id: str, *, role: str = APP_ROLE) -> AsyncDatabase:
+        """The same connections, each operation run as `clerk_id` under `role`."""
+        source = self._pool if self._pool is not None else self._conn
+        assert source is not None
+        return AsyncDatabase(source, retries=self._retries, identity=Identity(clerk_id, role))
 
     @asynccontextmanager
     async def _acquire(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -68,11 +115,21 @@ class AsyncDatabase:
         Inside a transaction the operation gets a savepoint, so that when it fails the
         transaction is left as it was and usable; otherwise it runs in autocommit, one round trip.
         """
-        return _Operation(self._pool, self._conn)
+        return _Operation(self._pool, self._conn, None if self._applied else self._identity)
+
+    def bound(self, conn: psycopg.AsyncConnection[Any]) -> AsyncDatabase:
+        """A database over `conn`, which `transaction()` gave: same identity, already applied."""
+        return AsyncDatabase(
+            conn, retries=self._retries, identity=self._identity, applied=self._identity is not None
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """A connection inside a transaction (a savepoint when one is already open)."""
+        if self._identity is not None and not self._applied:
+            async with self._acquire() as conn, _as_identity(conn, self._identity):
+                yield conn
+            return
         async with self._acquire() as conn:
             if (
                 self._conn is not None
@@ -178,6 +235,43 @@ def _ended_by_server(conn: psycopg.AsyncConnection[Any]) -> bool:
         return False
 
 
+@asynccontextmanager
+async def _as_identity(conn: psycopg.AsyncConnection[Any], identity: Identity) -> AsyncIterator[None]:
+    """A transaction on `conn` that runs as `identity`.
+
+    On an idle autocommit connection (the pool's), BEGIN and the settings go in one round trip, so
+    a unit of work costs what the owner's does. Inside a transaction already open (the caller's),
+    the settings are swapped in, then a savepoint; after it they are put back, so the rest of the
+    caller's transaction runs as whoever it ran as before (docs/security.md).
+    """
+    if conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE:
+        await conn.execute(identity.begin())
+        try:
+            yield
+        except BaseException:
+            await conn.rollback()
+            raise
+        await conn.commit()
+    else:
+        # Swapped before the block: on the caller's idle non-autocommit connection this statement
+        # opens the caller's transaction, so the block below is a savepoint inside it.
+        previous = await _swap_identity(conn, identity)
+        try:
+            async with conn.transaction():
+                yield
+        finally:
+            if conn.pgconn.transaction_status == TransactionStatus.INTRANS:
+                await conn.execute(_SET_IDENTITY, previous)
+
+
+async def _swap_identity(conn: psycopg.AsyncConnection[Any], identity: Identity) -> tuple[str, str]:
+    """Set `identity` in the open transaction; the role and id it had before."""
+    cur = await conn.execute(_SWAP_IDENTITY, (identity.role, identity.clerk_id))
+    row = await cur.fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
 class _Operation:
     """What `AsyncDatabase.connection()` returns: the context manager that gives the connection.
 
@@ -187,14 +281,20 @@ class _Operation:
     libpq directly. This took about two thirds of learnstore's overhead off a one-row read (bench/).
     """
 
-    __slots__ = ("_conn", "_pool", "_savepoint")
+    __slots__ = ("_began", "_conn", "_identity", "_pool", "_previous", "_savepoint")
 
     def __init__(
-        self, pool: AsyncConnectionPool[Any] | None, conn: psycopg.AsyncConnection[Any] | None
+        self,
+        pool: AsyncConnectionPool[Any] | None,
+        conn: psycopg.AsyncConnection[Any] | None,
+        identity: Identity | None = None,
     ) -> None:
         self._pool = pool
         self._conn = conn
+        self._identity = identity
         self._savepoint: AbstractAsyncContextManager[Any] | None = None
+        self._began = False  # this operation opened a transaction to carry the identity
+        self._previous: tuple[str, str] | None = None  # to put back in the caller's transaction
 
     async def __aenter__(self) -> psycopg.AsyncConnection[Any]:
         try:
@@ -208,18 +308,50 @@ class _Operation:
                 savepoint = conn.transaction()
                 await savepoint.__aenter__()
                 self._savepoint = savepoint
+            if self._identity is not None:
+                await self._set_identity(conn, self._identity)
         except BaseException as exc:
             await self._give_back()
             _raise_translated(exc)
             raise
         return conn
 
+    async def _set_identity(self, conn: psycopg.AsyncConnection[Any], identity: Identity) -> None:
+        """Run the operation as `identity`.
+
+        On an idle autocommit connection (the pool's) the operation gets a transaction of its own,
+        opened by BEGIN and the settings in one round trip, and committed after it: the settings
+        are transaction-local, so they end with it. (A psycopg pipeline would carry the settings
+        with the statement, but in pipeline mode a cursor's rowcount is unknown until its results
+        are fetched, and aiosql reads it right after execute: every `:execrows` query would
+        return -1. docs/security.md measures both.) Inside a transaction that is not
+        the identity's own (the caller's), one statement swaps the settings in and another puts
+        them back after the operation, so the caller's transaction goes on as it ran before.
+        """
+        if conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE:
+            await conn.execute(identity.begin())
+            self._began = True
+        else:
+            self._previous = await _swap_identity(conn, identity)
+
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
+            conn = self._conn
+            if (
+                self._previous is not None
+                and conn is not None
+                and (exc is None or self._savepoint is None)  # a rolled-back savepoint undoes it
+                and conn.pgconn.transaction_status == TransactionStatus.INTRANS
+            ):
+                previous, self._previous = self._previous, None
+                await conn.execute(_SET_IDENTITY, previous)
             if self._savepoint is not None:
                 await self._savepoint.__aexit__(exc_type, exc, tb)
+            if self._began and self._conn is not None:
+                self._began = False
+                await (self._conn.rollback() if exc is not None else self._conn.commit())
             await self._give_back(failed=exc is not None)
         except BaseException as failed:
             await self._give_back(failed=True)
@@ -231,6 +363,12 @@ class _Operation:
     async def _give_back(self, *, failed: bool = True) -> None:
         """Return a pooled connection, ending what the operation left open as the pool's own
         connection() would: commit on success, roll back on failure (autocommit: nothing open)."""
+        if self._began and self._conn is not None:
+            # The identity's transaction is still open after a failure (also on a caller's
+            # connection, which is not given back): the error being raised is the one to report.
+            self._began = False
+            with suppress(psycopg.Error):
+                await self._conn.rollback()
         if self._pool is None or self._conn is None:
             return
         pool, self._pool = self._pool, None

@@ -18,7 +18,9 @@ __all__ = [
     "InvalidValue",
     "LearnstoreError",
     "NotFound",
+    "PermissionDenied",
     "QueryFileError",
+    "SignatureInvalid",
     "Timeout",
     "Unavailable",
     "translate",
@@ -68,6 +70,15 @@ class InvalidReference(LearnstoreError):
 
 class InvalidValue(LearnstoreError):
     """A value breaks a rule: a type, a range, a CHECK constraint, a shape."""
+
+
+class PermissionDenied(LearnstoreError):
+    """The identity the operation runs as may not do it: a row-level security policy (`as_user`)
+    or a missing grant refused it."""
+
+
+class SignatureInvalid(LearnstoreError):
+    """A webhook delivery's signature or timestamp did not verify; nothing was written."""
 
 
 class Unavailable(LearnstoreError):
@@ -127,6 +138,7 @@ _SQLSTATE_CLASSES: dict[type[psycopg.Error], type[LearnstoreError]] = {
     pg.LockNotAvailable: Contention,
     pg.QueryCanceled: Timeout,
     pg.ObjectNotInPrerequisiteState: Conflict,
+    pg.InsufficientPrivilege: PermissionDenied,
 }
 
 # Errors our PL/pgSQL functions raise with the field's name in the hint.

@@ -12,15 +12,18 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
+from learnstore._validation import validated
 from learnstore.database import DEFAULT_RETRIES, Database
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translating
 from learnstore.pooler import detect_pooler
 from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.content import ContentRepository
+from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.users import UsersRepository
+from learnstore.types import ClerkId
 
 __all__ = ["Store", "connect"]
 
@@ -36,20 +39,32 @@ class Store:
         self.content = ContentRepository(db)
         self.progress = ProgressRepository(db)
         self.imports = ImportsRepository(db)
+        self.deliveries = DeliveriesRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:
         """The repositories on a connection the caller owns (and commits, and closes)."""
         return cls(Database(conn))
 
+    def as_user(self, clerk_id: ClerkId) -> Store:
+        """A view of this store in which every operation runs as the user `clerk_id`, under the
+        non-owner role learnstore_app, so that row-level security shows and lets them change only
+        their own private rows (docs/security.md). It shares this store's pool: nothing to close.
+        """
+        if not isinstance(clerk_id, str):  # strictly: an identity is never coerced from bytes or a number
+            raise InvalidValue(f"clerk_id: must be a string, not {type(clerk_id).__name__}", field="clerk_id")
+        if "\x00" in clerk_id:  # PostgreSQL text cannot hold NUL: no user has it, and no setting can
+            raise InvalidValue("clerk_id: must not contain NUL characters", field="clerk_id")
+        return Store(self._db.as_user(validated(ClerkId, clerk_id, "clerk_id")))
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """A unit of work: every call on the yielded store commits together, or not at all.
 
-        Nested calls become savepoints.
+        Nested calls become savepoints. On an `as_user` view the whole unit runs as that user.
         """
         with self._db.transaction() as conn:
-            yield Store(Database(conn))
+            yield Store(self._db.bound(conn))
 
     def close(self) -> None:
         """Close the pool this store opened (a store made with `on()` owns nothing to close)."""

@@ -11,15 +11,18 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
+from learnstore._validation import validated
 from learnstore.database_async import DEFAULT_RETRIES, AsyncDatabase
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translating
 from learnstore.pooler_async import detect_pooler
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
 from learnstore.repositories.content_async import AsyncContentRepository
+from learnstore.repositories.deliveries_async import AsyncDeliveriesRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
 from learnstore.repositories.progress_async import AsyncProgressRepository
 from learnstore.repositories.users_async import AsyncUsersRepository
+from learnstore.types import ClerkId
 
 __all__ = ["AsyncStore", "connect_async"]
 
@@ -35,20 +38,32 @@ class AsyncStore:
         self.content = AsyncContentRepository(db)
         self.progress = AsyncProgressRepository(db)
         self.imports = AsyncImportsRepository(db)
+        self.deliveries = AsyncDeliveriesRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:
         """The repositories on a connection the caller owns (and commits, and closes)."""
         return cls(AsyncDatabase(conn))
 
+    def as_user(self, clerk_id: ClerkId) -> AsyncStore:
+        """A view of this store in which every operation runs as the user `clerk_id`, under the
+        non-owner role learnstore_app, so that row-level security shows and lets them change only
+        their own private rows (docs/security.md). It shares this store's pool: nothing to close.
+        """
+        if not isinstance(clerk_id, str):  # strictly: an identity is never coerced from bytes or a number
+            raise InvalidValue(f"clerk_id: must be a string, not {type(clerk_id).__name__}", field="clerk_id")
+        if "\x00" in clerk_id:  # PostgreSQL text cannot hold NUL: no user has it, and no setting can
+            raise InvalidValue("clerk_id: must not contain NUL characters", field="clerk_id")
+        return AsyncStore(self._db.as_user(validated(ClerkId, clerk_id, "clerk_id")))
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncStore]:
         """A unit of work: every call on the yielded store commits together, or not at all.
 
-        Nested calls become savepoints.
+        Nested calls become savepoints. On an `as_user` view the whole unit runs as that user.
         """
         async with self._db.transaction() as conn:
-            yield AsyncStore(AsyncDatabase(conn))
+            yield AsyncStore(self._db.bound(conn))
 
     async def close(self) -> None:
         """Close the pool this store opened (a store made with `on()` owns nothing to close)."""

@@ -57,6 +57,7 @@ __all__ = [
     "UserFlashcardProgress",
     "UserProgress",
     "UserStreak",
+    "WebhookDelivery",
 ]
 
 
@@ -485,6 +486,18 @@ class UserFlashcardProgress(BaseModel):
     mastery: int
     next_review_at: datetime
     last_reviewed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookDelivery(BaseModel):
+    """A verified webhook delivery (Svix message id) already applied, so a replay is applied once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    svix_id: str
+    event_type: str
     created_at: datetime
     updated_at: datetime
 

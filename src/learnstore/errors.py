@@ -17,6 +17,7 @@ __all__ = [
     "InvalidValue",
     "LearnstoreError",
     "NotFound",
+    "PermissionDenied",
     "QueryFileError",
     "Unavailable",
     "translate",
@@ -54,6 +55,10 @@ class InvalidReference(LearnstoreError):
 
 class InvalidValue(LearnstoreError):
     """A value breaks a rule: a type, a range, a CHECK constraint, a shape."""
+
+
+class PermissionDenied(LearnstoreError):
+    """The acting user may not do this (not the author, not a collaborator with the right role)."""
 
 
 class Unavailable(LearnstoreError):
@@ -103,10 +108,11 @@ _SQLSTATE_CLASSES: dict[type[psycopg.Error], type[LearnstoreError]] = {
     pg.DeadlockDetected: Conflict,
     pg.LockNotAvailable: Conflict,
     pg.ObjectNotInPrerequisiteState: Conflict,
+    pg.InsufficientPrivilege: PermissionDenied,
 }
 
 # Errors our PL/pgSQL functions raise with the field's name in the hint.
-_HINTED = (pg.RaiseException, pg.NoDataFound, pg.ObjectNotInPrerequisiteState)
+_HINTED = (pg.RaiseException, pg.NoDataFound, pg.ObjectNotInPrerequisiteState, pg.InsufficientPrivilege)
 
 
 def translate(exc: BaseException) -> LearnstoreError | None:

@@ -15,6 +15,7 @@ from learnstore.database import Database
 from learnstore.embedded import default_dsn
 from learnstore.errors import Unavailable, translating
 from learnstore.repositories.catalog import CatalogRepository
+from learnstore.repositories.community import CommunityRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.progress import ProgressRepository
@@ -34,6 +35,7 @@ class Store:
         self.content = ContentRepository(db)
         self.progress = ProgressRepository(db)
         self.imports = ImportsRepository(db)
+        self.community = CommunityRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:

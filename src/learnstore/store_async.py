@@ -14,6 +14,7 @@ from learnstore.database_async import AsyncDatabase
 from learnstore.embedded import default_dsn
 from learnstore.errors import Unavailable, translating
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
+from learnstore.repositories.community_async import AsyncCommunityRepository
 from learnstore.repositories.content_async import AsyncContentRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
 from learnstore.repositories.progress_async import AsyncProgressRepository
@@ -33,6 +34,7 @@ class AsyncStore:
         self.content = AsyncContentRepository(db)
         self.progress = AsyncProgressRepository(db)
         self.imports = AsyncImportsRepository(db)
+        self.community = AsyncCommunityRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:

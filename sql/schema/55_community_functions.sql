@@ -25,15 +25,17 @@ RETURN (
 -- its author or an accepted editor. Holds a share lock on the seat that allows it until the end
 -- of the transaction, so the author cannot remove the editor halfway through a change. Returns
 -- the course id; NULL (and no check) when p_course_id is NULL, so the change itself reports the
--- unknown id it was given.
+-- unknown id it was given (so does an unknown course).
 CREATE FUNCTION assert_may_edit_course(p_course_id uuid, p_clerk_id text) RETURNS uuid
 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_author text;
 BEGIN
-    IF p_course_id IS NULL THEN
+    SELECT author_clerk_id INTO v_author FROM courses WHERE id = p_course_id FOR KEY SHARE;
+    IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    PERFORM FROM courses WHERE id = p_course_id AND author_clerk_id = p_clerk_id FOR KEY SHARE;
-    IF FOUND THEN
+    IF v_author = p_clerk_id THEN
         RETURN p_course_id;
     END IF;
     PERFORM FROM collaborators

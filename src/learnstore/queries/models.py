@@ -575,6 +575,7 @@ class SearchPublishedCoursesRow(BaseModel):
     published_at: datetime | None
     average_rating: Decimal
     rating_count: int
+    rating_score: Decimal
     relevance: Decimal
     tags: list[str]
 

@@ -19,6 +19,7 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench import community_ops
 from bench.dataset import FLAGSHIP_TITLE
 from bench.peers import orm
 from bench.peers.raw import RawAsync, RawSync, search_params
@@ -44,6 +45,9 @@ OPS = (
     Op("notifications_page", "notifications page", "list", "20"),
     Op("discovery_search", "discovery search", "list", "20"),
     Op("list_50", "a 50-row list (lesson progress of a course)", "list", "50"),
+    # bench/community_ops.py
+    Op("open_thread", "open a thread (50 replies, 3 levels)", "list", "51"),
+    Op("like_post", "like a post (and unlike, alternately)", "write", "1"),
 )
 
 #: the learner each implementation writes with (its own enrolment, in the same state)
@@ -107,7 +111,9 @@ def sync_implementations(
         return session_call(orm.record_lesson_status, WRITERS["orm"], lesson, status)
 
     learner, course = fx.learner, fx.course_id
+    community = community_ops.CommunityFixture.ensure(raw.conn.info.dsn, learner, list(WRITERS.values()))
     return {
+        **community_ops.sync_implementations(community, store, pool, raw, sessions, WRITERS),
         "user_by_clerk_id": {
             "learnstore": lambda r: store.users.get(learner),
             "pool": lambda r: pool.users.get(learner),
@@ -193,7 +199,9 @@ def async_implementations(
         return await session_call(orm.record_lesson_status, WRITERS["orm"], lesson, status)
 
     learner, course = fx.learner, fx.course_id
+    community = community_ops.CommunityFixture.ensure(raw.conn.info.dsn, learner, list(WRITERS.values()))
     return {
+        **community_ops.async_implementations(community, store, pool, raw, sessions, WRITERS),
         "user_by_clerk_id": {
             "learnstore": lambda r: store.users.get(learner),
             "pool": lambda r: pool.users.get(learner),

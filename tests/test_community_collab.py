@@ -5,11 +5,15 @@ at all when their target went stale."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from psycopg import pq
 
 import learnstore
 from learnstore import AsyncStore, Store
@@ -18,6 +22,21 @@ from learnstore.repositories.community_async import CourseEdit, LessonEdit
 from learnstore.types import TextContent
 
 AConn = psycopg.AsyncConnection[Any]
+
+
+@contextmanager
+def round_trips(conn: AConn) -> Iterator[list[str]]:
+    """The round trips made on `conn` inside the block, from libpq's protocol trace."""
+    counted: list[str] = []
+    with tempfile.TemporaryFile("w+") as trace:
+        conn.pgconn.trace(trace.fileno())
+        conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            yield counted
+        finally:
+            conn.pgconn.untrace()
+            trace.seek(0)
+            counted.extend(line for line in trace.read().splitlines() if "\tReadyForQuery" in line)
 
 
 @pytest.fixture
@@ -314,3 +333,52 @@ def test_the_sync_store_reviews_an_edit(db_conn: psycopg.Connection[Any]) -> Non
     edit = store.community.propose_edit(course.id, "learner", "Describe", {"description": "Now described"})
     store.community.approve_edit(edit.id, "author")
     assert store.content.get_course(course.id).description == "Now described"
+
+
+async def test_two_reviewers_approving_at_once_apply_the_edit_once(fresh_db: str) -> None:
+    async with await learnstore.connect_async(fresh_db, max_size=4) as store:
+        for clerk_id in ("author", "rev", "learner"):
+            await store.users.apply_clerk_event(
+                {"type": "user.created", "data": {"id": clerk_id, "updated_at": 1}}
+            )
+        course = await store.content.create_course("author", "C")
+        await store.community.invite_collaborator(course.id, "author", "rev", "reviewer")
+        await store.community.respond_to_invitation(course.id, "rev", accept=True)
+        edit = await store.community.propose_edit(course.id, "learner", "Rename", {"title": "Renamed"})
+        results = await asyncio.gather(
+            store.community.approve_edit(edit.id, "author"),
+            store.community.approve_edit(edit.id, "rev"),
+            return_exceptions=True,
+        )
+        approved = [r for r in results if not isinstance(r, BaseException)]
+        refused = [r for r in results if isinstance(r, BaseException)]
+        assert len(approved) == 1 and len(refused) == 1
+        assert isinstance(refused[0], Conflict) and "already approved" in str(refused[0])
+        assert (await store.content.get_course(course.id)).title == "Renamed"
+
+
+async def test_collaborator_and_edit_operations_are_one_round_trip(fresh_db: str) -> None:
+    async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as conn:
+        await users(conn, "author", "ed", "learner")
+        store = AsyncStore.on(conn)
+        course = await store.content.create_course("author", "C")
+        c = store.community
+        edits = [
+            await c.propose_edit(course.id, "learner", f"Edit {i}", {"description": f"D{i}"})
+            for i in range(2)
+        ]
+        operations: dict[str, Any] = {
+            "invite_collaborator": lambda: c.invite_collaborator(course.id, "author", "ed", "reviewer"),
+            "respond_to_invitation": lambda: c.respond_to_invitation(course.id, "ed", accept=True),
+            "set_collaborator_role": lambda: c.set_collaborator_role(course.id, "author", "ed", "reviewer"),
+            "may_edit_course": lambda: c.may_edit_course(course.id, "ed"),
+            "list_collaborators": lambda: c.list_collaborators(course.id),
+            "propose_edit": lambda: c.propose_edit(course.id, "learner", "Another", {"title": "T"}),
+            "approve_edit": lambda: c.approve_edit(edits[0].id, "ed"),
+            "reject_edit": lambda: c.reject_edit(edits[1].id, "author", note="No"),
+            "list_pending_edits": lambda: c.list_pending_edits(course.id),
+        }
+        for name, operation in operations.items():
+            with round_trips(conn) as trips:
+                await operation()
+            assert len(trips) == 1, (name, trips)

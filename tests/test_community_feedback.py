@@ -5,18 +5,37 @@ a user's activity feed and trending courses and tags."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from psycopg import pq
 
 import learnstore
 from learnstore import AsyncStore, Store
 from learnstore.errors import Conflict, InvalidValue, NotFound
 
 AConn = psycopg.AsyncConnection[Any]
+
+
+@contextmanager
+def round_trips(conn: AConn) -> Iterator[list[str]]:
+    """The round trips made on `conn` inside the block, from libpq's protocol trace."""
+    counted: list[str] = []
+    with tempfile.TemporaryFile("w+") as trace:
+        conn.pgconn.trace(trace.fileno())
+        conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            yield counted
+        finally:
+            conn.pgconn.untrace()
+            trace.seek(0)
+            counted.extend(line for line in trace.read().splitlines() if "\tReadyForQuery" in line)
 
 
 @pytest.fixture
@@ -234,3 +253,61 @@ def test_the_sync_store_reviews_and_summarises(db_conn: psycopg.Connection[Any])
     review = store.community.review_course(row[0], "ana", 5, comment="Great")
     assert store.community.upvote_review(review.id, "ben").upvote_count == 1
     assert store.community.get_rating_stats(row[0]).histogram[5] == 1
+
+
+async def test_review_feed_and_trending_operations_are_one_round_trip(fresh_db: str) -> None:
+    async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as conn:
+        await users(conn, "ana", "ben")
+        course = await published(conn)
+        await enrol(conn, course, "ana")
+        store = AsyncStore.on(conn)
+        c = store.community
+        review = await c.review_course(course, "ana", 4)
+        await c.create_post(course, "ana", "T", "B")
+        operations: dict[str, Any] = {
+            "review_course": lambda: c.review_course(course, "ana", 5),
+            "upvote_review": lambda: c.upvote_review(review.id, "ben"),
+            "remove_upvote": lambda: c.remove_upvote(review.id, "ben"),
+            "get_rating_stats": lambda: c.get_rating_stats(course),
+            "list_reviews": lambda: c.list_reviews(course),
+            "list_activity": lambda: c.list_activity("ana"),
+            "list_trending_courses": lambda: c.list_trending_courses(),
+            "list_trending_tags": lambda: c.list_trending_tags(),
+        }
+        for name, operation in operations.items():
+            with round_trips(conn) as trips:
+                await operation()
+            assert len(trips) == 1, (name, trips)
+
+
+async def test_export_and_erase_cover_what_a_user_did_in_the_community(
+    store: AsyncStore, adb_conn: AConn
+) -> None:
+    await users(adb_conn, "ana", "ben")
+    course = await published(adb_conn, author="ben")
+    await enrol(adb_conn, course, "ana")
+    c = store.community
+    post = await c.create_post(course, "ana", "Mine", "Body")
+    reply = await c.reply(post.id, "ben", "Answer")
+    await c.like_reply(reply.id, "ana")
+    await c.like_post(post.id, "ben")
+    review = await c.review_course(course, "ana", 5)
+    await c.upvote_review(review.id, "ben")
+    await c.invite_collaborator(course, "ben", "ana")
+    await c.propose_edit(course, "ana", "Typo", {"title": "Fixed"})
+    document = await store.users.export("ana")
+    assert [len(document[t]) for t in ("forum_posts", "forum_reply_likes", "course_feedback")] == [1, 1, 1]
+    assert [len(document[t]) for t in ("collaborators", "suggested_edits", "notifications")] == [1, 1, 3]
+    assert document["forum_posts"][0]["deleted_at"] is None  # the new columns are exported too
+
+    await store.users.erase("ana")
+    thread = await c.get_thread(post.id)
+    assert (thread.post.author_name, thread.post.like_count, thread.replies[0].like_count) == (
+        "deleted user",
+        1,
+        0,
+    )
+    stats = await c.get_rating_stats(course)
+    assert stats.rating_count == 1  # the rating stays in the summary, anonymously
+    [kept] = await c.list_reviews(course)
+    assert (kept.author_name, kept.upvote_count) == ("deleted user", 1)

@@ -1,4 +1,5 @@
 -- Undo 0006_community.
+DROP INDEX notifications_source_id_like_idx;
 DROP INDEX forum_reply_likes_created_at_idx;
 DROP INDEX forum_post_likes_created_at_idx;
 DROP INDEX forum_replies_created_at_idx;

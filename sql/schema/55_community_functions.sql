@@ -55,3 +55,7 @@ CREATE INDEX forum_posts_created_at_idx ON forum_posts (created_at);
 CREATE INDEX forum_replies_created_at_idx ON forum_replies (created_at);
 CREATE INDEX forum_post_likes_created_at_idx ON forum_post_likes (created_at);
 CREATE INDEX forum_reply_likes_created_at_idx ON forum_reply_likes (created_at);
+
+-- A like notifies the author of a user's first like only: LikePost and LikeReply look for an
+-- earlier 'like' notification of the same source, here instead of in all the author's notifications.
+CREATE INDEX notifications_source_id_like_idx ON notifications (source_id, user_clerk_id) WHERE type = 'like';

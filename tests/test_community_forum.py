@@ -283,10 +283,26 @@ async def test_deleting_keeps_threads_readable_as_tombstones(store: AsyncStore, 
         await c.edit_post(post.id, "bob", body="back")
     with pytest.raises(Conflict):
         await c.like_reply(a.id, "bob")
+
     with pytest.raises(PermissionDenied):
         await c.delete_reply(a1.id, "bob")
     assert await counts(adb_conn) == before
     assert await c.delete_reply(a1.id, "author") == "deleted"
+
+
+async def test_a_deleted_reply_takes_no_answers(store: AsyncStore, adb_conn: AConn) -> None:
+    course = await world(adb_conn)
+    c = store.community
+    post = await c.create_post(course, "bob", "Q", "Body")
+    a = await c.reply(post.id, "cy", "a")
+    await c.reply(post.id, "bob", "a1", parent_reply_id=a.id)
+    assert await c.delete_reply(a.id, "cy") == "tombstoned"
+    before = await counts(adb_conn)
+    with pytest.raises(Conflict) as refused:
+        await c.reply(post.id, "bob", "to a deleted reply", parent_reply_id=a.id)
+    assert refused.value.field == "parent_reply_id"
+    assert await counts(adb_conn) == before
+    await c.reply(post.id, "bob", "the post itself still takes replies")
 
 
 async def test_an_erased_user_reads_as_deleted_user_and_counts_stay_exact(

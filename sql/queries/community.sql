@@ -102,12 +102,14 @@ LIMIT sqlc.arg(page_size);
 -- forum_replies_parent_reply_id_fkey refuses another post's). Notifies, in the same statement and
 -- never the replier: the post's author and the parent reply's author ('reply'), and every known
 -- user in mentions ('mention', unless already notified of the reply). No row when the post is
--- unknown or deleted.
+-- unknown or deleted, or the parent reply is deleted.
 WITH reply AS (
     INSERT INTO forum_replies (post_id, parent_reply_id, author_clerk_id, body)
     SELECT p.id, sqlc.narg(parent_reply_id)::uuid, sqlc.arg(author_clerk_id)::text, sqlc.arg(body)::text
     FROM forum_posts p
     WHERE p.id = sqlc.arg(post_id)::uuid AND p.deleted_at IS NULL
+      AND NOT EXISTS (SELECT FROM forum_replies d
+                      WHERE d.id = sqlc.narg(parent_reply_id)::uuid AND d.deleted_at IS NOT NULL)
     RETURNING *
 ), recipients AS (
     SELECT p.author_clerk_id AS clerk_id, 1 AS rank FROM reply r JOIN forum_posts p ON p.id = r.post_id

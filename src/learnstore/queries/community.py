@@ -142,7 +142,7 @@ class Querier:
         forum_replies_parent_reply_id_fkey refuses another post's). Notifies, in the same statement and
         never the replier: the post's author and the parent reply's author ('reply'), and every known
         user in mentions ('mention', unless already notified of the reply). No row when the post is
-        unknown or deleted.
+        unknown or deleted, or the parent reply is deleted.
         """
         row = self._sql.create_reply(
             self._conn,
@@ -155,7 +155,7 @@ class Querier:
         return to_model(models.CreateReplyRow, row)
 
     def get_reply(self, *, id: UUID) -> models.ForumReply | None:
-        """GetReply (community.sql:133)."""
+        """GetReply (community.sql:135)."""
         row = self._sql.get_reply(self._conn, id=id)
         return to_model(models.ForumReply, row)
 
@@ -337,7 +337,7 @@ class Querier:
         return to_model(models.SuggestedEdit, row)
 
     def get_suggested_edit(self, *, id: UUID) -> models.SuggestedEdit | None:
-        """GetSuggestedEdit (community.sql:380)."""
+        """GetSuggestedEdit (community.sql:382)."""
         row = self._sql.get_suggested_edit(self._conn, id=id)
         return to_model(models.SuggestedEdit, row)
 
@@ -435,7 +435,7 @@ class Querier:
         return to_model(models.CourseFeedback, row)
 
     def delete_feedback(self, *, course_id: UUID, user_clerk_id: str) -> int:
-        """DeleteFeedback (community.sql:458)."""
+        """DeleteFeedback (community.sql:460)."""
         count: int = self._sql.delete_feedback(
             self._conn,
             course_id=course_id,
@@ -659,7 +659,7 @@ class AsyncQuerier:
         forum_replies_parent_reply_id_fkey refuses another post's). Notifies, in the same statement and
         never the replier: the post's author and the parent reply's author ('reply'), and every known
         user in mentions ('mention', unless already notified of the reply). No row when the post is
-        unknown or deleted.
+        unknown or deleted, or the parent reply is deleted.
         """
         row = await self._sql.create_reply(
             self._conn,
@@ -672,7 +672,7 @@ class AsyncQuerier:
         return to_model(models.CreateReplyRow, row)
 
     async def get_reply(self, *, id: UUID) -> models.ForumReply | None:
-        """GetReply (community.sql:133)."""
+        """GetReply (community.sql:135)."""
         row = await self._sql.get_reply(self._conn, id=id)
         return to_model(models.ForumReply, row)
 
@@ -879,7 +879,7 @@ class AsyncQuerier:
         return to_model(models.SuggestedEdit, row)
 
     async def get_suggested_edit(self, *, id: UUID) -> models.SuggestedEdit | None:
-        """GetSuggestedEdit (community.sql:380)."""
+        """GetSuggestedEdit (community.sql:382)."""
         row = await self._sql.get_suggested_edit(self._conn, id=id)
         return to_model(models.SuggestedEdit, row)
 
@@ -977,7 +977,7 @@ class AsyncQuerier:
         return to_model(models.CourseFeedback, row)
 
     async def delete_feedback(self, *, course_id: UUID, user_clerk_id: str) -> int:
-        """DeleteFeedback (community.sql:458)."""
+        """DeleteFeedback (community.sql:460)."""
         count: int = await self._sql.delete_feedback(
             self._conn,
             course_id=course_id,

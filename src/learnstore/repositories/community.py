@@ -405,7 +405,7 @@ class CommunityRepository:
         Notifies the post's author and the parent reply's author ('reply') and every @mentioned
         user ('mention'), never the replier, in the same statement. A parent from another post
         (or another course's thread) is `InvalidReference` (field parent_reply_id); a deleted
-        post is `Conflict`; an unknown post `NotFound`.
+        post or parent reply is `Conflict`; an unknown post `NotFound`.
         """
         reply = validated(
             _Reply,
@@ -428,7 +428,12 @@ class CommunityRepository:
         if row is None:
             post = self.get_post(reply.post_id)
             _refuse_change(post.deleted_at, "post", "post_id")
-            raise AssertionError("CreateReply inserted nothing into a live post")  # pragma: no cover
+            if reply.parent_reply_id is not None:
+                parent = self.get_reply(reply.parent_reply_id)
+                _refuse_change(parent.deleted_at, "reply", "parent_reply_id")
+            raise Conflict(
+                "the thread changed while replying: try again", field="post_id"
+            )  # pragma: no cover
         return ForumReply.model_construct(**row.model_dump())
 
     def get_reply(self, reply_id: UUID) -> ForumReply:

@@ -98,6 +98,12 @@ class Spec:
         mean = Decimal(sum(self.ratings)) / Decimal(len(self.ratings))
         return mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
+    @property
+    def score(self) -> Decimal:
+        """The Bayesian score "best rated" sorts by: a prior of 10 ratings of 3 stars."""
+        score = Decimal(30 + sum(self.ratings)) / Decimal(10 + len(self.ratings))
+        return score.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
 
 SPECS = {
     "pg": Spec("PostgreSQL for beginners", "Rows and SELECT.", "beginner", "en", 1, ["SQL", "PG"], [5, 4]),
@@ -123,7 +129,7 @@ class Catalog:
         def sort_key(key: str) -> tuple[Any, ...]:
             spec = self.specs[key]
             if order == "rating":
-                return (spec.average or Decimal(0), len(spec.ratings), spec.published_at, spec.id)
+                return (spec.score, len(spec.ratings), spec.published_at, spec.id)
             return (spec.published_at, spec.id)
 
         return sorted(keys, key=sort_key, reverse=True)
@@ -391,6 +397,7 @@ async def test_a_discovered_course_carries_its_language_rating_and_tags(
         published_at=BASE + timedelta(days=3),
         average_rating=Decimal("4.50"),
         rating_count=2,
+        rating_score=Decimal("3.2500"),  # (10 * 3 + 4 + 5) / (10 + 2)
         relevance=both.relevance,
         tags=["Python", "SQL"],  # "Python" was created first, in that spelling
     )
@@ -398,6 +405,7 @@ async def test_a_discovered_course_carries_its_language_rating_and_tags(
     model = (await everything(store, difficulty="intermediate", language=None)).items
     unrated = next(item for item in (await everything(store)).items if item.id == catalog.specs["rust"].id)
     assert (unrated.average_rating, unrated.rating_count, unrated.relevance) == (None, 0, Decimal(0))
+    assert unrated.rating_score == Decimal(3)  # the prior alone
     assert any(item.language_code is None for item in model)
 
 

@@ -257,9 +257,12 @@ async def test_collaborators_are_listed_with_their_names_and_roles(
     course, _, _ = await make_course(store, {})
     await make_user(store, "bo", first_name="Bo")
     await make_user(store, "cy", first_name="Cy")
+    await make_user(store, "di", first_name="Di")
+    # di's invitation is still pending: not a collaborator yet
     await adb_conn.execute(
-        "INSERT INTO collaborators (course_id, user_clerk_id, role)"
-        " VALUES (%(c)s, 'bo', 'editor'), (%(c)s, 'cy', 'reviewer')",
+        "INSERT INTO collaborators (course_id, user_clerk_id, role, status)"
+        " VALUES (%(c)s, 'bo', 'editor', 'accepted'), (%(c)s, 'cy', 'reviewer', 'accepted'),"
+        " (%(c)s, 'di', 'editor', 'pending')",
         {"c": course.id},
     )
     collaborators = await store.content.list_collaborators(course.id)

@@ -617,6 +617,7 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("collaborators_course_id_fkey", "collaborators", "course_id = gen_random_uuid()"),
     bad("collaborators_user_clerk_id_fkey", "collaborators", "user_clerk_id = 'ghost'"),
     bad("collaborators_role_valid", "collaborators", "role = 'owner'"),
+    bad("collaborators_status_valid", "collaborators", "status = 'invited'"),
     # suggested_edits
     bad("suggested_edits_course_id_fkey", "suggested_edits", "course_id = gen_random_uuid()"),
     bad("suggested_edits_lesson_id_fkey", "suggested_edits", "lesson_id = gen_random_uuid()"),
@@ -629,6 +630,7 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("suggested_edits_status_valid", "suggested_edits", "status = 'merged'"),
     bad("suggested_edits_reviewed_at_set", "suggested_edits", "reviewed_at = NULL"),
     bad("suggested_edits_reviewed_at_set", "suggested_edits", "status = 'pending'"),
+    bad("suggested_edits_review_note_length", "suggested_edits", f"review_note = {LONG.format(2001)}"),
     # course_feedback and feedback_upvotes
     Violation(
         "course_feedback_course_user_key",

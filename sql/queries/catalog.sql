@@ -94,7 +94,7 @@ SELECT EXISTS (SELECT FROM courses c WHERE c.id = sqlc.arg(course_id)) AS course
 -- name: SearchPublishedCourses :many
 -- One page of published courses matching every filter given (a NULL filter, or no tags, matches
 -- all; tags match by name whatever the case, every one of them or, without match_all_tags, any),
--- in sort_by order: 'newest' (published_at, id), 'rating' (average rating with unrated as 0,
+-- in sort_by order: 'newest' (published_at, id), 'rating' (the Bayesian course_rating_score,
 -- rating count, published_at, id) or 'relevance' (ts_rank of text_query, published_at, id), all
 -- descending. Keyset pagination: pass the sort key of the last row of a page as after_* (after_id
 -- NULL for the first page). The text filter is written exactly as courses_search_idx's expression
@@ -106,13 +106,13 @@ WITH matching AS (
                              || setweight(to_tsvector('simple'::regconfig, c.description), 'B'),
                              websearch_to_tsquery('simple'::regconfig, sqlc.narg(text_query)::text))::numeric
            END AS relevance,
-           r.average_rating AS sort_average,
+           r.rating_score AS sort_rating,
            r.rating_count AS sort_count
     FROM courses c
     LEFT JOIN languages l ON l.id = c.language_id
     -- Folds to an empty, free aggregate unless the page is sorted by rating.
     CROSS JOIN LATERAL (
-        SELECT round(avg(f.rating), 2) AS average_rating, count(*) AS rating_count
+        SELECT course_rating_score(sum(f.rating), count(*)) AS rating_score, count(*) AS rating_count
         FROM course_feedback f
         WHERE f.course_id = c.id AND sqlc.arg(sort_by)::text = 'rating'
     ) r
@@ -134,7 +134,7 @@ WITH matching AS (
 ), keyed AS (
     SELECT m.id, m.title, m.description, m.difficulty, m.language_code, m.published_at, m.relevance,
            CASE sqlc.arg(sort_by)::text
-               WHEN 'rating' THEN coalesce(m.sort_average, 0)
+               WHEN 'rating' THEN m.sort_rating
                WHEN 'relevance' THEN m.relevance
                ELSE 0::numeric
            END AS sort_score,
@@ -155,12 +155,13 @@ WITH matching AS (
     LIMIT sqlc.arg(page_size)
 )
 SELECT p.id, p.title, p.description, p.difficulty, p.language_code, p.published_at,
-       r.average_rating, r.rating_count, p.relevance,
+       r.average_rating, r.rating_count, r.rating_score, p.relevance,
        array(SELECT t.name FROM course_tags ct JOIN tags t ON t.id = ct.tag_id
              WHERE ct.course_id = p.id ORDER BY lower(t.name), t.id)::text[] AS tags
 FROM page p
 CROSS JOIN LATERAL (
-    SELECT round(avg(f.rating), 2) AS average_rating, count(*) AS rating_count
+    SELECT round(avg(f.rating), 2) AS average_rating, count(*) AS rating_count,
+           course_rating_score(sum(f.rating), count(*)) AS rating_score
     FROM course_feedback f WHERE f.course_id = p.id
 ) r
 ORDER BY p.sort_score DESC, p.sort_count DESC, p.published_at DESC, p.id DESC;

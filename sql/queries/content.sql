@@ -61,11 +61,24 @@ WHERE author_clerk_id = sqlc.arg(author_clerk_id)
 ORDER BY created_at DESC, id DESC;
 
 -- name: ListCourseCollaborators :many
--- The users who co-manage a course besides its author, in the order they joined.
+-- The users who co-manage a course besides its author (accepted seats), oldest first.
 SELECT u.clerk_id, u.first_name, u.last_name, u.email, u.avatar_url, c.role, c.created_at AS added_at
 FROM collaborators c JOIN users u ON u.clerk_id = c.user_clerk_id
-WHERE c.course_id = sqlc.arg(course_id)
+WHERE c.course_id = sqlc.arg(course_id) AND c.status = 'accepted'
 ORDER BY c.created_at, u.clerk_id;
+
+-- name: AuthorizeCourseChange :one
+-- Checks that clerk_id may change the course that the one id given belongs to (its author or an
+-- accepted editor: assert_may_edit_course raises insufficient_privilege otherwise) and locks
+-- what allows it until the transaction ends. NULL, and no check, when the id is unknown.
+SELECT assert_may_edit_course(coalesce(
+    sqlc.narg(course_id)::uuid,
+    (SELECT u.course_id FROM units u WHERE u.id = sqlc.narg(unit_id)::uuid),
+    (SELECT u.course_id FROM lessons l JOIN units u ON u.id = l.unit_id WHERE l.id = sqlc.narg(lesson_id)::uuid),
+    (SELECT u.course_id FROM media m JOIN lessons l ON l.id = m.lesson_id JOIN units u ON u.id = l.unit_id
+     WHERE m.id = sqlc.narg(media_id)::uuid),
+    (SELECT u.course_id FROM quizzes q JOIN lessons l ON l.id = q.lesson_id JOIN units u ON u.id = l.unit_id
+     WHERE q.id = sqlc.narg(quiz_id)::uuid)), sqlc.arg(clerk_id)::text) AS course_id;
 
 -- name: GetCourseTree :one
 -- The course, its units in order, each with its lessons in order and their media and quiz counts,

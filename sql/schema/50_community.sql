@@ -10,6 +10,8 @@ CREATE TABLE forum_posts (
     body            text        NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
+    edited_at       timestamptz,
+    deleted_at      timestamptz,
     CONSTRAINT forum_posts_pkey PRIMARY KEY (id),
     CONSTRAINT forum_posts_course_id_fkey FOREIGN KEY (course_id) REFERENCES courses (id) ON DELETE CASCADE,
     CONSTRAINT forum_posts_author_clerk_id_fkey FOREIGN KEY (author_clerk_id)
@@ -18,6 +20,8 @@ CREATE TABLE forum_posts (
     CONSTRAINT forum_posts_body_not_blank CHECK (is_not_blank(body) AND char_length(body) <= 50000)
 );
 COMMENT ON TABLE forum_posts IS 'A discussion thread in a course''s forum.';
+COMMENT ON COLUMN forum_posts.edited_at IS 'When the author last changed the title or body.';
+COMMENT ON COLUMN forum_posts.deleted_at IS 'Set when a post with replies is deleted: a tombstone that keeps the thread.';
 CREATE INDEX forum_posts_course_id_idx ON forum_posts (course_id, created_at DESC);
 CREATE INDEX forum_posts_author_clerk_id_idx ON forum_posts (author_clerk_id);
 CREATE TRIGGER forum_posts_set_updated_at BEFORE UPDATE ON forum_posts
@@ -31,19 +35,27 @@ CREATE TABLE forum_replies (
     body            text        NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
+    edited_at       timestamptz,
+    deleted_at      timestamptz,
     CONSTRAINT forum_replies_pkey PRIMARY KEY (id),
     CONSTRAINT forum_replies_post_id_fkey FOREIGN KEY (post_id) REFERENCES forum_posts (id) ON DELETE CASCADE,
-    -- Removing a reply removes the answers nested under it.
-    CONSTRAINT forum_replies_parent_reply_id_fkey FOREIGN KEY (parent_reply_id)
-        REFERENCES forum_replies (id) ON DELETE CASCADE,
     CONSTRAINT forum_replies_author_clerk_id_fkey FOREIGN KEY (author_clerk_id)
         REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE SET NULL,
     CONSTRAINT forum_replies_body_not_blank CHECK (is_not_blank(body) AND char_length(body) <= 50000),
     CONSTRAINT forum_replies_not_own_parent CHECK (parent_reply_id <> id)
 );
 COMMENT ON TABLE forum_replies IS 'A reply to a post, or (parent_reply_id) to another reply.';
+COMMENT ON COLUMN forum_replies.edited_at IS 'When the author last changed the body.';
+COMMENT ON COLUMN forum_replies.deleted_at IS 'Set when a reply with answers is deleted: a tombstone that keeps them.';
 CREATE INDEX forum_replies_post_id_idx ON forum_replies (post_id, created_at);
-CREATE INDEX forum_replies_parent_reply_id_idx ON forum_replies (parent_reply_id);
+-- The target of forum_replies_parent_reply_id_fkey (a unique index: id alone is already unique).
+CREATE UNIQUE INDEX forum_replies_post_id_id_key ON forum_replies (post_id, id);
+CREATE INDEX forum_replies_parent_reply_id_idx ON forum_replies (parent_reply_id, post_id);
+-- Removing a reply removes the answers nested under it. The key includes post_id, so a reply's
+-- parent is always a reply of the same post (MATCH SIMPLE: a reply without parent is not checked);
+-- a parent exists before its child and the repository never changes it, so no cycle can form.
+ALTER TABLE forum_replies ADD CONSTRAINT forum_replies_parent_reply_id_fkey FOREIGN KEY (post_id, parent_reply_id)
+    REFERENCES forum_replies (post_id, id) ON DELETE CASCADE;
 CREATE INDEX forum_replies_author_clerk_id_idx ON forum_replies (author_clerk_id);
 CREATE TRIGGER forum_replies_set_updated_at BEFORE UPDATE ON forum_replies
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
@@ -90,14 +102,17 @@ CREATE TABLE collaborators (
     role          text        NOT NULL DEFAULT 'editor',
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
+    status        text        NOT NULL DEFAULT 'pending',
     CONSTRAINT collaborators_pkey PRIMARY KEY (id),
     CONSTRAINT collaborators_course_user_key UNIQUE (course_id, user_clerk_id),
     CONSTRAINT collaborators_course_id_fkey FOREIGN KEY (course_id) REFERENCES courses (id) ON DELETE CASCADE,
     CONSTRAINT collaborators_user_clerk_id_fkey FOREIGN KEY (user_clerk_id)
         REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE CASCADE,
-    CONSTRAINT collaborators_role_valid CHECK (role IN ('editor', 'reviewer'))
+    CONSTRAINT collaborators_role_valid CHECK (role IN ('editor', 'reviewer')),
+    CONSTRAINT collaborators_status_valid CHECK (status IN ('pending', 'accepted', 'declined'))
 );
 COMMENT ON TABLE collaborators IS 'A user who co-manages a course besides its author.';
+COMMENT ON COLUMN collaborators.status IS 'pending until the invitee accepts (accepted) or declines (declined).';
 CREATE INDEX collaborators_user_clerk_id_idx ON collaborators (user_clerk_id);
 CREATE TRIGGER collaborators_set_updated_at BEFORE UPDATE ON collaborators
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
@@ -114,6 +129,8 @@ CREATE TABLE suggested_edits (
     reviewed_at       timestamptz,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
+    base_updated_at   timestamptz,
+    review_note       text,
     CONSTRAINT suggested_edits_pkey PRIMARY KEY (id),
     CONSTRAINT suggested_edits_course_id_fkey FOREIGN KEY (course_id) REFERENCES courses (id) ON DELETE CASCADE,
     CONSTRAINT suggested_edits_lesson_id_fkey FOREIGN KEY (lesson_id) REFERENCES lessons (id) ON DELETE CASCADE,
@@ -124,9 +141,12 @@ CREATE TABLE suggested_edits (
     CONSTRAINT suggested_edits_summary_not_blank CHECK (is_not_blank(summary) AND char_length(summary) <= 500),
     CONSTRAINT suggested_edits_payload_object CHECK (jsonb_typeof(payload) = 'object' AND payload <> '{}'),
     CONSTRAINT suggested_edits_status_valid CHECK (status IN ('pending', 'approved', 'rejected')),
-    CONSTRAINT suggested_edits_reviewed_at_set CHECK ((status = 'pending') = (reviewed_at IS NULL))
+    CONSTRAINT suggested_edits_reviewed_at_set CHECK ((status = 'pending') = (reviewed_at IS NULL)),
+    CONSTRAINT suggested_edits_review_note_length CHECK (char_length(review_note) <= 2000)
 );
 COMMENT ON TABLE suggested_edits IS 'A proposed change to a course or lesson, reviewed by its author or a collaborator.';
+COMMENT ON COLUMN suggested_edits.base_updated_at IS 'The target''s updated_at when the edit was proposed: approval fails if it moved.';
+COMMENT ON COLUMN suggested_edits.review_note IS 'The reviewer''s reason for approving or rejecting.';
 CREATE INDEX suggested_edits_course_id_idx ON suggested_edits (course_id, status);
 CREATE INDEX suggested_edits_lesson_id_idx ON suggested_edits (lesson_id);
 CREATE INDEX suggested_edits_author_clerk_id_idx ON suggested_edits (author_clerk_id);

@@ -73,8 +73,8 @@ class InvalidValue(LearnstoreError):
 
 
 class PermissionDenied(LearnstoreError):
-    """The identity the operation runs as may not do it: a row-level security policy (`as_user`)
-    or a missing grant refused it."""
+    """The acting user may not do this: not the author or a collaborator with the right role, or a
+    row-level security policy (`as_user`) or a missing grant refused it."""
 
 
 class SignatureInvalid(LearnstoreError):
@@ -142,7 +142,7 @@ _SQLSTATE_CLASSES: dict[type[psycopg.Error], type[LearnstoreError]] = {
 }
 
 # Errors our PL/pgSQL functions raise with the field's name in the hint.
-_HINTED = (pg.RaiseException, pg.NoDataFound, pg.ObjectNotInPrerequisiteState)
+_HINTED = (pg.RaiseException, pg.NoDataFound, pg.ObjectNotInPrerequisiteState, pg.InsufficientPrivilege)
 
 
 def translate(exc: BaseException) -> LearnstoreError | None:

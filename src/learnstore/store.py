@@ -18,6 +18,7 @@ from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translating
 from learnstore.pooler import detect_pooler
 from learnstore.repositories.catalog import CatalogRepository
+from learnstore.repositories.community import CommunityRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.imports import ImportsRepository
@@ -40,6 +41,7 @@ class Store:
         self.progress = ProgressRepository(db)
         self.imports = ImportsRepository(db)
         self.deliveries = DeliveriesRepository(db)
+        self.community = CommunityRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:

@@ -17,6 +17,7 @@ from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translating
 from learnstore.pooler_async import detect_pooler
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
+from learnstore.repositories.community_async import AsyncCommunityRepository
 from learnstore.repositories.content_async import AsyncContentRepository
 from learnstore.repositories.deliveries_async import AsyncDeliveriesRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
@@ -39,6 +40,7 @@ class AsyncStore:
         self.progress = AsyncProgressRepository(db)
         self.imports = AsyncImportsRepository(db)
         self.deliveries = AsyncDeliveriesRepository(db)
+        self.community = AsyncCommunityRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:

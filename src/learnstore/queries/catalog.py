@@ -95,7 +95,7 @@ class Querier:
     ) -> list[models.SearchPublishedCoursesRow]:
         """One page of published courses matching every filter given (a NULL filter, or no tags, matches
         all; tags match by name whatever the case, every one of them or, without match_all_tags, any),
-        in sort_by order: 'newest' (published_at, id), 'rating' (average rating with unrated as 0,
+        in sort_by order: 'newest' (published_at, id), 'rating' (the Bayesian course_rating_score,
         rating count, published_at, id) or 'relevance' (ts_rank of text_query, published_at, id), all
         descending. Keyset pagination: pass the sort key of the last row of a page as after_* (after_id
         NULL for the first page). The text filter is written exactly as courses_search_idx's expression
@@ -213,7 +213,7 @@ class AsyncQuerier:
     ) -> list[models.SearchPublishedCoursesRow]:
         """One page of published courses matching every filter given (a NULL filter, or no tags, matches
         all; tags match by name whatever the case, every one of them or, without match_all_tags, any),
-        in sort_by order: 'newest' (published_at, id), 'rating' (average rating with unrated as 0,
+        in sort_by order: 'newest' (published_at, id), 'rating' (the Bayesian course_rating_score,
         rating count, published_at, id) or 'relevance' (ts_rank of text_query, published_at, id), all
         descending. Keyset pagination: pass the sort key of the last row of a page as after_* (after_id
         NULL for the first page). The text filter is written exactly as courses_search_idx's expression

@@ -129,10 +129,35 @@ class Querier:
         return to_models(models.Course, rows)
 
     def list_course_collaborators(self, *, course_id: UUID) -> list[models.ListCourseCollaboratorsRow]:
-        """The users who co-manage a course besides its author, in the order they joined."""
+        """The users who co-manage a course besides its author (accepted seats), oldest first."""
         with self._sql.list_course_collaborators_cursor(self._conn, course_id=course_id) as cursor:
             rows = cursor.fetchall()
         return to_models(models.ListCourseCollaboratorsRow, rows)
+
+    def authorize_course_change(
+        self,
+        *,
+        course_id: UUID | None,
+        unit_id: UUID | None,
+        lesson_id: UUID | None,
+        media_id: UUID | None,
+        quiz_id: UUID | None,
+        clerk_id: str,
+    ) -> UUID | None:
+        """Checks that clerk_id may change the course that the one id given belongs to (its author or an
+        accepted editor: assert_may_edit_course raises insufficient_privilege otherwise) and locks
+        what allows it until the transaction ends. NULL, and no check, when the id is unknown.
+        """
+        row = self._sql.authorize_course_change(
+            self._conn,
+            course_id=course_id,
+            unit_id=unit_id,
+            lesson_id=lesson_id,
+            media_id=media_id,
+            quiz_id=quiz_id,
+            clerk_id=clerk_id,
+        )
+        return cast("UUID | None", None if row is None else row[0])
 
     def get_course_tree(self, *, course_id: UUID, include_unpublished: bool) -> str | None:
         """The course, its units in order, each with its lessons in order and their media and quiz counts,
@@ -167,7 +192,7 @@ class Querier:
         return to_model(models.Unit, row)
 
     def get_unit(self, *, id: UUID) -> models.Unit | None:
-        """GetUnit (content.sql:108)."""
+        """GetUnit (content.sql:121)."""
         row = self._sql.get_unit(self._conn, id=id)
         return to_model(models.Unit, row)
 
@@ -187,7 +212,7 @@ class Querier:
         return cast("bool | None", None if row is None else row[0])
 
     def list_course_units(self, *, course_id: UUID) -> list[models.Unit]:
-        """ListCourseUnits (content.sql:127)."""
+        """ListCourseUnits (content.sql:140)."""
         with self._sql.list_course_units_cursor(self._conn, course_id=course_id) as cursor:
             rows = cursor.fetchall()
         return to_models(models.Unit, rows)
@@ -215,7 +240,7 @@ class Querier:
         return to_model(models.Lesson, row)
 
     def get_lesson(self, *, id: UUID) -> models.Lesson | None:
-        """GetLesson (content.sql:138)."""
+        """GetLesson (content.sql:151)."""
         row = self._sql.get_lesson(self._conn, id=id)
         return to_model(models.Lesson, row)
 
@@ -267,7 +292,7 @@ class Querier:
         return cast("bool | None", None if row is None else row[0])
 
     def list_unit_lessons(self, *, unit_id: UUID) -> list[models.Lesson]:
-        """ListUnitLessons (content.sql:162)."""
+        """ListUnitLessons (content.sql:175)."""
         with self._sql.list_unit_lessons_cursor(self._conn, unit_id=unit_id) as cursor:
             rows = cursor.fetchall()
         return to_models(models.Lesson, rows)
@@ -280,7 +305,7 @@ class Querier:
         url: str,
         title: str | None,
     ) -> models.Media | None:
-        """AddMedia (content.sql:167)."""
+        """AddMedia (content.sql:180)."""
         row = self._sql.add_media(
             self._conn,
             lesson_id=lesson_id,
@@ -291,13 +316,13 @@ class Querier:
         return to_model(models.Media, row)
 
     def list_lesson_media(self, *, lesson_id: UUID) -> list[models.Media]:
-        """ListLessonMedia (content.sql:172)."""
+        """ListLessonMedia (content.sql:185)."""
         with self._sql.list_lesson_media_cursor(self._conn, lesson_id=lesson_id) as cursor:
             rows = cursor.fetchall()
         return to_models(models.Media, rows)
 
     def delete_media(self, *, id: UUID) -> int:
-        """DeleteMedia (content.sql:175)."""
+        """DeleteMedia (content.sql:188)."""
         count: int = self._sql.delete_media(self._conn, id=id)
         return count
 
@@ -310,7 +335,7 @@ class Querier:
         options: JsonValue,
         correct_answer: JsonValue,
     ) -> models.Quiz | None:
-        """AddQuiz (content.sql:180)."""
+        """AddQuiz (content.sql:193)."""
         row = self._sql.add_quiz(
             self._conn,
             lesson_id=lesson_id,
@@ -322,12 +347,12 @@ class Querier:
         return to_model(models.Quiz, row)
 
     def get_quiz(self, *, id: UUID) -> models.Quiz | None:
-        """GetQuiz (content.sql:186)."""
+        """GetQuiz (content.sql:199)."""
         row = self._sql.get_quiz(self._conn, id=id)
         return to_model(models.Quiz, row)
 
     def list_lesson_quizzes(self, *, lesson_id: UUID) -> list[models.Quiz]:
-        """ListLessonQuizzes (content.sql:189)."""
+        """ListLessonQuizzes (content.sql:202)."""
         with self._sql.list_lesson_quizzes_cursor(self._conn, lesson_id=lesson_id) as cursor:
             rows = cursor.fetchall()
         return to_models(models.Quiz, rows)
@@ -494,10 +519,35 @@ class AsyncQuerier:
         return to_models(models.Course, rows)
 
     async def list_course_collaborators(self, *, course_id: UUID) -> list[models.ListCourseCollaboratorsRow]:
-        """The users who co-manage a course besides its author, in the order they joined."""
+        """The users who co-manage a course besides its author (accepted seats), oldest first."""
         async with self._sql.list_course_collaborators_cursor(self._conn, course_id=course_id) as cursor:
             rows = await cursor.fetchall()
         return to_models(models.ListCourseCollaboratorsRow, rows)
+
+    async def authorize_course_change(
+        self,
+        *,
+        course_id: UUID | None,
+        unit_id: UUID | None,
+        lesson_id: UUID | None,
+        media_id: UUID | None,
+        quiz_id: UUID | None,
+        clerk_id: str,
+    ) -> UUID | None:
+        """Checks that clerk_id may change the course that the one id given belongs to (its author or an
+        accepted editor: assert_may_edit_course raises insufficient_privilege otherwise) and locks
+        what allows it until the transaction ends. NULL, and no check, when the id is unknown.
+        """
+        row = await self._sql.authorize_course_change(
+            self._conn,
+            course_id=course_id,
+            unit_id=unit_id,
+            lesson_id=lesson_id,
+            media_id=media_id,
+            quiz_id=quiz_id,
+            clerk_id=clerk_id,
+        )
+        return cast("UUID | None", None if row is None else row[0])
 
     async def get_course_tree(self, *, course_id: UUID, include_unpublished: bool) -> str | None:
         """The course, its units in order, each with its lessons in order and their media and quiz counts,
@@ -532,7 +582,7 @@ class AsyncQuerier:
         return to_model(models.Unit, row)
 
     async def get_unit(self, *, id: UUID) -> models.Unit | None:
-        """GetUnit (content.sql:108)."""
+        """GetUnit (content.sql:121)."""
         row = await self._sql.get_unit(self._conn, id=id)
         return to_model(models.Unit, row)
 
@@ -563,7 +613,7 @@ class AsyncQuerier:
         return cast("bool | None", None if row is None else row[0])
 
     async def list_course_units(self, *, course_id: UUID) -> list[models.Unit]:
-        """ListCourseUnits (content.sql:127)."""
+        """ListCourseUnits (content.sql:140)."""
         async with self._sql.list_course_units_cursor(self._conn, course_id=course_id) as cursor:
             rows = await cursor.fetchall()
         return to_models(models.Unit, rows)
@@ -591,7 +641,7 @@ class AsyncQuerier:
         return to_model(models.Lesson, row)
 
     async def get_lesson(self, *, id: UUID) -> models.Lesson | None:
-        """GetLesson (content.sql:138)."""
+        """GetLesson (content.sql:151)."""
         row = await self._sql.get_lesson(self._conn, id=id)
         return to_model(models.Lesson, row)
 
@@ -643,7 +693,7 @@ class AsyncQuerier:
         return cast("bool | None", None if row is None else row[0])
 
     async def list_unit_lessons(self, *, unit_id: UUID) -> list[models.Lesson]:
-        """ListUnitLessons (content.sql:162)."""
+        """ListUnitLessons (content.sql:175)."""
         async with self._sql.list_unit_lessons_cursor(self._conn, unit_id=unit_id) as cursor:
             rows = await cursor.fetchall()
         return to_models(models.Lesson, rows)
@@ -656,7 +706,7 @@ class AsyncQuerier:
         url: str,
         title: str | None,
     ) -> models.Media | None:
-        """AddMedia (content.sql:167)."""
+        """AddMedia (content.sql:180)."""
         row = await self._sql.add_media(
             self._conn,
             lesson_id=lesson_id,
@@ -667,13 +717,13 @@ class AsyncQuerier:
         return to_model(models.Media, row)
 
     async def list_lesson_media(self, *, lesson_id: UUID) -> list[models.Media]:
-        """ListLessonMedia (content.sql:172)."""
+        """ListLessonMedia (content.sql:185)."""
         async with self._sql.list_lesson_media_cursor(self._conn, lesson_id=lesson_id) as cursor:
             rows = await cursor.fetchall()
         return to_models(models.Media, rows)
 
     async def delete_media(self, *, id: UUID) -> int:
-        """DeleteMedia (content.sql:175)."""
+        """DeleteMedia (content.sql:188)."""
         count: int = await self._sql.delete_media(self._conn, id=id)
         return count
 
@@ -686,7 +736,7 @@ class AsyncQuerier:
         options: JsonValue,
         correct_answer: JsonValue,
     ) -> models.Quiz | None:
-        """AddQuiz (content.sql:180)."""
+        """AddQuiz (content.sql:193)."""
         row = await self._sql.add_quiz(
             self._conn,
             lesson_id=lesson_id,
@@ -698,12 +748,12 @@ class AsyncQuerier:
         return to_model(models.Quiz, row)
 
     async def get_quiz(self, *, id: UUID) -> models.Quiz | None:
-        """GetQuiz (content.sql:186)."""
+        """GetQuiz (content.sql:199)."""
         row = await self._sql.get_quiz(self._conn, id=id)
         return to_model(models.Quiz, row)
 
     async def list_lesson_quizzes(self, *, lesson_id: UUID) -> list[models.Quiz]:
-        """ListLessonQuizzes (content.sql:189)."""
+        """ListLessonQuizzes (content.sql:202)."""
         async with self._sql.list_lesson_quizzes_cursor(self._conn, lesson_id=lesson_id) as cursor:
             rows = await cursor.fetchall()
         return to_models(models.Quiz, rows)

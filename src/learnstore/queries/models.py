@@ -20,6 +20,8 @@ __all__ = [
     "Course",
     "CourseFeedback",
     "CourseTag",
+    "CreatePostRow",
+    "CreateReplyRow",
     "DetachCourseTagsRow",
     "FeedbackUpvote",
     "Flashcard",
@@ -28,29 +30,47 @@ __all__ = [
     "ForumPostLike",
     "ForumReply",
     "ForumReplyLike",
+    "GetCourseRatingStatsRow",
     "GetCourseRatingSummaryRow",
+    "GetCourseRoleRow",
     "GetCourseStatsRow",
+    "GetEditReviewStateRow",
+    "GetEditTargetRow",
     "GetNextLessonRow",
     "GetOrCreateTagRow",
     "GetStreakRow",
+    "GetThreadRow",
+    "InviteCollaboratorRow",
     "Language",
     "LearningGoal",
     "Lesson",
+    "LikePostRow",
+    "LikeReplyRow",
     "ListAuthorCourseStatsRow",
     "ListCourseCollaboratorsRow",
+    "ListCourseFeedbackRow",
+    "ListCoursePostsActiveRow",
+    "ListCoursePostsNewestRow",
     "ListCourseTagsRow",
     "ListLearnerCoursesRow",
     "ListLessonCompletionsRow",
     "ListLessonProgressRow",
+    "ListTrendingCoursesRow",
+    "ListTrendingTagsRow",
+    "ListUserActivityRow",
     "LoginDay",
     "Media",
     "Notification",
     "Quiz",
     "QuizAttempt",
+    "RemoveFeedbackUpvoteRow",
     "SearchPublishedCoursesRow",
     "SuggestedEdit",
     "Tag",
     "Unit",
+    "UnlikePostRow",
+    "UnlikeReplyRow",
+    "UpvoteFeedbackRow",
     "User",
     "UserAchievement",
     "UserCourse",
@@ -317,6 +337,10 @@ class ForumPost(BaseModel):
     body: str
     created_at: datetime
     updated_at: datetime
+    edited_at: datetime | None
+    """When the author last changed the title or body."""
+    deleted_at: datetime | None
+    """Set when a post with replies is deleted: a tombstone that keeps the thread."""
 
 
 class ForumReply(BaseModel):
@@ -331,6 +355,10 @@ class ForumReply(BaseModel):
     body: str
     created_at: datetime
     updated_at: datetime
+    edited_at: datetime | None
+    """When the author last changed the body."""
+    deleted_at: datetime | None
+    """Set when a reply with answers is deleted: a tombstone that keeps them."""
 
 
 class ForumPostLike(BaseModel):
@@ -368,6 +396,8 @@ class Collaborator(BaseModel):
     role: str
     created_at: datetime
     updated_at: datetime
+    status: str
+    """pending until the invitee accepts (accepted) or declines (declined)."""
 
 
 class SuggestedEdit(BaseModel):
@@ -386,6 +416,10 @@ class SuggestedEdit(BaseModel):
     reviewed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    base_updated_at: datetime | None
+    """The target's updated_at when the edit was proposed: approval fails if it moved."""
+    review_note: str | None
+    """The reviewer's reason for approving or rejecting."""
 
 
 class CourseFeedback(BaseModel):
@@ -554,6 +588,7 @@ class SearchPublishedCoursesRow(BaseModel):
     published_at: datetime | None
     average_rating: Decimal
     rating_count: int
+    rating_score: Decimal
     relevance: Decimal
     tags: list[str]
 
@@ -571,6 +606,262 @@ class GetCourseRatingSummaryRow(BaseModel):
     three_stars: int
     four_stars: int
     five_stars: int
+
+
+class CreatePostRow(BaseModel):
+    """A row of CreatePost."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    author_clerk_id: str | None
+    title: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+
+
+class ListCoursePostsNewestRow(BaseModel):
+    """A row of ListCoursePostsNewest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    author_clerk_id: str | None
+    author_name: str
+    title: str
+    created_at: datetime
+    edited_at: datetime | None
+    deleted: bool
+    reply_count: int
+    like_count: int
+
+
+class ListCoursePostsActiveRow(BaseModel):
+    """A row of ListCoursePostsActive."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    author_clerk_id: str | None
+    author_name: str
+    title: str
+    created_at: datetime
+    edited_at: datetime | None
+    reply_count: int
+    like_count: int
+    activity: int
+
+
+class CreateReplyRow(BaseModel):
+    """A row of CreateReply."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    post_id: UUID
+    parent_reply_id: UUID | None
+    author_clerk_id: str | None
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+
+
+class GetThreadRow(BaseModel):
+    """A row of GetThread."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    parent_reply_id: UUID | None
+    depth: int
+    author_clerk_id: str | None
+    author_name: str
+    title: str | None
+    body: str
+    deleted: bool
+    created_at: datetime
+    edited_at: datetime | None
+    like_count: int
+    liked_by_viewer: bool
+
+
+class LikePostRow(BaseModel):
+    """A row of LikePost."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    changed: bool
+    like_count: int
+
+
+class UnlikePostRow(BaseModel):
+    """A row of UnlikePost."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    changed: bool
+    like_count: int
+
+
+class LikeReplyRow(BaseModel):
+    """A row of LikeReply."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    changed: bool
+    like_count: int
+
+
+class UnlikeReplyRow(BaseModel):
+    """A row of UnlikeReply."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    changed: bool
+    like_count: int
+
+
+class InviteCollaboratorRow(BaseModel):
+    """A row of InviteCollaborator."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    user_clerk_id: str
+    role: str
+    created_at: datetime
+    updated_at: datetime
+    status: str
+
+
+class GetCourseRoleRow(BaseModel):
+    """A row of GetCourseRole."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    author_clerk_id: str | None
+    role: str
+
+
+class GetEditTargetRow(BaseModel):
+    """A row of GetEditTarget."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    lesson_id: UUID
+    content_type: str
+    updated_at: datetime
+
+
+class GetEditReviewStateRow(BaseModel):
+    """A row of GetEditReviewState."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: str
+    role: str
+    current: bool
+
+
+class UpvoteFeedbackRow(BaseModel):
+    """A row of UpvoteFeedback."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    own: bool
+    changed: bool
+    upvote_count: int
+
+
+class RemoveFeedbackUpvoteRow(BaseModel):
+    """A row of RemoveFeedbackUpvote."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    changed: bool
+    upvote_count: int
+
+
+class GetCourseRatingStatsRow(BaseModel):
+    """A row of GetCourseRatingStats."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    rating_count: int
+    average_rating: Decimal
+    one_star: int
+    two_stars: int
+    three_stars: int
+    four_stars: int
+    five_stars: int
+    score: Decimal
+
+
+class ListCourseFeedbackRow(BaseModel):
+    """A row of ListCourseFeedback."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    user_clerk_id: str | None
+    author_name: str
+    rating: int
+    comment: str | None
+    created_at: datetime
+    updated_at: datetime
+    upvote_count: int
+
+
+class ListUserActivityRow(BaseModel):
+    """A row of ListUserActivity."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    id: UUID
+    post_id: UUID
+    course_id: UUID
+    text: str
+    created_at: datetime
+
+
+class ListTrendingCoursesRow(BaseModel):
+    """A row of ListTrendingCourses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    activity: int
+
+
+class ListTrendingTagsRow(BaseModel):
+    """A row of ListTrendingTags."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tag_id: UUID
+    name: str
+    activity: int
 
 
 class ListCourseCollaboratorsRow(BaseModel):

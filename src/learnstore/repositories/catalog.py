@@ -170,6 +170,8 @@ class CourseSummary(BaseModel):
     #: the mean rating rounded to 2 decimals; None when nobody rated the course
     average_rating: Decimal | None
     rating_count: int
+    #: the Bayesian score "rating" order sorts by: (10 * 3 + sum of ratings) / (10 + count), 4 decimals
+    rating_score: Decimal
     #: ts_rank of the text query (title weighs more than description); 0 without a text query
     relevance: Decimal
     #: tag names, by name
@@ -431,7 +433,7 @@ def _cursor_after(last: CourseSummary, order: DiscoveryOrder, sort_by: str) -> C
     # The same sort key SearchPublishedCourses orders by.
     score, count = Decimal(0), 0
     if sort_by == "rating":
-        score, count = last.average_rating or Decimal(0), last.rating_count
+        score, count = last.rating_score, last.rating_count
     elif sort_by == "relevance":
         score = last.relevance
     return CourseCursor(order=order, score=score, count=count, published_at=last.published_at, id=last.id)

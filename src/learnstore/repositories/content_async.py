@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from uuid import UUID
 
+import psycopg
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from learnstore._validation import UNSET, Unset, validated
 from learnstore.database_async import AsyncDatabase
-from learnstore.errors import InvalidValue, NotFound, register_messages
+from learnstore.errors import InvalidValue, NotFound, register_messages, translating
 from learnstore.queries.content import AsyncQuerier
 from learnstore.queries.models import (
     CountLessonQuizzesPassedRow,
@@ -261,12 +263,56 @@ class CourseTree(BaseModel):
 
 
 class AsyncContentRepository:
-    """Courses and everything under them. Every method is one transaction, one statement."""
+    """Courses and everything under them. Every method is one transaction, one statement.
+
+    The methods that change a course take `acting_clerk_id`: given, the change is refused with
+    `PermissionDenied` unless that user is the course's author or an accepted editor (the check
+    and the change are one transaction of two statements). Left out, the caller is trusted.
+    """
 
     __slots__ = ("_db",)
 
     def __init__(self, db: AsyncDatabase) -> None:
         self._db = db
+
+    @asynccontextmanager
+    async def _changing(
+        self,
+        acting_clerk_id: str | None,
+        *,
+        course_id: UUID | None = None,
+        unit_id: UUID | None = None,
+        lesson_id: UUID | None = None,
+        media_id: UUID | None = None,
+        quiz_id: UUID | None = None,
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """The connection for a change of a course. Without an acting user (a trusted caller) it is
+        the usual one-statement operation; with one, a transaction that first checks that the user
+        may change the course the id belongs to (its author or an accepted editor, else
+        `PermissionDenied`) and holds what allows it until the change commits."""
+        if acting_clerk_id is None:
+            async with self._db.connection() as conn:
+                yield conn
+            return
+        if not isinstance(acting_clerk_id, str) or not acting_clerk_id.strip() or len(acting_clerk_id) > 64:
+            raise InvalidValue(
+                f"acting_clerk_id: must be a user's clerk_id, not {acting_clerk_id!r}",
+                field="acting_clerk_id",
+            )
+        async with self._db.transaction() as conn:
+            querier = AsyncQuerier(conn)
+            # Errors of the check and of the change itself (thrown in at the yield) leave as
+            # learnstore errors, and roll the transaction back.
+            with translating():
+                await querier.authorize_course_change(
+                    course_id=course_id,
+                    unit_id=unit_id,
+                    lesson_id=lesson_id,
+                    media_id=media_id,
+                    quiz_id=quiz_id,
+                    clerk_id=acting_clerk_id,
+                )
+                yield conn
 
     # -- courses ------------------------------------------------------------------------------
 
@@ -343,6 +389,7 @@ class AsyncContentRepository:
         cover_image_url: str | Unset | None = UNSET,
         language_id: UUID | Unset | None = UNSET,
         open_to_collaboration: bool | Unset = UNSET,
+        acting_clerk_id: str | None = None,
     ) -> Course:
         """Change the fields given; leave one out to keep it, pass None to clear a nullable one."""
         given = _given(
@@ -363,7 +410,7 @@ class AsyncContentRepository:
         if "learning_objectives" in given:
             given["learning_objectives"] = _listed(given["learning_objectives"])
         fields = validated(_CourseFields, given, "course")
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, course_id=course_id) as conn:
             course = await AsyncQuerier(conn).update_course(
                 id=course_id,
                 title=fields.title,
@@ -382,34 +429,34 @@ class AsyncContentRepository:
             raise NotFound(f"no course with id {course_id}", field="course_id")
         return course
 
-    async def publish_course(self, course_id: UUID) -> Course:
+    async def publish_course(self, course_id: UUID, *, acting_clerk_id: str | None = None) -> Course:
         """Publish a course (sets published_at; publishing again keeps the first date)."""
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, course_id=course_id) as conn:
             course = await AsyncQuerier(conn).publish_course(id=course_id)
         if course is None:
             raise NotFound(f"no course with id {course_id}", field="course_id")
         return course
 
-    async def unpublish_course(self, course_id: UUID) -> Course:
+    async def unpublish_course(self, course_id: UUID, *, acting_clerk_id: str | None = None) -> Course:
         """Take a course back to draft (published_at becomes NULL)."""
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, course_id=course_id) as conn:
             course = await AsyncQuerier(conn).unpublish_course(id=course_id)
         if course is None:
             raise NotFound(f"no course with id {course_id}", field="course_id")
         return course
 
-    async def archive_course(self, course_id: UUID) -> Course:
+    async def archive_course(self, course_id: UUID, *, acting_clerk_id: str | None = None) -> Course:
         """Archive a course: hidden from learners, content kept; publish it again to bring it back."""
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, course_id=course_id) as conn:
             course = await AsyncQuerier(conn).archive_course(id=course_id)
         if course is None:
             raise NotFound(f"no course with id {course_id}", field="course_id")
         return course
 
-    async def delete_course(self, course_id: UUID) -> bool:
+    async def delete_course(self, course_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
         """Delete a course and everything under it (units, lessons, media, quizzes, attempts,
         enrolments, progress, forum threads, feedback...). False if there was no such course."""
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, course_id=course_id) as conn:
             return await AsyncQuerier(conn).delete_course(id=course_id) > 0
 
     async def list_author_courses(
@@ -450,7 +497,13 @@ class AsyncContentRepository:
     # -- units --------------------------------------------------------------------------------
 
     async def add_unit(
-        self, course_id: UUID, title: str, *, description: str = "", position: int | None = None
+        self,
+        course_id: UUID,
+        title: str,
+        *,
+        description: str = "",
+        position: int | None = None,
+        acting_clerk_id: str | None = None,
     ) -> Unit:
         """Add a unit at `position` (0-based; None: at the end), shifting the units after it.
 
@@ -459,7 +512,7 @@ class AsyncContentRepository:
         fields = validated(_UnitFields, {"title": title, "description": description}, "unit")
         at = _position(position)
         assert fields.title is not None and fields.description is not None
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, course_id=course_id) as conn:
             unit = await AsyncQuerier(conn).add_unit(
                 course_id=course_id, title=fields.title, description=fields.description, position=at
             )
@@ -474,13 +527,18 @@ class AsyncContentRepository:
         return unit
 
     async def update_unit(
-        self, unit_id: UUID, *, title: str | Unset = UNSET, description: str | Unset = UNSET
+        self,
+        unit_id: UUID,
+        *,
+        title: str | Unset = UNSET,
+        description: str | Unset = UNSET,
+        acting_clerk_id: str | None = None,
     ) -> Unit:
         """Change a unit's title and/or description."""
         given = _given({"title": title, "description": description})
         _not_cleared(given, "title", "description")
         fields = validated(_UnitFields, given, "unit")
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, unit_id=unit_id) as conn:
             unit = await AsyncQuerier(conn).update_unit(
                 id=unit_id, title=fields.title, description=fields.description
             )
@@ -488,17 +546,19 @@ class AsyncContentRepository:
             raise NotFound(f"no unit with id {unit_id}", field="unit_id")
         return unit
 
-    async def move_unit(self, unit_id: UUID, position: int | None) -> Unit:
+    async def move_unit(
+        self, unit_id: UUID, position: int | None, *, acting_clerk_id: str | None = None
+    ) -> Unit:
         """Move a unit to `position` in its course (None: the last), shifting the units between."""
         at = _position(position)
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, unit_id=unit_id) as conn:
             unit = await AsyncQuerier(conn).move_unit(unit_id=unit_id, position=at)
         assert unit is not None
         return unit
 
-    async def delete_unit(self, unit_id: UUID) -> bool:
+    async def delete_unit(self, unit_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
         """Delete a unit and its lessons, closing the gap; False if there was no such unit."""
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, unit_id=unit_id) as conn:
             return bool(await AsyncQuerier(conn).delete_unit(unit_id=unit_id))
 
     async def list_units(self, course_id: UUID) -> list[Unit]:
@@ -517,6 +577,7 @@ class AsyncContentRepository:
         *,
         duration_seconds: int | None = None,
         position: int | None = None,
+        acting_clerk_id: str | None = None,
     ) -> Lesson:
         """Add a lesson at `position` in a unit (0-based; None: at the end), shifting the lessons after it.
 
@@ -526,7 +587,7 @@ class AsyncContentRepository:
         kind, body = _content(content_type, content)
         at = _position(position)
         assert fields.title is not None
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, unit_id=unit_id) as conn:
             lesson = await AsyncQuerier(conn).add_lesson(
                 unit_id=unit_id,
                 title=fields.title,
@@ -556,6 +617,7 @@ class AsyncContentRepository:
         content_type: ContentType | Unset = UNSET,
         content: Mapping[str, Any] | BaseModel | Unset = UNSET,
         duration_seconds: int | Unset | None = UNSET,
+        acting_clerk_id: str | None = None,
     ) -> Lesson:
         """Change the fields given. `content_type` and `content` go together: the content is
         validated against the type, so changing either means passing both."""
@@ -569,7 +631,7 @@ class AsyncContentRepository:
                 f"{missing}: content and content_type are changed together (pass both)", field=missing
             )
         kind, body = _content(content_type, content) if content_set else ("", {})
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, lesson_id=lesson_id) as conn:
             lesson = await AsyncQuerier(conn).update_lesson(
                 id=lesson_id,
                 title=fields.title,
@@ -584,7 +646,12 @@ class AsyncContentRepository:
         return lesson
 
     async def move_lesson(
-        self, lesson_id: UUID, position: int | None = None, *, unit_id: UUID | None = None
+        self,
+        lesson_id: UUID,
+        position: int | None = None,
+        *,
+        unit_id: UUID | None = None,
+        acting_clerk_id: str | None = None,
     ) -> Lesson:
         """Move a lesson to `position` (None: the end) in `unit_id` (None: its own unit).
 
@@ -592,14 +659,14 @@ class AsyncContentRepository:
         `InvalidReference` (field `unit_id`, constraint `lessons_move_same_course`).
         """
         at = _position(position)
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, lesson_id=lesson_id) as conn:
             lesson = await AsyncQuerier(conn).move_lesson(lesson_id=lesson_id, unit_id=unit_id, position=at)
         assert lesson is not None
         return lesson
 
-    async def delete_lesson(self, lesson_id: UUID) -> bool:
+    async def delete_lesson(self, lesson_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
         """Delete a lesson with its media, quizzes and attempts, closing the gap; False if none."""
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, lesson_id=lesson_id) as conn:
             return bool(await AsyncQuerier(conn).delete_lesson(lesson_id=lesson_id))
 
     async def list_lessons(self, unit_id: UUID) -> list[Lesson]:
@@ -610,11 +677,17 @@ class AsyncContentRepository:
     # -- media --------------------------------------------------------------------------------
 
     async def add_media(
-        self, lesson_id: UUID, media_type: MediaType, url: str, *, title: str | None = None
+        self,
+        lesson_id: UUID,
+        media_type: MediaType,
+        url: str,
+        *,
+        title: str | None = None,
+        acting_clerk_id: str | None = None,
     ) -> Media:
         """Attach a file (audio, image, other) to a lesson; an unknown lesson is `InvalidReference`."""
         media = validated(_MediaInput, {"media_type": media_type, "url": url, "title": title}, "media")
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, lesson_id=lesson_id) as conn:
             created = await AsyncQuerier(conn).add_media(
                 lesson_id=lesson_id, media_type=media.media_type, url=media.url, title=media.title
             )
@@ -625,8 +698,8 @@ class AsyncContentRepository:
         async with self._db.connection() as conn:
             return await AsyncQuerier(conn).list_lesson_media(lesson_id=lesson_id)
 
-    async def delete_media(self, media_id: UUID) -> bool:
-        async with self._db.connection() as conn:
+    async def delete_media(self, media_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
+        async with self._changing(acting_clerk_id, media_id=media_id) as conn:
             return await AsyncQuerier(conn).delete_media(id=media_id) > 0
 
     # -- quizzes ------------------------------------------------------------------------------
@@ -639,12 +712,13 @@ class AsyncContentRepository:
         correct_answer: str | Sequence[str],
         *,
         options: Sequence[str] = (),
+        acting_clerk_id: str | None = None,
     ) -> Quiz:
         """Attach a quiz to a lesson. mcq: at least 2 distinct options, the correct answer one of
         them (or a list of them, when several are right); flashcard: no options, one answer;
         fill_blank: an answer or a list of accepted answers (options: an optional word bank)."""
         quiz = _quiz(question_type, question, options, _listed(correct_answer))
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, lesson_id=lesson_id) as conn:
             created = await AsyncQuerier(conn).add_quiz(
                 lesson_id=lesson_id,
                 question=quiz.question,
@@ -668,9 +742,9 @@ class AsyncContentRepository:
         async with self._db.connection() as conn:
             return await AsyncQuerier(conn).list_lesson_quizzes(lesson_id=lesson_id)
 
-    async def delete_quiz(self, quiz_id: UUID) -> bool:
+    async def delete_quiz(self, quiz_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
         """Delete a quiz and its attempts; False if there was no such quiz."""
-        async with self._db.connection() as conn:
+        async with self._changing(acting_clerk_id, quiz_id=quiz_id) as conn:
             return await AsyncQuerier(conn).delete_quiz(id=quiz_id) > 0
 
     async def record_quiz_attempt(

@@ -1,0 +1,603 @@
+-- Community: forum posts and nested replies, likes, collaborators, suggested edits, feedback,
+-- activity. Notifications that a write causes are written by the same statement.
+
+-- ---- posts -------------------------------------------------------------------------------------
+
+-- name: CreatePost :one
+-- Starts a thread in a course's forum; every known user in mentions (but the author) gets a
+-- 'mention' notification in the same statement.
+WITH post AS (
+    INSERT INTO forum_posts (course_id, author_clerk_id, title, body)
+    VALUES (sqlc.arg(course_id), sqlc.arg(author_clerk_id), sqlc.arg(title), sqlc.arg(body))
+    RETURNING *
+), mentioned AS (
+    INSERT INTO notifications (user_clerk_id, type, message, source_id, source_type, metadata)
+    SELECT u.clerk_id, 'mention', 'You were mentioned in "' || left(p.title, 200) || '"', p.id, 'forum_post',
+           jsonb_build_object('by', p.author_clerk_id, 'course_id', p.course_id, 'post_id', p.id)
+    FROM post p JOIN users u ON u.clerk_id = ANY (sqlc.arg(mentions)::text[])
+    WHERE u.clerk_id <> p.author_clerk_id
+)
+SELECT * FROM post;
+
+-- name: GetPost :one
+SELECT * FROM forum_posts WHERE id = sqlc.arg(id);
+
+-- name: UpdatePost :one
+-- Changes the title and/or body (NULL keeps one) of a live post, by its author only; no row
+-- otherwise.
+UPDATE forum_posts
+SET title = coalesce(sqlc.narg(title), title),
+    body = coalesce(sqlc.narg(body), body),
+    edited_at = now()
+WHERE id = sqlc.arg(id) AND author_clerk_id = sqlc.arg(author_clerk_id) AND deleted_at IS NULL
+RETURNING *;
+
+-- name: DeletePost :one
+-- Deletes a post, by its author or the course's author: a post with replies becomes a tombstone
+-- (title and body replaced, deleted_at set) that keeps the thread readable; one without is
+-- removed. outcome is 'tombstoned', 'deleted', or NULL when nothing was allowed.
+WITH target AS (
+    SELECT p.id, EXISTS (SELECT FROM forum_replies r WHERE r.post_id = p.id) AS has_replies
+    FROM forum_posts p JOIN courses c ON c.id = p.course_id
+    WHERE p.id = sqlc.arg(id) AND p.deleted_at IS NULL
+      AND (p.author_clerk_id = sqlc.arg(actor_clerk_id) OR c.author_clerk_id = sqlc.arg(actor_clerk_id))
+    FOR UPDATE OF p
+), tombstoned AS (
+    UPDATE forum_posts p SET title = '[deleted]', body = '[deleted]', deleted_at = now()
+    FROM target t WHERE p.id = t.id AND t.has_replies
+    RETURNING p.id
+), deleted AS (
+    DELETE FROM forum_posts p USING target t WHERE p.id = t.id AND NOT t.has_replies
+    RETURNING p.id
+)
+SELECT coalesce((SELECT 'tombstoned' FROM tombstoned), (SELECT 'deleted' FROM deleted))::text AS outcome;
+
+-- name: ListCoursePostsNewest :many
+-- A course's threads, newest first, with reply and like counts; keyset: pass the last row's
+-- (created_at, id) as before_*.
+SELECT p.id, p.course_id, p.author_clerk_id,
+       CASE WHEN p.author_clerk_id IS NULL THEN 'deleted user'
+            ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), p.author_clerk_id)
+       END::text AS author_name,
+       p.title, p.created_at, p.edited_at, (p.deleted_at IS NOT NULL)::boolean AS deleted,
+       (SELECT count(*) FROM forum_replies r WHERE r.post_id = p.id AND r.deleted_at IS NULL) AS reply_count,
+       (SELECT count(*) FROM forum_post_likes l WHERE l.post_id = p.id) AS like_count
+FROM forum_posts p LEFT JOIN users u ON u.clerk_id = p.author_clerk_id
+WHERE p.course_id = sqlc.arg(course_id)
+  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
+       OR (p.created_at, p.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+ORDER BY p.created_at DESC, p.id DESC
+LIMIT sqlc.arg(page_size);
+
+-- name: ListCoursePostsActive :many
+-- A course's live threads, most active first: activity is the replies and likes since `since`;
+-- ties newest first. Keyset: pass the last row's (activity, created_at, id) as before_*.
+WITH scored AS (
+    SELECT p.id, p.course_id, p.author_clerk_id, p.title, p.created_at, p.edited_at,
+           (SELECT count(*) FROM forum_replies r WHERE r.post_id = p.id AND r.deleted_at IS NULL) AS reply_count,
+           (SELECT count(*) FROM forum_post_likes l WHERE l.post_id = p.id) AS like_count,
+           (SELECT count(*) FROM forum_replies r
+            WHERE r.post_id = p.id AND r.created_at >= sqlc.arg(since)::timestamptz)
+           + (SELECT count(*) FROM forum_post_likes l
+              WHERE l.post_id = p.id AND l.created_at >= sqlc.arg(since)::timestamptz) AS activity
+    FROM forum_posts p
+    WHERE p.course_id = sqlc.arg(course_id) AND p.deleted_at IS NULL
+)
+SELECT s.id, s.course_id, s.author_clerk_id,
+       CASE WHEN s.author_clerk_id IS NULL THEN 'deleted user'
+            ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), s.author_clerk_id)
+       END::text AS author_name,
+       s.title, s.created_at, s.edited_at, s.reply_count, s.like_count, s.activity::bigint AS activity
+FROM scored s LEFT JOIN users u ON u.clerk_id = s.author_clerk_id
+WHERE sqlc.narg(before_id)::uuid IS NULL
+   OR (s.activity, s.created_at, s.id)
+      < (sqlc.narg(before_activity)::bigint, sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid)
+ORDER BY s.activity DESC, s.created_at DESC, s.id DESC
+LIMIT sqlc.arg(page_size);
+
+-- ---- replies -----------------------------------------------------------------------------------
+
+-- name: CreateReply :one
+-- Replies to a live post, or (parent_reply_id) to a reply of the same post (the foreign key
+-- forum_replies_parent_reply_id_fkey refuses another post's). Notifies, in the same statement and
+-- never the replier: the post's author and the parent reply's author ('reply'), and every known
+-- user in mentions ('mention', unless already notified of the reply). No row when the post is
+-- unknown or deleted, or the parent reply is deleted.
+WITH reply AS (
+    INSERT INTO forum_replies (post_id, parent_reply_id, author_clerk_id, body)
+    SELECT p.id, sqlc.narg(parent_reply_id)::uuid, sqlc.arg(author_clerk_id)::text, sqlc.arg(body)::text
+    FROM forum_posts p
+    WHERE p.id = sqlc.arg(post_id)::uuid AND p.deleted_at IS NULL
+      AND NOT EXISTS (SELECT FROM forum_replies d
+                      WHERE d.id = sqlc.narg(parent_reply_id)::uuid AND d.deleted_at IS NOT NULL)
+    RETURNING *
+), recipients AS (
+    SELECT p.author_clerk_id AS clerk_id, 1 AS rank FROM reply r JOIN forum_posts p ON p.id = r.post_id
+    UNION ALL
+    SELECT parent.author_clerk_id, 1 FROM reply r JOIN forum_replies parent ON parent.id = r.parent_reply_id
+    UNION ALL
+    SELECT u.clerk_id, 2 FROM users u WHERE u.clerk_id = ANY (sqlc.arg(mentions)::text[])
+), notified AS (
+    INSERT INTO notifications (user_clerk_id, type, message, source_id, source_type, metadata)
+    SELECT DISTINCT ON (x.clerk_id) x.clerk_id,
+           CASE x.rank WHEN 1 THEN 'reply' ELSE 'mention' END,
+           CASE x.rank WHEN 1 THEN 'New reply in "' ELSE 'You were mentioned in "' END
+               || left(p.title, 200) || '"',
+           r.id, 'forum_reply',
+           jsonb_build_object('by', r.author_clerk_id, 'course_id', p.course_id, 'post_id', p.id,
+                              'reply_id', r.id)
+    FROM recipients x CROSS JOIN reply r JOIN forum_posts p ON p.id = r.post_id
+    WHERE x.clerk_id IS NOT NULL AND x.clerk_id <> r.author_clerk_id
+    ORDER BY x.clerk_id, x.rank
+)
+SELECT * FROM reply;
+
+-- name: GetReply :one
+SELECT * FROM forum_replies WHERE id = sqlc.arg(id);
+
+-- name: UpdateReply :one
+-- Changes the body of a live reply, by its author only; no row otherwise.
+UPDATE forum_replies
+SET body = sqlc.arg(body), edited_at = now()
+WHERE id = sqlc.arg(id) AND author_clerk_id = sqlc.arg(author_clerk_id) AND deleted_at IS NULL
+RETURNING *;
+
+-- name: DeleteReply :one
+-- Deletes a reply, by its author or the course's author: one with answers becomes a tombstone
+-- that keeps them; one without is removed. outcome as DeletePost's.
+WITH target AS (
+    SELECT r.id, EXISTS (SELECT FROM forum_replies a WHERE a.parent_reply_id = r.id) AS has_answers
+    FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id JOIN courses c ON c.id = p.course_id
+    WHERE r.id = sqlc.arg(id) AND r.deleted_at IS NULL
+      AND (r.author_clerk_id = sqlc.arg(actor_clerk_id) OR c.author_clerk_id = sqlc.arg(actor_clerk_id))
+    FOR UPDATE OF r
+), tombstoned AS (
+    UPDATE forum_replies r SET body = '[deleted]', deleted_at = now()
+    FROM target t WHERE r.id = t.id AND t.has_answers
+    RETURNING r.id
+), deleted AS (
+    DELETE FROM forum_replies r USING target t WHERE r.id = t.id AND NOT t.has_answers
+    RETURNING r.id
+)
+SELECT coalesce((SELECT 'tombstoned' FROM tombstoned), (SELECT 'deleted' FROM deleted))::text AS outcome;
+
+-- name: GetThread :many
+-- A whole thread: the post (depth 0), then every reply in tree order (each reply before its
+-- answers, siblings oldest first), with depth, the author's name ('deleted user' once erased),
+-- like counts and whether viewer_clerk_id liked each. A deleted node keeps its place (deleted,
+-- body '[deleted]'). One recursive query; no row for an unknown post.
+WITH RECURSIVE tree AS (
+    -- Each level carries the columns it shows, so no reply is read twice.
+    SELECT r.id, r.parent_reply_id, 1 AS depth, r.author_clerk_id, r.body, r.deleted_at, r.created_at,
+           r.edited_at,
+           ARRAY[to_char(r.created_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || r.id::text] AS path
+    FROM forum_replies r
+    WHERE r.post_id = sqlc.arg(post_id)::uuid AND r.parent_reply_id IS NULL
+    UNION ALL
+    SELECT r.id, r.parent_reply_id, t.depth + 1, r.author_clerk_id, r.body, r.deleted_at, r.created_at,
+           r.edited_at,
+           t.path || (to_char(r.created_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || r.id::text)
+    FROM tree t JOIN forum_replies r ON r.parent_reply_id = t.id AND r.post_id = sqlc.arg(post_id)::uuid
+), nodes AS (
+    -- Replies first: sqlc takes a column's nullability from the first branch (a reply has no title).
+    SELECT t.id, t.parent_reply_id, t.depth, t.author_clerk_id, NULL::text AS title,
+           t.body, t.deleted_at IS NOT NULL AS deleted, t.created_at, t.edited_at,
+           (SELECT count(*) FROM forum_reply_likes l WHERE l.reply_id = t.id) AS like_count,
+           EXISTS (SELECT FROM forum_reply_likes l
+                   WHERE l.reply_id = t.id AND l.user_clerk_id = sqlc.narg(viewer_clerk_id)::text) AS liked,
+           t.path
+    FROM tree t
+    UNION ALL
+    SELECT p.id, NULL::uuid, 0, p.author_clerk_id, p.title,
+           p.body, p.deleted_at IS NOT NULL,
+           p.created_at, p.edited_at,
+           (SELECT count(*) FROM forum_post_likes l WHERE l.post_id = p.id),
+           EXISTS (SELECT FROM forum_post_likes l
+                   WHERE l.post_id = p.id AND l.user_clerk_id = sqlc.narg(viewer_clerk_id)::text),
+           '{}'::text[]
+    FROM forum_posts p WHERE p.id = sqlc.arg(post_id)::uuid
+)
+SELECT n.id, n.parent_reply_id, n.depth::integer AS depth, n.author_clerk_id,
+       CASE WHEN n.author_clerk_id IS NULL THEN 'deleted user'
+            ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), n.author_clerk_id)
+       END::text AS author_name,
+       n.title, n.body, n.deleted::boolean AS deleted,
+       n.created_at, n.edited_at,
+       n.like_count::bigint AS like_count, n.liked::boolean AS liked_by_viewer
+FROM nodes n LEFT JOIN users u ON u.clerk_id = n.author_clerk_id
+ORDER BY n.path COLLATE "C";
+
+-- ---- likes -------------------------------------------------------------------------------------
+
+-- name: LikePost :one
+-- Likes a live post (idempotent: ON CONFLICT keeps one like per user). found: the post exists and
+-- is live; added: this call made the like; like_count: the likes after it. The post's author is
+-- notified of a user's first like only: never again after an unlike and a new like.
+WITH target AS (
+    SELECT p.id, p.course_id, p.author_clerk_id, p.title FROM forum_posts p
+    WHERE p.id = sqlc.arg(post_id)::uuid AND p.deleted_at IS NULL
+), added AS (
+    INSERT INTO forum_post_likes (post_id, user_clerk_id)
+    SELECT t.id, sqlc.arg(user_clerk_id)::text FROM target t
+    ON CONFLICT (post_id, user_clerk_id) DO NOTHING
+    RETURNING post_id
+), notified AS (
+    INSERT INTO notifications (user_clerk_id, type, message, source_id, source_type, metadata)
+    SELECT t.author_clerk_id, 'like', 'Your post "' || left(t.title, 200) || '" was liked', t.id, 'forum_post',
+           jsonb_build_object('by', sqlc.arg(user_clerk_id)::text, 'course_id', t.course_id, 'post_id', t.id)
+    FROM target t JOIN added a ON a.post_id = t.id
+    WHERE t.author_clerk_id <> sqlc.arg(user_clerk_id)::text
+      AND NOT EXISTS (SELECT FROM notifications n
+                      WHERE n.user_clerk_id = t.author_clerk_id AND n.type = 'like' AND n.source_id = t.id
+                        AND n.metadata ->> 'by' = sqlc.arg(user_clerk_id)::text)
+)
+SELECT EXISTS (SELECT FROM target) AS found, EXISTS (SELECT FROM added) AS changed,
+       ((SELECT count(*) FROM forum_post_likes l WHERE l.post_id = sqlc.arg(post_id)::uuid)
+        + (SELECT count(*) FROM added))::bigint AS like_count;
+
+-- name: UnlikePost :one
+-- Removes a user's like of a post (also of a deleted one). found: the post exists; changed: there
+-- was a like to remove; like_count: the likes after it.
+WITH target AS (
+    SELECT p.id FROM forum_posts p WHERE p.id = sqlc.arg(post_id)::uuid
+), removed AS (
+    DELETE FROM forum_post_likes l USING target t
+    WHERE l.post_id = t.id AND l.user_clerk_id = sqlc.arg(user_clerk_id)::text
+    RETURNING l.post_id
+)
+SELECT EXISTS (SELECT FROM target) AS found, EXISTS (SELECT FROM removed) AS changed,
+       ((SELECT count(*) FROM forum_post_likes l WHERE l.post_id = sqlc.arg(post_id)::uuid)
+        - (SELECT count(*) FROM removed))::bigint AS like_count;
+
+-- name: LikeReply :one
+-- LikePost for a reply; the reply's author is notified of a user's first like only.
+WITH target AS (
+    SELECT r.id, r.post_id, p.course_id, r.author_clerk_id, p.title
+    FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
+    WHERE r.id = sqlc.arg(reply_id)::uuid AND r.deleted_at IS NULL
+), added AS (
+    INSERT INTO forum_reply_likes (reply_id, user_clerk_id)
+    SELECT t.id, sqlc.arg(user_clerk_id)::text FROM target t
+    ON CONFLICT (reply_id, user_clerk_id) DO NOTHING
+    RETURNING reply_id
+), notified AS (
+    INSERT INTO notifications (user_clerk_id, type, message, source_id, source_type, metadata)
+    SELECT t.author_clerk_id, 'like', 'Your reply in "' || left(t.title, 200) || '" was liked', t.id,
+           'forum_reply',
+           jsonb_build_object('by', sqlc.arg(user_clerk_id)::text, 'course_id', t.course_id,
+                              'post_id', t.post_id, 'reply_id', t.id)
+    FROM target t JOIN added a ON a.reply_id = t.id
+    WHERE t.author_clerk_id <> sqlc.arg(user_clerk_id)::text
+      AND NOT EXISTS (SELECT FROM notifications n
+                      WHERE n.user_clerk_id = t.author_clerk_id AND n.type = 'like' AND n.source_id = t.id
+                        AND n.metadata ->> 'by' = sqlc.arg(user_clerk_id)::text)
+)
+SELECT EXISTS (SELECT FROM target) AS found, EXISTS (SELECT FROM added) AS changed,
+       ((SELECT count(*) FROM forum_reply_likes l WHERE l.reply_id = sqlc.arg(reply_id)::uuid)
+        + (SELECT count(*) FROM added))::bigint AS like_count;
+
+-- name: UnlikeReply :one
+-- UnlikePost for a reply.
+WITH target AS (
+    SELECT r.id FROM forum_replies r WHERE r.id = sqlc.arg(reply_id)::uuid
+), removed AS (
+    DELETE FROM forum_reply_likes l USING target t
+    WHERE l.reply_id = t.id AND l.user_clerk_id = sqlc.arg(user_clerk_id)::text
+    RETURNING l.reply_id
+)
+SELECT EXISTS (SELECT FROM target) AS found, EXISTS (SELECT FROM removed) AS changed,
+       ((SELECT count(*) FROM forum_reply_likes l WHERE l.reply_id = sqlc.arg(reply_id)::uuid)
+        - (SELECT count(*) FROM removed))::bigint AS like_count;
+
+-- ---- collaborators -----------------------------------------------------------------------------
+
+-- name: InviteCollaborator :one
+-- The course's author invites a user (not themself) as editor or reviewer: a pending seat, and a
+-- 'system' notification to the invitee. Inviting again changes the role; a declined invitation
+-- becomes pending again, an accepted seat stays accepted. No row when the course is unknown, the
+-- inviter is not its author, or the invitee is the author.
+WITH course AS (
+    SELECT c.id, c.title FROM courses c
+    WHERE c.id = sqlc.arg(course_id)::uuid AND c.author_clerk_id = sqlc.arg(author_clerk_id)::text
+      AND c.author_clerk_id <> sqlc.arg(user_clerk_id)::text
+), seat AS (
+    INSERT INTO collaborators (course_id, user_clerk_id, role, status)
+    SELECT c.id, sqlc.arg(user_clerk_id)::text, sqlc.arg(role)::text, 'pending' FROM course c
+    ON CONFLICT (course_id, user_clerk_id) DO UPDATE
+    SET role = excluded.role,
+        status = CASE WHEN collaborators.status = 'declined' THEN 'pending' ELSE collaborators.status END
+    RETURNING *
+), notified AS (
+    INSERT INTO notifications (user_clerk_id, type, message, source_id, source_type, metadata)
+    SELECT s.user_clerk_id, 'system', 'You are invited to co-author "' || left(c.title, 200) || '" as ' || s.role,
+           s.course_id, 'course',
+           jsonb_build_object('by', sqlc.arg(author_clerk_id)::text, 'course_id', s.course_id, 'role', s.role)
+    FROM seat s CROSS JOIN course c
+    WHERE s.status = 'pending'
+)
+SELECT * FROM seat;
+
+-- name: RespondToInvitation :one
+-- The invitee accepts or declines a pending invitation; no row if there is none pending.
+UPDATE collaborators
+SET status = CASE WHEN sqlc.arg(accept)::boolean THEN 'accepted' ELSE 'declined' END
+WHERE course_id = sqlc.arg(course_id) AND user_clerk_id = sqlc.arg(user_clerk_id) AND status = 'pending'
+RETURNING *;
+
+-- name: SetCollaboratorRole :one
+-- The course's author changes a collaborator's role; no row otherwise.
+UPDATE collaborators k
+SET role = sqlc.arg(role)::text
+FROM courses c
+WHERE c.id = k.course_id AND k.course_id = sqlc.arg(course_id)::uuid
+  AND k.user_clerk_id = sqlc.arg(user_clerk_id)::text AND c.author_clerk_id = sqlc.arg(author_clerk_id)::text
+RETURNING k.*;
+
+-- name: RemoveCollaborator :one
+-- The course's author removes a collaborator, or a collaborator leaves (actor = the user); no row
+-- otherwise.
+DELETE FROM collaborators k
+USING courses c
+WHERE c.id = k.course_id AND k.course_id = sqlc.arg(course_id)::uuid
+  AND k.user_clerk_id = sqlc.arg(user_clerk_id)::text
+  AND (c.author_clerk_id = sqlc.arg(actor_clerk_id)::text OR k.user_clerk_id = sqlc.arg(actor_clerk_id)::text)
+RETURNING k.*;
+
+-- name: ListCollaborators :many
+-- A course's collaborators of every status, oldest invitation first.
+SELECT * FROM collaborators WHERE course_id = sqlc.arg(course_id) ORDER BY created_at, user_clerk_id;
+
+-- name: GetCourseRole :one
+-- Whether the course exists, its author, and the user's role in it (see course_role).
+SELECT c.id, c.author_clerk_id, course_role(c.id, sqlc.arg(clerk_id)::text)::text AS role
+FROM courses c WHERE c.id = sqlc.arg(course_id)::uuid;
+
+-- ---- suggested edits ---------------------------------------------------------------------------
+
+-- name: GetEditTarget :one
+-- What a suggested edit would change: the course, or the lesson of this course, with its type
+-- and updated_at. No row when the lesson is not in the course.
+SELECT c.id AS course_id, l.id AS lesson_id, l.content_type,
+       coalesce(l.updated_at, c.updated_at)::timestamptz AS updated_at
+FROM courses c
+LEFT JOIN (lessons l JOIN units u ON u.id = l.unit_id)
+       ON l.id = sqlc.narg(lesson_id)::uuid AND u.course_id = c.id
+WHERE c.id = sqlc.arg(course_id)::uuid AND (sqlc.narg(lesson_id)::uuid IS NULL OR l.id IS NOT NULL);
+
+-- name: ProposeEdit :one
+-- Proposes a change to a course (lesson_id NULL) or to one of its lessons, remembering the
+-- target's updated_at; when content_type is given the lesson must still be of that type. No row
+-- when the target is not there (any more).
+INSERT INTO suggested_edits (course_id, lesson_id, author_clerk_id, summary, payload, base_updated_at)
+SELECT c.id, l.id, sqlc.arg(author_clerk_id)::text, sqlc.arg(summary)::text, sqlc.arg(payload)::jsonb,
+       coalesce(l.updated_at, c.updated_at)
+FROM courses c
+LEFT JOIN (lessons l JOIN units u ON u.id = l.unit_id)
+       ON l.id = sqlc.narg(lesson_id)::uuid AND u.course_id = c.id
+WHERE c.id = sqlc.arg(course_id)::uuid
+  AND (sqlc.narg(lesson_id)::uuid IS NULL OR l.id IS NOT NULL)
+  AND (sqlc.narg(content_type)::text IS NULL OR l.content_type = sqlc.narg(content_type)::text)
+RETURNING *;
+
+-- name: GetSuggestedEdit :one
+SELECT * FROM suggested_edits WHERE id = sqlc.arg(id);
+
+-- name: ApproveEdit :one
+-- Approves a pending edit and applies it in the same statement, by the course's author or an
+-- accepted reviewer: the payload's fields replace the course's (title, description,
+-- learning_objectives) or the lesson's (title, content). Only if the target's updated_at is still
+-- the one the proposal saw: otherwise nothing changes. No row when nothing was applied.
+WITH edit AS (
+    SELECT e.* FROM suggested_edits e
+    WHERE e.id = sqlc.arg(id)::uuid AND e.status = 'pending'
+      AND course_role(e.course_id, sqlc.arg(reviewer_clerk_id)::text) IN ('author', 'reviewer')
+    FOR UPDATE
+), course_change AS (
+    UPDATE courses c
+    SET title = coalesce(e.payload ->> 'title', c.title),
+        description = coalesce(e.payload ->> 'description', c.description),
+        learning_objectives = CASE WHEN e.payload -> 'learning_objectives' IS NULL THEN c.learning_objectives
+            ELSE array(SELECT jsonb_array_elements_text(e.payload -> 'learning_objectives')) END
+    FROM edit e
+    WHERE e.lesson_id IS NULL AND c.id = e.course_id AND c.updated_at = e.base_updated_at
+    RETURNING c.id
+), lesson_change AS (
+    UPDATE lessons l
+    SET title = coalesce(e.payload ->> 'title', l.title),
+        content = coalesce(e.payload -> 'content', l.content)
+    FROM edit e
+    WHERE l.id = e.lesson_id AND l.updated_at = e.base_updated_at
+    RETURNING l.id
+)
+UPDATE suggested_edits s
+SET status = 'approved', reviewer_clerk_id = sqlc.arg(reviewer_clerk_id)::text, reviewed_at = now(),
+    review_note = sqlc.narg(review_note)::text
+FROM edit e
+WHERE s.id = e.id
+  AND (EXISTS (SELECT FROM course_change) OR EXISTS (SELECT FROM lesson_change))
+RETURNING s.*;
+
+-- name: RejectEdit :one
+-- Rejects a pending edit with a reason, by the course's author or an accepted reviewer; no row
+-- otherwise.
+UPDATE suggested_edits s
+SET status = 'rejected', reviewer_clerk_id = sqlc.arg(reviewer_clerk_id)::text, reviewed_at = now(),
+    review_note = sqlc.narg(review_note)::text
+WHERE s.id = sqlc.arg(id)::uuid AND s.status = 'pending'
+  AND course_role(s.course_id, sqlc.arg(reviewer_clerk_id)::text) IN ('author', 'reviewer')
+RETURNING s.*;
+
+-- name: GetEditReviewState :one
+-- Why an approval or rejection did nothing: the edit's status, the reviewer's role, and whether
+-- the target is still as the proposal saw it.
+SELECT e.status, course_role(e.course_id, sqlc.arg(reviewer_clerk_id)::text)::text AS role,
+       coalesce((SELECT l.updated_at = e.base_updated_at FROM lessons l WHERE l.id = e.lesson_id),
+                (SELECT c.updated_at = e.base_updated_at FROM courses c
+                 WHERE c.id = e.course_id AND e.lesson_id IS NULL), false)::boolean AS current
+FROM suggested_edits e WHERE e.id = sqlc.arg(id)::uuid;
+
+-- name: ListPendingEdits :many
+-- A course's pending edits, newest first; keyset on (created_at, id).
+SELECT * FROM suggested_edits
+WHERE course_id = sqlc.arg(course_id) AND status = 'pending'
+  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
+       OR (created_at, id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg(page_size);
+
+-- ---- feedback ----------------------------------------------------------------------------------
+
+-- name: UpsertFeedback :one
+-- A learner's review of a course they are enrolled in; reviewing again replaces rating and
+-- comment. No row when the user is not enrolled.
+INSERT INTO course_feedback (course_id, user_clerk_id, rating, comment)
+SELECT uc.course_id, uc.user_clerk_id, sqlc.arg(rating)::integer, sqlc.narg(comment)::text
+FROM user_courses uc
+WHERE uc.course_id = sqlc.arg(course_id)::uuid AND uc.user_clerk_id = sqlc.arg(user_clerk_id)::text
+ON CONFLICT (course_id, user_clerk_id) DO UPDATE SET rating = excluded.rating, comment = excluded.comment
+RETURNING *;
+
+-- name: DeleteFeedback :execrows
+DELETE FROM course_feedback WHERE course_id = sqlc.arg(course_id) AND user_clerk_id = sqlc.arg(user_clerk_id);
+
+-- name: UpvoteFeedback :one
+-- Upvotes a review (idempotent; not one's own). found: the review exists; own: it is the user's;
+-- changed: this call added the upvote; upvote_count: the upvotes after it.
+WITH target AS (
+    SELECT f.id, f.user_clerk_id FROM course_feedback f WHERE f.id = sqlc.arg(feedback_id)::uuid
+), added AS (
+    INSERT INTO feedback_upvotes (feedback_id, user_clerk_id)
+    SELECT t.id, sqlc.arg(user_clerk_id)::text FROM target t
+    WHERE t.user_clerk_id IS DISTINCT FROM sqlc.arg(user_clerk_id)::text
+    ON CONFLICT (feedback_id, user_clerk_id) DO NOTHING
+    RETURNING feedback_id
+)
+SELECT EXISTS (SELECT FROM target) AS found,
+       EXISTS (SELECT FROM target t WHERE t.user_clerk_id = sqlc.arg(user_clerk_id)::text) AS own,
+       EXISTS (SELECT FROM added) AS changed,
+       ((SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = sqlc.arg(feedback_id)::uuid)
+        + (SELECT count(*) FROM added))::bigint AS upvote_count;
+
+-- name: RemoveFeedbackUpvote :one
+-- Takes an upvote back; changed: there was one.
+WITH target AS (
+    SELECT f.id FROM course_feedback f WHERE f.id = sqlc.arg(feedback_id)::uuid
+), removed AS (
+    DELETE FROM feedback_upvotes v USING target t
+    WHERE v.feedback_id = t.id AND v.user_clerk_id = sqlc.arg(user_clerk_id)::text
+    RETURNING v.feedback_id
+)
+SELECT EXISTS (SELECT FROM target) AS found, EXISTS (SELECT FROM removed) AS changed,
+       ((SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = sqlc.arg(feedback_id)::uuid)
+        - (SELECT count(*) FROM removed))::bigint AS upvote_count;
+
+-- name: GetCourseRatingStats :one
+-- A course's rating summary: count, mean (2 decimals, NULL when unrated), stars 1-5, and the
+-- Bayesian score discovery's "best rated" order uses (course_rating_score). No row for an unknown
+-- course.
+SELECT c.id AS course_id,
+       count(f.rating) AS rating_count,
+       round(avg(f.rating), 2) AS average_rating,
+       count(*) FILTER (WHERE f.rating = 1) AS one_star,
+       count(*) FILTER (WHERE f.rating = 2) AS two_stars,
+       count(*) FILTER (WHERE f.rating = 3) AS three_stars,
+       count(*) FILTER (WHERE f.rating = 4) AS four_stars,
+       count(*) FILTER (WHERE f.rating = 5) AS five_stars,
+       course_rating_score(sum(f.rating), count(f.rating))::numeric AS score
+FROM courses c
+LEFT JOIN course_feedback f ON f.course_id = c.id
+WHERE c.id = sqlc.arg(course_id)::uuid
+GROUP BY c.id;
+
+-- name: ListCourseFeedback :many
+-- A course's reviews, newest first, with the reviewer's name and upvotes; keyset on
+-- (updated_at, id).
+SELECT f.id, f.course_id, f.user_clerk_id,
+       CASE WHEN f.user_clerk_id IS NULL THEN 'deleted user'
+            ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), f.user_clerk_id)
+       END::text AS author_name,
+       f.rating, f.comment, f.created_at, f.updated_at,
+       (SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS upvote_count
+FROM course_feedback f LEFT JOIN users u ON u.clerk_id = f.user_clerk_id
+WHERE f.course_id = sqlc.arg(course_id)::uuid
+  AND (sqlc.narg(before_updated_at)::timestamptz IS NULL
+       OR (f.updated_at, f.id) < (sqlc.narg(before_updated_at)::timestamptz, sqlc.narg(before_id)::uuid))
+ORDER BY f.updated_at DESC, f.id DESC
+LIMIT sqlc.arg(page_size);
+
+-- ---- activity ----------------------------------------------------------------------------------
+
+-- name: ListUserActivity :many
+-- A user's posts, replies and likes as one feed, newest first; keyset on (created_at, id).
+-- kind: post, reply, post_like, reply_like; text: the post's title or the reply's first 200
+-- characters. Deleted posts and replies are left out.
+SELECT a.kind, a.id, a.post_id, a.course_id, a.text, a.created_at
+FROM (
+    SELECT 'post'::text AS kind, p.id, p.id AS post_id, p.course_id, p.title AS text, p.created_at
+    FROM forum_posts p
+    WHERE p.author_clerk_id = sqlc.arg(clerk_id)::text AND p.deleted_at IS NULL
+    UNION ALL
+    SELECT 'reply', r.id, r.post_id, p.course_id, left(r.body, 200), r.created_at
+    FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
+    WHERE r.author_clerk_id = sqlc.arg(clerk_id)::text AND r.deleted_at IS NULL
+    UNION ALL
+    SELECT 'post_like', l.id, l.post_id, p.course_id, p.title, l.created_at
+    FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
+    WHERE l.user_clerk_id = sqlc.arg(clerk_id)::text AND p.deleted_at IS NULL
+    UNION ALL
+    SELECT 'reply_like', l.id, r.post_id, p.course_id, left(r.body, 200), l.created_at
+    FROM forum_reply_likes l JOIN forum_replies r ON r.id = l.reply_id JOIN forum_posts p ON p.id = r.post_id
+    WHERE l.user_clerk_id = sqlc.arg(clerk_id)::text AND r.deleted_at IS NULL
+) a
+WHERE sqlc.narg(before_created_at)::timestamptz IS NULL
+   OR (a.created_at, a.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid)
+ORDER BY a.created_at DESC, a.id DESC
+LIMIT sqlc.arg(page_size);
+
+-- name: ListTrendingCourses :many
+-- Published courses by forum activity since `since` (posts, replies and likes of both, each
+-- counting 1), most active first; ties by id.
+WITH events AS (
+    SELECT p.course_id FROM forum_posts p WHERE p.created_at >= sqlc.arg(since)::timestamptz
+    UNION ALL
+    SELECT p.course_id FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
+    WHERE r.created_at >= sqlc.arg(since)::timestamptz
+    UNION ALL
+    SELECT p.course_id FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
+    WHERE l.created_at >= sqlc.arg(since)::timestamptz
+    UNION ALL
+    SELECT p.course_id FROM forum_reply_likes l JOIN forum_replies r ON r.id = l.reply_id
+    JOIN forum_posts p ON p.id = r.post_id
+    WHERE l.created_at >= sqlc.arg(since)::timestamptz
+)
+SELECT c.id AS course_id, c.title, count(*)::bigint AS activity
+FROM events e JOIN courses c ON c.id = e.course_id
+WHERE c.status = 'published'
+GROUP BY c.id, c.title
+ORDER BY activity DESC, c.id
+LIMIT sqlc.arg(top);
+
+-- name: ListTrendingTags :many
+-- Tags by the forum activity (as ListTrendingCourses counts it) of their published courses since
+-- `since`, most active first; ties by name.
+WITH events AS (
+    SELECT p.course_id FROM forum_posts p WHERE p.created_at >= sqlc.arg(since)::timestamptz
+    UNION ALL
+    SELECT p.course_id FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
+    WHERE r.created_at >= sqlc.arg(since)::timestamptz
+    UNION ALL
+    SELECT p.course_id FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
+    WHERE l.created_at >= sqlc.arg(since)::timestamptz
+    UNION ALL
+    SELECT p.course_id FROM forum_reply_likes l JOIN forum_replies r ON r.id = l.reply_id
+    JOIN forum_posts p ON p.id = r.post_id
+    WHERE l.created_at >= sqlc.arg(since)::timestamptz
+)
+SELECT t.id AS tag_id, t.name, count(*)::bigint AS activity
+FROM events e
+JOIN courses c ON c.id = e.course_id AND c.status = 'published'
+JOIN course_tags ct ON ct.course_id = c.id
+JOIN tags t ON t.id = ct.tag_id
+GROUP BY t.id, t.name
+ORDER BY activity DESC, lower(t.name), t.id
+LIMIT sqlc.arg(top);

@@ -9,6 +9,7 @@ from learnstore.errors import (
     InvalidValue,
     LearnstoreError,
     NotFound,
+    PermissionDenied,
     QueryFileError,
     Unavailable,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidValue",
     "LearnstoreError",
     "NotFound",
+    "PermissionDenied",
     "QueryFileError",
     "Store",
     "Unavailable",

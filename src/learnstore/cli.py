@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from learnstore import migrate
@@ -86,6 +87,18 @@ def _parser() -> argparse.ArgumentParser:
         description="Create NNNN_NAME.sql and NNNN_NAME.rollback.sql in the migrations folder.",
     )
     create.add_argument("name", metavar="NAME", help="snake_case name, e.g. add_course_slug")
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="load a sample learning platform and tour it",
+        description=(
+            "Migrate, load a realistic sample platform through the bulk path, and print a tour of it. "
+            "Without a DSN it uses the database learnstore_demo on the embedded PostgreSQL. "
+            "A re-run reuses a finished load; --reset drops the demo database."
+        ),
+    )
+    demo.add_argument("--reset", action="store_true", help="drop the demo database, and do nothing else")
     return parser
 
 
@@ -125,7 +138,35 @@ def _confirm(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from learnstore import demo
+    from learnstore._console import Output
+
+    given: str | None = getattr(args, "dsn", None) or os.environ.get(DSN_ENV)
+    if given:
+        dsn, owned = given, False
+    else:
+        from learnstore.embedded import embedded_data_dir, embedded_dsn
+
+        print(f"learnstore: using the embedded PostgreSQL in {embedded_data_dir()}", file=sys.stderr)
+        dsn, owned = embedded_dsn(demo.DEMO_DATABASE), True
+    out = Output()
+    if args.reset:
+        demo.drop(out, dsn, owned=owned)
+        return 0
+    demo.prepare(out, dsn, owned=owned)
+    demo.show(out, dsn, demo.tour(dsn))
+    return 0
+
+
+#: commands that run on their own, without the migration progress printer
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"demo": _demo}
+
+
 def _run(args: argparse.Namespace, progress: _Progress) -> int:
+    command = _COMMANDS.get(args.command)
+    if command is not None:
+        return command(args)
     folder: Path | None = getattr(args, "migrations", None)
     if args.command == "new":
         forward, backward = migrate.new(args.name, migrations=folder)

@@ -1,8 +1,9 @@
 """Terminal output for the CLI: tables, pass/fail lines and a progress bar, with rich when installed.
 
-rich (the `cli` extra, also pulled in by `embedded`) draws the tables and the progress bar, and colours
-only when stdout is a terminal (and NO_COLOR is unset). Without rich the same calls print plain,
-aligned text, so a bare `pip install learnstore` still has a working CLI.
+On a terminal, rich (the `cli` extra, also pulled in by `embedded`) draws the tables and the progress
+bar, in colour unless NO_COLOR is set. A pipe or a file, or a terminal without rich, gets plain aligned
+text with no escape codes: what a script or a log wants, and a bare `pip install learnstore` still has a
+working CLI.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ class Output:
         self.is_terminal = bool(getattr(self.file, "isatty", lambda: False)())
         self.colour = self.is_terminal and not os.environ.get("NO_COLOR")
         self._console: Any = None
+        # rich draws on a terminal; a pipe or a file gets plain aligned text (stable for scripts and logs).
         if use_rich is None:
-            use_rich = _rich_available()
+            use_rich = self.is_terminal and _rich_available()
         if use_rich:
             from rich.console import Console
 
@@ -63,9 +65,12 @@ class Output:
         else:
             print(text, file=self.file)
 
-    def check(self, ok: bool, text: str) -> None:
-        """A pass/fail line: `PASS text` or `FAIL text`, green or red on a terminal."""
-        self.line(f"{'PASS' if ok else 'FAIL'}  {text}", "green" if ok else "bold red")
+    def check(self, outcome: bool | str, text: str) -> None:
+        """A check's line: `PASS text`, `FAIL text` or `SKIP text` (True/False mean pass/fail);
+        green, red or dim on a terminal."""
+        word = ("pass" if outcome else "fail") if isinstance(outcome, bool) else outcome
+        style = {"pass": "green", "fail": "bold red"}.get(word, "dim")
+        self.line(f"{word.upper()}  {text}", style)
 
     def table(
         self,
@@ -116,7 +121,6 @@ class Output:
             print(fmt(row), file=self.file)
         if caption:
             print(caption, file=self.file)
-        print(file=self.file)
 
     @contextmanager
     def progress(self, description: str, total: int = 0) -> Iterator[Bar]:

@@ -294,5 +294,5 @@ def show(out: Output, dsn: str, sections: Sequence[Section]) -> None:
         out.table(section.columns, section.rows, right=section.right)
         if section.caption:
             out.line(section.caption, "dim")
-    out.line()
+        out.line()
     out.line("Next: docs/getting-started.md wires the same store into a FastAPI service.", "bold")

@@ -287,8 +287,8 @@ def show(out: Output, dsn: str, sections: Sequence[Section]) -> None:
     out.line("    import learnstore")
     out.line("    from uuid import UUID")
     out.line(f"    store = learnstore.connect({dsn!r})")
+    out.line()
     for section in sections:
-        out.line()
         out.line(f"== {section.title}", "bold")
         out.line(f">>> {section.call}", "cyan")
         out.table(section.columns, section.rows, right=section.right)

@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -179,6 +180,29 @@ def test_a_half_finished_load_into_its_own_database_is_reset(dsn: str) -> None:
     with learnstore.connect(dsn, max_size=1) as store:
         assert store.users.get_or_none("user_half") is None
         assert store.users.get_or_none(sample.DEMO_LEARNER) is not None
+
+
+def test_two_demos_at_once_load_the_sample_once(dsn: str) -> None:
+    outs = [io.StringIO(), io.StringIO()]
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(lambda out: demo.prepare(Output(out), dsn, owned=False), outs))
+
+    assert outcomes == ["loaded", "reused"]
+    with learnstore.connect(dsn, max_size=1) as store:
+        assert len(store.progress.list_courses(sample.DEMO_LEARNER)) == 10
+    small = sample.SCALES["small"]
+    assert counts(dsn)["users"] == 1 + small.users + small.import_learners  # the demo learner, once
+
+
+def test_a_bad_dsn_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--dsn", "not a dsn"]) == 1
+    assert capsys.readouterr().err.startswith("learnstore: error: invalid DSN: ")
+    assert main(["demo", "--dsn", ADMIN_DSN]) == 1
+    assert capsys.readouterr().err == (
+        "learnstore: error: the demo needs a database of its own, not 'postgres'\n"
+    )
+    assert main(["demo", "--dsn", "postgresql://postgres@127.0.0.1:1/learnstore_demo"]) == 1
+    assert capsys.readouterr().err.startswith("learnstore: error: database unavailable: ")
 
 
 def test_without_rich_the_tables_are_plain_aligned_text() -> None:

@@ -11,7 +11,8 @@ database, and only one that carries the marker (or the embedded one).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +23,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from learnstore import migrate, sample
 from learnstore._console import Output
-from learnstore.errors import Conflict, translating
+from learnstore.errors import Conflict, InvalidValue, translating
 from learnstore.store import Store, connect
 
 __all__ = ["DEMO_DATABASE", "TOUR", "Section", "TourContext", "drop", "prepare", "tour"]
@@ -31,6 +32,8 @@ __all__ = ["DEMO_DATABASE", "TOUR", "Section", "TourContext", "drop", "prepare",
 DEMO_DATABASE = "learnstore_demo"
 #: the start of the marker a finished load writes as the database's comment
 MARKER = "learnstore demo sample"
+#: the advisory lock that makes concurrent demos load once (an arbitrary constant: "ls demo" in hex-ish)
+LOCK_KEY = 0x15DE30
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,14 @@ class TourContext:
 
 
 def _database(dsn: str) -> str:
-    return str(conninfo_to_dict(dsn).get("dbname") or "")
+    try:
+        name = conninfo_to_dict(dsn).get("dbname")
+    except psycopg.ProgrammingError as exc:  # libpq could not parse it
+        raise InvalidValue(f"invalid DSN: {str(exc).strip()}", field="dsn") from exc
+    if not name or name in ("postgres", "template0", "template1"):
+        shown = repr(name) if name else "the default database"
+        raise InvalidValue(f"the demo needs a database of its own, not {shown}", field="dsn")
+    return str(name)
 
 
 def _server_dsn(dsn: str) -> str:
@@ -114,11 +124,31 @@ def drop(out: Output, dsn: str, *, owned: bool) -> None:
     out.line(f"dropped the demo database {name!r}; `learnstore demo` loads it again")
 
 
+@contextmanager
+def _exclusive(out: Output, dsn: str, *, owned: bool) -> Iterator[None]:
+    """One demo at a time loads a database: a session advisory lock, taken on the server's `postgres`
+    database for the embedded demo database (which a reset drops), else on the database itself."""
+    where = _server_dsn(dsn) if owned else dsn
+    with translating(), psycopg.connect(where, autocommit=True, connect_timeout=10) as conn:
+        got = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+        if not (got and got[0]):
+            out.line("waiting for another `learnstore demo` to finish loading")
+            conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        yield  # closing the connection releases the lock
+
+
 def prepare(out: Output, dsn: str, *, owned: bool) -> str:
     """Make `dsn` hold the sample: 'reused', 'loaded' or 'reset' (a half-finished load started over).
 
     `owned` is true for the embedded demo database, which the demo may drop and create at will.
+    Concurrent calls load once: the others wait, then reuse.
     """
+    _database(dsn)  # a DSN that is not one, or names no database of its own, fails before any lock
+    with _exclusive(out, dsn, owned=owned):
+        return _prepare(out, dsn, owned=owned)
+
+
+def _prepare(out: Output, dsn: str, *, owned: bool) -> str:
     name = _database(dsn)
     with translating(), psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
         marker = _marker(conn)

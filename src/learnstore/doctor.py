@@ -173,7 +173,10 @@ CHECKS: tuple[Probe, ...] = (
 
 def diagnose(dsn: str, *, migrations: Path | None = None, checks: tuple[Probe, ...] = CHECKS) -> list[Check]:
     """Run every check against `dsn`; a server that cannot be reached is one failed check."""
-    name = conninfo_to_dict(dsn).get("dbname") or "?"
+    try:
+        name = conninfo_to_dict(dsn).get("dbname") or "?"
+    except psycopg.ProgrammingError as exc:
+        return [Check("connection", "fail", f"invalid DSN: {str(exc).strip()}")]
     try:
         conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:

@@ -239,3 +239,22 @@ def test_doctor_on_an_unreachable_server_is_one_failed_line_and_json_says_so(
     found = json.loads(out)
     assert found["ok"] is False
     assert found["checks"][0]["outcome"] == "fail"
+
+
+def test_the_progress_bar_draws_on_a_terminal_and_logs_phases_in_a_pipe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    terminal = Terminal()
+    with Output(terminal).progress("loading") as bar:
+        bar.set_total(10)
+        bar.advance(4, "users")
+        bar.advance(6, "courses")
+    assert "10/10" in terminal.getvalue() and "━" in terminal.getvalue()
+
+    pipe = io.StringIO()
+    with Output(pipe).progress("loading") as bar:
+        bar.set_total(10)
+        bar.advance(4, "users")
+        bar.advance(6, "users")
+    assert pipe.getvalue().splitlines() == ["loading", "  users", "  10 of 10 rows"]

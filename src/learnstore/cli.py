@@ -1,4 +1,4 @@
-"""The `learnstore` command: apply, roll back, list and create migrations against any DSN."""
+"""The `learnstore` command: migrations against any DSN (apply, roll back, list, create), doctor, demo."""
 
 from __future__ import annotations
 
@@ -49,7 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="learnstore",
-        description="learnstore's database migrations (yoyo), safe to run concurrently.",
+        description=(
+            "learnstore's command: database migrations (yoyo, safe to run concurrently), a readiness "
+            "check (doctor), and a demo on a sample platform."
+        ),
         parents=[common],
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -7,6 +7,7 @@ pytest-asyncio, fastapi and httpx) registers the plugin, and these fixtures are 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from uuid import UUID, uuid4
@@ -92,6 +93,29 @@ async def test_a_learner_enrols_completes_lessons_and_sees_the_dashboard(
     assert dashboard.status_code == 200
     [course] = dashboard.json()
     assert (course["title"], course["progress"]) == ("SQL for analysts", 33)
+
+
+async def test_concurrent_enrolments_make_one(client: httpx.AsyncClient, platform: Platform) -> None:
+    body = {"course_id": str(platform.course_id)}
+    responses = await asyncio.gather(
+        *(client.post("/learners/user_ada/enrolments", json=body) for _ in range(8))
+    )
+
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert count(platform.dsn, "user_courses") == 1
+
+
+async def test_a_bad_body_is_fastapis_422_and_changes_nothing(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    lesson = platform.lesson_ids[0]
+    for body in ({"status": "done"}, {"status": "x" * 1_000_000}, {}):
+        response = await client.put(f"/learners/user_ada/lessons/{lesson}/status", json=body)
+        assert response.status_code == 422
+    enrol = await client.post("/learners/user_ada/enrolments", json={"course_id": "'; DROP TABLE users; --"})
+    assert enrol.status_code == 422
+    assert count(platform.dsn, "user_progress") == 0 and count(platform.dsn, "users") == 2
 
 
 async def test_the_course_tree_lists_units_and_lessons_in_order(

@@ -1,10 +1,14 @@
-"""The `learnstore` command: apply, roll back, list and create migrations against any DSN; the roles."""
+"""The `learnstore` command: migrations against any DSN (apply, roll back, list, create, break a stale
+lock), the roles of row-level security, doctor, demo."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -48,7 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="learnstore",
-        description="learnstore's database migrations (yoyo), safe to run concurrently.",
+        description=(
+            "learnstore's command: database migrations (yoyo, safe to run concurrently), a readiness "
+            "check (doctor), and a demo on a sample platform."
+        ),
         parents=[common],
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -60,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Apply pending migrations, oldest first, each in its own transaction.",
     )
     up.add_argument("--dry-run", action="store_true", help="list what would be applied, change nothing")
+    up.add_argument("--json", action="store_true", help="print the result as JSON, for scripts")
 
     down = commands.add_parser(
         "rollback",
@@ -74,12 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     down.add_argument("--dry-run", action="store_true", help="list what would be rolled back, change nothing")
 
-    commands.add_parser(
+    state = commands.add_parser(
         "status",
         parents=[common],
         help="list applied and pending migrations",
         description="List every migration, applied (with when) or pending.",
     )
+    state.add_argument("--json", action="store_true", help="print the migrations as JSON, for scripts")
 
     commands.add_parser(
         "break-lock",
@@ -120,6 +129,29 @@ def _parser() -> argparse.ArgumentParser:
     roles.add_argument(
         "--drop", action="store_true", help="print the SQL that removes the role (run it in each database)"
     )
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="load a sample learning platform and tour it",
+        description=(
+            "Migrate, load a realistic sample platform through the bulk path, and print a tour of it. "
+            "Without a DSN it uses the database learnstore_demo on the embedded PostgreSQL. "
+            "A re-run reuses a finished load; --reset drops the demo database."
+        ),
+    )
+    demo.add_argument("--reset", action="store_true", help="drop the demo database, and do nothing else")
+
+    doctor = commands.add_parser(
+        "doctor",
+        parents=[common],
+        help="check that the database is ready for learnstore",
+        description=(
+            "Check the server version, extensions, migrations, the migration lock and row-level "
+            "security; one PASS/FAIL/SKIP line each, exit code 1 if any check fails."
+        ),
+    )
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON, for scripts")
     return parser
 
 
@@ -162,7 +194,53 @@ def _confirm(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from learnstore import demo
+    from learnstore._console import Output
+
+    given: str | None = getattr(args, "dsn", None) or os.environ.get(DSN_ENV)
+    if given:
+        dsn, owned = given, False
+    else:
+        from learnstore.embedded import embedded_data_dir, embedded_dsn
+
+        print(f"learnstore: using the embedded PostgreSQL in {embedded_data_dir()}", file=sys.stderr)
+        dsn, owned = embedded_dsn(demo.DEMO_DATABASE), True
+    out = Output()
+    if args.reset:
+        demo.drop(out, dsn, owned=owned)
+        return 0
+    demo.prepare(out, dsn, owned=owned)
+    demo.show(out, dsn, demo.tour(dsn))
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from learnstore._console import Output
+    from learnstore.doctor import diagnose
+
+    checks = diagnose(_dsn(args), migrations=getattr(args, "migrations", None))
+    failed = sum(check.failed for check in checks)
+    if args.json:
+        print(json.dumps({"ok": not failed, "checks": [dataclasses.asdict(c) for c in checks]}, indent=2))
+    else:
+        out = Output()
+        for check in checks:
+            out.check(check.outcome, f"{check.name}: {check.detail}")
+        out.line(
+            f"{failed} check(s) failed" if failed else "learnstore is ready", "bold red" if failed else "bold"
+        )
+    return 1 if failed else 0
+
+
+#: commands that run on their own, without the migration progress printer
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"demo": _demo, "doctor": _doctor}
+
+
 def _run(args: argparse.Namespace, progress: _Progress) -> int:
+    command = _COMMANDS.get(args.command)
+    if command is not None:
+        return command(args)
     folder: Path | None = getattr(args, "migrations", None)
     if args.command == "new":
         forward, backward = migrate.new(args.name, migrations=folder)
@@ -174,13 +252,7 @@ def _run(args: argparse.Namespace, progress: _Progress) -> int:
         return _roles(args)
     dsn = _dsn(args)
     if args.command == "status":
-        states = migrate.status(dsn, migrations=folder)
-        width = max((len(s.id) for s in states), default=0)
-        for s in states:
-            when = f"  {s.applied_at:%Y-%m-%d %H:%M:%S} UTC" if s.applied_at else ""
-            print(f"{s.id:<{width}}  {'applied' if s.applied else 'pending'}{when}")
-        applied = sum(s.applied for s in states)
-        print(f"{applied} applied, {len(states) - applied} pending")
+        _status(migrate.status(dsn, migrations=folder), as_json=args.json)
         return 0
     if args.command == "break-lock":
         removed = migrate.break_lock(dsn)
@@ -190,7 +262,13 @@ def _run(args: argparse.Namespace, progress: _Progress) -> int:
             print("no migration lock to break")
         return 0
     if args.command == "migrate":
-        ids = migrate.upgrade(dsn, migrations=folder, dry_run=args.dry_run, on_progress=progress)
+        quiet = args.json  # JSON alone on stdout: no progress lines
+        ids = migrate.upgrade(
+            dsn, migrations=folder, dry_run=args.dry_run, on_progress=None if quiet else progress
+        )
+        if args.json:
+            print(json.dumps({"dry_run": args.dry_run, "would_apply" if args.dry_run else "applied": ids}))
+            return 0
         verb = "would apply" if args.dry_run else "applied"
         _summary(ids, verb, args.dry_run, "the database is up to date")
         return 0
@@ -226,6 +304,39 @@ def _roles(args: argparse.Namespace) -> int:
     granted = f", granted to {', '.join(args.login)}" if args.login else ""
     print(f"role {security.APP_ROLE} is in place{granted}")
     return 0
+
+
+def _status(states: list[migrate.MigrationState], *, as_json: bool) -> None:
+    applied = sum(s.applied for s in states)
+    if as_json:
+        rows = [
+            {
+                "id": s.id,
+                "applied": s.applied,
+                "applied_at": s.applied_at.isoformat() if s.applied_at else None,
+            }
+            for s in states
+        ]
+        print(
+            json.dumps({"migrations": rows, "applied": applied, "pending": len(states) - applied}, indent=2)
+        )
+        return
+    from learnstore._console import Output
+
+    out = Output()
+    out.table(
+        ("migration", "state", "applied at"),
+        [
+            (
+                s.id,
+                "applied" if s.applied else "pending",
+                f"{s.applied_at:%Y-%m-%d %H:%M:%S} UTC" if s.applied_at else "",
+            )
+            for s in states
+        ],
+        styles=["green" if s.applied else "yellow" for s in states],
+    )
+    out.line(f"{applied} applied, {len(states) - applied} pending", "bold")
 
 
 def _summary(ids: list[str], verb: str, dry_run: bool, when_none: str) -> None:

@@ -295,6 +295,12 @@ def _checksum(migration: Any) -> str:
     return hashlib.sha256(Path(migration.path).read_bytes()).hexdigest()
 
 
+def file_checksums(migrations: Path | None = None) -> dict[str, str]:
+    """The sha256 of each migration file, by migration id: what `migrate` compares with the checksums
+    it recorded when it applied them (in CHECKSUM_TABLE)."""
+    return {m.id: _checksum(m) for m in _read_migrations(migrations)}
+
+
 def _check_unchanged(backend: Any, migration_list: Any, *, record_missing: bool) -> None:
     """Refuse to go on if an applied migration's file changed since it was applied.
 

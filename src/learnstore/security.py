@@ -11,6 +11,7 @@ from typing import Final
 
 __all__ = [
     "APP_ROLE",
+    "MIGRATION_ID",
     "OWNED_TABLES",
     "PRIVATE_TABLES",
     "SHARED_TABLES",
@@ -20,6 +21,8 @@ __all__ = [
 
 #: The non-owner role `store.as_user()` runs every operation under.
 APP_ROLE: Final = "learnstore_app"
+#: the migration that creates the role and the policies
+MIGRATION_ID: Final = "0009_row_level_security"
 
 #: A user's own rows and nobody else's business: under `as_user` a user sees and writes only theirs.
 #: The rule: the table has a user FK, and no other user ever needs to read one of its rows.

@@ -1,0 +1,409 @@
+"""A realistic, deterministic learning platform to try learnstore on, loaded through its bulk path.
+
+`learnstore demo` loads the small scale into the embedded server; the benchmark suite (`bench/`) loads
+either scale into its own database. Users, courses (with units and lessons), enrolments, lesson
+progress and login days go in through `store.imports` (binary COPY, validated); languages and tags
+through `store.catalog`. The tables learnstore has no bulk path for (notifications, feedback) are
+copied with plain binary COPY. The same seed, scale and `now` always give the same rows, ids included.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as day_time
+from functools import partial
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from learnstore.repositories.imports import CourseImport, EnrolmentRecord, LoginDayRecord, ProgressRecord
+from learnstore.store import connect
+
+__all__ = [
+    "DEMO_LEARNER",
+    "FLAGSHIP_TITLE",
+    "NOW",
+    "SCALES",
+    "SEED",
+    "Dataset",
+    "LoadReport",
+    "Scale",
+    "clerk_id",
+    "generate",
+    "load",
+]
+
+SEED = 20240501
+#: the instant the history ends: a fixed date, so that reruns give the same rows
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+#: the featured learner of the demo: enrolled in the flagship and nine other courses, like bench's learners
+DEMO_LEARNER = "user_demo"
+FLAGSHIP_TITLE = "Python for data engineering: the flagship course"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How much of everything a dataset holds."""
+
+    name: str
+    users: int
+    courses: int
+    units: tuple[int, int]  # per course, inclusive range
+    lessons: tuple[int, int]  # per unit
+    enrolments: tuple[int, int]  # per user
+    progress_rows: int  # roughly, in all
+    login_days: int  # per user, on average
+    notifications: int  # per user, on average
+    tags: int
+    feedback_share: float  # of enrolments that leave a rating
+    import_learners: int  # enrolled without progress: what the import benchmark imports
+
+
+SCALES = {
+    "small": Scale("small", 1_000, 20, (3, 6), (3, 8), (1, 4), 20_000, 20, 10, 30, 0.2, 60),
+    "large": Scale("large", 50_000, 1_000, (3, 7), (3, 9), (2, 6), 1_050_000, 12, 6, 200, 0.2, 1_000),
+}
+
+_TOPICS = (
+    "python", "sql", "rust", "statistics", "machine learning", "postgres", "typescript", "go",
+    "linear algebra", "spanish", "french", "photography", "drawing", "music theory", "economics",
+    "writing", "kubernetes", "networking", "security", "cooking",
+)  # fmt: skip
+_LEVELS = ("A gentle introduction to", "Practical", "Advanced", "The foundations of", "Hands-on", "Mastering")
+_WORDS = (
+    "data", "systems", "patterns", "projects", "exercises", "theory", "practice", "history", "tools",
+    "performance", "design", "testing", "craft", "habits", "errors", "models", "queries", "pipelines",
+)  # fmt: skip
+_ZONES = ("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "America/Sao_Paulo", "Australia/Sydney")
+_FIRST = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Radia", "Linus")
+_LAST = ("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Perlman")
+_LANGUAGES = (
+    ("en", "English"),
+    ("fr", "French"),
+    ("de", "German"),
+    ("es", "Spanish"),
+    ("pt-BR", "Portuguese"),
+)
+
+
+def _uuid(rnd: random.Random) -> UUID:
+    return UUID(int=rnd.getrandbits(128), version=4)
+
+
+def clerk_id(i: int) -> str:
+    return f"user_{i:06d}"
+
+
+@dataclass
+class Dataset:
+    """Everything the generator decided, before any of it is written."""
+
+    scale: Scale
+    users: list[dict[str, Any]] = field(default_factory=list)
+    courses: list[CourseImport] = field(default_factory=list)
+    course_tags: list[tuple[UUID, list[str]]] = field(default_factory=list)
+    enrolments: list[EnrolmentRecord] = field(default_factory=list)
+    progress: list[ProgressRecord] = field(default_factory=list)
+    login_days: list[LoginDayRecord] = field(default_factory=list)
+    notifications: list[tuple[Any, ...]] = field(default_factory=list)
+    feedback: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _lesson(rnd: random.Random, title: str, position: int) -> dict[str, Any]:
+    kind = ("video", "text", "exercise", "audio")[position % 4]
+    contents: dict[str, dict[str, Any]] = {
+        "video": {"url": f"https://cdn.example.com/v/{rnd.getrandbits(48):x}.mp4", "duration_seconds": 300},
+        "audio": {"url": f"https://cdn.example.com/a/{rnd.getrandbits(48):x}.mp3"},
+        "text": {"body": f"# {title}\n\n" + " ".join(rnd.choices(_WORDS, k=60))},
+        "exercise": {"prompt": f"Practise {title.lower()}.", "hints": ["Start small."]},
+    }
+    content = contents[kind]
+    return {
+        "id": _uuid(rnd),
+        "title": title,
+        "content_type": kind,
+        "content": content,
+        "duration_seconds": rnd.randint(120, 1800),
+    }
+
+
+def _course(
+    rnd: random.Random, index: int, scale: Scale, author: str, language_ids: list[UUID], now: datetime
+) -> CourseImport:
+    topic = _TOPICS[index % len(_TOPICS)]
+    flagship = index == 0
+    n_units = 10 if flagship else rnd.randint(*scale.units)
+    units = []
+    for u in range(n_units):
+        n_lessons = 5 if flagship else rnd.randint(*scale.lessons)
+        lessons = [_lesson(rnd, f"{topic.title()} {u + 1}.{k + 1}", k) for k in range(n_lessons)]
+        units.append({"id": _uuid(rnd), "title": f"Unit {u + 1}: {rnd.choice(_WORDS)}", "lessons": lessons})
+    created = now - timedelta(days=400 + rnd.randint(0, 600))
+    published = index % 10 != 9  # one course in ten is a draft
+    return CourseImport.model_validate(
+        {
+            "id": _uuid(rnd),
+            "author_clerk_id": author,
+            "title": FLAGSHIP_TITLE
+            if flagship
+            else f"{rnd.choice(_LEVELS)} {topic} {rnd.choice(_WORDS)} #{index}",
+            "description": f"Learn {topic} through {rnd.choice(_WORDS)} and {rnd.choice(_WORDS)}. "
+            + " ".join(rnd.choices(_WORDS, k=25)),
+            "difficulty": ("beginner", "intermediate", "advanced")[index % 3],
+            "estimated_duration_minutes": 30 * n_units,
+            "learning_objectives": [f"Understand {w}" for w in rnd.sample(_WORDS, 3)],
+            "language_id": language_ids[index % len(language_ids)],
+            "status": "published" if published else "draft",
+            "published_at": created + timedelta(days=rnd.randint(1, 300)) if published else None,
+            "created_at": created,
+            "units": units,
+        }
+    )
+
+
+def generate(
+    scale: Scale,
+    language_ids: list[UUID],
+    seed: int = SEED,
+    *,
+    featured: Sequence[str] = (DEMO_LEARNER,),
+    now: datetime = NOW,
+) -> Dataset:
+    """The dataset of a scale, its history ending at `now`: the same arguments give the same rows.
+
+    Each `featured` learner is enrolled in the flagship course (10 units of 5 lessons, 20 completed)
+    and nine other courses (3 lessons completed each), and has 200 notifications: a dashboard with
+    something on it, the same for each of them.
+    """
+    rnd = random.Random(f"{seed}:{scale.name}")
+    data = Dataset(scale)
+    learners = [clerk_id(i) for i in range(scale.users)]
+    importers = [f"import_{i:05d}" for i in range(scale.import_learners)]
+    for i, cid in enumerate([*featured, *learners, *importers]):
+        data.users.append(
+            {
+                "clerk_id": cid,
+                "email": f"{cid}@example.com",
+                "first_name": _FIRST[i % len(_FIRST)],
+                "last_name": _LAST[i % len(_LAST)],
+                "timezone": _ZONES[i % len(_ZONES)],
+            }
+        )
+    authors = learners[: max(5, scale.courses // 4)]
+    data.courses = [
+        _course(rnd, i, scale, authors[i % len(authors)], language_ids, now) for i in range(scale.courses)
+    ]
+    tag_names = [*_TOPICS, *(f"{topic} {word}" for word in _WORDS for topic in _TOPICS)][: scale.tags]
+    for i, course in enumerate(data.courses):
+        assert course.id is not None
+        names = [tag_names[i % len(tag_names)], *rnd.sample(tag_names, rnd.randint(0, 3))]
+        data.course_tags.append((course.id, list(dict.fromkeys(names))))
+
+    published = [c for c in data.courses if c.status == "published"]
+    weights = [1 / (rank + 1) ** 0.7 for rank in range(len(published))]  # a few courses are popular
+    per_enrolment = scale.progress_rows / (scale.users * sum(scale.enrolments) / 2)
+    zones = {name: ZoneInfo(name) for name in _ZONES}
+
+    def enrol(cid: str, course: CourseImport, lessons_done: int, with_progress: bool = True) -> None:
+        assert course.id is not None
+        enrolled = now - timedelta(days=rnd.randint(10, 365), minutes=rnd.randint(0, 1440))
+        data.enrolments.append(EnrolmentRecord(cid, course.id, enrolled))
+        if not with_progress:
+            return
+        at = enrolled
+        lessons = [lesson.id for unit in course.units for lesson in unit.lessons]
+        for n, lesson_id in enumerate(lessons[: lessons_done + 1]):
+            assert lesson_id is not None
+            started = at + timedelta(minutes=rnd.randint(1, 600))
+            if n < lessons_done:
+                at = started + timedelta(minutes=rnd.randint(5, 120))
+                data.progress.append(ProgressRecord(cid, lesson_id, "completed", started, at))
+            elif rnd.random() < 0.5:
+                data.progress.append(ProgressRecord(cid, lesson_id, "in_progress", started))
+        if rnd.random() < scale.feedback_share:
+            comment = rnd.choice((None, "Clear and practical.", "Too fast for me.", "Loved the exercises!"))
+            data.feedback.append((course.id, cid, rnd.choices((1, 2, 3, 4, 5), (1, 1, 3, 6, 8))[0], comment))
+
+    flagship = data.courses[0]
+    for cid in featured:
+        # The flagship (50 lessons, 20 completed) and nine other courses.
+        enrol(cid, flagship, 20)
+        for course in published[1:10]:
+            enrol(cid, course, 3)
+    for cid in learners:
+        count = rnd.randint(*scale.enrolments)
+        chosen: dict[UUID | None, CourseImport] = {}
+        while len(chosen) < min(count, len(published)):
+            course = rnd.choices(published, weights)[0]
+            chosen[course.id] = course
+        for course in chosen.values():
+            length = sum(len(unit.lessons) for unit in course.units)
+            done = min(length, int(rnd.random() * 2 * per_enrolment))
+            enrol(cid, course, done)
+    for i, cid in enumerate(importers):
+        for course in published[i % 7 : i % 7 + 10]:
+            enrol(cid, course, 0, with_progress=False)
+
+    for i, cid in enumerate([*featured, *learners]):
+        zone = zones[_ZONES[i % len(_ZONES)]]
+        day = (now - timedelta(days=rnd.randint(0, 20))).date()
+        for _ in range(rnd.randint(0, 2 * scale.login_days)):
+            seen = datetime.combine(day, day_time(rnd.randint(6, 22), rnd.randint(0, 59)), zone)
+            data.login_days.append(LoginDayRecord(cid, day, seen))
+            day -= timedelta(days=1 if rnd.random() < 0.8 else rnd.randint(2, 5))
+
+    kinds = ("reply", "mention", "like", "system")
+    for cid in [*featured, *learners]:
+        n = 200 if cid in featured else rnd.randint(0, 2 * scale.notifications)
+        for k in range(n):
+            kind = kinds[k % 4]
+            created = now - timedelta(minutes=rnd.randint(0, 60 * 24 * 90))
+            read = created + timedelta(hours=1) if rnd.random() < 0.6 else None
+            data.notifications.append(
+                (cid, kind, f"Someone {kind}d in one of your courses (#{k})", None, None, {}, read, created)
+            )
+    return data
+
+
+# -- loading ----------------------------------------------------------------------------------------
+
+#: called after each batch is written: (table, rows in the batch, rows of the whole dataset)
+OnRows = Callable[[str, int, int], None]
+
+
+@dataclass
+class LoadReport:
+    """Rows and seconds per table of one load."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    total: int = 0
+    on_rows: OnRows | None = None
+
+    def timed(self, table: str, rows: int, run: Callable[[], object]) -> None:
+        started = time.perf_counter()
+        run()
+        elapsed = time.perf_counter() - started
+        self.rows[table] = self.rows.get(table, 0) + rows
+        self.seconds[table] = self.seconds.get(table, 0.0) + elapsed
+        if self.on_rows is not None:
+            self.on_rows(table, rows, self.total)
+
+    def table(self) -> str:
+        """The report as a Markdown table."""
+        lines = ["| table | rows | seconds | rows/s |", "|---|---:|---:|---:|"]
+        for name, rows in self.rows.items():
+            seconds = self.seconds[name]
+            lines.append(f"| {name} | {rows:,} | {seconds:.1f} | {rows / seconds:,.0f} |")
+        total_rows, total_seconds = sum(self.rows.values()), sum(self.seconds.values())
+        lines.append(
+            f"| **all** | {total_rows:,} | {total_seconds:.1f} | {total_rows / total_seconds:,.0f} |"
+        )
+        return "\n".join(lines)
+
+
+def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _copy(
+    conn: psycopg.Connection[Any], statement: str, types: list[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
+
+
+def _row_count(data: Dataset) -> int:
+    lessons_and_units = sum(len(c.units) + sum(len(u.lessons) for u in c.units) for c in data.courses)
+    return (
+        len(data.users)
+        + len(data.courses)
+        + lessons_and_units
+        + sum(len(names) for _, names in data.course_tags)
+        + len(data.enrolments)
+        + len(data.progress)
+        + len(data.login_days)
+        + len(data.notifications)
+        + len(data.feedback)
+    )
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+def load(
+    dsn: str,
+    scale: Scale | None = None,
+    *,
+    seed: int = SEED,
+    featured: Sequence[str] = (DEMO_LEARNER,),
+    now: datetime = NOW,
+    say: Callable[[str], None] = _silent,
+    on_rows: OnRows | None = None,
+) -> LoadReport:
+    """Generate the dataset of `scale` (default: small) and write it into the migrated, empty
+    database of `dsn`; `say` hears each phase, `on_rows` each batch written (for a progress bar)."""
+    scale = scale or SCALES["small"]
+    report = LoadReport(on_rows=on_rows)
+    with connect(dsn, max_size=2) as store, psycopg.connect(dsn, autocommit=True) as conn:
+        languages = [store.catalog.create_language(code, name).id for code, name in _LANGUAGES]
+        say(f"generating the {scale.name} dataset (seed {seed})")
+        data = generate(scale, languages, seed, featured=featured, now=now)
+        report.total = _row_count(data)
+        if on_rows is not None:
+            on_rows("generated", 0, report.total)
+        say("loading users")
+        for chunk in _chunks(data.users, 20_000):
+            report.timed("users", len(chunk), partial(store.imports.import_users, chunk))
+        say("loading courses, units and lessons")
+        for chunk in _chunks(data.courses, 100):
+            rows = len(chunk) + sum(len(c.units) + sum(len(u.lessons) for u in c.units) for c in chunk)
+            report.timed("courses+units+lessons", rows, partial(store.imports.import_courses, chunk))
+        say("tagging courses")
+        for course_id, names in data.course_tags:
+            report.timed("course_tags", len(names), partial(store.catalog.attach_tags, course_id, names))
+        say(f"loading {len(data.enrolments):,} enrolments")
+        for chunk in _chunks(data.enrolments, 100_000):
+            report.timed("user_courses", len(chunk), partial(store.imports.import_enrolments, chunk))
+        say(f"loading {len(data.progress):,} lesson statuses")
+        for chunk in _chunks(data.progress, 250_000):
+            report.timed("user_progress", len(chunk), partial(store.imports.import_progress, chunk))
+        say(f"loading {len(data.login_days):,} login days")
+        for chunk in _chunks(data.login_days, 250_000):
+            report.timed("login_days", len(chunk), partial(store.imports.import_login_days, chunk))
+        say(f"loading {len(data.notifications):,} notifications, {len(data.feedback):,} ratings (plain COPY)")
+        report.timed(
+            "notifications",
+            len(data.notifications),
+            lambda: _copy(
+                conn,
+                "COPY notifications (user_clerk_id, type, message, source_id, source_type, metadata, read_at,"
+                " created_at) FROM STDIN (FORMAT BINARY)",
+                ["text", "text", "text", "uuid", "text", "jsonb", "timestamptz", "timestamptz"],
+                data.notifications,
+            ),
+        )
+        report.timed(
+            "course_feedback",
+            len(data.feedback),
+            lambda: _copy(
+                conn,
+                "COPY course_feedback (course_id, user_clerk_id, rating, comment) FROM STDIN (FORMAT BINARY)",
+                ["uuid", "text", "int4", "text"],
+                data.feedback,
+            ),
+        )
+        say("VACUUM ANALYZE")
+        conn.execute("VACUUM ANALYZE")
+    return report

@@ -16,6 +16,8 @@ from learnstore.embedded import default_dsn
 from learnstore.errors import Unavailable, translating
 from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.content import ContentRepository
+from learnstore.repositories.favorites import FavoritesRepository
+from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.users import UsersRepository
@@ -34,6 +36,8 @@ class Store:
         self.content = ContentRepository(db)
         self.progress = ProgressRepository(db)
         self.imports = ImportsRepository(db)
+        self.flashcards = FlashcardsRepository(db)
+        self.favorites = FavoritesRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:

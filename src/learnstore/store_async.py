@@ -15,6 +15,8 @@ from learnstore.embedded import default_dsn
 from learnstore.errors import Unavailable, translating
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
 from learnstore.repositories.content_async import AsyncContentRepository
+from learnstore.repositories.favorites_async import AsyncFavoritesRepository
+from learnstore.repositories.flashcards_async import AsyncFlashcardsRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
 from learnstore.repositories.progress_async import AsyncProgressRepository
 from learnstore.repositories.users_async import AsyncUsersRepository
@@ -33,6 +35,8 @@ class AsyncStore:
         self.content = AsyncContentRepository(db)
         self.progress = AsyncProgressRepository(db)
         self.imports = AsyncImportsRepository(db)
+        self.flashcards = AsyncFlashcardsRepository(db)
+        self.favorites = AsyncFavoritesRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:

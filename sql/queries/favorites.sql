@@ -58,8 +58,9 @@ WHERE user_clerk_id = sqlc.arg(user_clerk_id) AND course_id = ANY (sqlc.arg(cour
 --               (at most peer_sample learners per shared course, so a course of 50,000 learners
 --               costs what one of peer_sample does);
 --   popularity: the candidate's enrolments among the latest popular_window enrolments overall,
--- score = 2 * tag_score + co_score, then popularity. A new learner has neither score: the
--- ranking falls back to popularity. Favorited courses the learner is not enrolled in are skipped.
+-- score = 2 * tag_score + co_score, then popularity, then the newest. A new learner has neither
+-- score: the ranking falls back to popularity, then to the newest published courses. Courses the
+-- learner enrolled in or favorited are left out.
 WITH mine AS (
     SELECT uc.course_id FROM user_courses uc WHERE uc.user_clerk_id = sqlc.arg(user_clerk_id)
     UNION
@@ -90,10 +91,17 @@ WITH mine AS (
     FROM (SELECT uc.course_id FROM user_courses uc
           ORDER BY uc.enrolled_at DESC LIMIT sqlc.arg(popular_window)::integer) latest
     GROUP BY latest.course_id
+), newest AS (
+    -- fills the page when too few courses have a score or recent enrolments
+    SELECT c.id AS course_id FROM courses c
+    WHERE c.status = 'published' AND NOT EXISTS (SELECT FROM mine WHERE mine.course_id = c.id)
+    ORDER BY c.published_at DESC, c.id DESC
+    LIMIT sqlc.arg(page_size)::integer
 ), candidates AS (
     SELECT course_id FROM by_tags
     UNION SELECT course_id FROM by_peers
     UNION SELECT course_id FROM popular
+    UNION SELECT course_id FROM newest
 )
 SELECT c.id AS course_id,
        c.title,

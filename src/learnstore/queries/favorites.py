@@ -97,8 +97,9 @@ class Querier:
         (at most peer_sample learners per shared course, so a course of 50,000 learners
         costs what one of peer_sample does);
         popularity: the candidate's enrolments among the latest popular_window enrolments overall,
-        score = 2 * tag_score + co_score, then popularity. A new learner has neither score: the
-        ranking falls back to popularity. Favorited courses the learner is not enrolled in are skipped.
+        score = 2 * tag_score + co_score, then popularity, then the newest. A new learner has neither
+        score: the ranking falls back to popularity, then to the newest published courses. Courses the
+        learner enrolled in or favorited are left out.
         """
         with self._sql.list_recommended_courses_cursor(
             self._conn,
@@ -191,8 +192,9 @@ class AsyncQuerier:
         (at most peer_sample learners per shared course, so a course of 50,000 learners
         costs what one of peer_sample does);
         popularity: the candidate's enrolments among the latest popular_window enrolments overall,
-        score = 2 * tag_score + co_score, then popularity. A new learner has neither score: the
-        ranking falls back to popularity. Favorited courses the learner is not enrolled in are skipped.
+        score = 2 * tag_score + co_score, then popularity, then the newest. A new learner has neither
+        score: the ranking falls back to popularity, then to the newest published courses. Courses the
+        learner enrolled in or favorited are left out.
         """
         async with self._sql.list_recommended_courses_cursor(
             self._conn,

@@ -12,6 +12,8 @@ DROP TABLE flashcard_reviews;
 COMMENT ON COLUMN user_flashcard_progress.mastery IS NULL;
 COMMENT ON COLUMN user_flashcard_progress.repetitions IS NULL;
 COMMENT ON TABLE user_flashcard_progress IS 'A learner''s SM-2 schedule for one card; mastery 0-5.';
+DROP INDEX user_flashcard_progress_due_idx;
+CREATE INDEX user_flashcard_progress_due_idx ON user_flashcard_progress (user_clerk_id, next_review_at);
 ALTER TABLE user_flashcard_progress DROP COLUMN difficulty;
 ALTER TABLE user_flashcard_progress DROP COLUMN stability;
 ALTER TABLE user_flashcard_progress DROP COLUMN step;

@@ -33,6 +33,11 @@ ALTER TABLE user_flashcard_progress ADD COLUMN state text NOT NULL DEFAULT 'new'
 ALTER TABLE user_flashcard_progress ADD COLUMN step integer;
 ALTER TABLE user_flashcard_progress ADD COLUMN stability double precision;
 ALTER TABLE user_flashcard_progress ADD COLUMN difficulty double precision;
+-- The due queue reads a learner's cards in due order with a stable tie-break: the card id joins
+-- the index, so the queue needs no sort and stops after a page.
+DROP INDEX user_flashcard_progress_due_idx;
+CREATE INDEX user_flashcard_progress_due_idx
+    ON user_flashcard_progress (user_clerk_id, next_review_at, flashcard_id);
 ALTER TABLE user_flashcard_progress ADD CONSTRAINT user_flashcard_progress_state_valid
     CHECK (state IN ('new', 'learning', 'review', 'relearning'));
 ALTER TABLE user_flashcard_progress ADD CONSTRAINT user_flashcard_progress_step_non_negative

@@ -22,7 +22,7 @@ import learnstore
 from learnstore import AsyncStore, Store
 from learnstore.errors import InvalidReference, InvalidValue, NotFound
 from learnstore.repositories.flashcards import CardSchedule as SyncCardSchedule
-from learnstore.repositories.flashcards_async import CardSchedule, mastery_of
+from learnstore.repositories.flashcards_async import COPY_FROM, CardSchedule, mastery_of
 
 AConn = psycopg.AsyncConnection[Any]
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -222,7 +222,30 @@ async def test_an_import_writes_the_set_and_its_cards_in_order_or_nothing(
         await store.flashcards.import_set(ana, "Broken", "front,back")  # type: ignore[arg-type]
     with pytest.raises(InvalidReference, match="owner_clerk_id"):
         await store.flashcards.import_set("ghost", "Nobody's", rows)
+    with pytest.raises(InvalidValue, match=r"cards\.499\.front"):
+        await store.flashcards.import_set(ana, "NUL", [*rows[:499], ("bad\x00", "x")])
     assert await counts(adb_conn) == before
+
+
+async def test_a_large_import_goes_by_copy_and_a_failure_midway_writes_nothing(fresh_db: str) -> None:
+    async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as conn:
+        store = AsyncStore.on(conn)
+        ana = await make_user(conn, "ana")
+        rows = [(f"front {i}", f"back {i}") for i in range(COPY_FROM * 3)]
+        with round_trips(conn) as trips:
+            imported = await store.flashcards.import_set(ana, "By COPY", rows)
+        assert len(trips) > 1  # the COPY path: a transaction of several exchanges
+        cards = await store.flashcards.list_cards(ana, imported.set.id)
+        assert [(c.front, c.position) for c in cards] == [(f, i) for i, (f, _) in enumerate(rows)]
+        before = await counts(conn)
+        # the set is written, then the COPY fails on a card only the database refuses: all rolled back
+        await conn.execute(
+            "ALTER TABLE flashcards ADD CONSTRAINT flashcards_test_no_zebra CHECK (front <> 'zebra')"
+        )
+        with pytest.raises(InvalidValue):
+            await store.flashcards.import_set(ana, "Midway", [*rows, ("zebra", "z")])
+        assert await counts(conn) == before
+        assert conn.info.transaction_status == pq.TransactionStatus.IDLE
 
 
 # -- reviews ------------------------------------------------------------------------------------

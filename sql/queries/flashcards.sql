@@ -18,8 +18,11 @@ WITH created AS (
     RETURNING *
 ), cards AS (
     INSERT INTO flashcards (set_id, front, back, position)
-    SELECT created.id, c.front, (sqlc.arg(backs)::text[])[c.ord], (c.ord - 1)::integer
-    FROM created, unnest(sqlc.arg(fronts)::text[]) WITH ORDINALITY AS c(front, ord)
+    SELECT created.id, f.front, b.back, (f.ord - 1)::integer
+    FROM created
+    CROSS JOIN unnest(sqlc.arg(fronts)::text[]) WITH ORDINALITY AS f(front, ord)
+    -- joined by ordinality: subscripting a large array parameter row by row is quadratic
+    JOIN unnest(sqlc.arg(backs)::text[]) WITH ORDINALITY AS b(back, ord) ON b.ord = f.ord
 )
 SELECT * FROM created;
 
@@ -163,38 +166,38 @@ ORDER BY review_number;
 -- of the learner's local day), at most page_size in all. Without set_id: every due card the learner
 -- may still see, and the new cards of their own sets; with set_id: that set only (theirs or public).
 WITH me AS (
-    SELECT u.clerk_id,
-           (date_trunc('day', now() AT TIME ZONE u.timezone) AT TIME ZONE u.timezone) AS day_start
+    SELECT (date_trunc('day', now() AT TIME ZONE u.timezone) AT TIME ZONE u.timezone) AS day_start
     FROM users u
     WHERE u.clerk_id = sqlc.arg(user_clerk_id)
-), started_today AS (
-    SELECT count(*)::integer AS n
-    FROM flashcard_reviews r, me
-    WHERE r.user_clerk_id = me.clerk_id AND r.review_number = 1 AND r.reviewed_at >= me.day_start
 ), due AS (
+    -- the due index (user_clerk_id, next_review_at, flashcard_id) gives the order: no sort, and
+    -- the scan stops at page_size visible cards
     SELECT f.id, f.set_id, f.front, f.back, f.position, p.state, p.next_review_at AS due_at, p.mastery
-    FROM me
-    JOIN user_flashcard_progress p ON p.user_clerk_id = me.clerk_id
+    FROM user_flashcard_progress p
     JOIN flashcards f ON f.id = p.flashcard_id
     JOIN flashcard_sets s ON s.id = f.set_id
-    WHERE p.next_review_at <= now()
-      AND (s.is_public OR s.owner_clerk_id = me.clerk_id)
+    WHERE p.user_clerk_id = sqlc.arg(user_clerk_id)
+      AND p.next_review_at <= now()
+      AND (s.is_public OR s.owner_clerk_id = sqlc.arg(user_clerk_id))
       AND (sqlc.narg(set_id)::uuid IS NULL OR f.set_id = sqlc.narg(set_id)::uuid)
-    ORDER BY p.next_review_at, f.id
+    ORDER BY p.next_review_at, p.flashcard_id
     LIMIT sqlc.arg(page_size)::integer
 ), fresh AS (
-    SELECT f.id, f.set_id, f.front, f.back, f.position, 'new'::text AS state, now() AS due_at,
-           0 AS mastery
-    FROM me
-    JOIN flashcard_sets s
-      ON CASE WHEN sqlc.narg(set_id)::uuid IS NULL THEN s.owner_clerk_id = me.clerk_id
-              ELSE s.id = sqlc.narg(set_id)::uuid AND (s.is_public OR s.owner_clerk_id = me.clerk_id) END
+    SELECT f.id, f.set_id, f.front, f.back, f.position, 'new'::text AS state, now() AS due_at, 0 AS mastery
+    FROM flashcard_sets s
     JOIN flashcards f ON f.set_id = s.id
-    WHERE NOT EXISTS (SELECT FROM user_flashcard_progress p
-                      WHERE p.user_clerk_id = me.clerk_id AND p.flashcard_id = f.id)
+    WHERE ((sqlc.narg(set_id)::uuid IS NULL AND s.owner_clerk_id = sqlc.arg(user_clerk_id))
+           OR (s.id = sqlc.narg(set_id)::uuid AND (s.is_public OR s.owner_clerk_id = sqlc.arg(user_clerk_id))))
+      AND EXISTS (SELECT FROM me)
+      AND NOT EXISTS (SELECT FROM user_flashcard_progress p
+                      WHERE p.user_clerk_id = sqlc.arg(user_clerk_id) AND p.flashcard_id = f.id)
     ORDER BY s.created_at, s.id, f.position
-    LIMIT greatest(0, least(sqlc.arg(new_per_day)::integer - (SELECT n FROM started_today),
-                            sqlc.arg(page_size)::integer - (SELECT count(*) FROM due)))
+    LIMIT greatest(0, least(
+        sqlc.arg(new_per_day)::integer - (
+            SELECT count(*) FROM flashcard_reviews r
+            WHERE r.user_clerk_id = sqlc.arg(user_clerk_id) AND r.review_number = 1
+              AND r.reviewed_at >= (SELECT day_start FROM me)),
+        sqlc.arg(page_size)::integer - (SELECT count(*) FROM due)))
 )
 SELECT q.id AS flashcard_id, q.set_id, q.front, q.back, q.position, q.state, q.due_at, q.mastery
 FROM (SELECT *, 0 AS part FROM due UNION ALL SELECT *, 1 AS part FROM fresh) q

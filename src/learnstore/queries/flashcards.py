@@ -54,8 +54,8 @@ class Querier:
         title: str,
         description: str,
         is_public: bool,
-        backs: list[str],
         fronts: list[str],
+        backs: list[str],
     ) -> models.ImportFlashcardSetRow | None:
         """Creates a set and its cards, in the order given, in one statement (one transaction)."""
         row = self._sql.import_flashcard_set(
@@ -65,8 +65,8 @@ class Querier:
             title=title,
             description=description,
             is_public=is_public,
-            backs=backs,
             fronts=fronts,
+            backs=backs,
         )
         return to_model(models.ImportFlashcardSetRow, row)
 
@@ -369,8 +369,8 @@ class AsyncQuerier:
         title: str,
         description: str,
         is_public: bool,
-        backs: list[str],
         fronts: list[str],
+        backs: list[str],
     ) -> models.ImportFlashcardSetRow | None:
         """Creates a set and its cards, in the order given, in one statement (one transaction)."""
         row = await self._sql.import_flashcard_set(
@@ -380,8 +380,8 @@ class AsyncQuerier:
             title=title,
             description=description,
             is_public=is_public,
-            backs=backs,
             fronts=fronts,
+            backs=backs,
         )
         return to_model(models.ImportFlashcardSetRow, row)
 

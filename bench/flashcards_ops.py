@@ -317,7 +317,7 @@ def orm_recommendations(session: Session, clerk_id: str, limit: int) -> list[tup
             select(UserCourse.user_clerk_id)
             .where(UserCourse.course_id.in_(mine), UserCourse.user_clerk_id != clerk_id)
             .distinct()
-            .limit(200 * len(mine))
+            .limit(100 * len(mine))
         )
         for course_id, n in session.execute(
             select(UserCourse.course_id, func.count())
@@ -325,7 +325,7 @@ def orm_recommendations(session: Session, clerk_id: str, limit: int) -> list[tup
             .group_by(UserCourse.course_id)
         ):
             co_score[course_id] = n
-    latest = select(UserCourse.course_id).order_by(UserCourse.enrolled_at.desc()).limit(5000).subquery()
+    latest = select(UserCourse.course_id).order_by(UserCourse.enrolled_at.desc()).limit(2000).subquery()
     popularity = Counter(
         dict(
             session.execute(select(latest.c.course_id, func.count()).group_by(latest.c.course_id))
@@ -422,8 +422,8 @@ def main(argv: list[str] | None = None) -> int:
 
         rec_params = {
             "user_clerk_id": learner,
-            "peer_sample": 200,
-            "popular_window": 5000,
+            "peer_sample": 100,
+            "popular_window": 2000,
             "page_size": 10,
         }
         due_params = {"user_clerk_id": READER, "set_id": None, "page_size": 20, "new_per_day": 20}

@@ -67,7 +67,7 @@ HOT_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
     (
         "recommendations (10)",
         "list_recommended_courses",
-        lambda fx: {"user_clerk_id": fx.learner, "peer_sample": 200, "popular_window": 5000, "page_size": 10},
+        lambda fx: {"user_clerk_id": fx.learner, "peer_sample": 100, "popular_window": 2000, "page_size": 10},
     ),
     (
         "recommendations, new learner",

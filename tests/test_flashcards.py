@@ -21,6 +21,7 @@ from psycopg import pq
 import learnstore
 from learnstore import AsyncStore, Store
 from learnstore.errors import InvalidReference, InvalidValue, NotFound
+from learnstore.migrate import rollback, status, upgrade
 from learnstore.repositories.flashcards import CardSchedule as SyncCardSchedule
 from learnstore.repositories.flashcards_async import COPY_FROM, CardSchedule, mastery_of
 
@@ -520,3 +521,32 @@ def test_the_sync_store_studies_a_deck(db_conn: psycopg.Connection[Any]) -> None
     # the sync twin has its own copy of the model
     assert store.flashcards.replay("sync", queue[0].flashcard_id) == SyncCardSchedule.of(progress)
     assert store.flashcards.get_set("sync", imported.set.id).card_count == 2
+
+
+# -- the migration, on a database that already holds cards ------------------------------------------
+
+
+def test_migration_0007_numbers_existing_cards_in_creation_order(fresh_db: str) -> None:
+    ids = [state.id for state in status(fresh_db)]
+    mine = next(i for i in ids if i.startswith("0007"))
+    rollback(fresh_db, to=ids[ids.index(mine) - 1])
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (clerk_id) VALUES ('old')")
+        set_id = conn.execute(
+            "INSERT INTO flashcard_sets (owner_clerk_id, title) VALUES ('old', 'Old') RETURNING id"
+        ).fetchone()[0]  # type: ignore[index]
+        for i, created in enumerate(("2024-01-03", "2024-01-01", "2024-01-02")):
+            conn.execute(
+                "INSERT INTO flashcards (set_id, front, back, created_at) VALUES (%s, %s, 'b', %s)",
+                [set_id, f"card {i}", created],
+            )
+        conn.execute(
+            "INSERT INTO user_flashcard_progress (user_clerk_id, flashcard_id)"
+            " SELECT 'old', id FROM flashcards LIMIT 1"
+        )
+    assert mine in upgrade(fresh_db)
+    with psycopg.connect(fresh_db) as conn:
+        rows = conn.execute("SELECT front, position FROM flashcards ORDER BY position").fetchall()
+        state = conn.execute("SELECT state, stability FROM user_flashcard_progress").fetchone()
+    assert rows == [("card 1", 0), ("card 2", 1), ("card 0", 2)]
+    assert state == ("new", None)

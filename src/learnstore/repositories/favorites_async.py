@@ -21,9 +21,9 @@ __all__ = ["AsyncFavoritesRepository", "FavoritesPage"]
 register_messages({"favorites_user_clerk_id_fkey": "clerk_id: no user with this clerk_id"})
 
 #: co-enrolment reads at most this many learners per course the learner shares with them.
-PEER_SAMPLE: Final = 200
+PEER_SAMPLE: Final = 100
 #: popularity counts the enrolments among this many latest ones.
-POPULAR_WINDOW: Final = 5_000
+POPULAR_WINDOW: Final = 2_000
 
 
 class _Key(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
@@ -63,6 +63,8 @@ _COPY_CARDS: Final = "COPY flashcards (set_id, front, back, position) FROM STDIN
 # A review computed from a state another review replaced is computed again, from the new state;
 # more than this many lost races in a row (a card hammered from many tabs) is a Conflict.
 _REVIEW_ATTEMPTS: Final = 5
+# How far ahead of this machine's clock a client's reviewed_at may be.
+_CLOCK_SKEW: Final = timedelta(minutes=5)
 
 _STATE_NAMES: Final = {State.Learning: "learning", State.Review: "review", State.Relearning: "relearning"}
 _STATES: Final = {name: state for state, name in _STATE_NAMES.items()}
@@ -586,6 +588,9 @@ class AsyncFlashcardsRepository:
         )
         if checked.reviewed_at is not None and checked.reviewed_at.tzinfo is None:
             raise InvalidValue("reviewed_at: must be timezone-aware", field="reviewed_at")
+        if checked.reviewed_at is not None and checked.reviewed_at > datetime.now(UTC) + _CLOCK_SKEW:
+            # a review dated in the future would make every real review after it "too early"
+            raise InvalidValue("reviewed_at: must not be in the future", field="reviewed_at")
         for _ in range(_REVIEW_ATTEMPTS):
             async with self._db.connection() as conn:
                 queries = AsyncQuerier(conn)

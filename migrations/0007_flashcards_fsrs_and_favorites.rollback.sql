@@ -1,4 +1,5 @@
 -- Undo 0007_flashcards_fsrs_and_favorites.
+DROP INDEX user_courses_course_learners_idx;
 DROP INDEX user_courses_enrolled_at_idx;
 DROP TABLE favorites;
 DROP FUNCTION reorder_flashcards(text, uuid, uuid[]);

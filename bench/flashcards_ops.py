@@ -128,6 +128,64 @@ def seed(conn: psycopg.Connection[Any]) -> dict[str, list[UUID]]:
     return decks
 
 
+def seed_at_scale(conn: psycopg.Connection[Any], learners: int) -> None:
+    """Flashcards for the plan checks at the large scale: a public set of 50 cards for each of the
+    first 1,000 users, and 40 reviewed cards (with their first review logged) for each of the first
+    `learners` users, a quarter of them due; idempotent (kept in bench_meta's database)."""
+    if conn.execute("SELECT count(*) FROM flashcard_sets WHERE title = 'Scale'").fetchone() != (0,):
+        return
+    with conn.transaction():
+        _seed_at_scale(conn, learners)
+    for table in ("flashcard_sets", "flashcards", "user_flashcard_progress", "flashcard_reviews"):
+        conn.execute(f"ANALYZE {table}")
+
+
+def _seed_at_scale(conn: psycopg.Connection[Any], learners: int) -> None:
+    conn.execute(
+        """
+        WITH s AS (
+            INSERT INTO flashcard_sets (owner_clerk_id, title, is_public)
+            SELECT clerk_id, 'Scale', true FROM users
+            WHERE clerk_id LIKE 'user_%%' ORDER BY clerk_id LIMIT 1000
+            RETURNING id
+        )
+        INSERT INTO flashcards (set_id, front, back, position)
+        SELECT s.id, 'front ' || n, 'back ' || n, n FROM s, generate_series(0, 49) n
+        """
+    )
+    conn.execute(
+        """
+        WITH learners AS (
+            SELECT clerk_id, row_number() OVER (ORDER BY clerk_id) AS i
+            FROM users WHERE clerk_id LIKE 'user_%%' ORDER BY clerk_id LIMIT %(learners)s
+        ), cards AS (
+            SELECT f.id, row_number() OVER (ORDER BY f.id) AS j
+            FROM flashcards f JOIN flashcard_sets s ON s.id = f.set_id WHERE s.title = 'Scale'
+        ), picked AS (
+            SELECT l.clerk_id, c.id AS flashcard_id, k
+            FROM learners l
+            CROSS JOIN generate_series(0, 39) k
+            JOIN cards c ON c.j = 1 + (l.i * 41 + k * 997) %% 50000
+        ), progress AS (
+            INSERT INTO user_flashcard_progress (user_clerk_id, flashcard_id, repetitions, mastery, state,
+                                                 stability, difficulty, last_reviewed_at, next_review_at)
+            SELECT clerk_id, flashcard_id, 1, 2, 'review', 3.0, 5.0, now() - interval '4 days',
+                   now() + make_interval(hours => (k - 10) * 12)
+            FROM picked
+            ON CONFLICT DO NOTHING
+            RETURNING user_clerk_id, flashcard_id, last_reviewed_at, next_review_at
+        )
+        INSERT INTO flashcard_reviews (
+            user_clerk_id, flashcard_id, review_number, rating, reviewed_at,
+            state_before, state_after, stability_after, difficulty_after, due_after)
+        SELECT user_clerk_id, flashcard_id, 1, 3, last_reviewed_at, 'new', 'review', 3.0, 5.0,
+               greatest(next_review_at, last_reviewed_at + interval '1 minute')
+        FROM progress
+        """,
+        {"learners": learners},
+    )
+
+
 # -- review a card: the ORM's way, and raw psycopg's ----------------------------------------------
 
 
@@ -436,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
         psycopg.connect(dsn, autocommit=True) as raw_conn,
     ):
         decks = seed(conn)
+        if args.scale == "large":
+            seed_at_scale(conn, 5_000)
         learner = dataset.clerk_id(1)
         store, raw = Store.on(conn), RawSync(raw_conn)
         engine = create_engine(dsn.replace("postgresql://", "postgresql+psycopg://", 1))

@@ -558,3 +558,40 @@ def test_migration_0007_numbers_existing_cards_in_creation_order(fresh_db: str) 
         state = conn.execute("SELECT state, stability FROM user_flashcard_progress").fetchone()
     assert rows == [("card 1", 0), ("card 2", 1), ("card 0", 2)]
     assert state == ("new", None)
+
+
+async def test_concurrent_adds_moves_and_deletes_keep_a_sets_order_dense(fresh_db: str) -> None:
+    async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as conn:
+        ana = await make_user(conn, "ana")
+    async with await learnstore.connect_async(fresh_db, max_size=8) as store:
+        set_id, cards = await deck(store, ana, *(f"c{i}" for i in range(12)))
+        rng = random.Random(7)
+        operations = [
+            *(
+                store.flashcards.add_card(ana, set_id, f"new {i}", "x", position=rng.randint(0, 5))
+                for i in range(8)
+            ),
+            *(
+                store.flashcards.move_card(ana, card, rng.randint(0, 7)) for card in cards[:6]
+            ),  # 8 cards at least
+            *(store.flashcards.delete_card(ana, card) for card in cards[6:10]),
+            *(store.flashcards.review(ana, card, "good") for card in cards[:4]),
+        ]
+        rng.shuffle(operations)
+        await asyncio.gather(*operations)
+        final = await store.flashcards.list_cards(ana, set_id)
+    assert [c.position for c in final] == list(range(12 + 8 - 4))
+    assert {c.front for c in final} == {f"c{i}" for i in (*range(6), 10, 11)} | {f"new {i}" for i in range(8)}
+
+
+async def test_a_refused_review_inside_a_transaction_leaves_it_usable(
+    store: AsyncStore, adb_conn: AConn
+) -> None:
+    ana = await make_user(adb_conn, "ana")
+    _, (card, *_) = await deck(store, ana, "one")
+    async with store.transaction() as tx:
+        with pytest.raises(NotFound):
+            await tx.flashcards.review(ana, uuid4(), "good")
+        progress = await tx.flashcards.review(ana, card, "good", reviewed_at=START)
+    assert progress.repetitions == 1
+    assert await store.flashcards.replay(ana, card) == CardSchedule.of(progress)

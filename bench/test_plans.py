@@ -69,6 +69,26 @@ HOT_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
         "list_lesson_progress",
         lambda fx: {"user_clerk_id": fx.learner, "course_id": fx.course_id},
     ),
+    (
+        "recommendations (10)",
+        "list_recommended_courses",
+        lambda fx: {"user_clerk_id": fx.learner, "peer_sample": 100, "popular_window": 2000, "page_size": 10},
+    ),
+    (
+        "recommendations, new learner",
+        "list_recommended_courses",
+        lambda fx: {
+            "user_clerk_id": "bench_nobody",
+            "peer_sample": 200,
+            "popular_window": 5000,
+            "page_size": 10,
+        },
+    ),
+    (
+        "the due queue (20)",
+        "list_due_flashcards",
+        lambda fx: {"user_clerk_id": fx.learner, "set_id": None, "page_size": 20, "new_per_day": 20},
+    ),
 ]
 
 

@@ -84,6 +84,14 @@ def everything_about(conn: psycopg.Connection[Any], clerk_id: str) -> None:
             INSERT INTO flashcard_sets (owner_clerk_id, title) VALUES (%(u)s, 'Deck') RETURNING id
         ), card AS (
             INSERT INTO flashcards (set_id, front, back) SELECT id, 'f', 'b' FROM deck RETURNING id
+        ), review AS (
+            INSERT INTO flashcard_reviews (user_clerk_id, flashcard_id, review_number, rating, reviewed_at,
+                                           state_before, state_after, stability_after, difficulty_after,
+                                           due_after)
+            SELECT %(u)s, id, 1, 3, now(), 'new', 'learning', 2.3, 2.1, now() + interval '10 minutes'
+            FROM card
+        ), favorite AS (
+            INSERT INTO favorites (user_clerk_id, course_id) SELECT %(u)s, id FROM course
         )
         INSERT INTO user_flashcard_progress (user_clerk_id, flashcard_id) SELECT %(u)s, id FROM card
         """,

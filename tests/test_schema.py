@@ -373,6 +373,12 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     ("user_flashcard_progress", "user_flashcard_progress (user_clerk_id, flashcard_id, ease_factor)",
      "'clerk_b', %(flashcards)s, 2.5"),
     ("webhook_deliveries", "webhook_deliveries (svix_id, event_type)", "'msg_2abc', 'user.created'"),
+    ("flashcard_reviews", "flashcard_reviews (user_clerk_id, flashcard_id, review_number, rating,"
+     " reviewed_at, elapsed_days, review_duration_ms, state_before, state_after, stability_after,"
+     " difficulty_after, due_after)",
+     "'clerk_b', %(flashcards)s, 1, 3, now(), NULL, 4200, 'new', 'learning', 2.3, 2.1,"
+     " now() + interval '10 minutes'"),
+    ("favorites", "favorites (user_clerk_id, course_id)", "'clerk_b', %(courses)s"),
 )  # fmt: skip
 
 
@@ -703,6 +709,34 @@ VIOLATIONS: tuple[Violation, ...] = (
               "INSERT INTO webhook_deliveries (svix_id, event_type) VALUES ('msg_2abc', 'user.updated')"),
     bad("webhook_deliveries_event_type_format", "webhook_deliveries", "event_type = ''"),
     bad("webhook_deliveries_event_type_format", "webhook_deliveries", f"event_type = {LONG.format(201)}"),
+    bad("user_flashcard_progress_state_valid", "user_flashcard_progress", "state = 'mastered'"),
+    bad("user_flashcard_progress_step_non_negative", "user_flashcard_progress", "step = -1"),
+    bad("user_flashcard_progress_stability_positive", "user_flashcard_progress", "stability = 0"),
+    bad("user_flashcard_progress_difficulty_range", "user_flashcard_progress", "difficulty = 10.5"),
+    bad("flashcards_position_non_negative", "flashcards", "position = -1"),
+    Violation(
+        "flashcards_set_position_key",
+        "INSERT INTO flashcards (set_id, front, back, position)"
+        " VALUES (%(flashcard_sets)s, 'bye', 'tchau', 0)",
+    ),
+    # flashcard_reviews
+    dup("flashcard_reviews_user_card_number_key", "flashcard_reviews", "user_clerk_id", "flashcard_id",
+        "review_number", "rating", "reviewed_at", "state_before", "state_after", "stability_after",
+        "difficulty_after", "due_after"),
+    bad("flashcard_reviews_user_clerk_id_fkey", "flashcard_reviews", "user_clerk_id = 'ghost'"),
+    bad("flashcard_reviews_flashcard_id_fkey", "flashcard_reviews", "flashcard_id = gen_random_uuid()"),
+    bad("flashcard_reviews_review_number_positive", "flashcard_reviews", "review_number = 0"),
+    bad("flashcard_reviews_rating_range", "flashcard_reviews", "rating = 5"),
+    bad("flashcard_reviews_rating_range", "flashcard_reviews", "rating = 0"),
+    bad("flashcard_reviews_elapsed_days_non_negative", "flashcard_reviews", "elapsed_days = -1"),
+    bad("flashcard_reviews_review_duration_ms_non_negative", "flashcard_reviews", "review_duration_ms = -1"),
+    bad("flashcard_reviews_state_before_valid", "flashcard_reviews", "state_before = 'done'"),
+    bad("flashcard_reviews_state_after_valid", "flashcard_reviews", "state_after = 'new'"),
+    bad("flashcard_reviews_due_after_later", "flashcard_reviews", "due_after = reviewed_at"),
+    # favorites
+    dup("favorites_user_course_key", "favorites", "user_clerk_id", "course_id"),
+    bad("favorites_user_clerk_id_fkey", "favorites", "user_clerk_id = 'ghost'"),
+    bad("favorites_course_id_fkey", "favorites", "course_id = gen_random_uuid()"),
     # Every primary key: a row copied whole, id and all, collides on its id before anything else.
     *(
         Violation(f"{key}_pkey", f"INSERT INTO {key} SELECT * FROM {key} WHERE id = %({key})s")
@@ -780,7 +814,7 @@ def test_updated_at_moves_forward_in_a_later_transaction(fresh_db: str) -> None:
 PRIVATE_TO_CLERK_B = {
     "users", "user_streaks", "login_days", "learning_goals", "notifications", "user_courses",
     "user_progress", "quiz_attempts", "collaborators", "user_achievements", "flashcard_sets", "flashcards",
-    "user_flashcard_progress",
+    "user_flashcard_progress", "flashcard_reviews", "favorites",
 }  # fmt: skip
 WRITTEN_BY_CLERK_B = {
     "forum_posts": "author_clerk_id",
@@ -815,7 +849,7 @@ def test_deleting_a_course_deletes_everything_under_it(db_conn: Conn, world: dic
     assert set(world) - present(db_conn, world) == {
         "courses", "units", "lessons", "media", "quizzes", "quiz_attempts", "course_tags", "user_courses",
         "user_progress", "forum_posts", "forum_replies", "forum_post_likes", "forum_reply_likes",
-        "collaborators", "suggested_edits", "course_feedback", "feedback_upvotes",
+        "collaborators", "suggested_edits", "course_feedback", "feedback_upvotes", "favorites",
     }  # fmt: skip
     # A learner's flashcards outlive the course they were made for.
     assert column(db_conn, "flashcard_sets", "course_id", world["flashcard_sets"]) is None

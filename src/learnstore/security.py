@@ -36,6 +36,8 @@ PRIVATE_TABLES: Final[dict[str, str]] = {
     "user_progress": "user_clerk_id",
     "user_achievements": "user_clerk_id",
     "user_flashcard_progress": "user_clerk_id",
+    "flashcard_reviews": "user_clerk_id",
+    "favorites": "user_clerk_id",
 }
 
 #: Rows a user writes for others to read: everyone reads them (a profile, a post, a like that a

@@ -21,6 +21,8 @@ from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.community import CommunityRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.deliveries import DeliveriesRepository
+from learnstore.repositories.favorites import FavoritesRepository
+from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.users import UsersRepository
@@ -42,6 +44,8 @@ class Store:
         self.imports = ImportsRepository(db)
         self.deliveries = DeliveriesRepository(db)
         self.community = CommunityRepository(db)
+        self.flashcards = FlashcardsRepository(db)
+        self.favorites = FavoritesRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:

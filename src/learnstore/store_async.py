@@ -20,6 +20,8 @@ from learnstore.repositories.catalog_async import AsyncCatalogRepository
 from learnstore.repositories.community_async import AsyncCommunityRepository
 from learnstore.repositories.content_async import AsyncContentRepository
 from learnstore.repositories.deliveries_async import AsyncDeliveriesRepository
+from learnstore.repositories.favorites_async import AsyncFavoritesRepository
+from learnstore.repositories.flashcards_async import AsyncFlashcardsRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
 from learnstore.repositories.progress_async import AsyncProgressRepository
 from learnstore.repositories.users_async import AsyncUsersRepository
@@ -41,6 +43,8 @@ class AsyncStore:
         self.imports = AsyncImportsRepository(db)
         self.deliveries = AsyncDeliveriesRepository(db)
         self.community = AsyncCommunityRepository(db)
+        self.flashcards = AsyncFlashcardsRepository(db)
+        self.favorites = AsyncFavoritesRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:

@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 
 __all__ = [
     "Achievement",
+    "AddFavoriteRow",
     "AttachCourseTagsRow",
     "Collaborator",
+    "CountFlashcardsReviewedRow",
     "CountLessonQuizzesPassedRow",
     "Course",
     "CourseFeedback",
@@ -23,8 +25,10 @@ __all__ = [
     "CreatePostRow",
     "CreateReplyRow",
     "DetachCourseTagsRow",
+    "Favorite",
     "FeedbackUpvote",
     "Flashcard",
+    "FlashcardReview",
     "FlashcardSet",
     "ForumPost",
     "ForumPostLike",
@@ -36,10 +40,13 @@ __all__ = [
     "GetCourseStatsRow",
     "GetEditReviewStateRow",
     "GetEditTargetRow",
+    "GetFlashcardForReviewRow",
+    "GetFlashcardSetRow",
     "GetNextLessonRow",
     "GetOrCreateTagRow",
     "GetStreakRow",
     "GetThreadRow",
+    "ImportFlashcardSetRow",
     "InviteCollaboratorRow",
     "Language",
     "LearningGoal",
@@ -49,20 +56,26 @@ __all__ = [
     "ListAuthorCourseStatsRow",
     "ListCourseCollaboratorsRow",
     "ListCourseFeedbackRow",
+    "ListCourseFlashcardSetsRow",
     "ListCoursePostsActiveRow",
     "ListCoursePostsNewestRow",
     "ListCourseTagsRow",
+    "ListDueFlashcardsRow",
+    "ListFavoritesRow",
     "ListLearnerCoursesRow",
     "ListLessonCompletionsRow",
     "ListLessonProgressRow",
+    "ListRecommendedCoursesRow",
     "ListTrendingCoursesRow",
     "ListTrendingTagsRow",
     "ListUserActivityRow",
+    "ListUserFlashcardSetsRow",
     "LoginDay",
     "Media",
     "Notification",
     "Quiz",
     "QuizAttempt",
+    "RecordFlashcardReviewRow",
     "RemoveFeedbackUpvoteRow",
     "SearchPublishedCoursesRow",
     "SuggestedEdit",
@@ -504,10 +517,12 @@ class Flashcard(BaseModel):
     back: str
     created_at: datetime
     updated_at: datetime
+    position: int
+    """The card's place in its set, 0-based, dense."""
 
 
 class UserFlashcardProgress(BaseModel):
-    """A learner's SM-2 schedule for one card; mastery 0-5."""
+    """A learner's FSRS schedule of one card (state, step, stability, difficulty); mastery 0-5."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -515,11 +530,58 @@ class UserFlashcardProgress(BaseModel):
     user_clerk_id: str
     flashcard_id: UUID
     repetitions: int
+    """Reviews so far; the version a review checks, so two concurrent reviews cannot both win."""
     interval_days: int
     ease_factor: Decimal
     mastery: int
+    """0 new; 1 learning; by stability: 2 under 7 days, 3 under 30, 4 under 90, 5 beyond."""
     next_review_at: datetime
     last_reviewed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    state: str
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+
+
+class FlashcardReview(BaseModel):
+    """Every review of a card: grade, time, FSRS state before and after."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    flashcard_id: UUID
+    review_number: int
+    rating: int
+    """1 Again, 2 Hard, 3 Good, 4 Easy (fsrs.Rating)."""
+    reviewed_at: datetime
+    elapsed_days: int | None
+    """Whole days since the previous review; NULL for the first."""
+    review_duration_ms: int | None
+    state_before: str
+    step_before: int | None
+    stability_before: float | None
+    difficulty_before: float | None
+    due_before: datetime | None
+    state_after: str
+    step_after: int | None
+    stability_after: float
+    difficulty_after: float
+    due_after: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class Favorite(BaseModel):
+    """A course a learner bookmarked; once per learner and course."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    course_id: UUID
     created_at: datetime
     updated_at: datetime
 
@@ -885,6 +947,173 @@ class CountLessonQuizzesPassedRow(BaseModel):
 
     quizzes: int
     passed: int
+
+
+class AddFavoriteRow(BaseModel):
+    """A row of AddFavorite."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    course_id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class ListFavoritesRow(BaseModel):
+    """A row of ListFavorites."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    favorited_at: datetime
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    cover_image_url: str | None
+
+
+class ListRecommendedCoursesRow(BaseModel):
+    """A row of ListRecommendedCourses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    difficulty: str
+    tag_score: int
+    co_score: int
+    popularity: int
+    score: int
+
+
+class ImportFlashcardSetRow(BaseModel):
+    """A row of ImportFlashcardSet."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_clerk_id: str
+    course_id: UUID | None
+    title: str
+    description: str
+    is_public: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class GetFlashcardSetRow(BaseModel):
+    """A row of GetFlashcardSet."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_clerk_id: str
+    course_id: UUID | None
+    title: str
+    description: str
+    is_public: bool
+    created_at: datetime
+    updated_at: datetime
+    card_count: int
+
+
+class ListUserFlashcardSetsRow(BaseModel):
+    """A row of ListUserFlashcardSets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_clerk_id: str
+    course_id: UUID | None
+    title: str
+    description: str
+    is_public: bool
+    created_at: datetime
+    updated_at: datetime
+    card_count: int
+
+
+class ListCourseFlashcardSetsRow(BaseModel):
+    """A row of ListCourseFlashcardSets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_clerk_id: str
+    course_id: UUID | None
+    title: str
+    description: str
+    is_public: bool
+    created_at: datetime
+    updated_at: datetime
+    card_count: int
+
+
+class GetFlashcardForReviewRow(BaseModel):
+    """A row of GetFlashcardForReview."""
+
+    model_config = ConfigDict(frozen=True)
+
+    flashcard_id: UUID
+    set_id: UUID
+    repetitions: int | None
+    state: str | None
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+    next_review_at: datetime | None
+    last_reviewed_at: datetime | None
+
+
+class RecordFlashcardReviewRow(BaseModel):
+    """A row of RecordFlashcardReview."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    flashcard_id: UUID
+    repetitions: int
+    interval_days: int
+    ease_factor: Decimal
+    mastery: int
+    next_review_at: datetime
+    last_reviewed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    state: str
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+
+
+class ListDueFlashcardsRow(BaseModel):
+    """A row of ListDueFlashcards."""
+
+    model_config = ConfigDict(frozen=True)
+
+    flashcard_id: UUID
+    set_id: UUID
+    front: str
+    back: str
+    position: int
+    state: str
+    due_at: datetime
+    mastery: int
+
+
+class CountFlashcardsReviewedRow(BaseModel):
+    """A row of CountFlashcardsReviewed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cards_reviewed: int
+    reviews: int
+    cards_mastered: int
 
 
 class ListLessonProgressRow(BaseModel):

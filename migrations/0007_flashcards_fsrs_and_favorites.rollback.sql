@@ -1,0 +1,24 @@
+-- Undo 0007_flashcards_fsrs_and_favorites.
+DROP INDEX user_courses_course_learners_idx;
+DROP INDEX user_courses_enrolled_at_idx;
+DROP TABLE favorites;
+DROP FUNCTION reorder_flashcards(text, uuid, uuid[]);
+DROP FUNCTION delete_flashcard(text, uuid);
+DROP FUNCTION move_flashcard(text, uuid, integer);
+DROP FUNCTION add_flashcard(text, uuid, text, text, integer);
+DROP TRIGGER flashcards_append ON flashcards;
+DROP FUNCTION flashcards_append();
+DROP FUNCTION lock_flashcard_set(uuid, text);
+DROP TABLE flashcard_reviews;
+COMMENT ON COLUMN user_flashcard_progress.mastery IS NULL;
+COMMENT ON COLUMN user_flashcard_progress.repetitions IS NULL;
+COMMENT ON TABLE user_flashcard_progress IS 'A learner''s SM-2 schedule for one card; mastery 0-5.';
+DROP INDEX user_flashcard_progress_due_idx;
+CREATE INDEX user_flashcard_progress_due_idx ON user_flashcard_progress (user_clerk_id, next_review_at);
+ALTER TABLE user_flashcard_progress DROP COLUMN difficulty;
+ALTER TABLE user_flashcard_progress DROP COLUMN stability;
+ALTER TABLE user_flashcard_progress DROP COLUMN step;
+ALTER TABLE user_flashcard_progress DROP COLUMN state;
+CREATE INDEX flashcards_set_id_idx ON flashcards (set_id);
+ALTER TABLE flashcards DROP CONSTRAINT flashcards_set_position_key;
+ALTER TABLE flashcards DROP COLUMN position;

@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 from learnstore.database import Database
 from learnstore.embedded import default_dsn
 from learnstore.errors import Unavailable, translating
+from learnstore.repositories.achievements import AchievementsRepository
 from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.imports import ImportsRepository
@@ -34,6 +35,7 @@ class Store:
         self.content = ContentRepository(db)
         self.progress = ProgressRepository(db)
         self.imports = ImportsRepository(db)
+        self.achievements = AchievementsRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:

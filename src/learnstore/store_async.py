@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from learnstore.database_async import AsyncDatabase
 from learnstore.embedded import default_dsn
 from learnstore.errors import Unavailable, translating
+from learnstore.repositories.achievements_async import AsyncAchievementsRepository
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
 from learnstore.repositories.content_async import AsyncContentRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
@@ -33,6 +34,7 @@ class AsyncStore:
         self.content = AsyncContentRepository(db)
         self.progress = AsyncProgressRepository(db)
         self.imports = AsyncImportsRepository(db)
+        self.achievements = AsyncAchievementsRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:

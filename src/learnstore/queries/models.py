@@ -32,6 +32,7 @@ __all__ = [
     "GetCourseStatsRow",
     "GetNextLessonRow",
     "GetOrCreateTagRow",
+    "GetProfileCardRow",
     "GetStreakRow",
     "Language",
     "LearningGoal",
@@ -39,14 +40,18 @@ __all__ = [
     "ListAuthorCourseStatsRow",
     "ListCourseCollaboratorsRow",
     "ListCourseTagsRow",
+    "ListLeaderboardRow",
     "ListLearnerCoursesRow",
     "ListLessonCompletionsRow",
     "ListLessonProgressRow",
+    "ListUserAchievementsRow",
     "LoginDay",
     "Media",
     "Notification",
     "Quiz",
     "QuizAttempt",
+    "ScoreAchievementForAllUsersRow",
+    "ScoreUserAchievementsRow",
     "SearchPublishedCoursesRow",
     "SuggestedEdit",
     "Tag",
@@ -581,6 +586,69 @@ class CountLessonQuizzesPassedRow(BaseModel):
 
     quizzes: int
     passed: int
+
+
+class ScoreUserAchievementsRow(BaseModel):
+    """A row of ScoreUserAchievements."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    awarded: JsonValue
+
+
+class ScoreAchievementForAllUsersRow(BaseModel):
+    """A row of ScoreAchievementForAllUsers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    awarded: int
+
+
+class ListUserAchievementsRow(BaseModel):
+    """A row of ListUserAchievements."""
+
+    model_config = ConfigDict(frozen=True)
+
+    achievement_id: UUID
+    code: str
+    title: str
+    points: int
+    earned_at: datetime | None
+
+
+class GetProfileCardRow(BaseModel):
+    """A row of GetProfileCard."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    first_name: str | None
+    last_name: str | None
+    avatar_url: str | None
+    courses_enrolled: int
+    courses_completed: int
+    lessons_completed: int
+    current_streak: int
+    longest_streak: int
+    points: int
+    achievements: JsonValue
+
+
+class ListLeaderboardRow(BaseModel):
+    """A row of ListLeaderboard."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rank: int
+    user_clerk_id: str
+    first_name: str | None
+    last_name: str | None
+    avatar_url: str | None
+    points: int
+    achievements: int
+    is_me: bool
 
 
 class ListLessonProgressRow(BaseModel):

@@ -192,10 +192,11 @@ LANGUAGE sql VOLATILE AS $$
     ), scored AS (
         SELECT m.user_clerk_id, c.id AS achievement_id, achievement_score(c.requirement, m.metrics) AS score
         FROM needs
-        CROSS JOIN LATERAL achievement_metrics(p_user_clerk_ids, needs.kinds, needs.course_ids) AS m
+        -- No user to score when no achievement is a candidate: a write costs next to nothing then.
+        CROSS JOIN LATERAL achievement_metrics(
+            CASE WHEN cardinality(needs.kinds) > 0 THEN p_user_clerk_ids END, needs.kinds, needs.course_ids) AS m
         CROSS JOIN candidates c
-        WHERE cardinality(needs.kinds) > 0
-          AND NOT EXISTS (SELECT FROM user_achievements ua
+        WHERE NOT EXISTS (SELECT FROM user_achievements ua
                           WHERE ua.user_clerk_id = m.user_clerk_id AND ua.achievement_id = c.id
                             AND ua.earned_at IS NOT NULL)
     ), awarded AS (

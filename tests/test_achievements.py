@@ -480,6 +480,20 @@ async def test_evaluate_awards_what_data_changed_without_hooks_earns(
         await store.achievements.evaluate("")
 
 
+async def test_a_session_can_switch_the_hooks_off_and_evaluate_later(
+    store: AsyncStore, adb_conn: AConn
+) -> None:
+    await make_users(adb_conn, "ana")
+    course_id, lessons = await make_course(adb_conn, 1)
+    await store.achievements.create("first", "First", LessonsCompleted(threshold=1))
+    await store.progress.enrol("ana", course_id)
+    await adb_conn.execute("SET LOCAL learnstore.evaluate_achievements = off")
+    await store.progress.set_lesson_status("ana", lessons[0], "completed")
+    assert await earned(adb_conn, "ana") == []
+    await adb_conn.execute("SET LOCAL learnstore.evaluate_achievements = on")
+    assert [a.code for a in await store.achievements.evaluate("ana")] == ["first"]
+
+
 async def test_two_racing_evaluations_award_once(fresh_db: str) -> None:
     async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as setup:
         await make_users(setup, "ana")

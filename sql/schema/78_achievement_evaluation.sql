@@ -12,7 +12,12 @@
 -- The current streak counts only if its last day is the user's local today or yesterday.
 CREATE FUNCTION achievement_metrics(p_user_clerk_ids text[], p_kinds text[], p_course_ids uuid[])
 RETURNS TABLE (user_clerk_id text, metrics jsonb)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL, not SQL: its plan is cached across calls, where an inlined SQL function would be
+    -- planned again inside every caller's statement (a hook runs on every write).
+    RETURN QUERY
     SELECT learner.id, jsonb_build_object(
         'lessons_completed', CASE WHEN 'lessons_completed' = ANY (p_kinds) THEN (
             SELECT count(*) FROM user_progress p
@@ -62,7 +67,8 @@ LANGUAGE sql STABLE AS $$
         'goals_completed', CASE WHEN 'goals_completed' = ANY (p_kinds) THEN (
             SELECT count(*) FROM learning_goals g
             WHERE g.user_clerk_id = learner.id AND g.completed_at IS NOT NULL) END)
-    FROM (SELECT DISTINCT id FROM unnest(p_user_clerk_ids) AS ids (id) WHERE id IS NOT NULL) AS learner
+    FROM (SELECT DISTINCT ids.id FROM unnest(p_user_clerk_ids) AS ids (id) WHERE ids.id IS NOT NULL) AS learner;
+END
 $$;
 
 -- A user's progress toward a rule, given the user's achievement_metrics: {progress, target},
@@ -117,24 +123,34 @@ RETURN array(SELECT DISTINCT k #>> '{}' FROM jsonb_path_query(p_rule, 'lax $.**.
 -- returns the award and notifies.
 CREATE FUNCTION evaluate_achievements(p_user_clerk_ids text[], p_achievement_id uuid, p_kinds text[])
 RETURNS SETOF user_achievements
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    needed_kinds text[];
+    needed_courses uuid[];
+BEGIN
+    -- What the candidates count, first: nothing to do when no achievement is a candidate.
+    SELECT array(SELECT DISTINCT k.kind FROM achievements a,
+                 unnest(achievement_requirement_kinds(a.requirement)) AS k (kind)
+                 WHERE (p_achievement_id IS NULL OR a.id = p_achievement_id)
+                   AND (p_kinds IS NULL OR achievement_requirement_kinds(a.requirement) && p_kinds)),
+           array(SELECT DISTINCT (found.course_id #>> '{}')::uuid
+                 FROM achievements a, jsonb_path_query(a.requirement, 'lax $.**.course_id') AS found (course_id)
+                 WHERE (p_achievement_id IS NULL OR a.id = p_achievement_id)
+                   AND (p_kinds IS NULL OR achievement_requirement_kinds(a.requirement) && p_kinds)
+                   AND jsonb_typeof(found.course_id) = 'string')
+    INTO needed_kinds, needed_courses;
+    IF cardinality(needed_kinds) = 0 THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
     WITH candidates AS (
         SELECT a.id, a.code, a.title, a.points, a.requirement
         FROM achievements a
         WHERE (p_achievement_id IS NULL OR a.id = p_achievement_id)
           AND (p_kinds IS NULL OR achievement_requirement_kinds(a.requirement) && p_kinds)
-    ), needs AS (
-        SELECT array(SELECT DISTINCT kind FROM candidates c,
-                     unnest(achievement_requirement_kinds(c.requirement)) AS k (kind)) AS kinds,
-               array(SELECT DISTINCT (found.course_id #>> '{}')::uuid
-                     FROM candidates c, jsonb_path_query(c.requirement, 'lax $.**.course_id') AS found (course_id)
-                     WHERE jsonb_typeof(found.course_id) = 'string') AS course_ids
     ), scored AS (
         SELECT m.user_clerk_id, c.id AS achievement_id, achievement_score(c.requirement, m.metrics) AS score
-        FROM needs
-        -- No user to score when no achievement is a candidate: a write costs next to nothing then.
-        CROSS JOIN LATERAL achievement_metrics(
-            CASE WHEN cardinality(needs.kinds) > 0 THEN p_user_clerk_ids END, needs.kinds, needs.course_ids) AS m
+        FROM achievement_metrics(p_user_clerk_ids, needed_kinds, needed_courses) AS m
         CROSS JOIN candidates c
         WHERE NOT EXISTS (SELECT FROM user_achievements ua
                           WHERE ua.user_clerk_id = m.user_clerk_id AND ua.achievement_id = c.id
@@ -157,6 +173,7 @@ LANGUAGE sql VOLATILE AS $$
         FROM awarded aw JOIN candidates c ON c.id = aw.achievement_id
     )
     SELECT * FROM awarded;
+END
 $$;
 
 -- The hooks: one trigger function per table, each picking the users whose change can earn
@@ -164,11 +181,16 @@ $$;
 -- ...) from the statement's transition tables, and evaluating them once per statement, only
 -- against the achievements that count what the table holds. Changes that cannot earn anything
 -- (a clerk_id cascade, a lesson going back to in_progress) evaluate nothing: an award is kept.
+-- SET learnstore.evaluate_achievements = off skips them for a session or transaction (a bulk load
+-- that backfills afterwards).
 CREATE FUNCTION user_progress_evaluate_achievements() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     learners text[];
 BEGIN
+    IF current_setting('learnstore.evaluate_achievements', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(DISTINCT n.user_clerk_id) INTO learners FROM new_rows n WHERE n.status = 'completed';
     ELSE
@@ -188,6 +210,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     learners text[];
 BEGIN
+    IF current_setting('learnstore.evaluate_achievements', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(DISTINCT n.user_clerk_id) INTO learners FROM new_rows n WHERE n.completed_at IS NOT NULL;
     ELSE
@@ -207,6 +232,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     learners text[];
 BEGIN
+    IF current_setting('learnstore.evaluate_achievements', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(DISTINCT n.user_clerk_id) INTO learners FROM new_rows n WHERE n.current_streak > 0;
     ELSE
@@ -226,6 +254,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     learners text[];
 BEGIN
+    IF current_setting('learnstore.evaluate_achievements', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(DISTINCT n.user_clerk_id) INTO learners FROM new_rows n WHERE n.last_reviewed_at IS NOT NULL;
     ELSE
@@ -246,6 +277,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     learners text[];
 BEGIN
+    IF current_setting('learnstore.evaluate_achievements', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
     SELECT array_agg(DISTINCT n.user_clerk_id) INTO learners FROM new_rows n WHERE n.is_correct;
     IF learners IS NOT NULL THEN
         PERFORM FROM evaluate_achievements(learners, NULL, ARRAY['quizzes_passed']);
@@ -259,6 +293,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     learners text[];
 BEGIN
+    IF current_setting('learnstore.evaluate_achievements', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(DISTINCT n.user_clerk_id) INTO learners FROM new_rows n WHERE n.completed_at IS NOT NULL;
     ELSE
@@ -279,6 +316,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     learners text[];
 BEGIN
+    IF current_setting('learnstore.evaluate_achievements', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
     IF TG_TABLE_NAME = 'forum_posts' THEN
         SELECT array_agg(DISTINCT n.author_clerk_id) INTO learners FROM new_rows n;
         PERFORM FROM evaluate_achievements(learners, NULL, ARRAY['forum_posts']) WHERE learners IS NOT NULL;

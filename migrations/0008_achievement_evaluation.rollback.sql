@@ -1,4 +1,9 @@
 -- Undo 0008_achievement_evaluation.
+DROP TRIGGER achievements_delete_remove_points ON achievements;
+DROP TRIGGER achievements_update_change_points ON achievements;
+DROP TRIGGER user_achievements_delete_add_points ON user_achievements;
+DROP TRIGGER user_achievements_update_add_points ON user_achievements;
+DROP TRIGGER user_achievements_insert_add_points ON user_achievements;
 DROP TRIGGER forum_reply_likes_insert_evaluate_achievements ON forum_reply_likes;
 DROP TRIGGER forum_post_likes_insert_evaluate_achievements ON forum_post_likes;
 DROP TRIGGER forum_replies_insert_evaluate_achievements ON forum_replies;
@@ -14,6 +19,10 @@ DROP TRIGGER user_courses_update_evaluate_achievements ON user_courses;
 DROP TRIGGER user_courses_insert_evaluate_achievements ON user_courses;
 DROP TRIGGER user_progress_update_evaluate_achievements ON user_progress;
 DROP TRIGGER user_progress_insert_evaluate_achievements ON user_progress;
+DROP FUNCTION achievements_remove_points();
+DROP FUNCTION achievements_change_points();
+DROP FUNCTION user_achievements_add_points();
+DROP FUNCTION add_user_points(text[], bigint[], bigint[]);
 DROP FUNCTION forum_evaluate_achievements();
 DROP FUNCTION learning_goals_evaluate_achievements();
 DROP FUNCTION quiz_attempts_evaluate_achievements();
@@ -25,6 +34,7 @@ DROP FUNCTION evaluate_achievements(text[], uuid, text[]);
 DROP FUNCTION achievement_requirement_kinds(jsonb);
 DROP FUNCTION achievement_score(jsonb, jsonb);
 DROP FUNCTION achievement_metrics(text[], text[], uuid[]);
+DROP TABLE user_points;
 ALTER TABLE achievements DROP CONSTRAINT achievements_requirement_shape;
 ALTER TABLE achievements ADD CONSTRAINT achievements_requirement_shape CHECK ((
     jsonb_typeof(requirement) = 'object'

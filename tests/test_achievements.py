@@ -670,6 +670,70 @@ async def test_leaderboards_rank_overall_and_per_course_with_my_own_rank(
         await store.achievements.leaderboard("ana", top=0)
 
 
+async def points_of(conn: AConn, clerk_id: str) -> tuple[int, int] | None:
+    found = await rows(
+        conn, "SELECT points, achievements FROM user_points WHERE user_clerk_id = %s", [clerk_id]
+    )
+    return (found[0][0], found[0][1]) if found else None
+
+
+async def award(conn: AConn, clerk_id: str, achievement_id: UUID) -> None:
+    await conn.execute(
+        "INSERT INTO user_achievements (user_clerk_id, achievement_id, progress, earned_at)"
+        " VALUES (%s, %s, 1, now())",
+        [clerk_id, achievement_id],
+    )
+
+
+async def test_points_follow_awards_point_changes_and_deletions(store: AsyncStore, adb_conn: AConn) -> None:
+    await make_users(adb_conn, "ana", "bo")
+    ten = await store.achievements.create(
+        "ten", "Ten", {"kind": "goals_completed", "threshold": 9}, points=10
+    )
+    five = await store.achievements.create(
+        "five", "Five", {"kind": "goals_completed", "threshold": 8}, points=5
+    )
+    assert await points_of(adb_conn, "ana") is None
+    await award(adb_conn, "ana", ten.id)
+    await award(adb_conn, "ana", five.id)
+    await award(adb_conn, "bo", five.id)
+    assert await points_of(adb_conn, "ana") == (15, 2)
+    await store.achievements.update(five.id, title="Five", points=7)
+    assert (await points_of(adb_conn, "ana"), await points_of(adb_conn, "bo")) == ((17, 2), (7, 1))
+    assert await store.achievements.delete(ten.id)
+    assert await points_of(adb_conn, "ana") == (7, 1)
+    await adb_conn.execute("DELETE FROM user_achievements WHERE user_clerk_id = 'ana'")
+    assert await points_of(adb_conn, "ana") == (0, 0)
+    await adb_conn.execute("UPDATE users SET clerk_id = 'bo_2' WHERE clerk_id = 'bo'")
+    assert await points_of(adb_conn, "bo_2") == (7, 1)
+    await adb_conn.execute("DELETE FROM users WHERE clerk_id = 'bo_2'")
+    assert await scalar(adb_conn, "SELECT count(*) FROM user_points WHERE user_clerk_id LIKE 'bo%%'") == 0
+
+
+async def test_two_transactions_awarding_one_learner_both_count(fresh_db: str) -> None:
+    async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as setup:
+        await make_users(setup, "ana")
+        store = AsyncStore.on(setup)
+        one = await store.achievements.create(
+            "one", "One", {"kind": "goals_completed", "threshold": 9}, points=3
+        )
+        two = await store.achievements.create(
+            "two", "Two", {"kind": "goals_completed", "threshold": 8}, points=4
+        )
+    async with (
+        await psycopg.AsyncConnection.connect(fresh_db) as first,
+        await psycopg.AsyncConnection.connect(fresh_db) as second,
+    ):
+        await award(first, "ana", one.id)
+        racing = asyncio.create_task(award(second, "ana", two.id))
+        await asyncio.sleep(0.3)
+        await first.commit()
+        await racing
+        await second.commit()
+    async with await psycopg.AsyncConnection.connect(fresh_db) as check:
+        assert await points_of(check, "ana") == (7, 2)
+
+
 # -- round trips, and the sync twin ---------------------------------------------------------------------
 
 

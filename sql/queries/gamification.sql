@@ -81,8 +81,7 @@ SELECT u.clerk_id,
                  FROM user_streaks s WHERE s.user_clerk_id = u.clerk_id), 0)::integer AS current_streak,
        coalesce((SELECT s.longest_streak FROM user_streaks s WHERE s.user_clerk_id = u.clerk_id), 0)::integer
            AS longest_streak,
-       (SELECT coalesce(sum(a.points), 0) FROM user_achievements ua JOIN achievements a ON a.id = ua.achievement_id
-        WHERE ua.user_clerk_id = u.clerk_id AND ua.earned_at IS NOT NULL)::integer AS points,
+       coalesce((SELECT p.points FROM user_points p WHERE p.user_clerk_id = u.clerk_id), 0)::integer AS points,
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'achievement_id', a.id, 'code', a.code, 'title', a.title, 'description', a.description,
                     'icon_url', a.icon_url, 'points', a.points, 'earned_at', ua.earned_at,
@@ -109,43 +108,18 @@ FROM users u
 WHERE u.clerk_id = sqlc.arg(clerk_id);
 
 -- name: ListLeaderboard :many
--- The points leaderboard, overall or (course_id) among the learners enrolled in a course: the
--- top_n learners by points from earned achievements, plus the asking user's own row wherever they
--- rank (is_me). Equal points share a rank; among them, who reached the score first comes first.
--- A learner without points ranks after everyone with points.
-WITH totals AS (
-    SELECT ua.user_clerk_id,
-           sum(a.points)::integer AS points,
-           count(*)::integer AS achievements,
-           max(ua.earned_at) AS last_earned_at
-    FROM user_achievements ua
-    JOIN achievements a ON a.id = ua.achievement_id
-    WHERE ua.earned_at IS NOT NULL
-      AND (sqlc.narg(course_id)::uuid IS NULL
-           OR EXISTS (SELECT FROM user_courses uc
-                      WHERE uc.user_clerk_id = ua.user_clerk_id AND uc.course_id = sqlc.narg(course_id)::uuid))
-    GROUP BY ua.user_clerk_id
-), ranked AS (
-    SELECT t.*,
-           rank() OVER (ORDER BY t.points DESC)::integer AS rank,
-           row_number() OVER (ORDER BY t.points DESC, t.last_earned_at, t.user_clerk_id) AS position
-    FROM totals t
-), board AS (
-    SELECT r.rank, r.position, r.user_clerk_id, r.points, r.achievements
-    FROM ranked r
-    WHERE r.position <= sqlc.arg(top_n)::integer OR r.user_clerk_id = sqlc.arg(clerk_id)::text
-    UNION ALL
-    SELECT (SELECT count(*) FROM totals t WHERE t.points > 0)::integer + 1,
-           (SELECT count(*) FROM totals) + 1,
-           me.clerk_id, 0, 0
-    FROM users me
-    WHERE me.clerk_id = sqlc.arg(clerk_id)::text
-      AND NOT EXISTS (SELECT FROM totals t WHERE t.user_clerk_id = me.clerk_id)
-      AND (sqlc.narg(course_id)::uuid IS NULL
-           OR EXISTS (SELECT FROM user_courses uc
-                      WHERE uc.user_clerk_id = me.clerk_id AND uc.course_id = sqlc.narg(course_id)::uuid))
-)
-SELECT b.rank,
+-- The points leaderboard, overall or (course_id) among the learners enrolled in a course:
+-- the top_n learners who earned something, by points (user_points, kept by triggers), plus
+-- the asking user's own row wherever they rank (is_me). Equal points share a rank (1, 2, 2,
+-- 4); among them, who reached the score first comes first; a learner without points ranks
+-- after everyone with points. Overall, the top is read from user_points_rank_idx and a rank
+-- is one index range count.
+SELECT (1 + CASE WHEN sqlc.narg(course_id)::uuid IS NULL
+                 THEN (SELECT count(*) FROM user_points above WHERE above.points > b.points)
+                 ELSE (SELECT count(*) FROM user_courses classmate
+                       JOIN user_points above ON above.user_clerk_id = classmate.user_clerk_id
+                       WHERE classmate.course_id = sqlc.narg(course_id)::uuid AND above.points > b.points)
+            END)::integer AS rank,
        b.user_clerk_id,
        u.first_name,
        u.last_name,
@@ -153,6 +127,26 @@ SELECT b.rank,
        b.points,
        b.achievements,
        (b.user_clerk_id = sqlc.arg(clerk_id)::text) AS is_me
-FROM board b
+FROM (
+    (SELECT p.user_clerk_id, p.points, p.achievements, p.reached_at
+     FROM user_points p
+     WHERE sqlc.narg(course_id)::uuid IS NULL
+     ORDER BY p.points DESC, p.reached_at, p.user_clerk_id
+     LIMIT sqlc.arg(top_n)::integer)
+    UNION
+    (SELECT me.clerk_id, coalesce(p.points, 0), coalesce(p.achievements, 0), p.reached_at
+     FROM users me LEFT JOIN user_points p ON p.user_clerk_id = me.clerk_id
+     WHERE sqlc.narg(course_id)::uuid IS NULL AND me.clerk_id = sqlc.arg(clerk_id)::text)
+    UNION
+    (SELECT uc.user_clerk_id, p.points, p.achievements, p.reached_at
+     FROM user_courses uc JOIN user_points p ON p.user_clerk_id = uc.user_clerk_id
+     WHERE uc.course_id = sqlc.narg(course_id)::uuid
+     ORDER BY p.points DESC, p.reached_at, p.user_clerk_id
+     LIMIT sqlc.arg(top_n)::integer)
+    UNION
+    (SELECT uc.user_clerk_id, coalesce(p.points, 0), coalesce(p.achievements, 0), p.reached_at
+     FROM user_courses uc LEFT JOIN user_points p ON p.user_clerk_id = uc.user_clerk_id
+     WHERE uc.course_id = sqlc.narg(course_id)::uuid AND uc.user_clerk_id = sqlc.arg(clerk_id)::text)
+) AS b (user_clerk_id, points, achievements, reached_at)
 JOIN users u ON u.clerk_id = b.user_clerk_id
-ORDER BY b.position;
+ORDER BY b.points DESC, b.reached_at NULLS LAST, b.user_clerk_id;

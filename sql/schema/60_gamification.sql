@@ -95,3 +95,25 @@ COMMENT ON TABLE user_achievements IS 'A user''s progress toward an achievement;
 CREATE INDEX user_achievements_achievement_id_idx ON user_achievements (achievement_id);
 CREATE TRIGGER user_achievements_set_updated_at BEFORE UPDATE ON user_achievements
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+CREATE TABLE user_points (
+    id             uuid        NOT NULL DEFAULT gen_random_uuid(),
+    user_clerk_id  text        NOT NULL,
+    points         integer     NOT NULL DEFAULT 0,
+    achievements   integer     NOT NULL DEFAULT 0,
+    reached_at     timestamptz,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT user_points_pkey PRIMARY KEY (id),
+    CONSTRAINT user_points_user_clerk_id_key UNIQUE (user_clerk_id),
+    CONSTRAINT user_points_user_clerk_id_fkey FOREIGN KEY (user_clerk_id)
+        REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE CASCADE,
+    CONSTRAINT user_points_points_non_negative CHECK (points >= 0),
+    CONSTRAINT user_points_achievements_non_negative CHECK (achievements >= 0)
+);
+COMMENT ON TABLE user_points IS 'A learner''s points and achievements earned, kept by triggers: the leaderboards read it.';
+COMMENT ON COLUMN user_points.reached_at IS 'When the points last changed: among equal points, who reached them first ranks first.';
+-- The leaderboard, read in rank order; and "how many have more points than me".
+CREATE INDEX user_points_rank_idx ON user_points (points DESC, reached_at, user_clerk_id);
+CREATE TRIGGER user_points_set_updated_at BEFORE UPDATE ON user_points
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();

@@ -338,6 +338,109 @@ BEGIN
 END
 $$;
 
+-- user_points is kept from user_achievements by deltas: adding a change is commutative, so two
+-- transactions awarding one learner at once both count (a recomputed total could miss the other's
+-- uncommitted award). Positive deltas upsert the learner's row, negative ones update it (a learner
+-- being erased may already have lost it).
+CREATE FUNCTION add_user_points(p_user_clerk_ids text[], p_points bigint[], p_achievements bigint[])
+RETURNS void
+LANGUAGE sql VOLATILE AS $$
+    INSERT INTO user_points AS up (user_clerk_id, points, achievements, reached_at)
+    SELECT d.user_clerk_id, d.points, d.achievements, now()
+    FROM unnest(p_user_clerk_ids, p_points, p_achievements) AS d (user_clerk_id, points, achievements)
+    WHERE d.points >= 0 AND d.achievements >= 0 AND (d.points > 0 OR d.achievements > 0)
+    ORDER BY d.user_clerk_id
+    ON CONFLICT (user_clerk_id) DO UPDATE
+        SET points = up.points + excluded.points,
+            achievements = up.achievements + excluded.achievements,
+            reached_at = CASE WHEN excluded.points <> 0 THEN now() ELSE up.reached_at END;
+    UPDATE user_points AS up
+    SET points = up.points + d.points, achievements = up.achievements + d.achievements, reached_at = now()
+    FROM unnest(p_user_clerk_ids, p_points, p_achievements) AS d (user_clerk_id, points, achievements)
+    WHERE up.user_clerk_id = d.user_clerk_id AND (d.points < 0 OR d.achievements < 0);
+$$;
+
+CREATE FUNCTION user_achievements_add_points() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    learners text[];
+    points bigint[];
+    counts bigint[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(d.user_clerk_id), array_agg(d.points), array_agg(d.counted)
+        INTO learners, points, counts
+        FROM (SELECT n.user_clerk_id, sum(a.points) AS points, count(*) AS counted
+              FROM new_rows n JOIN achievements a ON a.id = n.achievement_id
+              WHERE n.earned_at IS NOT NULL GROUP BY n.user_clerk_id) AS d;
+    ELSIF TG_OP = 'UPDATE' THEN
+        -- A clerk_id cascade moves the award and the learner's user_points row alike: no delta.
+        SELECT array_agg(d.user_clerk_id), array_agg(d.points), array_agg(d.counted)
+        INTO learners, points, counts
+        FROM (SELECT n.user_clerk_id,
+                     sum(a.points * ((n.earned_at IS NOT NULL)::integer - (o.earned_at IS NOT NULL)::integer))
+                         AS points,
+                     sum((n.earned_at IS NOT NULL)::integer - (o.earned_at IS NOT NULL)::integer) AS counted
+              FROM new_rows n
+              JOIN old_rows o ON o.id = n.id AND o.user_clerk_id = n.user_clerk_id
+              JOIN achievements a ON a.id = n.achievement_id
+              WHERE (n.earned_at IS NULL) <> (o.earned_at IS NULL)
+              GROUP BY n.user_clerk_id) AS d;
+    ELSE
+        -- An award deleted with its achievement finds no achievement here: achievements_remove_points
+        -- took its points away before the cascade.
+        SELECT array_agg(d.user_clerk_id), array_agg(d.points), array_agg(d.counted)
+        INTO learners, points, counts
+        FROM (SELECT o.user_clerk_id, -sum(a.points) AS points, -count(*) AS counted
+              FROM old_rows o JOIN achievements a ON a.id = o.achievement_id
+              WHERE o.earned_at IS NOT NULL GROUP BY o.user_clerk_id) AS d;
+    END IF;
+    IF learners IS NOT NULL THEN
+        PERFORM add_user_points(learners, points, counts);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- An achievement's points changed: every holder's total follows.
+CREATE FUNCTION achievements_change_points() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    learners text[];
+    points bigint[];
+    counts bigint[];
+BEGIN
+    SELECT array_agg(d.user_clerk_id), array_agg(d.points), array_agg(0::bigint)
+    INTO learners, points, counts
+    FROM (SELECT ua.user_clerk_id, sum(n.points - o.points) AS points
+          FROM new_rows n
+          JOIN old_rows o ON o.id = n.id
+          JOIN user_achievements ua ON ua.achievement_id = n.id AND ua.earned_at IS NOT NULL
+          WHERE n.points <> o.points
+          GROUP BY ua.user_clerk_id) AS d;
+    IF learners IS NOT NULL THEN
+        PERFORM add_user_points(learners, points, counts);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- Before an achievement goes (and its awards with it, by cascade), its holders lose its points.
+CREATE FUNCTION achievements_remove_points() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    learners text[];
+BEGIN
+    SELECT array_agg(ua.user_clerk_id) INTO learners
+    FROM user_achievements ua WHERE ua.achievement_id = OLD.id AND ua.earned_at IS NOT NULL;
+    IF learners IS NOT NULL THEN
+        PERFORM add_user_points(learners, array_fill(-OLD.points::bigint, ARRAY[cardinality(learners)]),
+                                array_fill(-1::bigint, ARRAY[cardinality(learners)]));
+    END IF;
+    RETURN OLD;
+END
+$$;
+
 -- Transition tables need a trigger per event (see 45_progress_functions.sql).
 CREATE TRIGGER user_progress_insert_evaluate_achievements AFTER INSERT ON user_progress
     REFERENCING NEW TABLE AS new_rows
@@ -384,3 +487,17 @@ CREATE TRIGGER forum_post_likes_insert_evaluate_achievements AFTER INSERT ON for
 CREATE TRIGGER forum_reply_likes_insert_evaluate_achievements AFTER INSERT ON forum_reply_likes
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION forum_evaluate_achievements();
+CREATE TRIGGER user_achievements_insert_add_points AFTER INSERT ON user_achievements
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION user_achievements_add_points();
+CREATE TRIGGER user_achievements_update_add_points AFTER UPDATE ON user_achievements
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION user_achievements_add_points();
+CREATE TRIGGER user_achievements_delete_add_points AFTER DELETE ON user_achievements
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION user_achievements_add_points();
+CREATE TRIGGER achievements_update_change_points AFTER UPDATE ON achievements
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION achievements_change_points();
+CREATE TRIGGER achievements_delete_remove_points BEFORE DELETE ON achievements
+    FOR EACH ROW EXECUTE FUNCTION achievements_remove_points();

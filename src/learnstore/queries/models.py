@@ -60,6 +60,7 @@ __all__ = [
     "UserAchievement",
     "UserCourse",
     "UserFlashcardProgress",
+    "UserPoint",
     "UserProgress",
     "UserStreak",
 ]
@@ -444,6 +445,21 @@ class UserAchievement(BaseModel):
     achievement_id: UUID
     progress: int
     earned_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserPoint(BaseModel):
+    """A learner's points and achievements earned, kept by triggers: the leaderboards read it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    points: int
+    achievements: int
+    reached_at: datetime | None
+    """When the points last changed: among equal points, who reached them first ranks first."""
     created_at: datetime
     updated_at: datetime
 

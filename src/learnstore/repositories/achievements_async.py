@@ -283,9 +283,9 @@ class AsyncAchievementsRepository:
     async def leaderboard(
         self, clerk_id: str, *, course_id: UUID | None = None, top: int = 10
     ) -> list[ListLeaderboardRow]:
-        """The points leaderboard in one query: the `top` learners (1-1000) by points, overall or
-        among the learners enrolled in `course_id`, plus the asking user's own row (`is_me`)
-        wherever they rank. Ties share a rank (1, 2, 2, 4); a learner without points ranks after
+        """The points leaderboard in one query: the `top` learners (1-1000) who earned something, by
+        points, overall or among the learners enrolled in `course_id`, plus the asking user's own
+        row (`is_me`) wherever they rank. Ties share a rank (1, 2, 2, 4); a learner without points ranks after
         everyone with points. The asking user is absent only if unknown, or not enrolled in the
         course."""
         key = validated(

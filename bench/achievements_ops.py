@@ -376,6 +376,37 @@ def measure_write(dsn: str, fx: Fixture, rounds: int, warmup: int) -> dict[str, 
         return _interleave(impls, rounds, warmup)
 
 
+def measure_reads(
+    dsn: str, learner: str, course_id: UUID, rounds: int, warmup: int
+) -> dict[str, dict[str, float]]:
+    """The profile card and the leaderboards (top 10 and the learner's own row), learnstore and raw,
+    once every achievement of the catalogue has been backfilled (so that there are awards to rank)."""
+    with psycopg.connect(dsn, autocommit=True) as conn, psycopg.connect(dsn, autocommit=True) as raw_conn:
+        store, raw = Store.on(conn), RawSync(raw_conn)
+        for achievement in store.achievements.list_all():
+            if achievement.code.startswith("bench-"):
+                store.achievements.backfill(achievement.id)
+        conn.execute("VACUUM ANALYZE user_achievements")
+        conn.execute("VACUUM ANALYZE user_points")
+        board = {"clerk_id": learner, "course_id": None, "top_n": 10}
+        in_course = {**board, "course_id": course_id}
+        ops: dict[str, dict[str, Callable[[int], object]]] = {
+            "profile card": {
+                "learnstore": lambda r: store.achievements.get_profile(learner),
+                "raw": lambda r: raw.one("get_profile_card", {"clerk_id": learner}),
+            },
+            "leaderboard, overall (10 + me)": {
+                "learnstore": lambda r: store.achievements.leaderboard(learner, top=10),
+                "raw": lambda r: raw.all("list_leaderboard", board),
+            },
+            "leaderboard, the flagship course (10 + me)": {
+                "learnstore": lambda r: store.achievements.leaderboard(learner, course_id=course_id, top=10),
+                "raw": lambda r: raw.all("list_leaderboard", in_course),
+            },
+        }
+        return {name: _interleave(impls, rounds, warmup) for name, impls in ops.items()}
+
+
 def measure_backfill(dsn: str, reps: int) -> list[tuple[str, int, int, float]]:
     """Backfill a new achievement for every user, `reps` times per rule; (rule, users, awarded, seconds)."""
     rules: dict[str, dict[str, Any]] = {
@@ -414,6 +445,7 @@ def render(
     evaluate: dict[str, float],
     write: dict[str, float],
     backfill: list[tuple[str, int, int, float]],
+    reads: dict[str, dict[str, float]],
 ) -> str:
     out = [f"## Achievements at scale `{scale}`: medians of {rounds} interleaved rounds", "", *machine, ""]
     out += [
@@ -437,6 +469,11 @@ def render(
         base = write[name.replace(", no hook", "") + ", no hook"]
         cost = "" if "no hook" in name else f"{write[name] / base:.2f}x (+{write[name] - base:.0f} µs)"
         out.append(f"| {name} | {write[name]:.0f} | {write[name] / write['raw']:.2f}x | {cost} |")
+    out += ["", "### reads, after every achievement of the catalogue was backfilled", ""]
+    out += ["| operation | learnstore µs | raw µs | learnstore / raw |", "|---|---:|---:|---:|"]
+    for name, medians in reads.items():
+        ratio = medians["learnstore"] / medians["raw"]
+        out.append(f"| {name} | {medians['learnstore']:.0f} | {medians['raw']:.0f} | {ratio:.2f}x |")
     out += ["", "### backfill one achievement for every user (one statement)", ""]
     out += ["| rule | users | awarded | seconds (median) | users / s |", "|---|---:|---:|---:|---:|"]
     for label in dict.fromkeys(r[0] for r in backfill):
@@ -472,7 +509,8 @@ def main(argv: list[str] | None = None) -> int:
     write = measure_write(dsn, fx, args.rounds, args.warmup)
     print("  ", {k: round(v) for k, v in write.items()}, flush=True)
     backfill = measure_backfill(dsn, args.backfill_reps)
-    text = render(args.scale, args.rounds, _machine(dsn), learner, evaluate, write, backfill)
+    reads = measure_reads(dsn, learner[0], fx.course_id, args.rounds, args.warmup)
+    text = render(args.scale, args.rounds, _machine(dsn), learner, evaluate, write, backfill, reads)
     out = args.out or RESULTS / f"achievements-{args.scale}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)

@@ -19,6 +19,7 @@ DROP TRIGGER user_courses_update_evaluate_achievements ON user_courses;
 DROP TRIGGER user_courses_insert_evaluate_achievements ON user_courses;
 DROP TRIGGER user_progress_update_evaluate_achievements ON user_progress;
 DROP TRIGGER user_progress_insert_evaluate_achievements ON user_progress;
+DROP FUNCTION count_learners_above(integer, uuid);
 DROP FUNCTION achievements_remove_points();
 DROP FUNCTION achievements_change_points();
 DROP FUNCTION user_achievements_add_points();

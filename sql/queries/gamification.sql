@@ -112,14 +112,44 @@ WHERE u.clerk_id = sqlc.arg(clerk_id);
 -- the top_n learners who earned something, by points (user_points, kept by triggers), plus
 -- the asking user's own row wherever they rank (is_me). Equal points share a rank (1, 2, 2,
 -- 4); among them, who reached the score first comes first; a learner without points ranks
--- after everyone with points. Overall, the top is read from user_points_rank_idx and a rank
--- is one index range count.
-SELECT (1 + CASE WHEN sqlc.narg(course_id)::uuid IS NULL
-                 THEN (SELECT count(*) FROM user_points above WHERE above.points > b.points)
-                 ELSE (SELECT count(*) FROM user_courses classmate
-                       JOIN user_points above ON above.user_clerk_id = classmate.user_clerk_id
-                       WHERE classmate.course_id = sqlc.narg(course_id)::uuid AND above.points > b.points)
-            END)::integer AS rank,
+-- after everyone with points. The top is read in index order (user_points_rank_idx) and
+-- ranked among itself (everyone with more points is in it); the asking user's rank, when
+-- outside the top, is one count.
+WITH top AS (
+    (SELECT p.user_clerk_id, p.points, p.achievements, p.reached_at
+     FROM user_points p
+     WHERE sqlc.narg(course_id)::uuid IS NULL
+     ORDER BY p.points DESC, p.reached_at, p.user_clerk_id
+     LIMIT sqlc.arg(top_n)::integer)
+    UNION ALL
+    (SELECT p.user_clerk_id, p.points, p.achievements, p.reached_at
+     FROM user_courses uc
+     JOIN user_points p ON p.user_clerk_id = uc.user_clerk_id
+     WHERE uc.course_id = sqlc.narg(course_id)::uuid
+     ORDER BY p.points DESC, p.reached_at, p.user_clerk_id
+     LIMIT sqlc.arg(top_n)::integer)
+), me AS (
+    SELECT u.clerk_id AS user_clerk_id,
+           coalesce(p.points, 0) AS points,
+           coalesce(p.achievements, 0) AS achievements,
+           p.reached_at
+    FROM users u
+    LEFT JOIN user_points p ON p.user_clerk_id = u.clerk_id
+    WHERE u.clerk_id = sqlc.arg(clerk_id)::text
+      AND (sqlc.narg(course_id)::uuid IS NULL
+           OR EXISTS (SELECT FROM user_courses uc
+                      WHERE uc.user_clerk_id = u.clerk_id AND uc.course_id = sqlc.narg(course_id)::uuid))
+      AND NOT EXISTS (SELECT FROM top t WHERE t.user_clerk_id = u.clerk_id)
+), board AS (
+    SELECT t.user_clerk_id, t.points, t.achievements, t.reached_at,
+           rank() OVER (ORDER BY t.points DESC)::integer AS rank
+    FROM top t
+    UNION ALL
+    SELECT m.user_clerk_id, m.points, m.achievements, m.reached_at,
+           (1 + count_learners_above(m.points, sqlc.narg(course_id)::uuid))::integer
+    FROM me m
+)
+SELECT b.rank,
        b.user_clerk_id,
        u.first_name,
        u.last_name,
@@ -127,26 +157,6 @@ SELECT (1 + CASE WHEN sqlc.narg(course_id)::uuid IS NULL
        b.points,
        b.achievements,
        (b.user_clerk_id = sqlc.arg(clerk_id)::text) AS is_me
-FROM (
-    (SELECT p.user_clerk_id, p.points, p.achievements, p.reached_at
-     FROM user_points p
-     WHERE sqlc.narg(course_id)::uuid IS NULL
-     ORDER BY p.points DESC, p.reached_at, p.user_clerk_id
-     LIMIT sqlc.arg(top_n)::integer)
-    UNION
-    (SELECT me.clerk_id, coalesce(p.points, 0), coalesce(p.achievements, 0), p.reached_at
-     FROM users me LEFT JOIN user_points p ON p.user_clerk_id = me.clerk_id
-     WHERE sqlc.narg(course_id)::uuid IS NULL AND me.clerk_id = sqlc.arg(clerk_id)::text)
-    UNION
-    (SELECT uc.user_clerk_id, p.points, p.achievements, p.reached_at
-     FROM user_courses uc JOIN user_points p ON p.user_clerk_id = uc.user_clerk_id
-     WHERE uc.course_id = sqlc.narg(course_id)::uuid
-     ORDER BY p.points DESC, p.reached_at, p.user_clerk_id
-     LIMIT sqlc.arg(top_n)::integer)
-    UNION
-    (SELECT uc.user_clerk_id, coalesce(p.points, 0), coalesce(p.achievements, 0), p.reached_at
-     FROM user_courses uc LEFT JOIN user_points p ON p.user_clerk_id = uc.user_clerk_id
-     WHERE uc.course_id = sqlc.narg(course_id)::uuid AND uc.user_clerk_id = sqlc.arg(clerk_id)::text)
-) AS b (user_clerk_id, points, achievements, reached_at)
+FROM board b
 JOIN users u ON u.clerk_id = b.user_clerk_id
 ORDER BY b.points DESC, b.reached_at NULLS LAST, b.user_clerk_id;

@@ -441,6 +441,22 @@ BEGIN
 END
 $$;
 
+-- How many learners (of everyone, or of those enrolled in p_course_id) have more points than
+-- p_points: a leaderboard rank is one more. PL/pgSQL so that each call is planned with its value:
+-- near the top the count is a short range of user_points_rank_idx, where a plan made for an
+-- unknown value would read the whole table.
+CREATE FUNCTION count_learners_above(p_points integer, p_course_id uuid) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_course_id IS NULL THEN
+        RETURN (SELECT count(*) FROM user_points above WHERE above.points > p_points);
+    END IF;
+    RETURN (SELECT count(*) FROM user_courses classmate
+            JOIN user_points above ON above.user_clerk_id = classmate.user_clerk_id
+            WHERE classmate.course_id = p_course_id AND above.points > p_points);
+END
+$$;
+
 -- Transition tables need a trigger per event (see 45_progress_functions.sql).
 CREATE TRIGGER user_progress_insert_evaluate_achievements AFTER INSERT ON user_progress
     REFERENCING NEW TABLE AS new_rows

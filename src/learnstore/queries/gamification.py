@@ -132,21 +132,22 @@ class Querier:
         self,
         *,
         course_id: UUID | None,
-        clerk_id: str,
         top_n: int,
+        clerk_id: str,
     ) -> list[models.ListLeaderboardRow]:
         """The points leaderboard, overall or (course_id) among the learners enrolled in a course:
         the top_n learners who earned something, by points (user_points, kept by triggers), plus
         the asking user's own row wherever they rank (is_me). Equal points share a rank (1, 2, 2,
         4); among them, who reached the score first comes first; a learner without points ranks
-        after everyone with points. Overall, the top is read from user_points_rank_idx and a rank
-        is one index range count.
+        after everyone with points. The top is read in index order (user_points_rank_idx) and
+        ranked among itself (everyone with more points is in it); the asking user's rank, when
+        outside the top, is one count.
         """
         with self._sql.list_leaderboard_cursor(
             self._conn,
             course_id=course_id,
-            clerk_id=clerk_id,
             top_n=top_n,
+            clerk_id=clerk_id,
         ) as cursor:
             rows = cursor.fetchall()
         return to_models(models.ListLeaderboardRow, rows)
@@ -266,21 +267,22 @@ class AsyncQuerier:
         self,
         *,
         course_id: UUID | None,
-        clerk_id: str,
         top_n: int,
+        clerk_id: str,
     ) -> list[models.ListLeaderboardRow]:
         """The points leaderboard, overall or (course_id) among the learners enrolled in a course:
         the top_n learners who earned something, by points (user_points, kept by triggers), plus
         the asking user's own row wherever they rank (is_me). Equal points share a rank (1, 2, 2,
         4); among them, who reached the score first comes first; a learner without points ranks
-        after everyone with points. Overall, the top is read from user_points_rank_idx and a rank
-        is one index range count.
+        after everyone with points. The top is read in index order (user_points_rank_idx) and
+        ranked among itself (everyone with more points is in it); the asking user's rank, when
+        outside the top, is one count.
         """
         async with self._sql.list_leaderboard_cursor(
             self._conn,
             course_id=course_id,
-            clerk_id=clerk_id,
             top_n=top_n,
+            clerk_id=clerk_id,
         ) as cursor:
             rows = await cursor.fetchall()
         return to_models(models.ListLeaderboardRow, rows)

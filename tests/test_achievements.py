@@ -195,6 +195,13 @@ def test_rules_nest_at_most_four_deep() -> None:
     parse_requirement(rule)
     with pytest.raises(InvalidValue, match="at most 4 levels"):
         parse_requirement({"kind": "all_of", "rules": [rule]})
+    for _ in range(5000):
+        rule = {"kind": "any_of", "rules": [rule]}
+    with pytest.raises(InvalidValue, match="at most 4 levels") as caught:
+        parse_requirement(rule)
+    assert len(str(caught.value)) < 200
+    with pytest.raises(InvalidValue, match="at most 20 items"):
+        parse_requirement({"kind": "all_of", "rules": [{"kind": "forum_posts", "threshold": 1}] * 100_000})
 
 
 async def test_creating_with_a_bad_rule_writes_nothing(store: AsyncStore, adb_conn: AConn) -> None:

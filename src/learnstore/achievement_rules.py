@@ -201,11 +201,31 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return ".".join(["requirement", *(str(part) for part in loc if part not in _KINDS)])
 
 
+def _too_deep(value: Any) -> bool:
+    """Whether raw JSON nests rules deeper than MAX_DEPTH: checked before validation, so that a
+    hostile document nested thousands deep fails fast with a short message."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            part
+            for rule in level
+            if isinstance(rule, dict) and isinstance(rule.get("rules"), list)
+            for part in rule["rules"][: MAX_RULES + 1]
+        ]
+        if not level:
+            return False
+    return True
+
+
 def parse_requirement(value: Any) -> Requirement:
     """`value` (a rule model or its JSON as a dict) as a rule, or InvalidValue naming the bad path,
     e.g. `requirement.rules.1.threshold: Input should be greater than or equal to 1`."""
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
+    if _too_deep(value):
+        raise InvalidValue(
+            f"requirement: all_of / any_of nest at most {MAX_DEPTH} levels deep", field="requirement"
+        )
     try:
         rule = _ADAPTER.validate_python(value)
     except ValidationError as exc:

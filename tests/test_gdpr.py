@@ -79,7 +79,8 @@ def everything_about(conn: psycopg.Connection[Any], clerk_id: str) -> None:
             INSERT INTO achievements (code, title, requirement)
             VALUES ('first', 'First', '{"kind": "lessons_completed", "threshold": 1}') RETURNING id
         ), award AS (
-            INSERT INTO user_achievements (user_clerk_id, achievement_id) SELECT %(u)s, id FROM achievement
+            INSERT INTO user_achievements (user_clerk_id, achievement_id, earned_at)
+            SELECT %(u)s, id, now() FROM achievement
         ), deck AS (
             INSERT INTO flashcard_sets (owner_clerk_id, title) VALUES (%(u)s, 'Deck') RETURNING id
         ), card AS (

@@ -367,6 +367,9 @@ WORLD: tuple[tuple[str, str, str], ...] = (
      """ '{"kind": "lessons_completed", "threshold": 1}'"""),
     ("user_achievements", "user_achievements (user_clerk_id, achievement_id, progress, earned_at)",
      "'clerk_b', %(achievements)s, 1, now()"),
+    # clerk_b's row is made by the award's trigger; clerk_a's (no award, no points) by hand
+    ("user_points", "user_points (user_clerk_id, points, achievements, reached_at)",
+     "'clerk_a', 0, 0, now()"),
     ("flashcard_sets", "flashcard_sets (owner_clerk_id, course_id, title, description)",
      "'clerk_b', %(courses)s, 'Greetings', 'Hello and goodbye'"),
     ("flashcards", "flashcards (set_id, front, back)", "%(flashcard_sets)s, 'hello', 'olá'"),
@@ -676,6 +679,14 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("user_achievements_user_clerk_id_fkey", "user_achievements", "user_clerk_id = 'ghost'"),
     bad("user_achievements_achievement_id_fkey", "user_achievements", "achievement_id = gen_random_uuid()"),
     bad("user_achievements_progress_non_negative", "user_achievements", "progress = -1"),
+    # user_points
+    dup("user_points_user_clerk_id_key", "user_points", "user_clerk_id"),
+    bad("user_points_user_clerk_id_fkey", "user_points", "user_clerk_id = 'ghost'"),
+    bad("user_points_points_non_negative", "user_points", "points = -1"),
+    bad("user_points_achievements_non_negative", "user_points", "achievements = -1"),
+    requirement("""'{"kind": "all_of", "rules": []}'"""),
+    requirement("""'{"kind": "any_of", "rules": [{"kind": "streak_days", "threshold": 0}]}'"""),
+    requirement("""'{"kind": "lessons_completed", "threshold": 1, "course_id": "not-a-uuid"}'"""),
     # flashcard_sets and flashcards
     bad("flashcard_sets_owner_clerk_id_fkey", "flashcard_sets", "owner_clerk_id = 'ghost'"),
     bad("flashcard_sets_course_id_fkey", "flashcard_sets", "course_id = gen_random_uuid()"),
@@ -838,7 +849,7 @@ def test_deleting_an_author_keeps_their_course_and_reviews_anonymously(
 ) -> None:
     db_conn.execute("DELETE FROM users WHERE clerk_id = 'clerk_a'")
     assert set(world) - present(db_conn, world) == {
-        "user_a", "forum_post_likes", "forum_reply_likes", "feedback_upvotes",
+        "user_a", "forum_post_likes", "forum_reply_likes", "feedback_upvotes", "user_points",
     }  # fmt: skip
     assert column(db_conn, "courses", "author_clerk_id", world["courses"]) is None
     assert column(db_conn, "suggested_edits", "reviewer_clerk_id", world["suggested_edits"]) is None

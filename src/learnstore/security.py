@@ -60,6 +60,7 @@ SHARED_TABLES: Final[dict[str, str]] = {
     "courses": "edited by its author and collaborators; read by everyone once published",
     "collaborators": "a course's team: granted and read by the course's author and team",
     "suggested_edits": "written by one user and reviewed by another (the reviewer writes the row)",
+    "user_points": "written only by the award evaluation (SECURITY DEFINER); learnstore_app may only read it",
 }
 
 

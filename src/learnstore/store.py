@@ -17,6 +17,7 @@ from learnstore.database import DEFAULT_RETRIES, Database
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translating
 from learnstore.pooler import detect_pooler
+from learnstore.repositories.achievements import AchievementsRepository
 from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.community import CommunityRepository
 from learnstore.repositories.content import ContentRepository
@@ -46,6 +47,7 @@ class Store:
         self.community = CommunityRepository(db)
         self.flashcards = FlashcardsRepository(db)
         self.favorites = FavoritesRepository(db)
+        self.achievements = AchievementsRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:

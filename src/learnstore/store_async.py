@@ -16,6 +16,7 @@ from learnstore.database_async import DEFAULT_RETRIES, AsyncDatabase
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translating
 from learnstore.pooler_async import detect_pooler
+from learnstore.repositories.achievements_async import AsyncAchievementsRepository
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
 from learnstore.repositories.community_async import AsyncCommunityRepository
 from learnstore.repositories.content_async import AsyncContentRepository
@@ -45,6 +46,7 @@ class AsyncStore:
         self.community = AsyncCommunityRepository(db)
         self.flashcards = AsyncFlashcardsRepository(db)
         self.favorites = AsyncFavoritesRepository(db)
+        self.achievements = AsyncAchievementsRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:

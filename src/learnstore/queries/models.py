@@ -44,6 +44,7 @@ __all__ = [
     "GetFlashcardSetRow",
     "GetNextLessonRow",
     "GetOrCreateTagRow",
+    "GetProfileCardRow",
     "GetStreakRow",
     "GetThreadRow",
     "ImportFlashcardSetRow",
@@ -62,12 +63,14 @@ __all__ = [
     "ListCourseTagsRow",
     "ListDueFlashcardsRow",
     "ListFavoritesRow",
+    "ListLeaderboardRow",
     "ListLearnerCoursesRow",
     "ListLessonCompletionsRow",
     "ListLessonProgressRow",
     "ListRecommendedCoursesRow",
     "ListTrendingCoursesRow",
     "ListTrendingTagsRow",
+    "ListUserAchievementsRow",
     "ListUserActivityRow",
     "ListUserFlashcardSetsRow",
     "LoginDay",
@@ -77,6 +80,8 @@ __all__ = [
     "QuizAttempt",
     "RecordFlashcardReviewRow",
     "RemoveFeedbackUpvoteRow",
+    "ScoreAchievementForAllUsersRow",
+    "ScoreUserAchievementsRow",
     "SearchPublishedCoursesRow",
     "SuggestedEdit",
     "Tag",
@@ -88,6 +93,7 @@ __all__ = [
     "UserAchievement",
     "UserCourse",
     "UserFlashcardProgress",
+    "UserPoint",
     "UserProgress",
     "UserStreak",
     "WebhookDelivery",
@@ -487,6 +493,21 @@ class UserAchievement(BaseModel):
     achievement_id: UUID
     progress: int
     earned_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserPoint(BaseModel):
+    """A learner's points and achievements earned, kept by triggers: the leaderboards read it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    points: int
+    achievements: int
+    reached_at: datetime | None
+    """When the points last changed: among equal points, who reached them first ranks first."""
     created_at: datetime
     updated_at: datetime
 
@@ -1114,6 +1135,69 @@ class CountFlashcardsReviewedRow(BaseModel):
     cards_reviewed: int
     reviews: int
     cards_mastered: int
+
+
+class ScoreUserAchievementsRow(BaseModel):
+    """A row of ScoreUserAchievements."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    awarded: JsonValue
+
+
+class ScoreAchievementForAllUsersRow(BaseModel):
+    """A row of ScoreAchievementForAllUsers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    awarded: int
+
+
+class ListUserAchievementsRow(BaseModel):
+    """A row of ListUserAchievements."""
+
+    model_config = ConfigDict(frozen=True)
+
+    achievement_id: UUID
+    code: str
+    title: str
+    points: int
+    earned_at: datetime | None
+
+
+class GetProfileCardRow(BaseModel):
+    """A row of GetProfileCard."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    first_name: str | None
+    last_name: str | None
+    avatar_url: str | None
+    courses_enrolled: int
+    courses_completed: int
+    lessons_completed: int
+    current_streak: int
+    longest_streak: int
+    points: int
+    achievements: JsonValue
+
+
+class ListLeaderboardRow(BaseModel):
+    """A row of ListLeaderboard."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rank: int
+    user_clerk_id: str
+    first_name: str | None
+    last_name: str | None
+    avatar_url: str | None
+    points: int
+    achievements: int
+    is_me: bool
 
 
 class ListLessonProgressRow(BaseModel):

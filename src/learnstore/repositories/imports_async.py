@@ -325,7 +325,9 @@ def _progress_rows(
     """The COPY rows of progress records, and the learners and lessons they touch."""
     out: list[tuple[Any, ...]] = []
     users: set[str] = set()
-    lessons: set[UUID] = set()
+    # Lessons by their 128-bit int: hashing and comparing a UUID runs Python code (UUID.__hash__,
+    # __eq__), an int's does not; a few hundred distinct lessons become UUIDs again at the end.
+    lessons: set[int] = set()
     append = out.append
     for index, row in enumerate(rows):
         # The common shapes take the short way: a 5-tuple of the right types.
@@ -359,7 +361,7 @@ def _progress_rows(
                 f"progress[{index}]", "completed_at", f"must not be before started_at ({started})", completed
             )
         users.add(user)
-        lessons.add(lesson)
+        lessons.add(lesson.int)
         append(
             (
                 user,
@@ -371,7 +373,7 @@ def _progress_rows(
                 completed or started or now,
             )
         )
-    return out, users, lessons
+    return out, users, {UUID(int=lesson) for lesson in lessons}
 
 
 def _login_day_rows(rows: Sequence[object]) -> tuple[list[tuple[Any, ...]], set[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -364,6 +365,35 @@ async def test_login_days_import_rewrites_the_streaks_as_the_users_domain_comput
     recomputed = await store.users.recompute_streak("ada")
     assert (recomputed.current_streak, recomputed.longest_streak) == (2, 3)
     assert await store.users.list_login_days("ada", date(2024, 1, 1), date(2024, 1, 31)) == days
+
+
+async def test_imported_streaks_match_the_one_user_recompute_on_random_histories(
+    store: AsyncStore, adb_conn: psycopg.AsyncConnection[Any]
+) -> None:
+    rnd = random.Random(3)
+    names = [f"user_{n}" for n in range(12)]
+    await learners(store, *names)
+    records = []
+    for name in names:
+        # Runs and gaps of random lengths, some of a single day, some users with one day only.
+        day, left = date(2024, 1, 1), rnd.choice((1, 5, 40))
+        while left > 0:
+            for _ in range(min(left, rnd.randint(1, 6))):
+                records.append(LoginDayRecord(name, day, datetime.combine(day, T0.timetz())))
+                day += timedelta(days=1)
+                left -= 1
+            day += timedelta(days=rnd.randint(1, 3))
+    await store.imports.import_login_days(records)
+    read = (
+        "SELECT current_streak, longest_streak, last_active_date FROM user_streaks WHERE user_clerk_id = %s"
+    )
+    for name in names:
+        imported = await (await adb_conn.execute(read, [name])).fetchone()
+        # recompute_streak: the users domain's function for one user, the reference.
+        cur = await adb_conn.execute(
+            "SELECT current_streak, longest_streak, last_active_date FROM recompute_streak(%s)", [name]
+        )
+        assert imported == await cur.fetchone(), name
 
 
 @pytest.mark.parametrize(

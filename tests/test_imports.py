@@ -115,6 +115,32 @@ async def test_lesson_content_that_does_not_fit_its_type_names_the_lesson_and_wr
     assert await counts(adb_conn) == before
 
 
+async def test_of_several_bad_contents_the_first_in_input_order_is_named_whatever_its_type(
+    store: AsyncStore, adb_conn: psycopg.AsyncConnection[Any]
+) -> None:
+    # Contents are checked in one batch per content type: the error must still be the first bad
+    # lesson of the input, with the path inside its content.
+    first, later = course("A"), course("B")
+    first["units"][1]["lessons"][0] = {
+        "title": "Try",
+        "content_type": "exercise",
+        "content": {"prompt": "Do it", "hints": ["one", "   "]},
+    }
+    later["units"][0]["lessons"][0] = {
+        "title": "Clip",
+        "content_type": "video",
+        "content": {"url": "ftp://x"},
+    }
+    before = await counts(adb_conn)
+    with pytest.raises(InvalidValue) as caught:
+        await store.imports.import_courses([first, later])
+    assert caught.value.field == "courses[0].units[1].lessons[0].content.hints[1]"
+    with pytest.raises(InvalidValue) as caught:
+        await store.imports.import_courses([later, first])
+    assert caught.value.field == "courses[0].units[0].lessons[0].content.url"
+    assert await counts(adb_conn) == before
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -482,9 +482,14 @@ async def _copy(
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a batch's rows are built: the rows are tuples that
-    live until the COPY, and every collection of the growing young generation walks them again.
-    That was two thirds of the time spent checking 465,000 progress rows (bench/)."""
+    """The cyclic garbage collector off while a batch's rows are built and copied: the rows are
+    tuples that live until the COPY, and every collection of the growing young generation walks
+    them again. That was two thirds of the time spent checking 465,000 progress rows (bench/).
+    It stays off through the COPY, and the rows are freed before it is back on: turned on with
+    the rows alive, its first collections walked all of them again, inside the COPY (bench/:
+    learnstore's COPY of 200,000 login days took 1.1-1.3 times raw psycopg's COPY of the same
+    rows). In the async twin the pause spans the import's awaits: other tasks of the event loop
+    run without the cyclic collector for that long (reference counting still frees their objects)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -556,66 +561,74 @@ class AsyncImportsRepository:
         self, courses: Iterable[CourseImport | Mapping[str, Any]], *, single: bool
     ) -> list[ImportedCourse]:
         label = "course" if single else "courses"
-        batch: list[CourseImport] = _batch(_COURSE_BATCH, courses, label, single=single)
-        now = _now()
-        course_rows: list[tuple[Any, ...]] = []
-        unit_rows: list[tuple[Any, ...]] = []
-        lesson_rows: list[tuple[Any, ...]] = []
-        unit_paths: list[str] = []
-        lesson_paths: list[str] = []
-        imported: list[ImportedCourse] = []
-        for i, course in enumerate(batch):
-            path = label if single else f"{label}[{i}]"
-            published_at = course.published_at
-            if course.status == "published":
-                published_at = published_at or now
-            elif published_at is not None:
-                raise _bad(path, "published_at", f"must be None for a {course.status} course", published_at)
-            course_id = course.id or uuid4()
-            course_rows.append(
-                (
-                    course_id,
-                    course.author_clerk_id,
-                    course.title,
-                    course.description,
-                    course.difficulty,
-                    course.estimated_duration_minutes,
-                    course.learning_objectives,
-                    course.cover_image_url,
-                    course.language_id,
-                    course.status,
-                    published_at,
-                    course.open_to_collaboration,
-                    course.created_at or now,
-                )
-            )
-            units = []
-            for j, unit in enumerate(course.units):
-                unit_id = unit.id or uuid4()
-                unit_rows.append((unit_id, course_id, unit.title, unit.description, j))
-                unit_paths.append(f"{path}.units[{j}]")
-                lesson_ids = []
-                for k, lesson in enumerate(unit.lessons):
-                    lesson_id = lesson.id or uuid4()
-                    lesson_rows.append(
-                        (
-                            lesson_id,
-                            unit_id,
-                            lesson.title,
-                            lesson.content_type,
-                            lesson.content,  # replaced by the checked content below
-                            lesson.duration_seconds,
-                            k,
-                        )
+        # The batch is checked and its rows built with the cyclic garbage collector paused, as in
+        # the other imports: validating 6,000 lesson contents set off full collections over the
+        # whole input (10-30 ms each, under cProfile).
+        with _gc_paused():
+            batch: list[CourseImport] = _batch(_COURSE_BATCH, courses, label, single=single)
+            now = _now()
+            course_rows: list[tuple[Any, ...]] = []
+            unit_rows: list[tuple[Any, ...]] = []
+            lesson_rows: list[tuple[Any, ...]] = []
+            unit_paths: list[str] = []
+            lesson_paths: list[str] = []
+            imported: list[ImportedCourse] = []
+            for i, course in enumerate(batch):
+                path = label if single else f"{label}[{i}]"
+                published_at = course.published_at
+                if course.status == "published":
+                    published_at = published_at or now
+                elif published_at is not None:
+                    raise _bad(
+                        path, "published_at", f"must be None for a {course.status} course", published_at
                     )
-                    lesson_paths.append(f"{path}.units[{j}].lessons[{k}]")
-                    lesson_ids.append(lesson_id)
-                units.append(ImportedUnit(id=unit_id, lesson_ids=lesson_ids))
-            imported.append(ImportedCourse(id=course_id, units=units))
-        contents = _lesson_contents([(row[3], row[4]) for row in lesson_rows], lesson_paths)
-        lesson_rows = [
-            (*row[:4], content, *row[5:]) for row, content in zip(lesson_rows, contents, strict=True)
-        ]
+                course_id = course.id or uuid4()
+                course_rows.append(
+                    (
+                        course_id,
+                        course.author_clerk_id,
+                        course.title,
+                        course.description,
+                        course.difficulty,
+                        course.estimated_duration_minutes,
+                        course.learning_objectives,
+                        course.cover_image_url,
+                        course.language_id,
+                        course.status,
+                        published_at,
+                        course.open_to_collaboration,
+                        course.created_at or now,
+                    )
+                )
+                units = []
+                for j, unit in enumerate(course.units):
+                    unit_id = unit.id or uuid4()
+                    unit_rows.append((unit_id, course_id, unit.title, unit.description, j))
+                    unit_paths.append(f"{path}.units[{j}]")
+                    lesson_ids = []
+                    for k, lesson in enumerate(unit.lessons):
+                        lesson_id = lesson.id or uuid4()
+                        lesson_rows.append(
+                            (
+                                lesson_id,
+                                unit_id,
+                                lesson.title,
+                                lesson.content_type,
+                                lesson.content,  # replaced by the checked content below
+                                lesson.duration_seconds,
+                                k,
+                            )
+                        )
+                        lesson_paths.append(f"{path}.units[{j}].lessons[{k}]")
+                        lesson_ids.append(lesson_id)
+                    # model_construct: ids this method made or took from validated input, so validating
+                    # them again took a sixth of an import's time (cProfile, 200 courses).
+                    units.append(ImportedUnit.model_construct(id=unit_id, lesson_ids=lesson_ids))
+                imported.append(ImportedCourse.model_construct(id=course_id, units=units))
+            contents = _lesson_contents([(row[3], row[4]) for row in lesson_rows], lesson_paths)
+            lesson_rows = [
+                (*row[:4], content, *row[5:]) for row, content in zip(lesson_rows, contents, strict=True)
+            ]
         async with self._db.transaction() as conn, conn.cursor() as cur:
             await _copy(cur, _COURSES, course_rows, lambda i: label if single else f"{label}[{i}]")
             await _copy(cur, _UNITS, unit_rows, unit_paths.__getitem__)
@@ -629,12 +642,14 @@ class AsyncImportsRepository:
         progress from the lesson statuses already there, in the same transaction."""
         with _gc_paused():
             rows, users, courses = _enrolment_rows(_listed(enrolments), _now())
-        async with self._db.transaction() as conn, conn.cursor() as cur:
-            await _copy(cur, _ENROLMENTS, rows, lambda i: f"enrolments[{i}]")
-            refreshed = await AsyncQuerier(conn).refresh_learner_enrolments(
-                user_clerk_ids=list(users), course_ids=list(courses)
-            )
-        return ImportSummary(rows=len(rows), refreshed=refreshed)
+            async with self._db.transaction() as conn, conn.cursor() as cur:
+                await _copy(cur, _ENROLMENTS, rows, lambda i: f"enrolments[{i}]")
+                refreshed = await AsyncQuerier(conn).refresh_learner_enrolments(
+                    user_clerk_ids=list(users), course_ids=list(courses)
+                )
+            copied = len(rows)
+            rows.clear()  # freed while the collector is still paused (see _gc_paused)
+        return ImportSummary(rows=copied, refreshed=refreshed)
 
     async def import_progress(
         self, records: Iterable[ProgressRecord | tuple[Any, ...] | Mapping[str, Any]]
@@ -647,18 +662,20 @@ class AsyncImportsRepository:
         """
         with _gc_paused():
             rows, users, lessons = _progress_rows(_listed(records), _now())
-        user_ids = list(users)
-        async with self._db.transaction() as conn, conn.cursor() as cur:
-            queries = AsyncQuerier(conn)
-            course_ids = await queries.list_courses_of_lessons(lesson_ids=list(lessons))
-            # Before the COPY: a concurrent set_lesson_status on one of these enrolments then waits
-            # for this import, instead of holding the enrolment while it waits for a copied row.
-            await queries.lock_learner_enrolments(user_clerk_ids=user_ids, course_ids=course_ids)
-            await _copy(cur, _PROGRESS, rows, lambda i: f"progress[{i}]")
-            refreshed = await queries.refresh_learner_enrolments(
-                user_clerk_ids=user_ids, course_ids=course_ids
-            )
-        return ImportSummary(rows=len(rows), refreshed=refreshed)
+            user_ids = list(users)
+            async with self._db.transaction() as conn, conn.cursor() as cur:
+                queries = AsyncQuerier(conn)
+                course_ids = await queries.list_courses_of_lessons(lesson_ids=list(lessons))
+                # Before the COPY: a concurrent set_lesson_status on one of these enrolments then waits
+                # for this import, instead of holding the enrolment while it waits for a copied row.
+                await queries.lock_learner_enrolments(user_clerk_ids=user_ids, course_ids=course_ids)
+                await _copy(cur, _PROGRESS, rows, lambda i: f"progress[{i}]")
+                refreshed = await queries.refresh_learner_enrolments(
+                    user_clerk_ids=user_ids, course_ids=course_ids
+                )
+            copied = len(rows)
+            rows.clear()  # freed while the collector is still paused (see _gc_paused)
+        return ImportSummary(rows=copied, refreshed=refreshed)
 
     async def import_login_days(
         self, records: Iterable[LoginDayRecord | tuple[Any, ...] | Mapping[str, Any]]
@@ -667,13 +684,15 @@ class AsyncImportsRepository:
         they belong to from their login days, in the same transaction."""
         with _gc_paused():
             rows, users = _login_day_rows(_listed(records))
-        user_ids = list(users)
-        async with self._db.transaction() as conn, conn.cursor() as cur:
-            queries = AsyncQuerier(conn)
-            await queries.lock_users(clerk_ids=user_ids)
-            await _copy(cur, _LOGIN_DAYS, rows, lambda i: f"login_days[{i}]")
-            refreshed = await queries.recompute_streaks(user_clerk_ids=user_ids)
-        return ImportSummary(rows=len(rows), refreshed=refreshed)
+            user_ids = list(users)
+            async with self._db.transaction() as conn, conn.cursor() as cur:
+                queries = AsyncQuerier(conn)
+                await queries.lock_users(clerk_ids=user_ids)
+                await _copy(cur, _LOGIN_DAYS, rows, lambda i: f"login_days[{i}]")
+                refreshed = await queries.recompute_streaks(user_clerk_ids=user_ids)
+            copied = len(rows)
+            rows.clear()  # freed while the collector is still paused (see _gc_paused)
+        return ImportSummary(rows=copied, refreshed=refreshed)
 
 
 _CONTENT_BATCHES: Final[dict[str, TypeAdapter[list[Any]]]] = {

@@ -560,7 +560,7 @@ class ImportsRepository:
         self, courses: Iterable[CourseImport | Mapping[str, Any]], *, single: bool
     ) -> list[ImportedCourse]:
         label = "course" if single else "courses"
-        # The batch is checked and its rows built with the cyclic garbage collector paused, as in
+        # The batch is checked, built and copied with the cyclic garbage collector paused, as in
         # the other imports: validating 6,000 lesson contents set off full collections over the
         # whole input (10-30 ms each, under cProfile).
         with _gc_paused():
@@ -628,10 +628,12 @@ class ImportsRepository:
             lesson_rows = [
                 (*row[:4], content, *row[5:]) for row, content in zip(lesson_rows, contents, strict=True)
             ]
-        with self._db.transaction() as conn, conn.cursor() as cur:
-            _copy(cur, _COURSES, course_rows, lambda i: label if single else f"{label}[{i}]")
-            _copy(cur, _UNITS, unit_rows, unit_paths.__getitem__)
-            _copy(cur, _LESSONS, lesson_rows, lesson_paths.__getitem__)
+            with self._db.transaction() as conn, conn.cursor() as cur:
+                _copy(cur, _COURSES, course_rows, lambda i: label if single else f"{label}[{i}]")
+                _copy(cur, _UNITS, unit_rows, unit_paths.__getitem__)
+                _copy(cur, _LESSONS, lesson_rows, lesson_paths.__getitem__)
+            for built in (course_rows, unit_rows, lesson_rows):
+                built.clear()  # freed while the collector is still paused (see _gc_paused)
         return imported
 
     def import_enrolments(self, enrolments: Iterable[EnrolmentRecord | Mapping[str, Any]]) -> ImportSummary:

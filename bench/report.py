@@ -22,11 +22,27 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
 def latest(scale: str, history: Path = HISTORY) -> dict[str, Any] | None:
+    """The latest measurement of every operation at `scale`: the runs of bench/history/<scale>.jsonl
+    laid over each other in order, so that a rerun of some operations (`--only`) replaces their rows
+    and keeps the others; the imports of the latest run that measured them; the last run's meta."""
     path = history / f"{scale}.jsonl"
     if not path.exists():
         return None
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    return json.loads(lines[-1]) if lines else None
+    runs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if not runs:
+        return None
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    imports: list[dict[str, Any]] = []
+    for run in runs:
+        for row in run["rows"]:
+            rows[(row["operation"], row["mode"])] = {**row, "run_date": run["date"]}
+        imports = run["imports"] or imports
+    merged = dict(runs[-1])
+    merged["rows"] = list(rows.values())
+    merged["imports"] = imports
+    merged["runs"] = len(runs)
+    merged["rounds"] = "-".join(str(r) for r in sorted({run["rounds"] for run in runs}))
+    return merged
 
 
 def _summary(runs: list[dict[str, Any]]) -> list[str]:
@@ -75,7 +91,8 @@ def markdown(runs: list[dict[str, Any]]) -> str:
     for run in runs:
         meta = run["meta"]
         out += [
-            f"### Scale `{run['scale']}`: medians of {run['rounds']} interleaved rounds ({run['date']})",
+            f"### Scale `{run['scale']}`: medians of {run['rounds']} interleaved rounds"
+            f" (latest of {run['runs']} runs, {run['date']})",
             "",
             f"- {meta['machine']}; {meta['server']}",
             f"- {meta['python']}; learnstore commit {meta['commit']}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from psycopg import sql as pgsql
 
 import learnstore
 from learnstore import AsyncStore, Store
@@ -604,23 +606,25 @@ def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from plan_nodes(child)
 
 
+DEFAULTS: dict[str, Any] = {
+    "text_query": None,
+    "sort_by": "newest",
+    "language_code": None,
+    "difficulty": None,
+    "tags": [],
+    "match_all_tags": True,
+    "after_id": None,
+    "after_published_at": None,
+    "after_score": None,
+    "after_count": None,
+    "page_size": 21,
+}
+
+
 def explain(conn: psycopg.Connection[Any], **params: Any) -> list[dict[str, Any]]:
     """The plan of SearchPublishedCourses for these parameters, node by node."""
     sql = sync_queries().search_published_courses.sql
-    defaults: dict[str, Any] = {
-        "text_query": None,
-        "sort_by": "newest",
-        "language_code": None,
-        "difficulty": None,
-        "tags": [],
-        "match_all_tags": True,
-        "after_id": None,
-        "after_published_at": None,
-        "after_score": None,
-        "after_count": None,
-        "page_size": 21,
-    }
-    row = conn.execute("EXPLAIN (FORMAT JSON) " + sql, {**defaults, **params}).fetchone()
+    row = conn.execute("EXPLAIN (FORMAT JSON) " + sql, {**DEFAULTS, **params}).fetchone()
     assert row is not None
     return list(plan_nodes(row[0][0]["Plan"]))
 
@@ -667,20 +671,60 @@ def test_newest_first_walks_courses_published_idx_from_the_cursor_without_sortin
     assert not [node for node in below if node["Node Type"] == "Sort"]
 
 
-async def test_discovery_is_never_a_prepared_statement_so_every_call_gets_its_own_plan(
+def explain_generic(conn: psycopg.Connection[Any], **params: Any) -> list[dict[str, Any]]:
+    """The generic plan of SearchPublishedCourses (what a prepared statement may switch to after
+    five runs), for these parameters, node by node."""
+    text = sync_queries().search_published_courses.sql
+    names: list[str] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    statement = re.sub(r"%\((\w+)\)s", placeholder, text).replace("%%", "%")
+    values = {**DEFAULTS, **params}
+    with conn.transaction(force_rollback=True):
+        conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        conn.execute(f"PREPARE discovery_generic AS {statement}")
+        try:
+            args = pgsql.SQL(", ").join(pgsql.Literal(values[name]) for name in names)
+            row = conn.execute(
+                pgsql.SQL("EXPLAIN (FORMAT JSON) EXECUTE discovery_generic ({})").format(args)
+            ).fetchone()
+        finally:
+            conn.execute("DEALLOCATE discovery_generic")
+    assert row is not None
+    return list(plan_nodes(row[0][0]["Plan"]))
+
+
+@pytest.mark.parametrize("sort_by", ["relevance", "newest", "rating"])
+def test_the_generic_plan_keeps_courses_search_idx_for_a_text_query(
+    analyzed_db: psycopg.Connection[Any], sort_by: str
+) -> None:
+    # Discovery is prepared like any statement; PostgreSQL may then plan it once for any values.
+    # The text match is a set of ids found through the index, not to_tsvector run on each course.
+    nodes = explain_generic(analyzed_db, text_query="postgresql -rust", sort_by=sort_by)
+    searched = [node for node in nodes if node.get("Index Name") == "courses_search_idx"]
+    assert searched, "the generic plan of a text search does not use courses_search_idx"
+    assert "$1" in searched[0]["Index Cond"]  # the parameter: this is the generic plan
+    per_course = [
+        node for node in nodes if node.get("Relation Name") == "courses" and "@@" in node.get("Filter", "")
+    ]
+    assert not per_course, f"the text match runs on each course: {per_course[0]['Filter']}"
+
+
+async def test_discovery_is_prepared_after_a_few_calls_and_answers_as_before(
     store: AsyncStore, adb_conn: AConn, catalog: Catalog
 ) -> None:
-    # psycopg prepares a statement after prepare_threshold runs, and PostgreSQL then plans it once
-    # for any values: the absent filters no longer fold away and the text search loses its index.
+    first = await store.catalog.discover(text="postgresql")
     assert adb_conn.prepare_threshold is not None
-    before = adb_conn.prepare_threshold
-    for _ in range(before * 3):
-        await store.catalog.discover(text="postgresql")
+    for _ in range(adb_conn.prepare_threshold * 3):
+        assert await store.catalog.discover(text="postgresql") == first
     cur = await adb_conn.execute(
         "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ("%websearch_to_tsquery%",)
     )
-    assert await cur.fetchone() == (0,)
-    assert adb_conn.prepare_threshold == before
+    assert await cur.fetchone() == (1,)
 
 
 # -- rating summaries ------------------------------------------------------------------------------

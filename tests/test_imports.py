@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -111,6 +112,32 @@ async def test_lesson_content_that_does_not_fit_its_type_names_the_lesson_and_wr
         await store.imports.import_courses([course("A"), bad])
     assert caught.value.field is not None
     assert caught.value.field.startswith("courses[1].units[1].lessons[2].content")
+    assert await counts(adb_conn) == before
+
+
+async def test_of_several_bad_contents_the_first_in_input_order_is_named_whatever_its_type(
+    store: AsyncStore, adb_conn: psycopg.AsyncConnection[Any]
+) -> None:
+    # Contents are checked in one batch per content type: the error must still be the first bad
+    # lesson of the input, with the path inside its content.
+    first, later = course("A"), course("B")
+    first["units"][1]["lessons"][0] = {
+        "title": "Try",
+        "content_type": "exercise",
+        "content": {"prompt": "Do it", "hints": ["one", "   "]},
+    }
+    later["units"][0]["lessons"][0] = {
+        "title": "Clip",
+        "content_type": "video",
+        "content": {"url": "ftp://x"},
+    }
+    before = await counts(adb_conn)
+    with pytest.raises(InvalidValue) as caught:
+        await store.imports.import_courses([first, later])
+    assert caught.value.field == "courses[0].units[1].lessons[0].content.hints[1]"
+    with pytest.raises(InvalidValue) as caught:
+        await store.imports.import_courses([later, first])
+    assert caught.value.field == "courses[0].units[0].lessons[0].content.url"
     assert await counts(adb_conn) == before
 
 
@@ -364,6 +391,35 @@ async def test_login_days_import_rewrites_the_streaks_as_the_users_domain_comput
     recomputed = await store.users.recompute_streak("ada")
     assert (recomputed.current_streak, recomputed.longest_streak) == (2, 3)
     assert await store.users.list_login_days("ada", date(2024, 1, 1), date(2024, 1, 31)) == days
+
+
+async def test_imported_streaks_match_the_one_user_recompute_on_random_histories(
+    store: AsyncStore, adb_conn: psycopg.AsyncConnection[Any]
+) -> None:
+    rnd = random.Random(3)
+    names = [f"user_{n}" for n in range(12)]
+    await learners(store, *names)
+    records = []
+    for name in names:
+        # Runs and gaps of random lengths, some of a single day, some users with one day only.
+        day, left = date(2024, 1, 1), rnd.choice((1, 5, 40))
+        while left > 0:
+            for _ in range(min(left, rnd.randint(1, 6))):
+                records.append(LoginDayRecord(name, day, datetime.combine(day, T0.timetz())))
+                day += timedelta(days=1)
+                left -= 1
+            day += timedelta(days=rnd.randint(1, 3))
+    await store.imports.import_login_days(records)
+    read = (
+        "SELECT current_streak, longest_streak, last_active_date FROM user_streaks WHERE user_clerk_id = %s"
+    )
+    for name in names:
+        imported = await (await adb_conn.execute(read, [name])).fetchone()
+        # recompute_streak: the users domain's function for one user, the reference.
+        cur = await adb_conn.execute(
+            "SELECT current_streak, longest_streak, last_active_date FROM recompute_streak(%s)", [name]
+        )
+        assert imported == await cur.fetchone(), name
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,8 @@ class Querier:
         descending. Keyset pagination: pass the sort key of the last row of a page as after_* (after_id
         NULL for the first page). The text filter is written exactly as courses_search_idx's expression
         so that the index serves it; ratings are computed only when sorting by them, and for the page.
+        The statement is prepared like any other: its generic plan stays good for every mix of filters
+        (docs/catalog.md, "How the query is served"), so no call pays for planning it.
         """
         with self._sql.search_published_courses_cursor(
             self._conn,
@@ -218,6 +220,8 @@ class AsyncQuerier:
         descending. Keyset pagination: pass the sort key of the last row of a page as after_* (after_id
         NULL for the first page). The text filter is written exactly as courses_search_idx's expression
         so that the index serves it; ratings are computed only when sorting by them, and for the page.
+        The statement is prepared like any other: its generic plan stays good for every mix of filters
+        (docs/catalog.md, "How the query is served"), so no call pays for planning it.
         """
         async with self._sql.search_published_courses_cursor(
             self._conn,

@@ -616,3 +616,17 @@ async def test_as_user_inside_the_owners_transaction_is_scoped_to_each_operation
         cur = await conn.execute("SELECT current_user, current_setting('learnstore.clerk_id', true)")
         assert await cur.fetchone() == ("postgres", "")
         await conn.rollback()
+
+
+async def test_analytics_across_learners_count_only_the_users_own_rows_as_user(fresh_db: str) -> None:
+    # Documented (docs/security.md): aggregates over other learners belong on the service path.
+    made = seed(fresh_db)
+    async with await learnstore.connect_async(fresh_db) as store:
+        assert (await store.progress.get_course_stats(made["course"])).enrolments == 2
+        assert (await store.as_user("author").progress.get_course_stats(made["course"])).enrolments == 0
+        assert (await store.as_user("ana").progress.get_course_stats(made["course"])).enrolments == 1
+        # A repair recompute as a user runs as the owner and puts right every learner's enrolment.
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            conn.execute("UPDATE user_courses SET progress = 77 WHERE user_clerk_id = 'ben'")
+        assert await store.as_user("ana").progress.refresh_course(made["course"]) == 1
+        assert (await store.progress.get_enrolment("ben", made["course"])).progress == 0

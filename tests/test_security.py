@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import errors, sql
+from psycopg.conninfo import make_conninfo
 from test_content import round_trips
 from test_schema import WORLD, rows, scalar
 
@@ -624,3 +625,48 @@ async def test_as_user_inside_the_owners_transaction_is_scoped_to_each_operation
         cur = await conn.execute("SELECT current_user, current_setting('learnstore.clerk_id', true)")
         assert await cur.fetchone() == ("postgres", "")
         await conn.rollback()
+
+
+async def test_analytics_across_learners_count_only_the_users_own_rows_as_user(fresh_db: str) -> None:
+    # Documented (docs/security.md): aggregates over other learners belong on the service path.
+    made = seed(fresh_db)
+    async with await learnstore.connect_async(fresh_db) as store:
+        assert (await store.progress.get_course_stats(made["course"])).enrolments == 2
+        assert (await store.as_user("author").progress.get_course_stats(made["course"])).enrolments == 0
+        assert (await store.as_user("ana").progress.get_course_stats(made["course"])).enrolments == 1
+        # A repair recompute as a user runs as the owner and puts right every learner's enrolment.
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            conn.execute("UPDATE user_courses SET progress = 77 WHERE user_clerk_id = 'ben'")
+        assert await store.as_user("ana").progress.refresh_course(made["course"]) == 1
+        assert (await store.progress.get_enrolment("ben", made["course"])).progress == 0
+
+
+def test_a_non_superuser_owner_migrates_keeps_its_path_and_switches_to_the_app_role(
+    learnstore_server_dsn: str,
+) -> None:
+    # The deployment most services have: the tables belong to an ordinary role with CREATEROLE
+    # (a managed database's admin), not to a superuser, which would bypass RLS whatever the role.
+    owner = unique_name("owner")
+    name = unique_name("owned")
+    with psycopg.connect(learnstore_server_dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(sql.Identifier(owner)))
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner))
+        )
+    dsn = make_conninfo(learnstore_server_dsn, dbname=name, user=owner)
+    try:
+        upgrade(dsn)
+        with psycopg.connect(dsn) as conn:
+            assert scalar(conn, "SELECT pg_has_role(current_user, %s, 'MEMBER')", [APP_ROLE])
+            assert not scalar(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        seed(dsn)
+        with learnstore.connect(dsn) as store:
+            assert len(store.users.list_active_goals("ben")) == 1  # the owner's path, unchanged
+            assert store.as_user("ana").users.list_active_goals("ben") == []
+            with pytest.raises(PermissionDenied):
+                store.as_user("ana").users.create_goal("ben", "no")
+            assert len(store.as_user("ben").users.list_active_goals("ben")) == 1
+    finally:
+        drop_database(learnstore_server_dsn, name)
+        with psycopg.connect(learnstore_server_dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(owner)))

@@ -103,7 +103,10 @@ logfile = {folder / "pgbouncer.log"}
             for path in (folder, *folder.iterdir()):
                 shutil.chown(path, account)
             command[1:1] = ["-u", account]
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # PgBouncer also logs every connection to stderr: to a file, never to a pipe nobody reads
+        # (a full pipe blocks PgBouncer, and every client with it).
+        with (folder / "stderr.log").open("wb") as stderr:
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
         bouncer = cls(port=port, folder=folder, process=process)
         bouncer._wait_until_listening()
         return bouncer
@@ -112,7 +115,7 @@ logfile = {folder / "pgbouncer.log"}
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                err = (self.folder / "stderr.log").read_text(errors="replace")[-2000:]
                 log = self.folder / "pgbouncer.log"
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                 self.stop()
@@ -140,8 +143,6 @@ logfile = {folder / "pgbouncer.log"}
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -386,7 +386,7 @@ class _Operation:
 
 def _raise_translated(exc: BaseException) -> None:
     """Raise the learnstore error for `exc` (chained to it), if it has one."""
-    if isinstance(exc, (psycopg.Error, pydantic.ValidationError)):
+    if isinstance(exc, (psycopg.Error, pydantic.ValidationError, UnicodeEncodeError)):
         ours = translate(exc)
         if ours is not None:
             raise ours from exc

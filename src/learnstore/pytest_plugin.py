@@ -58,6 +58,12 @@ _SETTINGS: dict[str, tuple[str, str, str]] = {
         "where the test server comes from: auto (default: dsn, else docker, else embedded), "
         "dsn, docker or embedded.",
     ),
+    "learnstore_pgbouncer": (
+        "--learnstore-pgbouncer",
+        "LEARNSTORE_TEST_PGBOUNCER",
+        "on: start PgBouncer (transaction mode) in front of the server, and give the tests DSNs "
+        "through it; the template and the databases are still created on the server directly.",
+    ),
     "learnstore_docker_image": (
         "--learnstore-docker-image",
         "LEARNSTORE_TEST_DOCKER_IMAGE",
@@ -92,6 +98,9 @@ def pytest_configure(config: pytest.Config) -> None:
     backend = setting(config, "learnstore_backend")
     if backend and backend[0] not in BACKENDS:
         raise pytest.UsageError(f"{backend[1]}={backend[0]!r}: learnstore's backend is one of {BACKENDS}")
+    bouncer = setting(config, "learnstore_pgbouncer")
+    if bouncer and bouncer[0] not in ("on", "off"):
+        raise pytest.UsageError(f"{bouncer[1]}={bouncer[0]!r}: learnstore's pgbouncer setting is on or off")
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,13 @@ def choose_backend(config: pytest.Config) -> Choice:
 
 def pytest_report_header(config: pytest.Config) -> str:
     choice = choose_backend(config)
-    return f"learnstore: PostgreSQL from {choice.backend} ({choice.why})"
+    through = " through PgBouncer" if _pgbouncer_on(config) else ""
+    return f"learnstore: PostgreSQL from {choice.backend} ({choice.why}){through}"
+
+
+def _pgbouncer_on(config: pytest.Config) -> bool:
+    found = setting(config, "learnstore_pgbouncer")
+    return found is not None and found[0] == "on"
 
 
 # ---- the server ---------------------------------------------------------------------------------
@@ -194,6 +209,26 @@ def learnstore_server(request: pytest.FixtureRequest) -> Iterator[Server]:
         from learnstore.embedded import embedded_dsn
 
         yield Server("embedded", embedded_dsn("postgres"))
+
+
+@pytest.fixture(scope="session")
+def learnstore_pgbouncer(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The session's PgBouncer (`learnstore.pgbouncer.PgBouncer`) when `--learnstore-pgbouncer=on`,
+    else None. The database fixtures then hand out DSNs through it."""
+    if not _pgbouncer_on(request.config):
+        yield None
+        return
+    from learnstore.pgbouncer import PgBouncer, PgBouncerError
+
+    server: Server = request.getfixturevalue("learnstore_server")
+    try:
+        bouncer = PgBouncer.start(server.dsn)
+    except PgBouncerError as exc:
+        pytest.fail(f"learnstore: {exc}", pytrace=False)
+    try:
+        yield bouncer
+    finally:
+        bouncer.stop()
 
 
 @pytest.fixture(scope="session")
@@ -324,9 +359,10 @@ def learnstore_db_factory(
     def db_fixture(request: pytest.FixtureRequest) -> Iterator[str]:
         """DSN of a fresh copy of the migrated template, dropped when the fixture's scope ends."""
         found: Template = request.getfixturevalue(template)
+        bouncer = request.getfixturevalue("learnstore_pgbouncer")
         name, dsn = clone_database(found, {"session": "db", "function": "fresh"}.get(scope, scope))
         try:
-            yield dsn
+            yield dsn if bouncer is None else bouncer.dsn(dsn)
         finally:
             drop_database(found.server_dsn, name)
 

@@ -15,7 +15,7 @@ from psycopg_pool import ConnectionPool
 from learnstore._validation import validated
 from learnstore.database import DEFAULT_RETRIES, Database
 from learnstore.embedded import default_dsn
-from learnstore.errors import InvalidValue, Unavailable, translating
+from learnstore.errors import InvalidValue, Unavailable, translate, translating
 from learnstore.pooler import detect_pooler
 from learnstore.repositories.achievements import AchievementsRepository
 from learnstore.repositories.catalog import CatalogRepository
@@ -121,17 +121,19 @@ def connect(
     # One direct connection first: a wrong DSN fails now with PostgreSQL's own reason, where
     # the pool would retry quietly until its timeout.
     try:
-        with translating():
-            probe = psycopg.Connection.connect(dsn, connect_timeout=max(1, int(timeout)), **kwargs)
+        probe = psycopg.Connection.connect(dsn, connect_timeout=max(1, int(timeout)), **kwargs)
     except psycopg.ProgrammingError as exc:  # libpq could not parse the DSN
         raise Unavailable(f"invalid DSN: {str(exc).strip().splitlines()[0]}") from exc
-    except Unavailable as exc:
+    except psycopg.Error as exc:
+        ours = translate(exc)
+        if ours is None:
+            raise
         if statement_timeout is not None and "unsupported startup parameter" in str(exc):
-            raise Unavailable(
-                f"{exc.message}: the pooler (PgBouncer) does not pass statement_timeout on; set it on "
+            ours = Unavailable(
+                f"{ours.message}: the pooler (PgBouncer) does not pass statement_timeout on; set it on "
                 "the role instead (ALTER ROLE ... SET statement_timeout) and connect without it"
-            ) from exc
-        raise
+            )
+        raise ours from exc
     try:
         with translating():
             if prepare is None:

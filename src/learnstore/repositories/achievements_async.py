@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from learnstore._validation import validated
 from learnstore.achievement_rules import Requirement, parse_requirement
 from learnstore.database_async import AsyncDatabase
-from learnstore.errors import NotFound, register_messages
+from learnstore.errors import InvalidValue, NotFound, register_messages
 from learnstore.queries.gamification import AsyncQuerier
 from learnstore.queries.models import Achievement, ListLeaderboardRow, ListUserAchievementsRow
 from learnstore.types import INT_MAX, ClerkId, Title, Url
@@ -235,6 +235,10 @@ class AsyncAchievementsRepository:
     @staticmethod
     def requirement_of(achievement: Achievement) -> Requirement:
         """The achievement's requirement as a rule model."""
+        if not isinstance(achievement, Achievement):
+            raise InvalidValue(
+                f"achievement: must be an Achievement, not {type(achievement).__name__}", field="achievement"
+            )
         return parse_requirement(achievement.requirement)
 
     # -- awarding ---------------------------------------------------------------------------------

@@ -243,6 +243,19 @@ def _check_id(value: object, field: str) -> UUID:
     return validated(UUID, value, field)
 
 
+def _keyset(before: object, column: str) -> dict[str, Any]:
+    """The keyset of a page's last row (`before`): its `column` timestamp and id, or InvalidValue."""
+    if before is None:
+        return {"before_created_at": None, "before_id": None}
+    at, row_id = getattr(before, column, None), getattr(before, "id", None)
+    if not isinstance(at, datetime) or not isinstance(row_id, UUID):
+        raise InvalidValue(
+            f"before: must be the last row of a page (with {column} and id), not {type(before).__name__}",
+            field="before",
+        )
+    return {"before_created_at": at, "before_id": row_id}
+
+
 class AsyncCommunityRepository:
     """Forums, likes, collaborators, suggested edits, feedback. Every method is one transaction;
     most are one statement (the notifications a write causes are written by the same statement).
@@ -350,8 +363,7 @@ class AsyncCommunityRepository:
             {
                 "course_id": course_id,
                 "limit": limit,
-                "before_created_at": before.created_at if before else None,
-                "before_id": before.id if before else None,
+                **_keyset(before, "created_at"),
             },
             "page",
         )
@@ -378,8 +390,7 @@ class AsyncCommunityRepository:
             {
                 "course_id": course_id,
                 "limit": limit,
-                "before_created_at": before.created_at if before else None,
-                "before_id": before.id if before else None,
+                **_keyset(before, "created_at"),
             },
             "page",
         )
@@ -823,8 +834,7 @@ class AsyncCommunityRepository:
             {
                 "course_id": course_id,
                 "limit": limit,
-                "before_created_at": before.created_at if before else None,
-                "before_id": before.id if before else None,
+                **_keyset(before, "created_at"),
             },
             "page",
         )
@@ -919,8 +929,7 @@ class AsyncCommunityRepository:
             {
                 "course_id": course_id,
                 "limit": limit,
-                "before_created_at": before.updated_at if before else None,
-                "before_id": before.id if before else None,
+                **_keyset(before, "updated_at"),
             },
             "page",
         )
@@ -940,12 +949,10 @@ class AsyncCommunityRepository:
         """A user's posts, replies and likes as one feed, newest first; `before` pages on."""
         key = validated(_Target, {"id": _ZERO, "clerk_id": clerk_id}, "activity")
         size = validated(_Window, {"limit": limit}, "page").limit
+        cursor = _keyset(before, "created_at")
         async with self._db.connection() as conn:
             return await AsyncQuerier(conn).list_user_activity(
-                clerk_id=key.clerk_id,
-                before_created_at=before.created_at if before else None,
-                before_id=before.id if before else None,
-                page_size=size,
+                clerk_id=key.clerk_id, **cursor, page_size=size
             )
 
     async def list_trending_courses(self, *, days: int = 7, limit: int = 10) -> list[ListTrendingCoursesRow]:

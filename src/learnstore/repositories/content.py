@@ -508,7 +508,9 @@ class ContentRepository:
         """
         fields = validated(_UnitFields, {"title": title, "description": description}, "unit")
         at = _position(position)
-        assert fields.title is not None and fields.description is not None
+        if fields.title is None:  # the fields are shared with update_unit, where None means "keep"
+            raise InvalidValue("unit.title: a unit needs a title", field="title")
+        assert fields.description is not None
         with self._changing(acting_clerk_id, course_id=course_id) as conn:
             unit = Querier(conn).add_unit(
                 course_id=course_id, title=fields.title, description=fields.description, position=at
@@ -579,7 +581,8 @@ class ContentRepository:
         fields = validated(_LessonFields, {"title": title, "duration_seconds": duration_seconds}, "lesson")
         kind, body = _content(content_type, content)
         at = _position(position)
-        assert fields.title is not None
+        if fields.title is None:  # the fields are shared with update_lesson, where None means "keep"
+            raise InvalidValue("lesson.title: a lesson needs a title", field="title")
         with self._changing(acting_clerk_id, unit_id=unit_id) as conn:
             lesson = Querier(conn).add_lesson(
                 unit_id=unit_id,

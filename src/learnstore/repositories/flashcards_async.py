@@ -181,6 +181,14 @@ class _CardFields(BaseModel):
     back: CardText | None = None
 
 
+def _required(fields: BaseModel, label: str, *names: str) -> None:
+    """InvalidValue for the first of `names` that is None: the field models are shared with the
+    updates, where None means "keep as it is", so creating checks what it needs here."""
+    for name in names:
+        if getattr(fields, name) is None:
+            raise InvalidValue(f"{label}.{name}: required, not None", field=name)
+
+
 class _ImportCard(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -317,6 +325,7 @@ class AsyncFlashcardsRepository:
             {"title": title, "description": description, "is_public": is_public, "course_id": course_id},
             "flashcard_set",
         )
+        _required(fields, "flashcard_set", "title", "description", "is_public")
         assert fields.title is not None and fields.description is not None and fields.is_public is not None
         async with self._db.connection() as conn:
             created = await AsyncQuerier(conn).create_flashcard_set(
@@ -351,6 +360,7 @@ class AsyncFlashcardsRepository:
             "flashcard_set",
         )
         checked = _import_cards(cards)
+        _required(fields, "flashcard_set", "title", "description", "is_public")
         assert fields.title is not None and fields.description is not None and fields.is_public is not None
         if len(checked) >= COPY_FROM:
             # bench/flashcards_ops.py: from about 100 cards, a transaction with COPY beats the single
@@ -469,6 +479,7 @@ class AsyncFlashcardsRepository:
         owner = validated(_Viewer, {"clerk_id": owner_clerk_id}, "owner_clerk_id").clerk_id
         fields = validated(_CardFields, {"front": front, "back": back}, "flashcard")
         at = _position(position)
+        _required(fields, "flashcard", "front", "back")
         assert fields.front is not None and fields.back is not None
         async with self._db.connection() as conn:
             card = await AsyncQuerier(conn).add_flashcard(
@@ -679,6 +690,12 @@ class AsyncFlashcardsRepository:
 
     def retrievability(self, schedule: CardSchedule, at: datetime | None = None) -> float:
         """The odds (0-1) that the learner recalls the card at `at` (default: now), by FSRS."""
+        if not isinstance(schedule, CardSchedule):
+            raise InvalidValue(
+                f"schedule: must be a CardSchedule, not {type(schedule).__name__}", field="schedule"
+            )
+        if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
+            raise InvalidValue("at: must be a datetime with a time zone", field="at")
         card = Card(
             card_id=0,
             state=_STATES[schedule.state],

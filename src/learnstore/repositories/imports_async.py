@@ -424,7 +424,7 @@ def _batch(
     """A batch validated by pydantic in one call; InvalidValue naming the row and field otherwise
     (`label[i].field`, or `label.field` for a batch of a single item)."""
     try:
-        return adapter.validate_python(list(items))
+        return adapter.validate_python(list(_listed(items)))
     except ValidationError as exc:
         first = exc.errors()[0]
         location = first["loc"][1:] if single else first["loc"]
@@ -501,7 +501,13 @@ def _gc_paused() -> Iterator[None]:
 
 def _listed(rows: Iterable[object]) -> Sequence[object]:
     # Kept whole: a foreign-key error found at the end of the COPY is traced back to its row.
-    return rows if isinstance(rows, Sequence) else list(rows)
+    if isinstance(rows, Sequence) and not isinstance(rows, (str, bytes)):
+        return rows
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
+        raise InvalidValue(
+            f"expected a list (or iterable) of records, not {type(rows).__name__}", field="records"
+        )
+    return list(rows)
 
 
 def _now() -> datetime:

@@ -371,7 +371,8 @@ class UsersRepository:
                 "message": message,
                 "source_id": source_id,
                 "source_type": source_type,
-                "metadata": dict(metadata or {}),
+                # pydantic checks the shape: dict() of a non-mapping would fail as a TypeError
+                "metadata": metadata if metadata is not None else {},
             },
             "notification",
         )
@@ -397,6 +398,8 @@ class UsersRepository:
         """A page of notifications, newest first; pass the last one of a page as `after` for the next."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
             raise InvalidValue("limit must be an integer between 1 and 500", field="limit")
+        if after is not None and not isinstance(after, Notification):
+            raise InvalidValue("after must be the last Notification of the previous page", field="after")
         with self._db.connection() as conn:
             return Querier(conn).list_notifications(
                 user_clerk_id=clerk_id,

@@ -816,3 +816,22 @@ async def test_the_app_role_reads_points_but_cannot_write_them(store: AsyncStore
                 await adb_conn.execute("UPDATE user_points SET points = points + 1000")
 
     assert await points_of(adb_conn, "ana") == before
+
+
+async def test_reviewing_cards_through_the_flashcards_repository_awards(
+    store: AsyncStore, adb_conn: AConn
+) -> None:
+    # The two domains meet only in the database: store.flashcards.review() writes the schedule, and
+    # the trigger on user_flashcard_progress evaluates in the same transaction.
+    await make_users(adb_conn, "ana")
+    deck = await store.flashcards.create_set("ana", "Verbs")
+    first = await store.flashcards.add_card("ana", deck.id, "ser", "to be")
+    second = await store.flashcards.add_card("ana", deck.id, "ter", "to have")
+    await store.achievements.create("reviewer", "Reviewer", {"kind": "flashcards_reviewed", "threshold": 2})
+
+    await store.flashcards.review("ana", first.id, 3)
+    assert await earned(adb_conn, "ana") == []
+    await store.flashcards.review("ana", second.id, 4)
+
+    assert await earned(adb_conn, "ana") == ["reviewer"]
+    assert await achievement_notifications(adb_conn, "ana") != []

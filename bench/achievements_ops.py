@@ -26,7 +26,7 @@ from uuid import UUID
 import psycopg
 from sqlalchemy import ForeignKey, create_engine, func, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 import learnstore
 from bench import dataset
@@ -79,10 +79,19 @@ CATALOGUE: tuple[tuple[str, int, dict[str, Any]], ...] = (
 )
 
 
-# -- the ORM peer: the tables evaluation reads, mapped on bench/peers/orm.py's Base ----------------
+# -- the ORM peer: the tables evaluation reads -----------------------------------------------------
+# On a declarative base of their own: the runner (bench/registry.py) imports every bench/*_ops.py into
+# one process, and bench/community_ops.py and bench/flashcards_ops.py map forum_posts and
+# user_flashcard_progress (with every column) on bench/peers/orm.py's Base; a second mapping of a
+# table on that Base fails at import. These models only count and insert, with no relationships, so
+# their metadata needs no users table (user_clerk_id is a plain column here).
 
 
-class Achievement(orm.Base):
+class Base(DeclarativeBase):
+    pass
+
+
+class Achievement(Base):
     __tablename__ = "achievements"
     id: Mapped[UUID] = mapped_column(primary_key=True)
     code: Mapped[str]
@@ -91,25 +100,25 @@ class Achievement(orm.Base):
     requirement: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
 
-class UserAchievement(orm.Base):
+class UserAchievement(Base):
     __tablename__ = "user_achievements"
     id: Mapped[UUID] = mapped_column(primary_key=True, server_default=func.gen_random_uuid())
-    user_clerk_id: Mapped[str] = mapped_column(ForeignKey("users.clerk_id"))
+    user_clerk_id: Mapped[str]
     achievement_id: Mapped[UUID] = mapped_column(ForeignKey("achievements.id"))
     progress: Mapped[int]
     earned_at: Mapped[datetime | None]
 
 
-class UserStreak(orm.Base):
+class UserStreak(Base):
     __tablename__ = "user_streaks"
     id: Mapped[UUID] = mapped_column(primary_key=True)
-    user_clerk_id: Mapped[str] = mapped_column(ForeignKey("users.clerk_id"))
+    user_clerk_id: Mapped[str]
     current_streak: Mapped[int]
     longest_streak: Mapped[int]
     last_active_date: Mapped[date | None]
 
 
-class FlashcardProgress(orm.Base):
+class FlashcardProgress(Base):
     __tablename__ = "user_flashcard_progress"
     id: Mapped[UUID] = mapped_column(primary_key=True)
     user_clerk_id: Mapped[str]
@@ -117,7 +126,7 @@ class FlashcardProgress(orm.Base):
     last_reviewed_at: Mapped[datetime | None]
 
 
-class QuizAttempt(orm.Base):
+class QuizAttempt(Base):
     __tablename__ = "quiz_attempts"
     id: Mapped[UUID] = mapped_column(primary_key=True)
     quiz_id: Mapped[UUID]
@@ -125,33 +134,33 @@ class QuizAttempt(orm.Base):
     is_correct: Mapped[bool]
 
 
-class LearningGoal(orm.Base):
+class LearningGoal(Base):
     __tablename__ = "learning_goals"
     id: Mapped[UUID] = mapped_column(primary_key=True)
     user_clerk_id: Mapped[str]
     completed_at: Mapped[datetime | None]
 
 
-class ForumPost(orm.Base):
+class ForumPost(Base):
     __tablename__ = "forum_posts"
     id: Mapped[UUID] = mapped_column(primary_key=True)
     author_clerk_id: Mapped[str | None]
 
 
-class ForumReply(orm.Base):
+class ForumReply(Base):
     __tablename__ = "forum_replies"
     id: Mapped[UUID] = mapped_column(primary_key=True)
     author_clerk_id: Mapped[str | None]
 
 
-class ForumPostLike(orm.Base):
+class ForumPostLike(Base):
     __tablename__ = "forum_post_likes"
     id: Mapped[UUID] = mapped_column(primary_key=True)
     post_id: Mapped[UUID]
     user_clerk_id: Mapped[str]
 
 
-class ForumReplyLike(orm.Base):
+class ForumReplyLike(Base):
     __tablename__ = "forum_reply_likes"
     id: Mapped[UUID] = mapped_column(primary_key=True)
     reply_id: Mapped[UUID]

@@ -1,18 +1,20 @@
-"""The community's hot operations for the runner: opening a thread (a post with 50 replies on 3
-levels) and liking a post, for learnstore, raw psycopg (the same SQL) and the SQLAlchemy ORM.
+"""The community's hot operations, registered with bench.registry: opening a thread (a post with 50
+replies on 3 levels) and liking a post, for learnstore, raw psycopg (the same SQL, from
+sql/queries/community.sql) and the SQLAlchemy ORM.
+
+    python -m bench.run --scale small --only open_thread --only like_post --import-reps 0
 
 The thread and the post to like are added to the loaded dataset's flagship course the first time
 (idempotent: found by title afterwards). Each round of "like a post" likes when the round is even
 and unlikes when it is odd, so that every call changes a row; each implementation likes as its own
-learner (bench/ops.py's WRITERS), so the four never wait for each other. Every like and unlike
-also counts the post's likes, and the like checks whether the author was notified of this liker
-before (learnstore's one statement does all three; the ORM does the same work its own way).
+learner (bench/ops.py's WRITERS), so they never wait for each other. Every like and unlike also
+counts the post's likes, and the like checks whether the author was notified of this liker before
+(learnstore's one statement does all three; the ORM does the same work its own way).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,13 +22,13 @@ from uuid import UUID, uuid4
 
 import psycopg
 from sqlalchemy import ForeignKey, exists, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from bench.dataset import FLAGSHIP_TITLE
+from bench.ops import WRITERS
 from bench.peers import orm
-from bench.peers.raw import RawAsync, RawSync
-from learnstore import AsyncStore, Store
+from bench.registry import Impls, Peers, operation
+from learnstore import Store
 
 THREAD_TITLE = "Bench thread (50 replies, 3 levels)"
 LIKE_TITLE = "Bench post to like"
@@ -205,134 +207,120 @@ class CommunityFixture:
     viewer: str
 
     @classmethod
-    def ensure(cls, dsn: str, viewer: str, likers: list[str]) -> CommunityFixture:
-        """The bench thread and the post to like, made once in the flagship course."""
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            store = Store.on(conn)
-            found: dict[str, UUID] = dict(
-                conn.execute(
-                    "SELECT title, id FROM forum_posts WHERE title IN (%s, %s)", (THREAD_TITLE, LIKE_TITLE)
-                ).fetchall()
+    def ensure(cls, conn: psycopg.Connection[Any], viewer: str, likers: list[str]) -> CommunityFixture:
+        """The bench thread and the post to like, made once in the flagship course (`conn`: autocommit).
+
+        Every liker has liked the post once before (and unliked it), so that the author's
+        notification of that liker exists and no measured like writes one; a liker added since the
+        fixture was made (bench_raw_pool) gets it here. Then none of the likers likes the post: each
+        run starts from the same state."""
+        store = Store.on(conn)
+        found: dict[str, UUID] = dict(
+            conn.execute(
+                "SELECT title, id FROM forum_posts WHERE title IN (%s, %s)", (THREAD_TITLE, LIKE_TITLE)
+            ).fetchall()
+        )
+        if len(found) == 2:
+            fx = cls(found[THREAD_TITLE], found[LIKE_TITLE], viewer)
+        else:
+            thread = cls._make(conn, store, viewer)
+            target = store.community.create_post(_flagship(conn), AUTHOR, LIKE_TITLE, "Like me")
+            fx = cls(thread, target.id, viewer)
+        notified = {
+            by
+            for (by,) in conn.execute(
+                "SELECT metadata ->> 'by' FROM notifications WHERE type = 'like' AND source_id = %s",
+                (fx.like_target,),
+            ).fetchall()
+        }
+        for liker in likers:
+            if liker not in notified:
+                store.community.like_post(fx.like_target, liker)
+        conn.execute(
+            "DELETE FROM forum_post_likes WHERE post_id = %s AND user_clerk_id = ANY(%s)",
+            (fx.like_target, likers),
+        )
+        return fx
+
+    @staticmethod
+    def _make(conn: psycopg.Connection[Any], store: Store, viewer: str) -> UUID:
+        """The thread: 5 replies, 3 answers to each, 2 answers to each of those (5 + 15 + 30 = 50)."""
+        course = _flagship(conn)
+        for i, clerk_id in enumerate((AUTHOR, *REPLIERS)):
+            conn.execute(
+                "INSERT INTO users (clerk_id, first_name, last_name) VALUES (%s, %s, 'Bench')"
+                " ON CONFLICT (clerk_id) DO NOTHING",
+                (clerk_id, f"Forum{i}"),
             )
-            if len(found) == 2:
-                return cls(found[THREAD_TITLE], found[LIKE_TITLE], viewer)
-            row = conn.execute("SELECT id FROM courses WHERE title = %s", (FLAGSHIP_TITLE,)).fetchone()
-            if row is None:
-                raise SystemExit("the benchmark dataset is not loaded: run python -m bench.dataset")
-            for i, clerk_id in enumerate((AUTHOR, *REPLIERS)):
-                conn.execute(
-                    "INSERT INTO users (clerk_id, first_name, last_name) VALUES (%s, %s, 'Bench')"
-                    " ON CONFLICT (clerk_id) DO NOTHING",
-                    (clerk_id, f"Forum{i}"),
+        thread = store.community.create_post(course, AUTHOR, THREAD_TITLE, "Which index serves this?")
+        n = 0
+        for top in range(5):
+            first = store.community.reply(thread.id, REPLIERS[n % 5], f"Reply {top}")
+            n += 1
+            for mid in range(3):
+                second = store.community.reply(
+                    thread.id, REPLIERS[n % 5], f"Answer {top}.{mid}", parent_reply_id=first.id
                 )
-            thread = store.community.create_post(row[0], AUTHOR, THREAD_TITLE, "Which index serves this?")
-            n = 0
-            # 5 replies, 3 answers to each, 2 answers to each of those: 5 + 15 + 30 = 50 replies
-            for top in range(5):
-                first = store.community.reply(thread.id, REPLIERS[n % 5], f"Reply {top}")
                 n += 1
-                for mid in range(3):
-                    second = store.community.reply(
-                        thread.id, REPLIERS[n % 5], f"Answer {top}.{mid}", parent_reply_id=first.id
+                for low in range(2):
+                    third = store.community.reply(
+                        thread.id, REPLIERS[n % 5], f"Answer {top}.{mid}.{low}", parent_reply_id=second.id
                     )
                     n += 1
-                    for low in range(2):
-                        third = store.community.reply(
-                            thread.id, REPLIERS[n % 5], f"Answer {top}.{mid}.{low}", parent_reply_id=second.id
-                        )
-                        n += 1
-                        if low == 0:
-                            store.community.like_reply(third.id, viewer)
-                    store.community.like_reply(second.id, REPLIERS[(n + 1) % 5])
-            store.community.like_post(thread.id, REPLIERS[0])
-            target = store.community.create_post(row[0], AUTHOR, LIKE_TITLE, "Like me")
-            for liker in likers:  # each liker's first-like notification exists from here on
-                store.community.like_post(target.id, liker)
-                store.community.unlike_post(target.id, liker)
-            return cls(thread.id, target.id, viewer)
+                    if low == 0:
+                        store.community.like_reply(third.id, viewer)
+                store.community.like_reply(second.id, REPLIERS[(n + 1) % 5])
+        store.community.like_post(thread.id, REPLIERS[0])
+        return thread.id
 
 
-SyncImpl = Callable[[int], object]
-AsyncImpl = Callable[[int], Awaitable[object]]
+def _flagship(conn: psycopg.Connection[Any]) -> UUID:
+    row = conn.execute("SELECT id FROM courses WHERE title = %s", (FLAGSHIP_TITLE,)).fetchone()
+    if row is None:
+        raise SystemExit("the benchmark dataset is not loaded: run python -m bench.dataset")
+    found: UUID = row[0]
+    return found
 
 
-def sync_implementations(
-    fx: CommunityFixture,
-    store: Store,
-    pool: Store,
-    raw: RawSync,
-    sessions: sessionmaker[Session],
-    writers: dict[str, str],
-) -> dict[str, dict[str, SyncImpl]]:
-    def session_call(fn: Callable[..., object], *args: Any) -> object:
-        with sessions() as session:
-            return fn(session, *args)
+def _fixture(p: Peers) -> CommunityFixture:
+    """The fixture, with the core fixture's learner as the viewer and every writer as a liker."""
+    return CommunityFixture.ensure(p.setup, p.fx.learner, list(WRITERS.values()))
 
-    def like(name: str, on: Store) -> SyncImpl:
-        def run(r: int) -> object:
-            if r % 2 == 0:
-                return on.community.like_post(fx.like_target, writers[name])
-            return on.community.unlike_post(fx.like_target, writers[name])
 
-        return run
+# -- the operations -----------------------------------------------------------------------------------
 
-    def raw_like(r: int) -> object:
-        params = {"post_id": fx.like_target, "user_clerk_id": writers["raw"]}
-        return raw.one("like_post" if r % 2 == 0 else "unlike_post", params)
 
-    thread = {"post_id": fx.thread, "viewer_clerk_id": fx.viewer}
+@operation("open_thread", "open a thread (50 replies, 3 levels)", kind="list", rows="51")
+def open_thread(p: Peers) -> Impls:
+    fx = _fixture(p)
+    params = {"post_id": fx.thread, "viewer_clerk_id": fx.viewer}
     return {
-        "open_thread": {
-            "learnstore": lambda r: store.community.get_thread(fx.thread, viewer_clerk_id=fx.viewer),
-            "pool": lambda r: pool.community.get_thread(fx.thread, viewer_clerk_id=fx.viewer),
-            "raw": lambda r: raw.all("get_thread", thread),
-            "orm": lambda r: session_call(orm_thread, fx.thread, fx.viewer),
-        },
-        "like_post": {
-            "learnstore": like("learnstore", store),
-            "pool": like("pool", pool),
-            "raw": raw_like,
-            "orm": lambda r: session_call(orm_like, fx.like_target, writers["orm"], r % 2 == 0),
-        },
+        **p.learnstore(lambda s, r: s.community.get_thread(fx.thread, viewer_clerk_id=fx.viewer)),
+        **p.raw(lambda raw, r: raw.all("get_thread", params)),
+        "orm": lambda r: p.orm(orm_thread, fx.thread, fx.viewer),
     }
 
 
-def async_implementations(
-    fx: CommunityFixture,
-    store: AsyncStore,
-    pool: AsyncStore,
-    raw: RawAsync,
-    sessions: async_sessionmaker[AsyncSession],
-    writers: dict[str, str],
-) -> dict[str, dict[str, AsyncImpl]]:
-    async def session_call(fn: Callable[..., object], *args: Any) -> object:
-        async with sessions() as session:
-            return await session.run_sync(fn, *args)
+@operation("like_post", "like a post (and unlike, alternately)", kind="write", rows="1")
+def like_post(p: Peers) -> Impls:
+    fx = _fixture(p)
 
-    def like(name: str, on: AsyncStore) -> AsyncImpl:
-        async def run(r: int) -> object:
+    def learnstore(name: str, store: Any) -> Any:
+        def run(r: int) -> Any:
             if r % 2 == 0:
-                return await on.community.like_post(fx.like_target, writers[name])
-            return await on.community.unlike_post(fx.like_target, writers[name])
+                return store.community.like_post(fx.like_target, WRITERS[name])
+            return store.community.unlike_post(fx.like_target, WRITERS[name])
 
         return run
 
-    async def raw_like(r: int) -> object:
-        params = {"post_id": fx.like_target, "user_clerk_id": writers["raw"]}
-        return await raw.one("like_post" if r % 2 == 0 else "unlike_post", params)
+    def raw(name: str, peer: Any) -> Any:
+        params = {"post_id": fx.like_target, "user_clerk_id": WRITERS[name]}
+        return lambda r: peer.one("like_post" if r % 2 == 0 else "unlike_post", params)
 
-    thread = {"post_id": fx.thread, "viewer_clerk_id": fx.viewer}
     return {
-        "open_thread": {
-            "learnstore": lambda r: store.community.get_thread(fx.thread, viewer_clerk_id=fx.viewer),
-            "pool": lambda r: pool.community.get_thread(fx.thread, viewer_clerk_id=fx.viewer),
-            "raw": lambda r: raw.all("get_thread", thread),
-            "orm": lambda r: session_call(orm_thread, fx.thread, fx.viewer),
-        },
-        "like_post": {
-            "learnstore": like("learnstore", store),
-            "pool": like("pool", pool),
-            "raw": raw_like,
-            "orm": lambda r: session_call(orm_like, fx.like_target, writers["orm"], r % 2 == 0),
-        },
+        "learnstore": learnstore("learnstore", p.store),
+        "pool": learnstore("pool", p.pool),
+        "raw": raw("raw", p.raw_conn),
+        "raw_pool": raw("raw_pool", p.raw_pool),
+        "orm": lambda r: p.orm(orm_like, fx.like_target, WRITERS["orm"], r % 2 == 0),
     }

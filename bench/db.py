@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from learnstore.migrate import upgrade
@@ -41,8 +42,9 @@ def recreate(dsn: str) -> None:
 def create_if_missing(dsn: str) -> None:
     name = str(conninfo_to_dict(dsn).get("dbname") or "")
     with psycopg.connect(with_database(dsn, "postgres"), autocommit=True) as conn:
-        if not conn.execute("SELECT FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+        # `SELECT 1`, not `SELECT`: a row of no columns is an empty tuple, which is false
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def loaded_scale(dsn: str) -> str | None:

@@ -30,6 +30,7 @@ CALLS = [
     ">>> store.content.get_course_tree(UUID('",
     ">>> store.catalog.discover(text='data', order='relevance', limit=5)",
     ">>> store.users.record_activity('user_demo')",
+    ">>> store.achievements.leaderboard('user_demo', course_id=UUID('",
 ]
 
 
@@ -82,6 +83,7 @@ def test_the_demo_runs_end_to_end_on_the_embedded_server(tmp_path: Path) -> None
             "A course tree: " + sample.FLAGSHIP_TITLE,
             "Discovery",
             "A streak",
+            "A leaderboard",
         ):
             assert f"== {title}" in out
         for call in CALLS:
@@ -94,6 +96,12 @@ def test_the_demo_runs_end_to_end_on_the_embedded_server(tmp_path: Path) -> None
         with learnstore.connect(printed.group(1), max_size=1) as store:
             courses = store.progress.list_courses(sample.DEMO_LEARNER)
             streak = store.users.get_streak(sample.DEMO_LEARNER)
+            flagship = next(c for c in courses if c.title == sample.FLAGSHIP_TITLE)
+            board = store.achievements.leaderboard(sample.DEMO_LEARNER, course_id=flagship.course_id, top=5)
+        # the backfilled achievements gave the course's learners points, and the tour printed them
+        assert board and board[0].rank == 1 and board[0].points > 0
+        assert any(row.is_me for row in board)
+        assert f"{board[0].points}" in out
         assert len(courses) == 10
         for course in courses:
             assert course.title in out
@@ -139,7 +147,7 @@ def test_the_demo_on_a_dsn_loads_once_then_reuses(dsn: str, capsys: pytest.Captu
     loaded = counts(dsn)
     assert loaded["users"] > 1000 and loaded["lessons"] > 300 and loaded["user_progress"] > 10_000
     assert re.search(r"^loaded [\d,]+ rows into", out, re.M)
-    assert out.count("== ") == 4
+    assert out.count("== ") == 5
 
     assert main(["demo", "--dsn", dsn]) == 0
     again = capsys.readouterr().out

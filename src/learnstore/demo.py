@@ -181,8 +181,9 @@ def _prepare(out: Output, dsn: str, *, owned: bool) -> str:
         # The history ends now, so that "last activity" and the streak read as this week's.
         report = sample.load(dsn, now=datetime.now(UTC).replace(second=0, microsecond=0), on_rows=on_rows)
         bar.advance(0, "loaded")
+    awarded = _award(dsn)
     loaded_at = datetime.now(UTC)
-    total = sum(report.rows.values())
+    total = sum(report.rows.values()) + awarded
     with translating(), psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
         comment = f"{MARKER}: scale small, seed {sample.SEED}, loaded {loaded_at:%Y-%m-%d %H:%M} UTC"
         conn.execute(
@@ -190,6 +191,26 @@ def _prepare(out: Output, dsn: str, *, owned: bool) -> str:
         )
     out.line(f"loaded {total:,} rows into {name!r} in {time.perf_counter() - started:.1f} s")
     return outcome
+
+
+#: What the demo's learners can earn: (code, title, rule, points). Created after the load and
+#: backfilled in one set-based statement each, so that the tour has a leaderboard.
+ACHIEVEMENTS: tuple[tuple[str, str, dict[str, object], int], ...] = (
+    ("first_steps", "First steps", {"kind": "lessons_completed", "threshold": 1}, 10),
+    ("committed", "Committed", {"kind": "lessons_completed", "threshold": 25}, 50),
+    ("on_a_roll", "On a roll", {"kind": "streak_days", "threshold": 7}, 30),
+    ("graduate", "Graduate", {"kind": "courses_completed", "threshold": 1}, 100),
+)
+
+
+def _award(dsn: str) -> int:
+    """Create the demo's achievements and backfill each for every learner; how many were awarded."""
+    with connect(dsn, max_size=1) as store:
+        awarded = 0
+        for code, title, rule, points in ACHIEVEMENTS:
+            achievement = store.achievements.create(code, title, rule, points=points)
+            awarded += store.achievements.backfill(achievement.id)
+        return awarded
 
 
 # -- the tour -----------------------------------------------------------------------------------
@@ -289,9 +310,37 @@ def streak(store: Store, ctx: TourContext) -> Section:
     )
 
 
-#: the tour's stops, in order; a stop is a function (store, context) -> Section. A leaderboard joins
-#: here as one more function once gamification lands.
-TOUR: tuple[Callable[[Store, TourContext], Section], ...] = (dashboard, course_tree, discovery, streak)
+def leaderboard(store: Store, ctx: TourContext) -> Section:
+    """The points leaderboard of the learner's course: the top five, and the learner's own rank."""
+    rows = store.achievements.leaderboard(ctx.learner, course_id=ctx.course_id, top=5)
+    return Section(
+        title="A leaderboard: points from achievements, in the learner's course",
+        call=(
+            f"store.achievements.leaderboard({ctx.learner!r}, course_id=UUID({str(ctx.course_id)!r}), top=5)"
+        ),
+        columns=("rank", "learner", "points", "achievements"),
+        rows=[
+            (
+                row.rank,
+                " ".join(filter(None, (row.first_name, row.last_name))) or row.user_clerk_id,
+                row.points,
+                row.achievements,
+            )
+            for row in rows
+        ],
+        caption="the asking learner's own row comes last when they are not in the top five",
+        right=("rank", "points", "achievements"),
+    )
+
+
+#: the tour's stops, in order; a stop is a function (store, context) -> Section
+TOUR: tuple[Callable[[Store, TourContext], Section], ...] = (
+    dashboard,
+    course_tree,
+    discovery,
+    streak,
+    leaderboard,
+)
 
 
 def context(store: Store, learner: str = sample.DEMO_LEARNER) -> TourContext:

@@ -297,4 +297,9 @@ def test_unknown_ids_are_not_found_or_none_and_write_nothing(
         store.users.notify("ada", "system", "a\x00b")
     with pytest.raises(learnstore.InvalidValue):
         store.content.create_course("ada", "x" * 1_000_000)
+    # None where a create needs a value (the field models are shared with updates, where None keeps)
+    with pytest.raises(learnstore.InvalidValue, match="description"):
+        store.content.add_unit(valid["course_id"], "Unit", description=None)  # type: ignore[arg-type]
+    with pytest.raises(learnstore.InvalidValue, match="title"):
+        store.flashcards.create_set("ada", None)  # type: ignore[arg-type]
     assert count_rows() == before

@@ -510,7 +510,8 @@ class ContentRepository:
         at = _position(position)
         if fields.title is None:  # the fields are shared with update_unit, where None means "keep"
             raise InvalidValue("unit.title: a unit needs a title", field="title")
-        assert fields.description is not None
+        if fields.description is None:
+            raise InvalidValue("unit.description: a string (empty for none), not None", field="description")
         with self._changing(acting_clerk_id, course_id=course_id) as conn:
             unit = Querier(conn).add_unit(
                 course_id=course_id, title=fields.title, description=fields.description, position=at

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import TypeAdapter, ValidationError
 
 from learnstore.errors import InvalidValue
+from learnstore.types import INT_MAX
 
 T = TypeVar("T")
 
@@ -46,3 +47,14 @@ def check_time_zone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise InvalidValue(f"timezone: {name!r} is not an IANA time zone", field="timezone") from exc
     return name
+
+
+def checked_position(value: object) -> int | None:
+    """A 0-based position in a dense order, or None (at the end); InvalidValue naming `position`."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT_MAX:
+        raise InvalidValue(
+            f"position: must be None (at the end) or an integer from 0, not {value!r}", field="position"
+        )
+    return value

@@ -11,7 +11,7 @@ from uuid import UUID
 import psycopg
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from learnstore._validation import UNSET, Unset, validated
+from learnstore._validation import UNSET, Unset, checked_position, validated
 from learnstore.database import Database
 from learnstore.errors import InvalidValue, NotFound, register_messages, translating
 from learnstore.queries.content import Querier
@@ -198,17 +198,6 @@ class _AttemptInput(BaseModel):
         | StrictFloat
         | Annotated[list[Annotated[StrictStr, Field(max_length=500)]], Field(max_length=20)]
     )
-
-
-def _position(value: object) -> int | None:
-    """A 0-based position, or None (at the end); InvalidValue naming `position` otherwise."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT_MAX:
-        raise InvalidValue(
-            f"position: must be None (at the end) or an integer from 0, not {value!r}", field="position"
-        )
-    return value
 
 
 def _given(values: Mapping[str, object]) -> dict[str, object]:
@@ -507,7 +496,7 @@ class ContentRepository:
         A position past the end is `InvalidValue` (field `position`); an unknown course `NotFound`.
         """
         fields = validated(_UnitFields, {"title": title, "description": description}, "unit")
-        at = _position(position)
+        at = checked_position(position)
         if fields.title is None:  # the fields are shared with update_unit, where None means "keep"
             raise InvalidValue("unit.title: a unit needs a title", field="title")
         if fields.description is None:
@@ -546,7 +535,7 @@ class ContentRepository:
 
     def move_unit(self, unit_id: UUID, position: int | None, *, acting_clerk_id: str | None = None) -> Unit:
         """Move a unit to `position` in its course (None: the last), shifting the units between."""
-        at = _position(position)
+        at = checked_position(position)
         with self._changing(acting_clerk_id, unit_id=unit_id) as conn:
             unit = Querier(conn).move_unit(unit_id=unit_id, position=at)
         assert unit is not None
@@ -581,7 +570,7 @@ class ContentRepository:
         """
         fields = validated(_LessonFields, {"title": title, "duration_seconds": duration_seconds}, "lesson")
         kind, body = _content(content_type, content)
-        at = _position(position)
+        at = checked_position(position)
         if fields.title is None:  # the fields are shared with update_lesson, where None means "keep"
             raise InvalidValue("lesson.title: a lesson needs a title", field="title")
         with self._changing(acting_clerk_id, unit_id=unit_id) as conn:
@@ -655,7 +644,7 @@ class ContentRepository:
         The target unit must belong to the lesson's course: another course's unit is
         `InvalidReference` (field `unit_id`, constraint `lessons_move_same_course`).
         """
-        at = _position(position)
+        at = checked_position(position)
         with self._changing(acting_clerk_id, lesson_id=lesson_id) as conn:
             lesson = Querier(conn).move_lesson(lesson_id=lesson_id, unit_id=unit_id, position=at)
         assert lesson is not None

@@ -10,7 +10,7 @@ from uuid import UUID
 from fsrs import Card, Rating, ReviewLog, Scheduler, State
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from learnstore._validation import UNSET, Unset, validated
+from learnstore._validation import UNSET, Unset, checked_position, validated
 from learnstore.database_async import AsyncDatabase
 from learnstore.errors import Conflict, InvalidValue, NotFound, register_messages
 from learnstore.queries.flashcards import AsyncQuerier
@@ -23,7 +23,7 @@ from learnstore.queries.models import (
     ListDueFlashcardsRow,
     UserFlashcardProgress,
 )
-from learnstore.types import ClerkId, Title
+from learnstore.types import INT_MAX, ClerkId, Title
 
 __all__ = [
     "AsyncFlashcardsRepository",
@@ -202,7 +202,7 @@ class _Review(BaseModel):
     clerk_id: ClerkId
     flashcard_id: UUID
     reviewed_at: datetime | None
-    review_duration_ms: Annotated[StrictInt, Field(ge=0, le=2**31 - 1)] | None
+    review_duration_ms: Annotated[StrictInt, Field(ge=0, le=INT_MAX)] | None
 
 
 class _Queue(BaseModel):
@@ -225,16 +225,6 @@ def _rating(grade: object) -> Rating:
     raise InvalidValue(
         f"grade: must be 1 (again), 2 (hard), 3 (good) or 4 (easy), not {grade!r}", field="grade"
     )
-
-
-def _position(value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**31 - 1:
-        raise InvalidValue(
-            f"position: must be None (at the end) or an integer from 0, not {value!r}", field="position"
-        )
-    return value
 
 
 def _uuid(value: object, field: str) -> UUID:
@@ -478,7 +468,7 @@ class AsyncFlashcardsRepository:
         after it. `NotFound` (field set_id) for an unknown set or another user's."""
         owner = validated(_Viewer, {"clerk_id": owner_clerk_id}, "owner_clerk_id").clerk_id
         fields = validated(_CardFields, {"front": front, "back": back}, "flashcard")
-        at = _position(position)
+        at = checked_position(position)
         _required(fields, "flashcard", "front", "back")
         assert fields.front is not None and fields.back is not None
         async with self._db.connection() as conn:
@@ -526,7 +516,7 @@ class AsyncFlashcardsRepository:
     async def move_card(self, owner_clerk_id: str, flashcard_id: UUID, position: int | None) -> Flashcard:
         """Move a card of the owner's set to `position` (None: the last), shifting the cards between."""
         owner = validated(_Viewer, {"clerk_id": owner_clerk_id}, "owner_clerk_id").clerk_id
-        at = _position(position)
+        at = checked_position(position)
         async with self._db.connection() as conn:
             card = await AsyncQuerier(conn).move_flashcard(
                 owner_clerk_id=owner, flashcard_id=_uuid(flashcard_id, "flashcard_id"), position=at

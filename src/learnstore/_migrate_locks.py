@@ -26,6 +26,7 @@ __all__ = [
     "concurrent_indexes",
     "declared_statement_timeout",
     "drop_invalid_indexes",
+    "duration",
     "limits",
     "settings",
 ]
@@ -71,7 +72,7 @@ class Limits:
     statement_timeout: float
 
 
-def _duration(text: str, field: str) -> float:
+def duration(text: str, field: str) -> float:
     """Seconds from `3`, `2.5s`, `500ms`, `5min`, `1h`; `off` is 0 (no limit)."""
     text = text.strip()
     if text.lower() == "off":
@@ -104,7 +105,7 @@ def limits(
     ):
         value, source = _pick(given, env, default)
         named = field if source == "given" else f"{field} ({source})"
-        number = _duration(value, named) if isinstance(value, str) else float(value)
+        number = duration(value, named) if isinstance(value, str) else float(value)
         kind = "whole number" if field == "lock_retries" else "duration"
         if number < 0 or (field == "lock_retries" and number != int(number)):
             raise InvalidValue(f"{named} must be a non-negative {kind}, not {value!r}", field=field)
@@ -121,7 +122,7 @@ def declared_statement_timeout(path: str | Path) -> float | None:
         if not _COMMENT_OR_BLANK.fullmatch(line):
             return None  # the header ends at the first statement
         if match := _DECLARED.match(line):
-            return _duration(match.group(1), f"statement_timeout in {Path(path).name}")
+            return duration(match.group(1), f"statement_timeout in {Path(path).name}")
     return None
 
 

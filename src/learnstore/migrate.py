@@ -35,7 +35,9 @@ __all__ = [
     "ProgressCallback",
     "break_lock",
     "new",
+    "pending",
     "rollback",
+    "statements",
     "status",
     "upgrade",
     "yoyo_url",
@@ -85,6 +87,38 @@ CREATE TABLE IF NOT EXISTS {LOCK_TABLE} (
     ctime timestamp NOT NULL,
     PRIMARY KEY (pid, ctime)
 )
+"""
+
+# What `learnstore new` writes under the header: the patterns that keep a live table readable and
+# writable while a migration runs (docs/production.md, "Migrations on a live database").
+SAFE_PATTERNS = """--
+-- This runs against databases that serve traffic, with lock_timeout set (3 s by default, retried):
+-- a statement that needs a strong lock on a busy table is retried, then the run fails naming the
+-- blocker. `learnstore migrate --plan` shows each statement's lock. squawk checks the file in CI.
+--
+-- Add a column: nullable, or with a constant (or now()) default: no rewrite. A volatile default
+-- such as gen_random_uuid() or clock_timestamp() rewrites the table under ACCESS EXCLUSIVE: add the
+-- column without a default, backfill in batches, then SET DEFAULT.
+--   ALTER TABLE courses ADD COLUMN slug text;
+--
+-- Add a constraint in two migrations: NOT VALID here (a brief lock, no scan) ...
+--   ALTER TABLE courses ADD CONSTRAINT courses_slug_format CHECK (slug ~ '^[a-z0-9-]+$') NOT VALID;
+-- ... and VALIDATE in a later one (scans, but writers go on: SHARE UPDATE EXCLUSIVE).
+--   ALTER TABLE courses VALIDATE CONSTRAINT courses_slug_format;
+--
+-- An index on an existing table: CONCURRENTLY, which cannot run in a transaction, so it goes in a
+-- migration of its own whose first line is `-- transactional: false`; a long build also declares
+-- `-- statement_timeout: off`. Write IF NOT EXISTS: a rerun drops an INVALID index a cancelled
+-- build left, and builds it again.
+--   CREATE INDEX CONCURRENTLY IF NOT EXISTS courses_slug_idx ON courses (slug);
+--
+-- Backfill in batches, each its own short transaction (in a `-- transactional: false` migration,
+-- one statement per batch, or from a script), so no batch holds row locks for long:
+--   UPDATE courses SET slug = lower(regexp_replace(title, '[^a-zA-Z0-9]+', '-', 'g'))
+--   WHERE id IN (SELECT id FROM courses WHERE slug IS NULL LIMIT 5000);
+--
+-- Renaming or dropping a column that a running release reads: expand and contract over three
+-- releases (docs/production.md).
 """
 
 _NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
@@ -584,6 +618,19 @@ def _resolve(revision: str, ids: list[str]) -> str:
 
 def status(dsn: str, *, migrations: Path | None = None) -> list[MigrationState]:
     """Every migration file in apply order, with whether and when it was applied. Reads only."""
+    ordered, applied = _ordered_and_applied(dsn, migrations)
+    return [
+        MigrationState(id=m.id, applied=m.hash in applied, applied_at=applied.get(m.hash)) for m in ordered
+    ]
+
+
+def pending(dsn: str, *, migrations: Path | None = None) -> list[Any]:
+    """The yoyo migrations not applied yet, in apply order (what `upgrade` would run). Reads only."""
+    ordered, applied = _ordered_and_applied(dsn, migrations)
+    return [m for m in ordered if m.hash not in applied]
+
+
+def _ordered_and_applied(dsn: str, migrations: Path | None) -> tuple[list[Any], dict[str, datetime]]:
     migration_list = _read_migrations(migrations)
     params = _conninfo(dsn)
     applied: dict[str, datetime] = {}
@@ -598,12 +645,9 @@ def status(dsn: str, *, migrations: Path | None = None) -> list[MigrationState]:
             for migration_hash, applied_at in conn.execute(query):
                 applied[migration_hash] = applied_at.replace(tzinfo=UTC)  # yoyo stores naive UTC
     try:
-        ordered = list(topological_sort(migration_list))
+        return list(topological_sort(migration_list)), applied
     except yoyo_errors.BadMigration as exc:
         raise MigrationError(_first_line(exc)) from exc
-    return [
-        MigrationState(id=m.id, applied=m.hash in applied, applied_at=applied.get(m.hash)) for m in ordered
-    ]
 
 
 def new(name: str, *, migrations: Path | None = None) -> tuple[Path, Path]:
@@ -623,7 +667,7 @@ def new(name: str, *, migrations: Path | None = None) -> tuple[Path, Path]:
         "-- Change sql/schema/ in the same commit: it must describe the database this migration\n"
         "-- leads to. Statements run in one transaction; a failure applies none of them.\n"
     )
-    forward_text = f"-- {migration_id}: {name.replace('_', ' ')}\n{reminder}\n"
+    forward_text = f"-- {migration_id}: {name.replace('_', ' ')}\n{reminder}{SAFE_PATTERNS}\n"
     backward_text = f"-- Undoes {migration_id}.sql: its statements' inverses, in reverse order.\n{reminder}\n"
     # "x": never overwrite, even if another `new` picked the same number a moment ago.
     with forward.open("x", encoding="utf-8") as out:

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import tomllib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / ".squawk.toml"
@@ -38,10 +39,10 @@ def _toml_list(values: list[str]) -> str:
     return "[" + ", ".join(f'"{v}"' for v in values) + "]"
 
 
-def _rollback_config(config: dict[str, object], folder: Path) -> Path:
+def _rollback_config(config: dict[str, Any], folder: Path) -> Path:
     """A squawk config for the rollback files: the main one's rules plus [learnstore.rollback]'s."""
-    rollback = config.get("learnstore", {}).get("rollback", {})  # type: ignore[attr-defined]
-    rules = [*config.get("excluded_rules", []), *rollback.get("excluded_rules", [])]  # type: ignore[misc]
+    rollback = config.get("learnstore", {}).get("rollback", {})
+    rules = [*config.get("excluded_rules", []), *rollback.get("excluded_rules", [])]
     text = (
         f'pg_version = "{config.get("pg_version", "15")}"\n'
         f"assume_in_transaction = true\n"

@@ -693,3 +693,90 @@ def test_a_prepared_query_whose_table_a_migration_changed_fails_once_as_contenti
         assert raised.value.retryable
         assert store.users.get("user_1").clerk_id == "user_1"  # prepared anew
         assert store.users.get("user_1").clerk_id == "user_1"
+
+
+# --- 7. expand and contract: users.bio renamed users.about across three releases --------------------
+
+EXPAND_CONTRACT = Path(__file__).parent / "fixtures" / "expand_contract"
+RELEASE_1 = ["9201_users_about_expand", "9202_users_about_backfill", "9203_users_about_validate"]
+
+
+def with_releases(tmp_path: Path, *names: str) -> Path:
+    folder = folder_with(tmp_path)
+    for name in names:
+        for suffix in (".sql", ".rollback.sql"):
+            shutil.copy(EXPAND_CONTRACT / f"{name}{suffix}", folder)
+    return folder
+
+
+def about(dsn: str, clerk_id: str) -> Any:
+    """What the new version reads."""
+    return one(dsn, "SELECT about FROM users WHERE clerk_id = %s", (clerk_id,))
+
+
+def test_a_column_renamed_in_three_releases_while_old_and_new_versions_run_at_once(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO users (clerk_id, bio)"
+            " SELECT 'user_' || g, 'bio ' || g FROM generate_series(1, 12000) g"
+        )
+    assert lint(EXPAND_CONTRACT) == 0
+
+    # Release 1 expands; the backfill copies the 12,000 bios written before it, in batches.
+    assert migrate.upgrade(fresh_db, migrations=with_releases(tmp_path / "r1", *RELEASE_1)) == RELEASE_1
+    assert one(fresh_db, "SELECT count(*) FROM users WHERE about IS DISTINCT FROM bio") == 0
+
+    # The old version (this learnstore, which knows bio) and the new one (SQL on about), at once,
+    # on the same rows: whichever wrote last, both read the same text.
+    learners = [f"user_{n}" for n in range(1, 9)]
+    with learnstore.connect(fresh_db, min_size=8, max_size=16) as old:
+
+        def old_version(n: int) -> None:
+            for i in range(25):
+                old.users.update_profile(learners[(n + i) % 8], bio=f"old {n}.{i}")
+
+        def new_version(n: int) -> None:
+            with psycopg.connect(fresh_db, autocommit=True) as conn:
+                for i in range(25):
+                    conn.execute(
+                        "UPDATE users SET about = %s WHERE clerk_id = %s",
+                        (f"new {n}.{i}", learners[(n + i) % 8]),
+                    )
+                    conn.execute(
+                        "INSERT INTO users (clerk_id, about) VALUES (%s, 'signed up on the new version')",
+                        (f"new_{n}_{i}",),
+                    )
+
+        threads = [
+            threading.Thread(target=old_version if n % 2 else new_version, args=(n,)) for n in range(16)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert one(fresh_db, "SELECT count(*) FROM users WHERE about IS DISTINCT FROM bio") == 0
+        assert old.users.get("new_0_0").bio == "signed up on the new version"
+        old.users.update_profile("user_9", bio="written by the old version")
+    assert about(fresh_db, "user_9") == "written by the old version"
+
+    # Release 2 is code only: the new version stops reading bio. Release 3 contracts.
+    folder = with_releases(tmp_path / "r3", *RELEASE_1, "9204_users_about_contract")
+    assert migrate.upgrade(fresh_db, migrations=folder) == ["9204_users_about_contract"]
+    assert (
+        one(
+            fresh_db,
+            "SELECT count(*) FROM pg_attribute"
+            " WHERE attrelid = 'users'::regclass AND attname = 'bio' AND NOT attisdropped",
+        )
+        == 0
+    )
+    assert about(fresh_db, "user_9") == "written by the old version"
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("UPDATE users SET about = 'after the contract' WHERE clerk_id = 'user_9'")
+    assert about(fresh_db, "user_9") == "after the contract"
+
+    # And back: each release's rollback restores the one before, bio filled from about.
+    migrate.rollback(fresh_db, migrations=folder)
+    assert one(fresh_db, "SELECT bio FROM users WHERE clerk_id = 'user_9'") == "after the contract"

@@ -1,4 +1,4 @@
-"""Bounded waits for migrations on a live database: timeouts, retries, the blocker's name, invalid indexes."""
+"""Migrations on a live database: timeouts, retries, the blocker named, invalid indexes, safe patterns."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from learnstore.errors import InvalidValue
 __all__ = [
     "LOCK_RETRIES_ENV",
     "LOCK_TIMEOUT_ENV",
+    "SAFE_PATTERNS",
     "STATEMENT_TIMEOUT_ENV",
     "BlockerWatch",
     "Limits",
@@ -27,6 +28,7 @@ __all__ = [
     "declared_statement_timeout",
     "drop_invalid_indexes",
     "duration",
+    "gave_up",
     "limits",
     "settings",
 ]
@@ -47,6 +49,38 @@ DEFAULT_STATEMENT_TIMEOUT = 300.0
 # migrators retrying on several databases of one server do not return in step.
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 10.0
+
+# What `learnstore new` writes under the header: the patterns that keep a live table readable and
+# writable while a migration runs (docs/production.md, "Migrations on a live database").
+SAFE_PATTERNS = """--
+-- This runs against databases that serve traffic, with lock_timeout set (3 s by default, retried):
+-- a statement that needs a strong lock on a busy table is retried, then the run fails naming the
+-- blocker. `learnstore migrate --plan` shows each statement's lock. squawk checks the file in CI.
+--
+-- Add a column: nullable, or with a constant (or now()) default: no rewrite. A volatile default
+-- such as gen_random_uuid() or clock_timestamp() rewrites the table under ACCESS EXCLUSIVE: add the
+-- column without a default, backfill in batches, then SET DEFAULT.
+--   ALTER TABLE courses ADD COLUMN slug text;
+--
+-- Add a constraint in two migrations: NOT VALID here (a brief lock, no scan) ...
+--   ALTER TABLE courses ADD CONSTRAINT courses_slug_format CHECK (slug ~ '^[a-z0-9-]+$') NOT VALID;
+-- ... and VALIDATE in a later one (scans, but writers go on: SHARE UPDATE EXCLUSIVE).
+--   ALTER TABLE courses VALIDATE CONSTRAINT courses_slug_format;
+--
+-- An index on an existing table: CONCURRENTLY, which cannot run in a transaction, so it goes in a
+-- migration of its own whose first line is `-- transactional: false`; a long build also declares
+-- `-- statement_timeout: off`. Write IF NOT EXISTS: a rerun drops an INVALID index a cancelled
+-- build left, and builds it again.
+--   CREATE INDEX CONCURRENTLY IF NOT EXISTS courses_slug_idx ON courses (slug);
+--
+-- Backfill in batches, each its own short transaction (in a `-- transactional: false` migration,
+-- one statement per batch, or from a script), so no batch holds row locks for long:
+--   UPDATE courses SET slug = lower(regexp_replace(title, '[^a-zA-Z0-9]+', '-', 'g'))
+--   WHERE id IN (SELECT id FROM courses WHERE slug IS NULL LIMIT 5000);
+--
+-- Renaming or dropping a column that a running release reads: expand and contract over three
+-- releases (docs/production.md).
+"""
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|min|h)?", re.IGNORECASE)
 _UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0}
@@ -216,3 +250,19 @@ class BlockerWatch:
             f"running or last ran: {' '.join(query.split())})"
             for pid, state, app, query, age in self.blockers
         )
+
+
+def gave_up(migration: Any, direction: str, limits: Limits, watch: BlockerWatch) -> str:
+    """Why a migration that ran out of lock retries failed, and what to do."""
+    where = (
+        "it was rolled back, and the database is at the previous revision"
+        if migration.use_transactions
+        else "it is not transactional: the statements before the one that waited stay applied, "
+        "and a rerun continues from them"
+    )
+    return (
+        f"{direction} of migration {migration.id} gave up after {limits.lock_retries + 1} attempt(s), each "
+        f"waiting {limits.lock_timeout:g} s for a lock: blocked by {watch.describe()}. {where[0].upper()}"
+        f"{where[1:]}. Let that transaction finish (or end it: SELECT pg_terminate_backend(pid)) and run "
+        "again, or raise --lock-timeout / --lock-retries"
+    )

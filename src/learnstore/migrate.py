@@ -89,38 +89,6 @@ CREATE TABLE IF NOT EXISTS {LOCK_TABLE} (
 )
 """
 
-# What `learnstore new` writes under the header: the patterns that keep a live table readable and
-# writable while a migration runs (docs/production.md, "Migrations on a live database").
-SAFE_PATTERNS = """--
--- This runs against databases that serve traffic, with lock_timeout set (3 s by default, retried):
--- a statement that needs a strong lock on a busy table is retried, then the run fails naming the
--- blocker. `learnstore migrate --plan` shows each statement's lock. squawk checks the file in CI.
---
--- Add a column: nullable, or with a constant (or now()) default: no rewrite. A volatile default
--- such as gen_random_uuid() or clock_timestamp() rewrites the table under ACCESS EXCLUSIVE: add the
--- column without a default, backfill in batches, then SET DEFAULT.
---   ALTER TABLE courses ADD COLUMN slug text;
---
--- Add a constraint in two migrations: NOT VALID here (a brief lock, no scan) ...
---   ALTER TABLE courses ADD CONSTRAINT courses_slug_format CHECK (slug ~ '^[a-z0-9-]+$') NOT VALID;
--- ... and VALIDATE in a later one (scans, but writers go on: SHARE UPDATE EXCLUSIVE).
---   ALTER TABLE courses VALIDATE CONSTRAINT courses_slug_format;
---
--- An index on an existing table: CONCURRENTLY, which cannot run in a transaction, so it goes in a
--- migration of its own whose first line is `-- transactional: false`; a long build also declares
--- `-- statement_timeout: off`. Write IF NOT EXISTS: a rerun drops an INVALID index a cancelled
--- build left, and builds it again.
---   CREATE INDEX CONCURRENTLY IF NOT EXISTS courses_slug_idx ON courses (slug);
---
--- Backfill in batches, each its own short transaction (in a `-- transactional: false` migration,
--- one statement per batch, or from a script), so no batch holds row locks for long:
---   UPDATE courses SET slug = lower(regexp_replace(title, '[^a-zA-Z0-9]+', '-', 'g'))
---   WHERE id IN (SELECT id FROM courses WHERE slug IS NULL LIMIT 5000);
---
--- Renaming or dropping a column that a running release reads: expand and contract over three
--- releases (docs/production.md).
-"""
-
 _NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 _NUMBERED = re.compile(r"(\d{4,})_")
 
@@ -503,7 +471,7 @@ def _run_all(
             except psycopg.errors.LockNotAvailable as exc:
                 # The wait is over and its transaction rolled back: everyone queued behind it moves on.
                 if attempt == limits.lock_retries:
-                    raise _gave_up(migration, direction, limits, watch) from exc
+                    raise MigrationError(locks.gave_up(migration, direction, limits, watch)) from exc
                 if on_progress:
                     on_progress("lock timeout", migration.id)
                 time.sleep(locks.backoff(attempt))
@@ -516,21 +484,6 @@ def _run_all(
                 ) from exc
         if on_progress:
             on_progress(after, migration.id)
-
-
-def _gave_up(migration: Any, direction: str, limits: Limits, watch: locks.BlockerWatch) -> MigrationError:
-    where = (
-        "it was rolled back, and the database is at the previous revision"
-        if migration.use_transactions
-        else "it is not transactional: the statements before the one that waited stay applied, "
-        "and a rerun continues from them"
-    )
-    return MigrationError(
-        f"{direction} of migration {migration.id} gave up after {limits.lock_retries + 1} attempt(s), each "
-        f"waiting {limits.lock_timeout:g} s for a lock: blocked by {watch.describe()}. {where[0].upper()}"
-        f"{where[1:]}. Let that transaction finish (or end it: SELECT pg_terminate_backend(pid)) and run "
-        "again, or raise --lock-timeout / --lock-retries"
-    )
 
 
 # --- the API --------------------------------------------------------------------------------------
@@ -667,7 +620,7 @@ def new(name: str, *, migrations: Path | None = None) -> tuple[Path, Path]:
         "-- Change sql/schema/ in the same commit: it must describe the database this migration\n"
         "-- leads to. Statements run in one transaction; a failure applies none of them.\n"
     )
-    forward_text = f"-- {migration_id}: {name.replace('_', ' ')}\n{reminder}{SAFE_PATTERNS}\n"
+    forward_text = f"-- {migration_id}: {name.replace('_', ' ')}\n{reminder}{locks.SAFE_PATTERNS}\n"
     backward_text = f"-- Undoes {migration_id}.sql: its statements' inverses, in reverse order.\n{reminder}\n"
     # "x": never overwrite, even if another `new` picked the same number a moment ago.
     with forward.open("x", encoding="utf-8") as out:

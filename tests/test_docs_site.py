@@ -115,7 +115,7 @@ def test_every_field_of_every_public_model_is_in_the_reference(site: Path) -> No
     rendered = inventory(site)
     missing = []
     for path, obj in public_names().items():
-        fields: tuple[str, ...] = tuple(getattr(obj, "model_fields", None) or getattr(obj, "_fields", ()))
+        fields: list[str] = list(getattr(obj, "model_fields", None) or getattr(obj, "_fields", None) or ())
         missing += [f"{path}.{field}" for field in fields if f"{path}.{field}" not in rendered]
     assert not missing, f"{len(missing)} model fields are not in the reference: {missing[:20]}"
 

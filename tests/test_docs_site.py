@@ -180,3 +180,16 @@ def test_the_repository_address_is_in_the_header_and_in_the_package(site: Path) 
     assert f"repo_url: {address}\n" in (ROOT / "mkdocs.yml").read_text()
     home = (site / "index.html").read_text(encoding="utf-8")
     assert f'href="{address}"' in home
+
+
+def test_every_image_ships_with_the_site_and_the_schema_is_drawn_per_domain(site: Path) -> None:
+    missing = []
+    for page in site.rglob("*.html"):
+        for src in re.findall(r'<img\b[^>]*\bsrc="([^"]+)"', page.read_text(encoding="utf-8")):
+            if not (page.parent / html.unescape(src)).resolve().is_file():
+                missing.append((page.relative_to(site).as_posix(), src))
+    assert not missing, f"images the site does not ship: {missing[:10]}"
+    schema = (site / "schema" / "index.html").read_text(encoding="utf-8")
+    drawings = re.findall(r'<img\b[^>]*\bsrc="\.\./assets/erd/(\w+)\.svg"', schema)
+    assert {"users", "content", "community"} <= set(drawings)
+    assert "erDiagram" not in schema  # no Mermaid source left to show as text

@@ -60,15 +60,18 @@ def create_app(
     pool_size: int = 10,
     pool_timeout: float = 5.0,
     statement_timeout: float | None = 5.0,
-    lock_timeout: float | None = 1.0,
+    lock_timeout: float | None = 0.5,
+    retries: int = 1,
 ) -> FastAPI:
     """The app over the database of `dsn` (default: $LEARNSTORE_DSN, else the embedded PostgreSQL).
 
     `lock_timeout` (seconds) bounds how long a request waits for a row or table lock: a request
     blocked behind another transaction gives its pooled connection back after that long (503,
     `Retry-After`), so one locked table cannot hold every connection and stall unrelated routes.
-    `statement_timeout` bounds any statement (504). `pool_timeout`: how long a request waits for a
-    free connection before its 503. See docs/production.md, "Sizing the pool and the timeouts".
+    `statement_timeout` bounds any statement (504). `retries`: how many more times learnstore runs an
+    operation that lost a race, a lock wait included, so a blocked request holds its connection for
+    up to lock_timeout x (1 + retries). `pool_timeout`: how long a request waits for a free
+    connection before its 503. See docs/production.md, "Sizing the pool and the timeouts".
     """
     if lock_timeout is not None:
         _with_option("", "lock_timeout", lock_timeout)  # a bad value fails here, not at startup
@@ -80,7 +83,11 @@ def create_app(
         if lock_timeout is not None:
             url = _with_option(url, "lock_timeout", lock_timeout)
         async with await learnstore.connect_async(
-            url, max_size=pool_size, timeout=pool_timeout, statement_timeout=statement_timeout
+            url,
+            max_size=pool_size,
+            timeout=pool_timeout,
+            statement_timeout=statement_timeout,
+            retries=retries,
         ) as store:
             app.state.store = store
             yield

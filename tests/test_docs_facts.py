@@ -117,3 +117,20 @@ def test_the_benchmarks_page_is_the_report_of_bench_history() -> None:
         "docs/benchmarks.md is stale: python -m bench.report"
     )
     assert not re.search(r"\bissue \d+|uncommitted", page, re.I)
+
+
+# Material's code box at a 1280-pixel window is 688 pixels wide (measured in headless Chromium),
+# about 86 characters of its code font: a longer command scrolls sideways, its end out of sight.
+COMMAND_WIDTH = 86
+SHELL_BLOCK = re.compile(r"^```(?:console|sh|bash|shell)\n(.*?)^```", re.M | re.S)
+
+
+def test_commands_fit_their_boxes() -> None:
+    wide = [
+        (page.name, line)
+        for page in sorted(DOCS.rglob("*.md"))
+        for block in SHELL_BLOCK.findall(page.read_text())
+        for line in block.splitlines()
+        if len(line) > COMMAND_WIDTH
+    ]
+    assert not wide, f"put the comment on its own line, or break the command with \\: {wide[:5]}"

@@ -24,7 +24,7 @@ from learnstore.cli import main
 from learnstore.errors import InvalidValue, NotFound, PermissionDenied
 from learnstore.migrate import rollback, upgrade
 from learnstore.pytest_plugin import create_database, drop_database, unique_name
-from learnstore.security import APP_ROLE, OWNED_TABLES, PRIVATE_TABLES, SHARED_TABLES
+from learnstore.security import APP_ROLE, OWNED_TABLES, PRIVATE_TABLES, SHARED_TABLES, SITE_ROLES_TABLE
 
 Conn = psycopg.Connection[Any]
 
@@ -73,7 +73,7 @@ def test_every_table_with_a_user_foreign_key_is_private_owned_or_shared(db_conn:
     # A table that another branch adds with a user FK fails here until it is put in one of the
     # lists of learnstore.security (and, if private or owned, given its policies in a migration).
     keyed = user_keyed(db_conn)
-    classified = {*PRIVATE_TABLES, *OWNED_TABLES, *SHARED_TABLES} - {"users"}
+    classified = {*PRIVATE_TABLES, *OWNED_TABLES, *SHARED_TABLES, SITE_ROLES_TABLE} - {"users"}
     assert set(keyed) - classified == set(), "a user-keyed table in none of learnstore.security's lists"
     assert classified - set(keyed) == set(), "learnstore.security lists a table without a user FK"
     assert not (PRIVATE_TABLES.keys() & OWNED_TABLES.keys() | PRIVATE_TABLES.keys() & SHARED_TABLES.keys())
@@ -107,6 +107,7 @@ def test_every_private_and_owned_table_has_its_policies_and_no_other_table_has_a
     assert forum_notice[0] is None and forum_notice[1] is not None
     assert "'reply'::text, 'mention'::text, 'like'::text" in forum_notice[1]
     assert "'forum_post'::text, 'forum_reply'::text" in forum_notice[1]
+    assert set(found.pop(SITE_ROLES_TABLE)) == {"r", "a", "d"}  # tried in tests/test_permissions.py
     for table, column in PRIVATE_TABLES.items():
         mine = f"({column} = {ME})"
         assert found.pop(table) == {"*": (mine, mine)}, table
@@ -133,7 +134,7 @@ def test_every_private_and_owned_table_has_its_policies_and_no_other_table_has_a
             """,
         )
     )
-    assert secured == dict.fromkeys({*PRIVATE_TABLES, *OWNED_TABLES}, False)
+    assert secured == dict.fromkeys({*PRIVATE_TABLES, *OWNED_TABLES, SITE_ROLES_TABLE}, False)
 
 
 def test_the_app_role_is_a_nologin_role_with_rights_on_every_table_but_the_webhook_ledger(
@@ -154,7 +155,14 @@ def test_the_app_role_is_a_nologin_role_with_rights_on_every_table_but_the_webho
         [APP_ROLE],
     )
     # user_points is written only by the award evaluation, which runs as the owner (migration 0011)
-    assert missing == [("user_points", "INSERT"), ("user_points", "UPDATE"), ("user_points", "DELETE")]
+    # and a site role is granted and revoked, never changed (migration 0013)
+    assert sorted(missing) == [
+        ("site_roles", "INSERT"),  # a column grant: user_clerk_id, role, granted_by
+        ("site_roles", "UPDATE"),
+        ("user_points", "DELETE"),
+        ("user_points", "INSERT"),
+        ("user_points", "UPDATE"),
+    ]
     assert not scalar(db_conn, "SELECT has_table_privilege(%s, 'webhook_deliveries', 'SELECT')", [APP_ROLE])
 
 

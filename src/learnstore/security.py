@@ -15,6 +15,7 @@ __all__ = [
     "OWNED_TABLES",
     "PRIVATE_TABLES",
     "SHARED_TABLES",
+    "SITE_ROLES_TABLE",
     "drop_role_sql",
     "role_sql",
 ]
@@ -62,6 +63,9 @@ SHARED_TABLES: Final[dict[str, str]] = {
     "suggested_edits": "written by one user and reviewed by another (the reviewer writes the row)",
     "user_points": "written only by the award evaluation (SECURITY DEFINER); learnstore_app may only read it",
 }
+
+#: Site-wide roles (migration 0013): each user reads their own, an admin reads, grants and revokes all.
+SITE_ROLES_TABLE: Final = "site_roles"
 
 
 def role_sql(logins: Sequence[str] = (), role: str = APP_ROLE) -> str:

@@ -1,0 +1,196 @@
+"""Site-wide roles (moderator, admin): granted by an admin or the service, enforced by PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+import pytest
+
+import learnstore
+from learnstore import Store
+from learnstore.cli import main
+from learnstore.errors import InvalidReference, InvalidValue, PermissionDenied
+
+
+def people(store: Store, *clerk_ids: str) -> None:
+    for clerk_id in clerk_ids:
+        store.users.apply_clerk_event({"type": "user.created", "data": {"id": clerk_id, "updated_at": 1}})
+
+
+def act(conn: psycopg.Connection[Any], clerk_id: str) -> None:
+    """What as_user does at BEGIN, inside the caller's (rolled back) transaction."""
+    conn.execute(
+        "SELECT set_config('role', 'learnstore_app', true), set_config('learnstore.clerk_id', %s, true)",
+        [clerk_id],
+    )
+
+
+def held(conn: psycopg.Connection[Any]) -> list[tuple[str, str, str | None]]:
+    return [
+        (user, role, by)
+        for user, role, by in conn.execute(
+            "SELECT user_clerk_id, role, granted_by FROM site_roles ORDER BY 1, 2"
+        ).fetchall()
+    ]
+
+
+def test_the_service_grants_the_first_admin_and_an_admin_grants_the_rest(
+    db_conn: psycopg.Connection[Any],
+) -> None:
+    store = Store.on(db_conn)
+    people(store, "root", "mod", "learner")
+    first = store.users.grant_role("root", "admin")
+    assert (first.user_clerk_id, first.role, first.granted_by) == ("root", "admin", None)
+    assert store.users.grant_role("root", "admin") == first  # idempotent: the grant as it was
+
+    granted = store.as_user("root").users.grant_role("mod", "moderator")
+    assert granted.granted_by == "root"  # under as_user the grantor is the acting admin
+    assert held(db_conn) == [("mod", "moderator", "root"), ("root", "admin", None)]
+    assert [r.role for r in store.as_user("mod").users.list_roles("mod")] == ["moderator"]
+    assert [r.user_clerk_id for r in store.as_user("root").users.list_roles()] == ["mod", "root"]
+    assert store.as_user("learner").users.list_roles() == []  # nobody else's grants, and none of theirs
+
+    assert store.as_user("root").users.revoke_role("mod", "moderator") is True
+    assert store.as_user("root").users.revoke_role("mod", "moderator") is False
+    assert held(db_conn) == [("root", "admin", None)]
+
+
+@pytest.mark.parametrize("actor", ["learner", "mod"])
+def test_nobody_but_an_admin_grants_or_revokes_under_as_user(
+    db_conn: psycopg.Connection[Any], actor: str
+) -> None:
+    store = Store.on(db_conn)
+    people(store, "root", "mod", "learner")
+    store.users.grant_role("root", "admin")
+    store.users.grant_role("mod", "moderator")
+    before = held(db_conn)
+    user = store.as_user(actor)
+    for role in ("admin", "moderator"):  # not even to themselves
+        with pytest.raises(PermissionDenied, match="site_roles"):
+            user.users.grant_role(actor, role)
+    with pytest.raises(PermissionDenied, match="site_roles"):
+        user.users.grant_role("learner", "moderator", granted_by=actor)
+    with pytest.raises(PermissionDenied, match="granted_by"):  # naming an admin as the grantor
+        user.users.grant_role(actor, "admin", granted_by="root")
+    assert user.users.revoke_role("root", "admin") is False
+    assert user.users.revoke_role("mod", "moderator") is False
+    assert held(db_conn) == before
+
+
+def test_sql_as_the_app_role_cannot_grant_a_role_nor_change_one(db_conn: psycopg.Connection[Any]) -> None:
+    store = Store.on(db_conn)
+    people(store, "root", "mallory")
+    store.users.grant_role("root", "admin")
+    with db_conn.transaction(force_rollback=True):
+        act(db_conn, "mallory")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            db_conn.execute(
+                "INSERT INTO site_roles (user_clerk_id, role, granted_by) VALUES ('mallory', 'admin', 'root')"
+            )
+    with db_conn.transaction(force_rollback=True):
+        act(db_conn, "root")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            db_conn.execute("UPDATE site_roles SET user_clerk_id = 'mallory'")
+    with db_conn.transaction(force_rollback=True):  # the id is not a column the role may insert
+        act(db_conn, "root")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            db_conn.execute(
+                "INSERT INTO site_roles (id, user_clerk_id, role)"
+                " VALUES (gen_random_uuid(), 'mallory', 'admin')"
+            )
+    assert held(db_conn) == [("root", "admin", None)]
+
+
+def test_the_role_helpers_answer_for_the_acting_identity_only(db_conn: psycopg.Connection[Any]) -> None:
+    store = Store.on(db_conn)
+    people(store, "root", "mallory")
+    store.users.grant_role("root", "admin")
+    answers = {}
+    for actor in ("root", "mallory", ""):
+        with db_conn.transaction(force_rollback=True):
+            act(db_conn, actor)
+            answers[actor] = db_conn.execute(
+                "SELECT learnstore_actor(), learnstore_has_site_role('admin'),"
+                " learnstore_has_site_role('moderator')"
+            ).fetchone()
+    assert answers == {
+        "root": ("root", True, False),
+        "mallory": ("mallory", False, False),
+        "": (None, False, False),
+    }
+    # the definer function is the app role's to call, nobody else's
+    executable = db_conn.execute(
+        """SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE'),
+                  has_function_privilege('learnstore_app', p.oid, 'EXECUTE'), p.proconfig
+           FROM pg_proc p WHERE p.proname IN ('learnstore_actor', 'learnstore_has_site_role') ORDER BY 1"""
+    ).fetchall()
+    assert executable == [
+        ("learnstore_actor", False, True, ["search_path=pg_catalog, pg_temp"]),
+        ("learnstore_has_site_role", False, True, ["search_path=pg_catalog, pg_temp"]),
+    ]
+
+
+def test_bad_input_is_a_clear_error_and_writes_nothing(db_conn: psycopg.Connection[Any]) -> None:
+    store = Store.on(db_conn)
+    people(store, "root")
+    for role in ("owner", "", None, 1, "Admin"):
+        with pytest.raises(InvalidValue, match="role must be one of moderator, admin") as caught:
+            store.users.grant_role("root", role)  # type: ignore[arg-type]
+        assert caught.value.field == "role"
+    with pytest.raises(InvalidValue, match="role must be one of"):
+        store.users.revoke_role("root", "owner")  # type: ignore[arg-type]
+    with pytest.raises(InvalidReference, match="no user with this clerk_id"):
+        store.users.grant_role("ghost", "admin")
+    with pytest.raises(InvalidReference, match="granted_by: no user"):
+        store.users.grant_role("root", "admin", granted_by="ghost")
+    assert held(db_conn) == []
+
+
+def test_export_and_erase_cover_the_roles_and_who_granted_them(db_conn: psycopg.Connection[Any]) -> None:
+    store = Store.on(db_conn)
+    people(store, "root", "mod")
+    store.users.grant_role("root", "admin")
+    store.as_user("root").users.grant_role("mod", "moderator")
+    exported = {
+        (r["user_clerk_id"], r["role"], r["granted_by"]) for r in store.users.export("root")["site_roles"]
+    }
+    assert exported == {("root", "admin", None), ("mod", "moderator", "root")}
+    assert store.users.erase("root") is True
+    # the admin's own grant goes; the grant they made stays, with no grantor
+    assert held(db_conn) == [("mod", "moderator", None)]
+    assert store.users.erase("mod") is True
+    assert held(db_conn) == []
+
+
+async def test_sixteen_admins_granting_one_role_at_once_leave_one_grant(fresh_db: str) -> None:
+    async with await learnstore.connect_async(fresh_db, max_size=16) as store:
+        for index in range(16):
+            await store.users.apply_clerk_event(
+                {"type": "user.created", "data": {"id": f"admin{index}", "updated_at": 1}}
+            )
+            await store.users.grant_role(f"admin{index}", "admin")
+        await store.users.apply_clerk_event({"type": "user.created", "data": {"id": "mod", "updated_at": 1}})
+        grants = await asyncio.gather(
+            *(store.as_user(f"admin{index}").users.grant_role("mod", "moderator") for index in range(16))
+        )
+        assert len({grant.id for grant in grants}) == 1
+        assert [r.role for r in await store.users.list_roles("mod")] == ["moderator"]
+
+
+def test_the_cli_grants_lists_and_revokes(fresh_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with learnstore.connect(fresh_db) as store:
+        people(store, "root")
+    assert main(["site-role", "grant", "root", "admin", "--dsn", fresh_db]) == 0
+    assert capsys.readouterr().out == "root is admin\n"
+    assert main(["site-role", "list", "--dsn", fresh_db]) == 0
+    assert capsys.readouterr().out.startswith("root\tadmin\t-\t")
+    assert main(["site-role", "revoke", "root", "admin", "--dsn", fresh_db]) == 0
+    assert capsys.readouterr().out == "root is no longer admin\n"
+    assert main(["site-role", "grant", "root", "--dsn", fresh_db]) == 1
+    assert "needs a CLERK_ID and a ROLE" in capsys.readouterr().err
+    assert main(["site-role", "grant", "ghost", "admin", "--dsn", fresh_db]) == 1
+    assert "no user with this clerk_id" in capsys.readouterr().err
+    with psycopg.connect(fresh_db) as conn:
+        assert held(conn) == []

@@ -7,11 +7,15 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.abc import QueryNoTemplate as Query
+from test_schema import WORLD
 
 import learnstore
 from learnstore import Store
 from learnstore.cli import main
 from learnstore.errors import InvalidReference, InvalidValue, PermissionDenied
+from learnstore.security import AUDIENCES, COMMANDS, COURSE_SCOPED, MODEL, OWNERS
 
 
 def people(store: Store, *clerk_ids: str) -> None:
@@ -194,3 +198,177 @@ def test_the_cli_grants_lists_and_revokes(fresh_db: str, capsys: pytest.CaptureF
     assert "no user with this clerk_id" in capsys.readouterr().err
     with psycopg.connect(fresh_db) as conn:
         assert held(conn) == []
+
+
+# ---- the model, cell by cell, from the catalog ------------------------------------------------------
+
+# Besides the world's two users (clerk_a authors the course, clerk_b learns and writes), one user per
+# audience of the model; each holds their seat in the world's course or their site role.
+CAST = ("x_editor", "x_reviewer", "x_learner", "x_moderator", "x_admin", "x_stranger")
+# UPDATE tries `SET <first column the app role may update> = itself`, except where the rule is about
+# the value: a review is made in the reviewer's own name.
+UPDATE_SET = {"suggested_edits": "reviewer_clerk_id = (select learnstore_actor())"}
+# INSERT tries a copy of the world's row (in its owner's name); a grant is made in the admin's own.
+COPY_SET = {"site_roles": "granted_by = %(actor)s"}
+# Errors that PostgreSQL raises after row-level security let the row through.
+PAST_THE_POLICY = (
+    psycopg.errors.UniqueViolation,
+    psycopg.errors.ForeignKeyViolation,
+    psycopg.errors.CheckViolation,
+)
+
+
+@pytest.fixture
+def cast(db_conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    """tests/test_schema.py's world (its flashcard set made public), and the cast in its course."""
+    ids: dict[str, Any] = {}
+    for key, target, values in WORLD:
+        ids[key] = db_conn.execute(f"INSERT INTO {target} VALUES ({values}) RETURNING id", ids).fetchone()[0]  # type: ignore[index]
+    db_conn.execute("UPDATE flashcard_sets SET is_public = true")
+    for clerk_id in CAST:
+        db_conn.execute("INSERT INTO users (clerk_id) VALUES (%s)", [clerk_id])
+    db_conn.execute(
+        "INSERT INTO collaborators (course_id, user_clerk_id, role, status)"
+        " VALUES (%(c)s, 'x_editor', 'editor', 'accepted'), (%(c)s, 'x_reviewer', 'reviewer', 'accepted')",
+        {"c": ids["courses"]},
+    )
+    db_conn.execute(
+        "INSERT INTO user_courses (user_clerk_id, course_id) VALUES ('x_learner', %s)", [ids["courses"]]
+    )
+    db_conn.execute(
+        "INSERT INTO site_roles (user_clerk_id, role)"
+        " VALUES ('x_moderator', 'moderator'), ('x_admin', 'admin')"
+    )
+    return ids
+
+
+def audiences_of(conn: psycopg.Connection[Any], table: str, row_id: Any, actor: str) -> set[str]:
+    """The model's audiences `actor` belongs to for the world's row of `table`, read from the rows."""
+    found = {"anyone"}
+    owner = OWNERS.get(table)
+    if owner is not None:
+        query = sql.SQL("SELECT {} FROM {} WHERE id = %s").format(
+            sql.Identifier(owner), sql.Identifier(table)
+        )
+        if conn.execute(query, [row_id]).fetchone() == (actor,):
+            found.add("own")
+    found |= {
+        role for (role,) in conn.execute("SELECT role FROM site_roles WHERE user_clerk_id = %s", [actor])
+    }
+    if table in COURSE_SCOPED or table == "tags":  # a tag: of any course (the world has one)
+        row = conn.execute(
+            """SELECT c.author_clerk_id = %(a)s,
+                      EXISTS (SELECT FROM collaborators k WHERE k.course_id = c.id AND k.user_clerk_id = %(a)s
+                              AND k.status = 'accepted' AND k.role = 'editor'),
+                      EXISTS (SELECT FROM collaborators k WHERE k.course_id = c.id AND k.user_clerk_id = %(a)s
+                              AND k.status = 'accepted' AND k.role = 'reviewer'),
+                      EXISTS (SELECT FROM user_courses e WHERE e.course_id = c.id AND e.user_clerk_id = %(a)s)
+               FROM courses c""",
+            {"a": actor},
+        ).fetchone()
+        assert row is not None
+        found |= {
+            name
+            for name, member in zip(("author", "editor", "reviewer", "learner"), row, strict=True)
+            if member
+        }
+    return found
+
+
+def attempt(conn: psycopg.Connection[Any], actor: str, statement: Query, params: Any) -> bool:
+    """Whether `actor`, as the app role, may: the statement touched a row (or failed only past the
+    policy, on a constraint), rather than touching none or being refused (42501)."""
+    try:
+        with conn.transaction(force_rollback=True):
+            act(conn, actor)
+            cursor = conn.execute(statement, params)
+            if cursor.description is None:
+                return cursor.rowcount > 0
+            row = cursor.fetchone()
+            return row is not None and bool(row[0])
+    except psycopg.errors.InsufficientPrivilege:
+        return False
+    except PAST_THE_POLICY:
+        return True
+
+
+def granted_columns(conn: psycopg.Connection[Any], table: str, privilege: str) -> list[str]:
+    return [
+        name
+        for (name,) in conn.execute(
+            """SELECT a.attname FROM pg_attribute a
+               WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                 AND has_column_privilege('learnstore_app', a.attrelid, a.attnum, %s)
+               ORDER BY a.attnum""",
+            [table, privilege],
+        )
+    ]
+
+
+def test_every_table_of_the_catalog_has_a_rule_for_every_command(db_conn: psycopg.Connection[Any]) -> None:
+    tables = {
+        name
+        for (name,) in db_conn.execute(
+            "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace"
+            " AND c.relkind IN ('r', 'p') AND c.relname !~ '^(_yoyo_|yoyo_lock$)'"
+        )
+    }
+    assert tables - MODEL.keys() == set(), "a table without a rule: add it to learnstore.security.MODEL"
+    assert MODEL.keys() - tables == set(), "learnstore.security.MODEL names a table the schema lacks"
+    for table, rule in MODEL.items():
+        assert set(rule) == set(COMMANDS), table
+        assert all(audience in AUDIENCES for audiences in rule.values() for audience in audiences), table
+    # Row-level security on every table but the ledger (which the app role may not touch at all).
+    bare = db_conn.execute(
+        "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
+        " AND c.relname !~ '^(_yoyo_|yoyo_lock$)' AND NOT c.relrowsecurity ORDER BY 1"
+    ).fetchall()
+    assert bare == [("webhook_deliveries",)]
+
+
+@pytest.mark.parametrize("table", sorted(MODEL))
+def test_each_cell_of_the_model_holds_for_every_audience(
+    db_conn: psycopg.Connection[Any], cast: dict[str, Any], table: str
+) -> None:
+    row_id = cast[table]
+    owner = OWNERS.get(table)
+    # ... and a forged id, and no identity at all: neither is anyone's own, nor on any team.
+    actors = list(
+        dict.fromkeys([*(["clerk_b", "clerk_a"] if owner else ["clerk_a"]), *CAST, "forged_id", ""])
+    )
+    name = sql.Identifier(table)
+    copy = sql.Identifier(f"copy_of_{table}")
+    db_conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT * FROM {} WHERE id = %s").format(copy, name),
+        [row_id],
+    )
+    db_conn.execute(sql.SQL("GRANT SELECT, UPDATE ON {} TO learnstore_app").format(copy))
+    insertable = (
+        granted_columns(db_conn, table, "INSERT") or granted_columns(db_conn, table, "SELECT") or ["id"]
+    )
+    updatable = granted_columns(db_conn, table, "UPDATE")
+    columns = sql.SQL(", ").join(map(sql.Identifier, insertable))
+    update = (
+        sql.SQL(UPDATE_SET[table])
+        if table in UPDATE_SET
+        else sql.SQL("{} = {}").format(sql.Identifier(updatable[0]), sql.Identifier(updatable[0]))
+        if updatable
+        else sql.SQL("id = id")
+    )
+    statements: dict[str, Query] = {
+        "SELECT": sql.SQL("SELECT EXISTS (SELECT FROM {} WHERE id = %(id)s)").format(name),
+        "INSERT": sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(name, columns, columns, copy),
+        "UPDATE": sql.SQL("UPDATE {} SET {} WHERE id = %(id)s").format(name, update),
+        "DELETE": sql.SQL("DELETE FROM {} WHERE id = %(id)s").format(name),
+    }
+    wrong = []
+    for actor in actors:
+        audiences = audiences_of(db_conn, table, row_id, actor)
+        if table in COPY_SET:
+            db_conn.execute(sql.SQL("UPDATE {} SET " + COPY_SET[table]).format(copy), {"actor": actor})
+        for command in COMMANDS:
+            expected = bool(audiences & set(MODEL[table][command]))
+            observed = attempt(db_conn, actor, statements[command], {"id": row_id})
+            if observed != expected:
+                wrong.append((command, actor, sorted(audiences), "allowed" if observed else "refused"))
+    assert wrong == []

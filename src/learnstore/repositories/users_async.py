@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from learnstore._validation import UNSET, Unset, check_time_zone, validated
+from learnstore._validation import UNSET, Unset, acting_user, check_time_zone, validated
 from learnstore.database_async import AsyncDatabase
 from learnstore.errors import InvalidValue, NotFound, PermissionDenied, register_messages
 from learnstore.queries.models import (
@@ -428,7 +428,9 @@ class AsyncUsersRepository:
         whoever the service names, or None.
         """
         checked = _site_role(role)
-        grantor = self._grantor(granted_by)
+        # Under as_user the grantor is the acting user: naming anyone else is a forgery.
+        identity = self._db.identity
+        grantor = acting_user(identity.clerk_id if identity else None, granted_by, "granted_by")
         async with self._db.connection() as conn:
             row = await AsyncQuerier(conn).grant_site_role(
                 user_clerk_id=clerk_id, role=checked, granted_by=grantor
@@ -449,17 +451,6 @@ class AsyncUsersRepository:
         Under `as_user` a user sees their own roles, an admin everyone's."""
         async with self._db.connection() as conn:
             return await AsyncQuerier(conn).list_site_roles(user_clerk_id=clerk_id)
-
-    def _grantor(self, granted_by: ClerkId | None) -> ClerkId | None:
-        # Under as_user the grantor is the acting user: naming anyone else is a forgery.
-        identity = self._db.identity
-        if identity is None:
-            return granted_by
-        if granted_by is not None and granted_by != identity.clerk_id:
-            raise PermissionDenied(
-                f"granted_by {granted_by!r} is not the acting user {identity.clerk_id!r}", field="granted_by"
-            )
-        return identity.clerk_id
 
     # -- GDPR -------------------------------------------------------------------------------
 

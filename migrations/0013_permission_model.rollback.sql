@@ -323,6 +323,29 @@ GRANT EXECUTE ON FUNCTION evaluate_achievements(text[], uuid, text[]) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION add_user_points(text[], bigint[], bigint[]) TO PUBLIC;
 REVOKE EXECUTE ON FUNCTION refresh_course_enrolments(uuid[]) FROM learnstore_app;
 GRANT EXECUTE ON FUNCTION refresh_course_enrolments(uuid[]) TO PUBLIC;
+CREATE OR REPLACE FUNCTION assert_may_edit_course(p_course_id uuid, p_clerk_id text) RETURNS uuid
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_author text;
+BEGIN
+    SELECT author_clerk_id INTO v_author FROM courses WHERE id = p_course_id FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF v_author = p_clerk_id THEN
+        RETURN p_course_id;
+    END IF;
+    PERFORM FROM collaborators
+    WHERE course_id = p_course_id AND user_clerk_id = p_clerk_id AND status = 'accepted' AND role = 'editor'
+    FOR SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'user % may not change course %: only its author or an accepted editor may',
+            p_clerk_id, p_course_id
+            USING ERRCODE = 'insufficient_privilege', HINT = 'acting_clerk_id';
+    END IF;
+    RETURN p_course_id;
+END
+$$;
 DROP TRIGGER collaborators_guard_role ON collaborators;
 DROP FUNCTION collaborators_guard_role();
 DROP FUNCTION learnstore_edits_any_course();

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 from psycopg.abc import QueryNoTemplate as Query
+from psycopg.conninfo import make_conninfo
+from psycopg.types.json import Jsonb
 from test_schema import WORLD
 
 import learnstore
 from learnstore import Store
 from learnstore.cli import main
-from learnstore.errors import InvalidReference, InvalidValue, PermissionDenied
-from learnstore.security import AUDIENCES, COMMANDS, COURSE_SCOPED, MODEL, OWNERS
+from learnstore.errors import InvalidReference, InvalidValue, NotFound, PermissionDenied
+from learnstore.pytest_plugin import unique_name
+from learnstore.security import AUDIENCES, COMMANDS, COURSE_SCOPED, MODEL, OWNERS, WRITES, model_table
 
 
 def people(store: Store, *clerk_ids: str) -> None:
@@ -372,3 +378,248 @@ def test_each_cell_of_the_model_holds_for_every_audience(
             if observed != expected:
                 wrong.append((command, actor, sorted(audiences), "allowed" if observed else "refused"))
     assert wrong == []
+
+
+# ---- every repository method, and the writes issue 16 found open -----------------------------------
+
+
+def test_every_public_repository_method_has_a_rule(db_conn: psycopg.Connection[Any]) -> None:
+    store = Store.on(db_conn)
+    found = {
+        f"{name}.{method}"
+        for name, repository in vars(store).items()
+        if not name.startswith("_") and type(repository).__module__.startswith("learnstore.repositories.")
+        for method, _ in inspect.getmembers(type(repository), inspect.isfunction)
+        if not method.startswith("_")
+    }
+    assert len(found) > 150
+    assert found - WRITES.keys() == set(), "a method without a rule: add it to learnstore.security.WRITES"
+    assert WRITES.keys() - found == set(), "learnstore.security.WRITES names a method that is gone"
+    assert {table for tables in WRITES.values() for table in tables} <= MODEL.keys()
+
+
+def platform(store: Store) -> dict[str, Any]:
+    """Alice authors a published course with a lesson and keeps a public flashcard set; Mallory is a
+    learner of the course; Eddie edits it; Root is an admin."""
+    people(store, "alice", "mallory", "eddie", "root")
+    store.users.grant_role("root", "admin")
+    course = store.content.create_course("alice", "Alice's course")
+    unit = store.content.add_unit(course.id, "Unit")
+    lesson = store.content.add_lesson(unit.id, "Lesson", "text", {"body": "b"})
+    store.content.publish_course(course.id)
+    store.progress.enrol("mallory", course.id)
+    store.community.invite_collaborator(course.id, "alice", "eddie", "editor")
+    store.community.respond_to_invitation(course.id, "eddie", accept=True)
+    deck = store.flashcards.create_set("alice", "Alice's deck", is_public=True)
+    card = store.flashcards.add_card("alice", deck.id, "hello", "olá")
+    post = store.community.create_post(course.id, "alice", "Welcome", "Hi all")
+    return {
+        "course": course.id,
+        "unit": unit.id,
+        "lesson": lesson.id,
+        "deck": deck.id,
+        "card": card.id,
+        "post": post.id,
+    }
+
+
+def test_a_learner_cannot_rewrite_a_card_of_someone_elses_public_set(
+    db_conn: psycopg.Connection[Any],
+) -> None:
+    store = Store.on(db_conn)
+    made = platform(store)
+    mallory = store.as_user("mallory").flashcards
+    assert [c.front for c in mallory.list_cards("mallory", made["deck"])] == ["hello"]  # public: readable
+    with pytest.raises((NotFound, PermissionDenied)):
+        mallory.update_card("alice", made["card"], front="pwned")
+    with pytest.raises((NotFound, PermissionDenied)):
+        mallory.add_card("alice", made["deck"], "spam", "spam")
+    assert mallory.delete_card("alice", made["card"]) is False
+    assert [(c.front, c.back) for c in store.flashcards.list_cards("alice", made["deck"])] == [
+        ("hello", "olá")
+    ]
+    assert store.as_user("alice").flashcards.update_card("alice", made["card"], front="hi").front == "hi"
+
+
+def test_only_an_admin_creates_achievements_and_nobody_backfills_as_a_user(
+    db_conn: psycopg.Connection[Any],
+) -> None:
+    store = Store.on(db_conn)
+    platform(store)
+    rule = {"kind": "lessons_completed", "threshold": 1}
+    with pytest.raises(PermissionDenied, match="achievements"):
+        store.as_user("mallory").achievements.create("jackpot", "Jackpot", rule, points=1_000_000)
+    made = store.as_user("root").achievements.create("first", "First", rule, points=10)
+    with pytest.raises(NotFound):  # under row-level security there is no such row to change
+        store.as_user("mallory").achievements.update(made.id, title="Mine", points=1_000_000)
+    assert store.achievements.get(made.id).points == 10
+    for actor in ("mallory", "root"):  # awards for everyone are the service path's to make
+        with pytest.raises(PermissionDenied, match="evaluate_achievements"):
+            store.as_user(actor).achievements.backfill(made.id)
+        with pytest.raises(PermissionDenied, match="evaluate_achievements"):
+            store.as_user(actor).achievements.evaluate(actor)
+    assert [a.code for a in store.achievements.list_all()] == ["first"]
+    assert db_conn.execute("SELECT count(*) FROM user_achievements").fetchone() == (0,)
+
+
+def test_course_unit_and_lesson_writes_by_anyone_off_the_team_are_refused(
+    db_conn: psycopg.Connection[Any],
+) -> None:
+    store = Store.on(db_conn)
+    made = platform(store)
+    mallory = store.as_user("mallory").content
+    attempts: list[Callable[[], object]] = [
+        lambda: mallory.update_course(made["course"], title="Mine now"),  # acting_clerk_id left out
+        lambda: mallory.update_course(made["course"], title="Mine now", acting_clerk_id="alice"),  # forged
+        lambda: mallory.unpublish_course(made["course"]),
+        lambda: mallory.delete_course(made["course"]),
+        lambda: mallory.add_unit(made["course"], "Spam"),
+        lambda: mallory.update_unit(made["unit"], title="Spam"),
+        lambda: mallory.delete_unit(made["unit"]),
+        lambda: mallory.add_lesson(made["unit"], "Spam", "text", {"body": "spam"}),
+        lambda: mallory.update_lesson(made["lesson"], title="Spam"),
+        lambda: mallory.delete_lesson(made["lesson"]),
+        lambda: mallory.add_quiz(made["lesson"], "flashcard", "Q?", "a"),
+    ]
+    for index, attempt_write in enumerate(attempts):
+        with pytest.raises(PermissionDenied):
+            attempt_write()
+        assert store.content.get_course(made["course"]).title == "Alice's course", index
+    tree = store.content.get_course_tree(made["course"])
+    assert [(u.title, [lesson.title for lesson in u.lessons]) for u in tree.units] == [("Unit", ["Lesson"])]
+    # the raw table, as the app role: refused by PostgreSQL, whatever the code would check
+    with db_conn.transaction(force_rollback=True):
+        act(db_conn, "mallory")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            db_conn.execute("UPDATE courses SET title = 'raw' WHERE id = %s", [made["course"]])
+    with db_conn.transaction(force_rollback=True):
+        act(db_conn, "mallory")
+        assert db_conn.execute("DELETE FROM lessons WHERE id = %s", [made["lesson"]]).rowcount == 0
+    # the team, with acting_clerk_id left out: the identity is the actor
+    eddie = store.as_user("eddie").content
+    assert eddie.update_lesson(made["lesson"], title="Better").title == "Better"
+    assert eddie.add_unit(made["course"], "Two").title == "Two"
+    assert eddie.delete_course(made["course"]) is False  # an editor, not the author: nothing to delete
+    assert store.as_user("root").content.update_course(made["course"], title="Fixed").title == "Fixed"
+
+
+@pytest.mark.parametrize("kind", ["reply", "mention", "like", "system"])
+def test_forged_notifications_of_every_type_are_refused(db_conn: psycopg.Connection[Any], kind: str) -> None:
+    store = Store.on(db_conn)
+    made = platform(store)
+    with pytest.raises(PermissionDenied, match="notifications"):
+        store.as_user("mallory").users.notify("alice", kind, "You won a prize")  # type: ignore[arg-type]
+    forgeries = [
+        # in someone else's name
+        {"by": "eddie", "post_id": str(made["post"])},
+        # about a post that is not the recipient's (for a like), or a thread they are not in
+        {"by": "mallory", "post_id": str(made["post"])},
+    ]
+    source = {"reply": "forum_reply", "mention": "forum_post", "like": "forum_post", "system": "course"}[kind]
+    for metadata in forgeries:
+        if kind == "mention" and metadata["by"] == "mallory":
+            continue  # mallory may mention anyone in her own post: that is what a mention is
+        with db_conn.transaction(force_rollback=True):
+            act(db_conn, "mallory")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+                db_conn.execute(
+                    "INSERT INTO notifications (user_clerk_id, type, message, source_id, source_type,"
+                    " metadata) VALUES ('eddie', %s, 'forged', %s, %s, %s)",
+                    [
+                        kind,
+                        made["course"] if kind == "system" else made["post"],
+                        source,
+                        Jsonb(metadata),
+                    ],
+                )
+    assert store.users.count_unread("eddie") == 1  # the invitation alone
+    # the real thing goes through: mallory's like notifies alice, signed by mallory
+    store.as_user("mallory").community.like_post(made["post"], "mallory")
+    (note,) = store.users.list_notifications("alice")
+    assert note.type == "like" and isinstance(note.metadata, dict) and note.metadata["by"] == "mallory"
+
+
+def test_leaving_the_role_inside_an_operation_is_only_data(db_conn: psycopg.Connection[Any]) -> None:
+    store = Store.on(db_conn)
+    people(store, "alice", "mallory")
+    goal = store.users.create_goal("alice", "Alice's")
+    escape = "x'); RESET ROLE; SELECT set_config('learnstore.clerk_id', 'alice', true); --"
+    with store.as_user("mallory").transaction() as tx:
+        mine = tx.users.create_goal("mallory", escape)
+        assert mine.title == escape  # stored exactly, run never
+        assert tx.users.list_active_goals("alice") == []
+        with pytest.raises(NotFound):
+            tx.users.set_goal_progress("alice", goal.id, 100)
+    assert store.users.list_active_goals("alice")[0].progress == 0
+
+
+def test_a_login_that_owns_nothing_gains_nothing_by_leaving_the_role(
+    learnstore_server_dsn: str, fresh_db: str
+) -> None:
+    # The strict deployment (docs/security.md): the service logs in as a role that owns nothing and
+    # may only switch to learnstore_app. Code that leaves the role (RESET ROLE) is left with nothing.
+    login = unique_name("login")
+    with psycopg.connect(learnstore_server_dsn, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN IN ROLE learnstore_app NOINHERIT").format(sql.Identifier(login))
+        )
+    try:
+        with learnstore.connect(fresh_db) as store:
+            people(store, "alice", "mallory")
+        dsn = make_conninfo(fresh_db, user=login)
+        with psycopg.connect(dsn) as conn:
+            act(conn, "mallory")
+            assert conn.execute("SELECT count(*) FROM users").fetchone() == (2,)  # the app role reads
+            conn.execute("RESET ROLE")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+                conn.execute("SELECT count(*) FROM users")
+            conn.rollback()
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied to set role"):
+                conn.execute("SELECT set_config('role', 'postgres', true)")
+            conn.rollback()
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("INSERT INTO learning_goals (user_clerk_id, title) VALUES ('alice', 'x')")
+    finally:
+        with psycopg.connect(learnstore_server_dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
+
+
+def test_doctor_names_a_table_of_the_model_left_without_row_level_security(fresh_db: str) -> None:
+    from learnstore.doctor import diagnose
+
+    (before,) = [check for check in diagnose(fresh_db) if check.name == "row-level security"]
+    assert before.outcome == "pass"
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("ALTER TABLE flashcards DISABLE ROW LEVEL SECURITY")
+    (after,) = [check for check in diagnose(fresh_db) if check.name == "row-level security"]
+    assert (after.outcome, after.detail) == (
+        "fail",
+        "tables of the permission model without row-level security: flashcards",
+    )
+
+
+def test_the_docs_show_the_model_as_learnstore_security_has_it() -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "security.md").read_text()
+    assert model_table() in page
+
+
+def test_every_function_pins_its_search_path_and_no_definer_is_callable_by_public(
+    db_conn: psycopg.Connection[Any],
+) -> None:
+    functions = db_conn.execute(
+        """SELECT p.proname, p.prosecdef, coalesce(p.proconfig, '{}'), p.prorettype = 'trigger'::regtype,
+                  has_function_privilege('public', p.oid, 'EXECUTE')
+           FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace ORDER BY 1"""
+    ).fetchall()
+    assert len(functions) > 45
+    unpinned = [
+        name for name, _, config, *_ in functions if not any(c.startswith("search_path=") for c in config)
+    ]
+    assert unpinned == []
+    # A trigger function runs only as a trigger (a direct call is an error): that is its caller check.
+    public_definers = [
+        name for name, definer, _, trigger, public in functions if definer and public and not trigger
+    ]
+    assert public_definers == []
+    definers = {name for name, definer, *_ in functions if definer}
+    assert {"evaluate_achievements", "refresh_course_enrolments", "learnstore_has_site_role"} <= definers

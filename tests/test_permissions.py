@@ -623,3 +623,118 @@ def test_every_function_pins_its_search_path_and_no_definer_is_callable_by_publi
     assert public_definers == []
     definers = {name for name, definer, *_ in functions if definer}
     assert {"evaluate_achievements", "refresh_course_enrolments", "learnstore_has_site_role"} <= definers
+
+
+# ---- write methods, each as every audience -------------------------------------------------------
+
+# (method, table, command, call): the call as made by whoever acts, on Alice's rows (her course, her
+# public deck, her goal); its outcome must be what MODEL says of the table and command for the actor.
+# Alice authors; Eddie edits and Rita reviews the course; Mallory learns it; Mo moderates; Root is
+# an admin; Stan is no one in particular.
+Call = Callable[[Store, dict[str, Any]], object]
+METHOD_CALLS: list[tuple[str, str, str, Call]] = [
+    ("content.update_course", "courses", "UPDATE",
+     lambda s, m: s.content.update_course(m["course"], title="T")),
+    ("content.unpublish_course", "courses", "UPDATE", lambda s, m: s.content.unpublish_course(m["course"])),
+    ("content.archive_course", "courses", "UPDATE", lambda s, m: s.content.archive_course(m["course"])),
+    ("content.delete_course", "courses", "DELETE", lambda s, m: s.content.delete_course(m["course"])),
+    ("content.add_unit", "units", "INSERT", lambda s, m: s.content.add_unit(m["course"], "U2")),
+    ("content.update_unit", "units", "UPDATE", lambda s, m: s.content.update_unit(m["unit"], title="U3")),
+    ("content.move_unit", "units", "UPDATE", lambda s, m: s.content.move_unit(m["unit"], 0)),
+    ("content.delete_unit", "units", "DELETE", lambda s, m: s.content.delete_unit(m["unit"])),
+    ("content.add_lesson", "lessons", "INSERT",
+     lambda s, m: s.content.add_lesson(m["unit"], "L", "text", {"body": "b"})),
+    ("content.update_lesson", "lessons", "UPDATE",
+     lambda s, m: s.content.update_lesson(m["lesson"], title="L2")),
+    ("content.move_lesson", "lessons", "UPDATE", lambda s, m: s.content.move_lesson(m["lesson"], 0)),
+    ("content.delete_lesson", "lessons", "DELETE", lambda s, m: s.content.delete_lesson(m["lesson"])),
+    ("content.add_media", "media", "INSERT",
+     lambda s, m: s.content.add_media(m["lesson"], "audio", "https://x.example/a.mp3")),
+    ("content.delete_media", "media", "DELETE", lambda s, m: s.content.delete_media(m["media"])),
+    ("content.add_quiz", "quizzes", "INSERT",
+     lambda s, m: s.content.add_quiz(m["lesson"], "flashcard", "Q?", "a")),
+    ("content.delete_quiz", "quizzes", "DELETE", lambda s, m: s.content.delete_quiz(m["quiz"])),
+    ("catalog.create_language", "languages", "INSERT", lambda s, m: s.catalog.create_language("xx", "X")),
+    ("catalog.attach_tags", "course_tags", "INSERT",
+     lambda s, m: s.catalog.attach_tags(m["course"], ["grammar"])),
+    ("catalog.detach_tags", "course_tags", "DELETE",
+     lambda s, m: s.catalog.detach_tags(m["course"], ["travel"]) == []),
+    ("achievements.create", "achievements", "INSERT",
+     lambda s, m: s.achievements.create("x", "X", {"kind": "streak_days", "threshold": 2})),
+    ("achievements.update", "achievements", "UPDATE",
+     lambda s, m: s.achievements.update(m["achievement"], title="Y")),
+    ("achievements.delete", "achievements", "DELETE", lambda s, m: s.achievements.delete(m["achievement"])),
+    ("flashcards.update_set", "flashcard_sets", "UPDATE",
+     lambda s, m: s.flashcards.update_set("alice", m["deck"], title="D")),
+    ("flashcards.delete_set", "flashcard_sets", "DELETE",
+     lambda s, m: s.flashcards.delete_set("alice", m["deck"])),
+    ("flashcards.add_card", "flashcards", "INSERT",
+     lambda s, m: s.flashcards.add_card("alice", m["deck"], "f", "b")),
+    ("flashcards.update_card", "flashcards", "UPDATE",
+     lambda s, m: s.flashcards.update_card("alice", m["card"], front="x")),
+    ("flashcards.move_card", "flashcards", "UPDATE",
+     lambda s, m: s.flashcards.move_card("alice", m["card"], 0)),
+    ("flashcards.delete_card", "flashcards", "DELETE",
+     lambda s, m: s.flashcards.delete_card("alice", m["card"])),
+    ("community.edit_post", "forum_posts", "UPDATE",
+     lambda s, m: s.community.edit_post(m["post"], "alice", body="B")),
+    ("community.invite_collaborator", "collaborators", "INSERT",
+     lambda s, m: s.community.invite_collaborator(m["course"], "alice", "stan", "reviewer")),
+    ("users.create_goal", "learning_goals", "INSERT", lambda s, m: s.users.create_goal("alice", "G")),
+    ("users.notify", "notifications", "INSERT", lambda s, m: s.users.notify("alice", "system", "hi")),
+    ("users.update_profile", "users", "UPDATE", lambda s, m: s.users.update_profile("alice", bio="b")),
+    ("users.grant_role", "site_roles", "INSERT", lambda s, m: s.users.grant_role("stan", "moderator")),
+]  # fmt: skip
+# Where the method is narrower than its table: application code may check too, never instead.
+NARROWER = {
+    # a reviewer changes a course or lesson only by approving an edit (community.approve_edit)
+    ("content.update_course", "reviewer"), ("content.unpublish_course", "reviewer"),
+    ("content.archive_course", "reviewer"), ("content.update_lesson", "reviewer"),
+    ("content.move_lesson", "reviewer"),
+    # a post's author edits it; the course's author may only delete it
+    ("community.edit_post", "author"),
+}  # fmt: skip
+ACTORS = {"alice": {"own", "author"}, "eddie": {"editor"}, "rita": {"reviewer"}, "mallory": {"learner"},
+          "mo": {"moderator"}, "root": {"admin"}, "stan": set()}  # fmt: skip
+
+
+def test_every_method_is_tried_or_a_read() -> None:
+    tried = {method for method, *_ in METHOD_CALLS}
+    assert tried <= {method for method, tables in WRITES.items() if tables}
+
+
+@pytest.mark.parametrize(
+    ("method", "table", "command", "call"), METHOD_CALLS, ids=[c[0] for c in METHOD_CALLS]
+)
+def test_each_write_method_does_what_the_model_says_for_each_audience(
+    db_conn: psycopg.Connection[Any], method: str, table: str, command: str, call: Call
+) -> None:
+    store = Store.on(db_conn)
+    made = platform(store)
+    people(store, "rita", "mo", "stan")
+    store.community.invite_collaborator(made["course"], "alice", "rita", "reviewer")
+    store.community.respond_to_invitation(made["course"], "rita", accept=True)
+    store.users.grant_role("mo", "moderator")
+    made["media"] = store.content.add_media(made["lesson"], "audio", "https://x.example/m.mp3").id
+    made["quiz"] = store.content.add_quiz(made["lesson"], "flashcard", "Q?", "a").id
+    made["achievement"] = store.achievements.create(
+        "first", "First", {"kind": "lessons_completed", "threshold": 1}
+    ).id
+    store.catalog.attach_tags(made["course"], ["travel"])
+    wrong = []
+    for actor, audiences in ACTORS.items():
+        expected = (
+            bool(({"anyone"} | audiences) & set(MODEL[table][command]))
+            and (method, next(iter(audiences), "")) not in NARROWER
+        )
+        if method == "community.edit_post" and actor == "alice":
+            expected = True  # her own post, in her course
+        try:
+            with db_conn.transaction(force_rollback=True):
+                outcome = call(store.as_user(actor), made)
+            allowed = outcome is not False
+        except (PermissionDenied, NotFound):
+            allowed = False
+        if allowed != expected:
+            wrong.append((actor, "allowed" if allowed else "refused"))
+    assert wrong == []

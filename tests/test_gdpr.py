@@ -93,6 +93,8 @@ def everything_about(conn: psycopg.Connection[Any], clerk_id: str) -> None:
             FROM card
         ), favorite AS (
             INSERT INTO favorites (user_clerk_id, course_id) SELECT %(u)s, id FROM course
+        ), site_role AS (
+            INSERT INTO site_roles (user_clerk_id, role, granted_by) VALUES (%(u)s, 'moderator', %(u)s)
         )
         INSERT INTO user_flashcard_progress (user_clerk_id, flashcard_id) SELECT %(u)s, id FROM card
         """,

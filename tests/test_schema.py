@@ -382,6 +382,7 @@ WORLD: tuple[tuple[str, str, str], ...] = (
      "'clerk_b', %(flashcards)s, 1, 3, now(), NULL, 4200, 'new', 'learning', 2.3, 2.1,"
      " now() + interval '10 minutes'"),
     ("favorites", "favorites (user_clerk_id, course_id)", "'clerk_b', %(courses)s"),
+    ("site_roles", "site_roles (user_clerk_id, role, granted_by)", "'clerk_b', 'moderator', 'clerk_a'"),
 )  # fmt: skip
 
 
@@ -748,6 +749,12 @@ VIOLATIONS: tuple[Violation, ...] = (
     dup("favorites_user_course_key", "favorites", "user_clerk_id", "course_id"),
     bad("favorites_user_clerk_id_fkey", "favorites", "user_clerk_id = 'ghost'"),
     bad("favorites_course_id_fkey", "favorites", "course_id = gen_random_uuid()"),
+    # site_roles
+    Violation("site_roles_user_role_key",
+              "INSERT INTO site_roles (user_clerk_id, role) VALUES ('clerk_b', 'moderator')"),
+    bad("site_roles_user_clerk_id_fkey", "site_roles", "user_clerk_id = 'ghost'"),
+    bad("site_roles_granted_by_fkey", "site_roles", "granted_by = 'ghost'"),
+    bad("site_roles_role_valid", "site_roles", "role = 'owner'"),
     # Every primary key: a row copied whole, id and all, collides on its id before anything else.
     *(
         Violation(f"{key}_pkey", f"INSERT INTO {key} SELECT * FROM {key} WHERE id = %({key})s")
@@ -825,7 +832,7 @@ def test_updated_at_moves_forward_in_a_later_transaction(fresh_db: str) -> None:
 PRIVATE_TO_CLERK_B = {
     "users", "user_streaks", "login_days", "learning_goals", "notifications", "user_courses",
     "user_progress", "quiz_attempts", "collaborators", "user_achievements", "flashcard_sets", "flashcards",
-    "user_flashcard_progress", "flashcard_reviews", "favorites",
+    "user_flashcard_progress", "flashcard_reviews", "favorites", "site_roles",
 }  # fmt: skip
 WRITTEN_BY_CLERK_B = {
     "forum_posts": "author_clerk_id",
@@ -852,6 +859,7 @@ def test_deleting_an_author_keeps_their_course_and_reviews_anonymously(
         "user_a", "forum_post_likes", "forum_reply_likes", "feedback_upvotes", "user_points",
     }  # fmt: skip
     assert column(db_conn, "courses", "author_clerk_id", world["courses"]) is None
+    assert column(db_conn, "site_roles", "granted_by", world["site_roles"]) is None
     assert column(db_conn, "suggested_edits", "reviewer_clerk_id", world["suggested_edits"]) is None
 
 

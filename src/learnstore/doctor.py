@@ -162,6 +162,23 @@ def row_level_security(conn: psycopg.Connection[Any], _: Target) -> Check:
             "fail",
             f"enabled without a policy (only the owner sees rows): {', '.join(bare)}",
         )
+    # With the permission model in place (migration 0013), every table it names that a user may
+    # touch at all must have row-level security: one without would be open to as_user().
+    secured = {name for name, *_ in rows}
+    if _one(conn, "SELECT to_regclass('site_roles') IS NOT NULL"):
+        open_tables = sorted(
+            table
+            for table, rule in security.MODEL.items()
+            if table not in secured
+            and any(audiences != ("nobody",) for audiences in rule.values())
+            and _one(conn, "SELECT to_regclass(%s) IS NOT NULL", table)
+        )
+        if open_tables:
+            return Check(
+                "row-level security",
+                "fail",
+                f"tables of the permission model without row-level security: {', '.join(open_tables)}",
+            )
     roles = sorted({role for *_, names in rows for role in names})
     app_role = _one(conn, "SELECT rolname FROM pg_roles WHERE rolname = %s", security.APP_ROLE)
     if app_role is None and _rls_migration_applied(conn):

@@ -47,6 +47,7 @@ __all__ = [
     "GetProfileCardRow",
     "GetStreakRow",
     "GetThreadRow",
+    "GrantSiteRoleRow",
     "ImportFlashcardSetRow",
     "InviteCollaboratorRow",
     "Language",
@@ -83,6 +84,7 @@ __all__ = [
     "ScoreAchievementForAllUsersRow",
     "ScoreUserAchievementsRow",
     "SearchPublishedCoursesRow",
+    "SiteRole",
     "SuggestedEdit",
     "Tag",
     "Unit",
@@ -615,6 +617,20 @@ class WebhookDelivery(BaseModel):
     id: UUID
     svix_id: str
     event_type: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class SiteRole(BaseModel):
+    """A user's site-wide role (moderator or admin), granted by an admin or the service."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    role: str
+    granted_by: str | None
+    """The admin who granted the role; NULL when the service granted it (or the admin was erased)."""
     created_at: datetime
     updated_at: datetime
 
@@ -1295,3 +1311,16 @@ class GetStreakRow(BaseModel):
     current_streak: int
     longest_streak: int
     last_active_date: date | None
+
+
+class GrantSiteRoleRow(BaseModel):
+    """A row of GrantSiteRole."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    role: str
+    granted_by: str | None
+    created_at: datetime
+    updated_at: datetime

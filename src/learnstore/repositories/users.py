@@ -431,7 +431,12 @@ class UsersRepository:
         identity = self._db.identity
         grantor = acting_user(identity.clerk_id if identity else None, granted_by, "granted_by")
         with self._db.connection() as conn:
-            row = Querier(conn).grant_site_role(user_clerk_id=clerk_id, role=checked, granted_by=grantor)
+            querier = Querier(conn)
+            row = querier.grant_site_role(user_clerk_id=clerk_id, role=checked, granted_by=grantor)
+            if row is None:
+                # A concurrent grant committed while this INSERT waited on it: ON CONFLICT then does
+                # nothing, and the statement's snapshot predates that row. A second statement sees it.
+                row = querier.grant_site_role(user_clerk_id=clerk_id, role=checked, granted_by=grantor)
         if row is None:  # held already, and invisible: only an admin sees others' roles
             raise PermissionDenied(f"only an admin may grant the role {checked!r}", field="role")
         return SiteRole.model_validate(row.model_dump())

@@ -147,6 +147,8 @@ END
 $$;
 CREATE TRIGGER moderation_actions_append_only BEFORE UPDATE OR DELETE ON moderation_actions
     FOR EACH ROW EXECUTE FUNCTION moderation_actions_append_only();
+CREATE TRIGGER moderation_actions_set_updated_at BEFORE UPDATE ON moderation_actions
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 -- ---- suspension, enforced on every write of a suspended user ------------------------------------
 
@@ -271,7 +273,7 @@ DECLARE
 BEGIN
     IF num_nonnulls(p_post_id, p_reply_id, p_feedback_id) <> 1 THEN
         RAISE EXCEPTION 'exactly one of post_id, reply_id, feedback_id is the target'
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'target';
+            USING HINT = 'target';
     END IF;
     IF p_post_id IS NOT NULL THEN
         SELECT p.author_clerk_id, p.course_id, p.id, p.title, (p.hidden_at IS NULL) = p_hidden
@@ -339,7 +341,7 @@ DECLARE
 BEGIN
     IF p_action IS NULL OR p_action NOT IN ('lock', 'unlock', 'pin', 'unpin') THEN
         RAISE EXCEPTION 'action must be lock, unlock, pin or unpin, not %', p_action
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'action';
+            USING HINT = 'action';
     END IF;
     SELECT * INTO post FROM public.forum_posts p WHERE p.id = p_post_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -375,7 +377,7 @@ BEGIN
         RAISE EXCEPTION 'no user with clerk_id %', p_user USING ERRCODE = 'no_data_found', HINT = 'clerk_id';
     END IF;
     IF p_user = who THEN
-        RAISE EXCEPTION 'a moderator does not suspend themselves' USING ERRCODE = 'invalid_parameter_value', HINT = 'clerk_id';
+        RAISE EXCEPTION 'a moderator does not suspend themselves' USING HINT = 'clerk_id';
     END IF;
     IF p_until IS NULL THEN
         DELETE FROM public.user_suspensions s WHERE s.user_clerk_id = p_user AND s.suspended_until > now();
@@ -387,7 +389,7 @@ BEGIN
                 jsonb_build_object('moderation', 'unsuspend'));
     ELSE
         IF p_until <= now() THEN
-            RAISE EXCEPTION 'until must be in the future' USING ERRCODE = 'invalid_parameter_value', HINT = 'until';
+            RAISE EXCEPTION 'until must be in the future' USING HINT = 'until';
         END IF;
         INSERT INTO public.user_suspensions (user_clerk_id, suspended_until, reason, suspended_by)
         VALUES (p_user, p_until, p_reason, who)
@@ -420,7 +422,7 @@ DECLARE
 BEGIN
     IF num_nonnulls(p_post_id, p_reply_id, p_feedback_id) <> 1 THEN
         RAISE EXCEPTION 'exactly one of post_id, reply_id, feedback_id is the target'
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'target';
+            USING HINT = 'target';
     END IF;
     UPDATE public.moderation_reports m SET status = 'dismissed', resolved_by = who, resolved_at = now()
     WHERE m.status = 'open'

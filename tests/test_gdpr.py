@@ -117,9 +117,14 @@ def everything_about(conn: psycopg.Connection[Any], clerk_id: str) -> None:
             INSERT INTO moderation_actions (moderator_clerk_id, action, post_id, subject_clerk_id, reason)
             SELECT %(u)s, 'hide', id, %(u)s, 'Spam' FROM post
         )
-        INSERT INTO user_suspensions (user_clerk_id, suspended_until, reason, suspended_by)
-        VALUES (%(u)s, now() + interval '1 day', 'Spam', %(u)s)
+        SELECT
         """,
+        {"u": clerk_id},
+    )
+    # Last: from here on the user's own writes are refused.
+    conn.execute(
+        "INSERT INTO user_suspensions (user_clerk_id, suspended_until, reason, suspended_by)"
+        " VALUES (%(u)s, now() + interval '1 day', 'Spam', %(u)s)",
         {"u": clerk_id},
     )
 

@@ -24,7 +24,14 @@ from learnstore.cli import main
 from learnstore.errors import InvalidValue, NotFound, PermissionDenied
 from learnstore.migrate import rollback, upgrade
 from learnstore.pytest_plugin import create_database, drop_database, unique_name
-from learnstore.security import APP_ROLE, OWNED_TABLES, PRIVATE_TABLES, SHARED_TABLES, SITE_ROLES_TABLE
+from learnstore.security import (
+    APP_ROLE,
+    MODERATION_TABLES,
+    OWNED_TABLES,
+    PRIVATE_TABLES,
+    SHARED_TABLES,
+    SITE_ROLES_TABLE,
+)
 
 Conn = psycopg.Connection[Any]
 
@@ -73,7 +80,9 @@ def test_every_table_with_a_user_foreign_key_is_private_owned_or_shared(db_conn:
     # A table that another branch adds with a user FK fails here until it is put in one of the
     # lists of learnstore.security (and, if private or owned, given its policies in a migration).
     keyed = user_keyed(db_conn)
-    classified = {*PRIVATE_TABLES, *OWNED_TABLES, *SHARED_TABLES, SITE_ROLES_TABLE} - {"users"}
+    classified = {*PRIVATE_TABLES, *OWNED_TABLES, *SHARED_TABLES, SITE_ROLES_TABLE, *MODERATION_TABLES} - {
+        "users"
+    }
     assert set(keyed) - classified == set(), "a user-keyed table in none of learnstore.security's lists"
     assert classified - set(keyed) == set(), "learnstore.security lists a table without a user FK"
     assert not (PRIVATE_TABLES.keys() & OWNED_TABLES.keys() | PRIVATE_TABLES.keys() & SHARED_TABLES.keys())
@@ -108,6 +117,10 @@ def test_every_private_and_owned_table_has_its_policies_and_no_other_table_has_a
     assert "'reply'::text, 'mention'::text, 'like'::text" in forum_notice[1]
     assert "'forum_post'::text, 'forum_reply'::text" in forum_notice[1]
     assert set(found.pop(SITE_ROLES_TABLE)) == {"r", "a", "d"}  # tried in tests/test_permissions.py
+    # Moderation (migration 0015), tried in tests/test_moderation.py: reads, and a report's insert.
+    assert set(found.pop("moderation_reports")) == {"r", "a"}
+    assert set(found.pop("moderation_actions")) == {"r"}
+    assert set(found.pop("user_suspensions")) == {"r"}
     for table, column in PRIVATE_TABLES.items():
         mine = f"({column} = {ME})"
         assert found.pop(table) == {"*": (mine, mine)}, table
@@ -134,7 +147,9 @@ def test_every_private_and_owned_table_has_its_policies_and_no_other_table_has_a
             """,
         )
     )
-    assert secured == dict.fromkeys({*PRIVATE_TABLES, *OWNED_TABLES, SITE_ROLES_TABLE}, False)
+    assert secured == dict.fromkeys(
+        {*PRIVATE_TABLES, *OWNED_TABLES, SITE_ROLES_TABLE, *MODERATION_TABLES}, False
+    )
 
 
 def test_the_app_role_is_a_nologin_role_with_rights_on_every_table_but_the_webhook_ledger(
@@ -157,11 +172,22 @@ def test_the_app_role_is_a_nologin_role_with_rights_on_every_table_but_the_webho
     # user_points is written only by the award evaluation, which runs as the owner (migration 0011)
     # and a site role is granted and revoked, never changed (migration 0013)
     assert sorted(missing) == [
+        # moderation (migration 0015): written only by its SECURITY DEFINER functions; a report
+        # is inserted through a column grant (reporter, target, reason)
+        ("moderation_actions", "DELETE"),
+        ("moderation_actions", "INSERT"),
+        ("moderation_actions", "UPDATE"),
+        ("moderation_reports", "DELETE"),
+        ("moderation_reports", "INSERT"),
+        ("moderation_reports", "UPDATE"),
         ("site_roles", "INSERT"),  # a column grant: user_clerk_id, role, granted_by
         ("site_roles", "UPDATE"),
         ("user_points", "DELETE"),
         ("user_points", "INSERT"),
         ("user_points", "UPDATE"),
+        ("user_suspensions", "DELETE"),
+        ("user_suspensions", "INSERT"),
+        ("user_suspensions", "UPDATE"),
     ]
     assert not scalar(db_conn, "SELECT has_table_privilege(%s, 'webhook_deliveries', 'SELECT')", [APP_ROLE])
 

@@ -99,7 +99,8 @@ CREATE TRIGGER user_suspensions_set_updated_at BEFORE UPDATE ON user_suspensions
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 -- Every moderator action: who, what (action and target), why, when. Append-only: the only change
--- a row admits is its users becoming NULL when they are erased (the foreign keys' SET NULL).
+-- a row admits is what the foreign keys do to its user columns (SET NULL when a user is erased,
+-- CASCADE to a new clerk id).
 CREATE TABLE moderation_actions (
     id                 uuid        NOT NULL DEFAULT gen_random_uuid(),
     moderator_clerk_id text,
@@ -132,14 +133,15 @@ CREATE INDEX moderation_actions_subject_clerk_id_idx ON moderation_actions (subj
 CREATE FUNCTION moderation_actions_append_only() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- A change of the user columns only from a foreign key's action (a trigger of users: depth > 1).
     IF TG_OP = 'UPDATE'
-       AND (NEW.moderator_clerk_id IS NULL OR NEW.moderator_clerk_id = OLD.moderator_clerk_id)
-       AND (NEW.subject_clerk_id IS NULL OR NEW.subject_clerk_id = OLD.subject_clerk_id)
+       AND (NEW.moderator_clerk_id IS NOT DISTINCT FROM OLD.moderator_clerk_id OR pg_trigger_depth() > 1)
+       AND (NEW.subject_clerk_id IS NOT DISTINCT FROM OLD.subject_clerk_id OR pg_trigger_depth() > 1)
        AND (NEW.id, NEW.action, NEW.post_id, NEW.reply_id, NEW.feedback_id, NEW.reason, NEW.details, NEW.created_at)
            IS NOT DISTINCT FROM
            (OLD.id, OLD.action, OLD.post_id, OLD.reply_id, OLD.feedback_id, OLD.reason, OLD.details, OLD.created_at)
     THEN
-        RETURN NEW;  -- an erased user's id leaving the log (ON DELETE SET NULL); a renamed one (ON UPDATE CASCADE)
+        RETURN NEW;
     END IF;
     RAISE EXCEPTION 'moderation_actions is append-only: % refused', TG_OP
         USING ERRCODE = 'insufficient_privilege', HINT = 'moderation_actions';

@@ -24,7 +24,7 @@ CREATE FUNCTION learnstore_visible(hidden_at timestamptz, author_clerk_id text) 
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     RETURN hidden_at IS NULL
-        OR author_clerk_id = public.learnstore_actor()
+        OR coalesce(author_clerk_id = public.learnstore_actor(), false)
         OR public.learnstore_has_site_role('moderator')
         OR public.learnstore_has_site_role('admin');
 COMMENT ON FUNCTION learnstore_visible(timestamptz, text) IS 'Whether the acting user may see a row hidden at hidden_at and written by author_clerk_id.';

@@ -372,7 +372,7 @@ class CommunityRepository:
         with self._db.connection() as conn:
             return Querier(conn).list_course_posts_newest(
                 course_id=page.course_id,
-                before_pinned=before.pinned if before else None,
+                before_pinned=getattr(before, "pinned", None) is True if before else None,
                 before_created_at=page.before_created_at,
                 before_id=page.before_id,
                 page_size=page.limit,
@@ -404,7 +404,7 @@ class CommunityRepository:
                 since=start,
                 course_id=page.course_id,
                 before_id=page.before_id,
-                before_pinned=before.pinned if before else None,
+                before_pinned=getattr(before, "pinned", None) is True if before else None,
                 before_activity=before.activity if before else None,
                 before_created_at=page.before_created_at,
                 page_size=page.limit,

@@ -371,7 +371,7 @@ class AsyncCommunityRepository:
         async with self._db.connection() as conn:
             return await AsyncQuerier(conn).list_course_posts_newest(
                 course_id=page.course_id,
-                before_pinned=before.pinned if before else None,
+                before_pinned=getattr(before, "pinned", None) is True if before else None,
                 before_created_at=page.before_created_at,
                 before_id=page.before_id,
                 page_size=page.limit,
@@ -403,7 +403,7 @@ class AsyncCommunityRepository:
                 since=start,
                 course_id=page.course_id,
                 before_id=page.before_id,
-                before_pinned=before.pinned if before else None,
+                before_pinned=getattr(before, "pinned", None) is True if before else None,
                 before_activity=before.activity if before else None,
                 before_created_at=page.before_created_at,
                 page_size=page.limit,

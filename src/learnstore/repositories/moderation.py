@@ -148,15 +148,8 @@ class ModerationRepository:
         """The moderation queue: reported targets with open reports, longest waiting first. Pass
         the last item of a page as `after` for the next. Under `as_user` PostgreSQL shows a
         moderator or admin every report and anyone else only their own."""
-        page = validated(
-            _Page,
-            {
-                "limit": limit,
-                "after_reported_at": after.first_reported_at if after else None,
-                "after_id": after.target_id if after else None,
-            },
-            "page",
-        )
+        at, target = _cursor(after, "first_reported_at", "target_id", "after")
+        page = validated(_Page, {"limit": limit, "after_reported_at": at, "after_id": target}, "page")
         with self._db.connection() as conn:
             return Querier(conn).list_moderation_queue(
                 after_id=page.after_id, after_reported_at=page.after_reported_at, page_size=page.limit
@@ -308,11 +301,12 @@ class ModerationRepository:
         """The log of moderator actions, newest first, optionally about one user; `before` pages
         on. Under `as_user` moderators and admins read it, nobody else (an empty list)."""
         page = validated(_LogPage, {"subject_clerk_id": subject_clerk_id, "limit": limit}, "page")
+        at, action_id = _cursor(before, "created_at", "id", "before")
         with self._db.connection() as conn:
             return Querier(conn).list_moderation_actions(
                 subject_clerk_id=page.subject_clerk_id,
-                before_created_at=before.created_at if before else None,
-                before_id=before.id if before else None,
+                before_created_at=at,
+                before_id=action_id,
                 page_size=page.limit,
             )
 
@@ -321,3 +315,13 @@ def _target(post_id: UUID | None, reply_id: UUID | None, feedback_id: UUID | Non
     return validated(
         _Target, {"post_id": post_id, "reply_id": reply_id, "feedback_id": feedback_id}, "target"
     )
+
+
+def _cursor(row: object, time_field: str, id_field: str, field: str) -> tuple[datetime | None, UUID | None]:
+    """The keyset of a page's last row: its time and id, or InvalidValue naming `field`."""
+    if row is None:
+        return None, None
+    at, key = getattr(row, time_field, None), getattr(row, id_field, None)
+    if not isinstance(at, datetime) or not isinstance(key, UUID):
+        raise InvalidValue(f"{field}: must be the last row of a page, not {type(row).__name__}", field=field)
+    return at, key

@@ -26,6 +26,7 @@ DROP FUNCTION moderation_actions_append_only();
 DROP TABLE user_suspensions;
 DROP TABLE moderation_reports;
 DROP FUNCTION learnstore_visible(timestamptz, text);
+DROP INDEX forum_posts_course_pinned_idx;
 ALTER TABLE course_feedback DROP COLUMN hidden_at;
 ALTER TABLE forum_replies DROP COLUMN hidden_at;
 ALTER TABLE forum_posts DROP COLUMN pinned_at;

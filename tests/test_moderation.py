@@ -503,7 +503,9 @@ async def test_no_reply_slips_into_a_thread_locked_while_16_replies_wait(fresh_d
             asyncio.ensure_future(store.as_user(who).community.reply(w.post, who, "Me too"))
             for who in repliers
         ]
-        while True:  # until all 16 wait on a lock (pg_stat_activity), not a guess at how long that takes
+        # Until all 16 wait on a lock (pg_stat_activity), not a guess at how long that takes; the
+        # bound only turns a hang into a failure.
+        for _ in range(6000):
             cur = await watcher.execute(
                 "SELECT count(*) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND wait_event_type = 'Lock'"
@@ -512,6 +514,8 @@ async def test_no_reply_slips_into_a_thread_locked_while_16_replies_wait(fresh_d
             if row is not None and row[0] >= len(repliers):
                 break
             await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the replies never waited on the locked thread")
         await locker.commit()
         outcomes = await asyncio.gather(*replies, return_exceptions=True)
         assert all(isinstance(o, Conflict) for o in outcomes), outcomes

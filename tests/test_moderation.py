@@ -87,7 +87,11 @@ def test_reports_fill_the_queue_oldest_first_one_open_report_per_reporter_and_ta
     assert (first.reporter_clerk_id, first.reply_id, first.status) == ("mallory", w.reply, "open")
     assert store.moderation.report("mallory", "Spam again", reply_id=w.reply) == first  # the open one
     store.moderation.report("author", "Advertising", reply_id=w.reply)
-    db_conn.execute("UPDATE moderation_reports SET created_at = created_at - interval '1 hour'")  # older
+    # One transaction gives every row the same now(): set the order the reports came in (mallory's first).
+    db_conn.execute(
+        "UPDATE moderation_reports SET created_at = created_at"
+        " - CASE reporter_clerk_id WHEN 'mallory' THEN interval '2 hours' ELSE interval '1 hour' END"
+    )
     store.as_user("bob").moderation.report("bob", "Rude", feedback_id=w.review)
     store.as_user("lea").moderation.report("lea", "Off topic", post_id=w.post)
 

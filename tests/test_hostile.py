@@ -40,6 +40,7 @@ from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
+from learnstore.repositories.moderation import ModerationRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.users import UsersRepository
 
@@ -57,6 +58,7 @@ SWEEP: dict[str, tuple[type, dict[str, str]]] = {
     "favorites": (FavoritesRepository, {}),
     "achievements": (AchievementsRepository, {"list_all": "takes no argument"}),
     "deliveries": (DeliveriesRepository, {}),
+    "moderation": (ModerationRepository, {}),
 }
 
 HOSTILE_TEXT = [
@@ -215,6 +217,12 @@ def valid(store: Store) -> dict[str, Any]:
         "points": 10,
         "svix_id": "msg_sweep",
         "event_type": "user.created",
+        # moderation: ada holds no site role, so a valid moderator write is refused (PermissionDenied)
+        "reporter_clerk_id": "bea",
+        "moderator_clerk_id": "ada",
+        "subject_clerk_id": "bea",
+        "reason": "A reason",
+        "action": "lock",
     }
 
 

@@ -157,7 +157,13 @@ SELECT jsonb_build_object(
     'favorites', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM favorites t WHERE t.user_clerk_id = u.clerk_id),
     'quiz_attempts', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM quiz_attempts t WHERE t.user_clerk_id = u.clerk_id),
     'site_roles', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.role), '[]') FROM site_roles t
-                   WHERE t.user_clerk_id = u.clerk_id OR t.granted_by = u.clerk_id)
+                   WHERE t.user_clerk_id = u.clerk_id OR t.granted_by = u.clerk_id),
+    'moderation_reports', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at, t.id), '[]') FROM moderation_reports t
+                           WHERE t.reporter_clerk_id = u.clerk_id OR t.resolved_by = u.clerk_id),
+    'moderation_actions', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at, t.id), '[]') FROM moderation_actions t
+                           WHERE t.moderator_clerk_id = u.clerk_id OR t.subject_clerk_id = u.clerk_id),
+    'user_suspensions', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_suspensions t
+                         WHERE t.user_clerk_id = u.clerk_id OR t.suspended_by = u.clerk_id)
 ) AS document
 FROM users u WHERE u.clerk_id = sqlc.arg(clerk_id);
 

@@ -17,6 +17,7 @@ __all__ = [
     "COURSE_SCOPED",
     "MIGRATION_ID",
     "MODEL",
+    "MODERATION_TABLES",
     "NOTES",
     "OWNED_TABLES",
     "OWNERS",
@@ -76,6 +77,31 @@ SHARED_TABLES: Final[dict[str, str]] = {
 
 #: Site-wide roles (migration 0013): each user reads their own, an admin reads, grants and revokes all.
 SITE_ROLES_TABLE: Final = "site_roles"
+
+#: Moderation (migration 0015, docs/moderation.md): per table and command, who may under `as_user`,
+#: in the permission model's words ("own": the row's user; "moderator", "admin": site roles;
+#: "definer": only learnstore's SECURITY DEFINER moderation functions, which check their caller;
+#: "nobody": not even those). Rows to merge into the model table of docs/security.md.
+MODERATION_TABLES: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
+    "moderation_reports": {
+        "SELECT": ("own", "moderator", "admin"),
+        "INSERT": ("own",),  # in one's own name, unless suspended
+        "UPDATE": ("definer",),  # resolved by hiding, dismissed by a moderator
+        "DELETE": ("nobody",),  # goes with its target (ON DELETE CASCADE)
+    },
+    "moderation_actions": {
+        "SELECT": ("moderator", "admin"),
+        "INSERT": ("definer",),
+        "UPDATE": ("nobody",),  # append-only (a trigger); erasure sets its user columns NULL
+        "DELETE": ("nobody",),
+    },
+    "user_suspensions": {
+        "SELECT": ("own", "moderator", "admin"),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("definer",),
+    },
+}
 
 
 Audience = Literal[
@@ -167,6 +193,7 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "DELETE": ("admin",),
     },
     "webhook_deliveries": {command: ("nobody",) for command in COMMANDS},
+    **MODERATION_TABLES,
 }
 
 #: The user column a table's "own" means (for courses: its author).

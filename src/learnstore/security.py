@@ -414,6 +414,24 @@ WRITES: Final[dict[str, tuple[str, ...]]] = {
     "achievements.delete": ("achievements",),
     "achievements.evaluate": ("user_achievements",),
     "achievements.backfill": ("user_achievements",),
+    "moderation.list_reports": (),
+    "moderation.queue": (),
+    "moderation.get_suspension": (),
+    "moderation.list_actions": (),
+    "moderation.report": ("moderation_reports",),
+    "moderation.hide": (
+        "forum_posts",
+        "forum_replies",
+        "course_feedback",
+        "moderation_reports",
+        "moderation_actions",
+        "notifications",
+    ),
+    "moderation.unhide": ("forum_posts", "forum_replies", "course_feedback", "moderation_actions"),
+    "moderation.dismiss": ("moderation_reports", "moderation_actions"),
+    "moderation.set_thread": ("forum_posts", "moderation_actions"),
+    "moderation.suspend": ("user_suspensions", "moderation_actions", "notifications"),
+    "moderation.unsuspend": ("user_suspensions", "moderation_actions"),
 }
 
 

@@ -66,7 +66,9 @@ def race_threads(dsn: str, actions: list[Callable[[Store], T]], *, seed: int = 0
     return results
 
 
-async def race_tasks(dsn: str, actions: list[Callable[[AsyncStore], Awaitable[T]]], *, seed: int = 0) -> list[T]:
+async def race_tasks(
+    dsn: str, actions: list[Callable[[AsyncStore], Awaitable[T]]], *, seed: int = 0
+) -> list[T]:
     """race_threads for asyncio: each action a task with its own AsyncConnection and transaction."""
     connections = [await psycopg.AsyncConnection.connect(dsn) for _ in actions]
     start = asyncio.Event()
@@ -109,12 +111,20 @@ def scalar(dsn: str, query: str, params: list[Any] | None = None) -> Any:
 
 
 def make_users(dsn: str, *clerk_ids: str) -> None:
-    sql(dsn, "INSERT INTO users (clerk_id, first_name) SELECT id, id FROM unnest(%s::text[]) AS id", [list(clerk_ids)])
+    sql(
+        dsn,
+        "INSERT INTO users (clerk_id, first_name) SELECT id, id FROM unnest(%s::text[]) AS id",
+        [list(clerk_ids)],
+    )
 
 
 def make_course(dsn: str, lessons: int = 0) -> tuple[UUID, list[UUID]]:
-    course_id = scalar(dsn, "INSERT INTO courses (title, status, published_at) VALUES ('C', 'published', now()) RETURNING id")
-    unit_id = scalar(dsn, "INSERT INTO units (course_id, title, position) VALUES (%s, 'U', 0) RETURNING id", [course_id])
+    course_id = scalar(
+        dsn, "INSERT INTO courses (title, status, published_at) VALUES ('C', 'published', now()) RETURNING id"
+    )
+    unit_id = scalar(
+        dsn, "INSERT INTO units (course_id, title, position) VALUES (%s, 'U', 0) RETURNING id", [course_id]
+    )
     lesson_ids = [
         scalar(
             dsn,
@@ -186,7 +196,9 @@ async def test_likes_that_together_cross_a_threshold_award_the_author_asyncio(fr
     (post,) = make_posts(fresh_db, course_id, "author", 1)
     async with await learnstore.connect_async(fresh_db, max_size=1) as store:
         await store.achievements.create("liked", "Liked", LikesReceived(threshold=WRITERS), points=7)
-    await race_tasks(fresh_db, [lambda s, who=who: s.community.like_post(post, who) for who in likers], seed=3)
+    await race_tasks(
+        fresh_db, [lambda s, who=who: s.community.like_post(post, who) for who in likers], seed=3
+    )
     assert awards(fresh_db, "author") == ["liked"]
     assert_no_drift(fresh_db)
 
@@ -199,7 +211,10 @@ def test_posts_written_at_once_cross_a_threshold(fresh_db: str, seed: int) -> No
         store.achievements.create("prolific", "Prolific", ForumPosts(threshold=WRITERS), points=3)
     race_threads(
         fresh_db,
-        [lambda s, i=i: s.community.create_post(course_id, "writer", f"Post {i}", "Body") for i in range(WRITERS)],
+        [
+            lambda s, i=i: s.community.create_post(course_id, "writer", f"Post {i}", "Body")
+            for i in range(WRITERS)
+        ],
         seed=seed,
     )
     assert awards(fresh_db, "writer") == ["prolific"]
@@ -214,7 +229,10 @@ async def test_posts_written_at_once_cross_a_threshold_asyncio(fresh_db: str) ->
         await store.achievements.create("prolific", "Prolific", ForumPosts(threshold=WRITERS))
     await race_tasks(
         fresh_db,
-        [lambda s, i=i: s.community.create_post(course_id, "writer", f"Post {i}", "Body") for i in range(WRITERS)],
+        [
+            lambda s, i=i: s.community.create_post(course_id, "writer", f"Post {i}", "Body")
+            for i in range(WRITERS)
+        ],
         seed=4,
     )
     assert awards(fresh_db, "writer") == ["prolific"]
@@ -225,7 +243,9 @@ async def test_posts_written_at_once_cross_a_threshold_asyncio(fresh_db: str) ->
 
 
 def like_notifications(dsn: str, author: str) -> int:
-    return int(scalar(dsn, "SELECT count(*) FROM notifications WHERE user_clerk_id = %s AND type = 'like'", [author]))
+    return int(
+        scalar(dsn, "SELECT count(*) FROM notifications WHERE user_clerk_id = %s AND type = 'like'", [author])
+    )
 
 
 def test_one_user_liking_and_unliking_from_many_connections_notifies_once(fresh_db: str) -> None:

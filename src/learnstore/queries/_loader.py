@@ -7,12 +7,13 @@ import keyword
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import aiosql
 from aiosql.queries import Queries
+from psycopg.types.json import Jsonb
 
-from learnstore.errors import QueryFileError
+from learnstore.errors import InvalidValue, QueryFileError
 
 __all__ = ["Driver", "QueryDef", "load", "parse_dir", "parse_file", "to_aiosql"]
 
@@ -349,4 +350,35 @@ def _load(path: Path, driver: Driver) -> Queries:
             function.__code__ = function.__code__.replace(
                 co_filename=str(query.source), co_firstlineno=query.line
             )
+            setattr(loaded, method, _refusing_nul(getattr(loaded, method)))
     return loaded
+
+
+def _refusing_nul(method: Any) -> Any:
+    """`method`, refusing a NUL character in any parameter by the parameter's name.
+
+    PostgreSQL text cannot hold NUL: psycopg would refuse it with a message that names no
+    parameter (and inside JSON, PostgreSQL with another). Every query's parameters pass here, so
+    the check is in one place for all of them; a str is scanned in C, a few nanoseconds per call.
+    """
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        for name, value in kwargs.items():
+            if _holds_nul(value):
+                raise InvalidValue(f"{name}: a NUL character (\\x00) cannot be stored in text", field=name)
+        return method(*args, **kwargs)
+
+    return call
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Jsonb):
+        return _holds_nul(value.obj)
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    return False

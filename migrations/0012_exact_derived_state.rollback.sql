@@ -55,3 +55,26 @@ BEGIN
     SELECT * FROM awarded;
 END
 $$;
+
+CREATE OR REPLACE FUNCTION recompute_streak(p_user_clerk_id text) RETURNS user_streaks
+LANGUAGE sql VOLATILE AS $$
+    WITH islands AS (
+        SELECT day, day - (row_number() OVER (ORDER BY day))::integer AS island
+        FROM login_days WHERE user_clerk_id = p_user_clerk_id
+    ), runs AS (
+        SELECT count(*)::integer AS length, max(day) AS last_day FROM islands GROUP BY island
+    ), summary AS (
+        SELECT coalesce((SELECT length FROM runs ORDER BY last_day DESC LIMIT 1), 0) AS current_streak,
+               coalesce(max(length), 0) AS longest_streak,
+               max(last_day) AS last_active_date
+        FROM runs
+    )
+    INSERT INTO user_streaks AS s (user_clerk_id, current_streak, longest_streak, last_active_date)
+    SELECT p_user_clerk_id, current_streak, longest_streak, last_active_date FROM summary
+    ON CONFLICT (user_clerk_id) DO UPDATE
+        SET current_streak = excluded.current_streak,
+            longest_streak = excluded.longest_streak,
+            last_active_date = excluded.last_active_date
+    RETURNING s.*;
+$$;
+DROP FUNCTION streak_of(text);

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -20,8 +20,8 @@ import learnstore
 from learnstore import AsyncStore, Store
 from learnstore.achievement_rules import ForumPosts, LikesReceived, StreakDays
 from learnstore.errors import Contention
+from learnstore.types import LessonStatus
 
-T = TypeVar("T")
 WRITERS = 16
 # Interleavings: each writer waits a seeded random moment (0 to JITTER seconds) before its operation
 # and again before committing it, so writers overlap differently in each round. No timing is asserted.
@@ -31,11 +31,13 @@ JITTER = 0.004
 # -- the harness: each writer on a connection of its own, in a transaction it commits itself -------
 
 
-def race_threads(dsn: str, actions: list[Callable[[Store], T]], *, seed: int = 0) -> list[T]:
-    """Run each action in its own thread, on its own connection and transaction, all released at
-    once; a writer that loses a race (Contention) runs its transaction again, as a caller would."""
-    barrier = threading.Barrier(len(actions))
-    results: list[Any] = [None] * len(actions)
+def race_threads(
+    dsn: str, action: Callable[[Store, int], object], *, writers: int = WRITERS, seed: int = 0
+) -> None:
+    """Run `action(store, i)` for i in range(writers), each in its own thread, on its own connection
+    and in its own transaction, all released at once; a writer that loses a race (Contention)
+    runs its transaction again, as a caller would."""
+    barrier = threading.Barrier(writers)
     errors: list[BaseException] = []
 
     def writer(index: int) -> None:
@@ -46,52 +48,51 @@ def race_threads(dsn: str, actions: list[Callable[[Store], T]], *, seed: int = 0
                 for _ in range(10):
                     time.sleep(rng.random() * JITTER)
                     try:
-                        results[index] = actions[index](Store.on(conn))
+                        action(Store.on(conn), index)
                         time.sleep(rng.random() * JITTER)
                         conn.commit()
                         return
                     except Contention:
                         conn.rollback()
                 raise AssertionError("a writer lost ten races in a row")
-        except BaseException as exc:  # noqa: BLE001 -- reported by the main thread
+        except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(len(actions))]
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     if errors:
         raise errors[0]
-    return results
 
 
 async def race_tasks(
-    dsn: str, actions: list[Callable[[AsyncStore], Awaitable[T]]], *, seed: int = 0
-) -> list[T]:
-    """race_threads for asyncio: each action a task with its own AsyncConnection and transaction."""
-    connections = [await psycopg.AsyncConnection.connect(dsn) for _ in actions]
+    dsn: str, action: Callable[[AsyncStore, int], Awaitable[object]], *, writers: int = WRITERS, seed: int = 0
+) -> None:
+    """race_threads for asyncio: each writer a task with its own AsyncConnection and transaction."""
+    connections = [await psycopg.AsyncConnection.connect(dsn) for _ in range(writers)]
     start = asyncio.Event()
 
-    async def writer(index: int) -> T:
+    async def writer(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
         conn = connections[index]
         await start.wait()
         for _ in range(10):
             await asyncio.sleep(rng.random() * JITTER)
             try:
-                result = await actions[index](AsyncStore.on(conn))
+                await action(AsyncStore.on(conn), index)
                 await asyncio.sleep(rng.random() * JITTER)
                 await conn.commit()
-                return result
+                return
             except Contention:
                 await conn.rollback()
         raise AssertionError("a writer lost ten races in a row")
 
     try:
-        tasks = [asyncio.create_task(writer(i)) for i in range(len(actions))]
+        tasks = [asyncio.create_task(writer(i)) for i in range(writers)]
         start.set()
-        return list(await asyncio.gather(*tasks))
+        await asyncio.gather(*tasks)
     finally:
         for conn in connections:
             await conn.close()
@@ -179,11 +180,7 @@ def test_likes_that_together_cross_a_threshold_award_the_author_threads(fresh_db
     posts = make_posts(fresh_db, course_id, "author", 4)
     with learnstore.connect(fresh_db, max_size=1) as store:
         store.achievements.create("liked", "Liked", LikesReceived(threshold=WRITERS), points=7)
-    race_threads(
-        fresh_db,
-        [lambda s, i=i: s.community.like_post(posts[i % 4], likers[i]) for i in range(WRITERS)],
-        seed=seed,
-    )
+    race_threads(fresh_db, lambda s, i: s.community.like_post(posts[i % 4], likers[i]), seed=seed)
     assert awards(fresh_db, "author") == ["liked"]
     assert scalar(fresh_db, "SELECT points FROM user_points WHERE user_clerk_id = 'author'") == 7
     assert_no_drift(fresh_db)
@@ -196,9 +193,7 @@ async def test_likes_that_together_cross_a_threshold_award_the_author_asyncio(fr
     (post,) = make_posts(fresh_db, course_id, "author", 1)
     async with await learnstore.connect_async(fresh_db, max_size=1) as store:
         await store.achievements.create("liked", "Liked", LikesReceived(threshold=WRITERS), points=7)
-    await race_tasks(
-        fresh_db, [lambda s, who=who: s.community.like_post(post, who) for who in likers], seed=3
-    )
+    await race_tasks(fresh_db, lambda s, i: s.community.like_post(post, likers[i]), seed=3)
     assert awards(fresh_db, "author") == ["liked"]
     assert_no_drift(fresh_db)
 
@@ -210,12 +205,7 @@ def test_posts_written_at_once_cross_a_threshold(fresh_db: str, seed: int) -> No
     with learnstore.connect(fresh_db, max_size=1) as store:
         store.achievements.create("prolific", "Prolific", ForumPosts(threshold=WRITERS), points=3)
     race_threads(
-        fresh_db,
-        [
-            lambda s, i=i: s.community.create_post(course_id, "writer", f"Post {i}", "Body")
-            for i in range(WRITERS)
-        ],
-        seed=seed,
+        fresh_db, lambda s, i: s.community.create_post(course_id, "writer", f"Post {i}", "B"), seed=seed
     )
     assert awards(fresh_db, "writer") == ["prolific"]
     assert scalar(fresh_db, "SELECT (points, achievements)::text FROM user_points") == "(3,1)"
@@ -228,12 +218,7 @@ async def test_posts_written_at_once_cross_a_threshold_asyncio(fresh_db: str) ->
     async with await learnstore.connect_async(fresh_db, max_size=1) as store:
         await store.achievements.create("prolific", "Prolific", ForumPosts(threshold=WRITERS))
     await race_tasks(
-        fresh_db,
-        [
-            lambda s, i=i: s.community.create_post(course_id, "writer", f"Post {i}", "Body")
-            for i in range(WRITERS)
-        ],
-        seed=4,
+        fresh_db, lambda s, i: s.community.create_post(course_id, "writer", f"Post {i}", "B"), seed=4
     )
     assert awards(fresh_db, "writer") == ["prolific"]
     assert_no_drift(fresh_db)
@@ -311,7 +296,161 @@ def test_concurrent_activity_keeps_the_streak_and_its_award(fresh_db: str) -> No
         store.achievements.create("week", "Week", StreakDays(threshold=3))
     now = datetime.now(UTC)
     days = [now - timedelta(days=i % 4) for i in range(WRITERS)]
-    race_threads(fresh_db, [lambda s, d=d: s.users.record_activity("ana", d) for d in days], seed=5)
+    race_threads(fresh_db, lambda s, i: s.users.record_activity("ana", days[i]), seed=5)
     assert scalar(fresh_db, "SELECT (current_streak, longest_streak)::text FROM user_streaks") == "(4,4)"
     assert awards(fresh_db, "ana") == ["week"]
+    assert_no_drift(fresh_db)
+
+
+# -- user_points: many awards to one learner at once -----------------------------------------------
+
+
+async def test_many_awards_at_once_add_up_in_user_points(fresh_db: str) -> None:
+    likers = [f"liker_{i}" for i in range(WRITERS)]
+    make_users(fresh_db, "author", *likers)
+    course_id, _ = make_course(fresh_db)
+    posts = make_posts(fresh_db, course_id, "author", WRITERS)
+    async with await learnstore.connect_async(fresh_db, max_size=1) as store:
+        for n in range(1, WRITERS + 1):
+            await store.achievements.create(f"liked-{n}", f"Liked {n}", LikesReceived(threshold=n), points=n)
+    await race_tasks(fresh_db, lambda s, i: s.community.like_post(posts[i], likers[i]), seed=6)
+    assert len(awards(fresh_db, "author")) == WRITERS
+    expected = f"({WRITERS * (WRITERS + 1) // 2},{WRITERS})"
+    assert scalar(fresh_db, "SELECT (points, achievements)::text FROM user_points") == expected
+    assert_no_drift(fresh_db)
+
+
+# -- like counts: computed on read, so exact when the likes are ----------------------------------
+
+
+async def test_concurrent_likes_are_counted_once_each(fresh_db: str) -> None:
+    likers = [f"liker_{i}" for i in range(WRITERS)]
+    make_users(fresh_db, "author", *likers)
+    course_id, _ = make_course(fresh_db)
+    (post,) = make_posts(fresh_db, course_id, "author", 1)
+    # each liker likes twice from two connections: one like each, whatever the order
+    await race_tasks(
+        fresh_db, lambda s, i: s.community.like_post(post, likers[i % WRITERS]), writers=2 * WRITERS, seed=7
+    )
+    async with await learnstore.connect_async(fresh_db, max_size=1) as store:
+        thread = await store.community.get_thread(post)
+        assert thread.post.like_count == WRITERS
+        assert (await store.community.like_post(post, likers[0])).like_count == WRITERS
+    assert like_notifications(fresh_db, "author") == WRITERS
+    assert_no_drift(fresh_db)
+
+
+# -- rating summaries: computed on read from one row per learner -----------------------------------
+
+
+def test_concurrent_reviews_make_the_rating_summary_of_one_review_per_learner(fresh_db: str) -> None:
+    learners = [f"learner_{i}" for i in range(WRITERS)]
+    make_users(fresh_db, *learners)
+    course_id, _ = make_course(fresh_db)
+    sql(
+        fresh_db,
+        "INSERT INTO user_courses (user_clerk_id, course_id) SELECT unnest(%s::text[]), %s",
+        [learners, course_id],
+    )
+    # two reviews per learner at once (the second replaces the first): stars i % 5 + 1 both times
+    race_threads(
+        fresh_db,
+        lambda s, i: s.community.review_course(course_id, learners[i % WRITERS], i % WRITERS % 5 + 1),
+        writers=2 * WRITERS,
+        seed=8,
+    )
+    with learnstore.connect(fresh_db, max_size=1) as store:
+        stats = store.community.get_rating_stats(course_id)
+    assert stats.rating_count == WRITERS
+    assert sum(stats.histogram.values()) == WRITERS
+    assert stats.histogram == {
+        stars: sum(1 for i in range(WRITERS) if i % 5 + 1 == stars) for stars in range(1, 6)
+    }
+
+
+# -- enrolment progress and completed_at -----------------------------------------------------------
+
+
+def test_lessons_completed_at_once_complete_the_course(fresh_db: str) -> None:
+    make_users(fresh_db, "ana")
+    course_id, lessons = make_course(fresh_db, lessons=WRITERS)
+    sql(fresh_db, "INSERT INTO user_courses (user_clerk_id, course_id) VALUES ('ana', %s)", [course_id])
+    race_threads(fresh_db, lambda s, i: s.progress.set_lesson_status("ana", lessons[i], "completed"), seed=9)
+    assert (
+        scalar(fresh_db, "SELECT (progress, completed_at IS NOT NULL)::text FROM user_courses") == "(100,t)"
+    )
+    assert_no_drift(fresh_db)
+
+
+async def test_lessons_completed_and_reopened_at_once_keep_the_percentage(fresh_db: str) -> None:
+    make_users(fresh_db, "ana")
+    course_id, lessons = make_course(fresh_db, lessons=8)
+    sql(fresh_db, "INSERT INTO user_courses (user_clerk_id, course_id) VALUES ('ana', %s)", [course_id])
+
+    # writer i sets lesson i % 8: the first eight complete, the last eight (later ones) reopen half
+    def status(i: int) -> LessonStatus:
+        return "completed" if i < 8 or i % 2 else "in_progress"
+
+    async def act(s: AsyncStore, i: int) -> object:
+        return await s.progress.set_lesson_status("ana", lessons[i % 8], status(i))
+
+    await race_tasks(fresh_db, act, seed=10)
+    assert_no_drift(fresh_db)
+
+
+# -- flashcard schedules and mastery ---------------------------------------------------------------
+
+
+def test_concurrent_reviews_keep_each_schedule_equal_to_its_log(fresh_db: str) -> None:
+    learners = [f"learner_{i}" for i in range(4)]
+    make_users(fresh_db, "owner", *learners)
+    with learnstore.connect(fresh_db, max_size=1) as store:
+        cards = []
+        for learner in learners:
+            card_set = store.flashcards.create_set(learner, "Verbs")
+            cards.append(store.flashcards.add_card(learner, card_set.id, "ser", "to be").id)
+    grades = ["good", "easy", "hard", "again"]
+    # four learners, each reviewing their card four times at once
+    race_threads(
+        fresh_db, lambda s, i: s.flashcards.review(learners[i % 4], cards[i % 4], grades[i // 4]), seed=11
+    )
+    assert sql(fresh_db, "SELECT DISTINCT repetitions FROM user_flashcard_progress") == [(4,)]
+    assert scalar(fresh_db, "SELECT count(*) FROM flashcard_reviews") == WRITERS
+    assert_no_drift(fresh_db)
+
+
+# -- dense positions -------------------------------------------------------------------------------
+
+
+def test_units_added_and_moved_at_once_stay_dense(fresh_db: str) -> None:
+    course_id, _ = make_course(fresh_db)
+
+    def act(s: Store, i: int) -> object:
+        if i % 4 == 3:
+            (unit_id,) = sql(
+                fresh_db, "SELECT id FROM units WHERE course_id = %s AND position = 0", [course_id]
+            )[0]
+            return s.content.move_unit(unit_id, None)
+        return s.content.add_unit(course_id, f"Unit {i}", position=0 if i % 2 else None)
+
+    race_threads(fresh_db, act, seed=12)
+    positions = [row[0] for row in sql(fresh_db, "SELECT position FROM units ORDER BY position")]
+    assert positions == list(range(1 + WRITERS - WRITERS // 4))
+    assert_no_drift(fresh_db)
+
+
+async def test_cards_added_and_deleted_at_once_stay_dense(fresh_db: str) -> None:
+    make_users(fresh_db, "owner")
+    async with await learnstore.connect_async(fresh_db, max_size=1) as store:
+        card_set = await store.flashcards.create_set("owner", "Nouns")
+        first = [await store.flashcards.add_card("owner", card_set.id, f"w{i}", "x") for i in range(4)]
+
+    async def act(s: AsyncStore, i: int) -> object:
+        if i < 4:
+            return await s.flashcards.delete_card("owner", first[i].id)
+        return await s.flashcards.add_card("owner", card_set.id, f"n{i}", "y", position=0 if i % 2 else None)
+
+    await race_tasks(fresh_db, act, seed=13)
+    positions = [row[0] for row in sql(fresh_db, "SELECT position FROM flashcards ORDER BY position")]
+    assert positions == list(range(WRITERS - 4))
     assert_no_drift(fresh_db)

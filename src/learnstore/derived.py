@@ -42,6 +42,15 @@ class Drift:
     repaired: int = 0
     remaining: int | None = None
 
+    def describe(self, *, examples: int = 1) -> str:
+        """`streaks: 2 drift`, the repair's outcome, and the first `examples` on lines of their own."""
+        line = f"{self.name}: {self.drifted} drift"
+        if self.remaining is not None:
+            line += f", {self.repaired} repaired, {self.remaining} remaining"
+        for example in self.examples[:examples]:
+            line += f"\n    {example['key']}: stored {example['stored']}, expected {example['expected']}"
+        return line
+
 
 @dataclass
 class CheckReport:
@@ -56,17 +65,8 @@ class CheckReport:
         return sum(d.drifted if d.remaining is None else d.remaining for d in self.values)
 
     def summary(self) -> str:
-        """One line per value: `user_points: 0 drift`, with the first example of any drift."""
-        lines = []
-        for d in self.values:
-            line = f"{d.name}: {d.drifted} drift"
-            if d.remaining is not None:
-                line += f", {d.repaired} repaired, {d.remaining} remaining"
-            if d.examples:
-                first = d.examples[0]
-                line += f" (e.g. {first['key']}: stored {first['stored']}, expected {first['expected']})"
-            lines.append(line)
-        return "\n".join(lines)
+        """A line per value (`user_points: 0 drift`), with the first example of any drift."""
+        return "\n".join(d.describe() for d in self.values)
 
     def as_dict(self) -> dict[str, object]:
         """The report as JSON-ready data (`learnstore check --json`)."""

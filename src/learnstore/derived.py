@@ -172,20 +172,33 @@ _ENROLMENTS = DerivedValue(
     name="enrolment_progress",
     stored_in="user_courses (progress, completed_at)",
     kept_by="every path locks the enrolments, then recomputes them in a later statement",
+    # Set-based: every course's lesson count once, and the completed lessons grouped by (course,
+    # learner) in one pass over user_progress (a lookup per enrolment took 36 s at the large scale).
     drift_sql="""
-SELECT uc.id::text AS key,
-       uc.user_clerk_id || ' in ' || uc.course_id || ': ' || uc.progress
-           || CASE WHEN uc.completed_at IS NULL THEN '' ELSE ', completed' END AS stored,
-       c.progress || CASE WHEN c.progress = 100 THEN ', completed' ELSE '' END AS expected
-FROM user_courses uc {sample}
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN count(l.id) = 0 THEN 0 ELSE (100 * count(p.id) / count(l.id))::integer END AS progress
-    FROM units u
-    JOIN lessons l ON l.unit_id = u.id
-    LEFT JOIN user_progress p ON p.user_clerk_id = uc.user_clerk_id AND p.lesson_id = l.id
-                              AND p.status = 'completed'
-    WHERE u.course_id = uc.course_id) AS c
-WHERE uc.progress <> c.progress OR (uc.completed_at IS NOT NULL) <> (c.progress = 100)
+WITH enrolments AS MATERIALIZED (
+    SELECT uc.id, uc.user_clerk_id, uc.course_id, uc.progress, uc.completed_at FROM user_courses uc {sample}
+), lesson_counts AS (
+    SELECT u.course_id, count(*) AS lessons
+    FROM units u JOIN lessons l ON l.unit_id = u.id
+    GROUP BY u.course_id
+), completed AS (
+    SELECT u.course_id, p.user_clerk_id, count(*) AS done
+    FROM user_progress p JOIN lessons l ON l.id = p.lesson_id JOIN units u ON u.id = l.unit_id
+    WHERE p.status = 'completed' AND p.user_clerk_id IN (SELECT e.user_clerk_id FROM enrolments e)
+    GROUP BY u.course_id, p.user_clerk_id
+), computed AS (
+    SELECT e.*, CASE WHEN coalesce(lc.lessons, 0) = 0 THEN 0
+                     ELSE (100 * coalesce(cc.done, 0) / lc.lessons)::integer END AS expected
+    FROM enrolments e
+    LEFT JOIN lesson_counts lc ON lc.course_id = e.course_id
+    LEFT JOIN completed cc ON cc.course_id = e.course_id AND cc.user_clerk_id = e.user_clerk_id
+)
+SELECT c.id::text AS key,
+       c.user_clerk_id || ' in ' || c.course_id || ': ' || c.progress
+           || CASE WHEN c.completed_at IS NULL THEN '' ELSE ', completed' END AS stored,
+       c.expected || CASE WHEN c.expected = 100 THEN ', completed' ELSE '' END AS expected
+FROM computed c
+WHERE c.progress <> c.expected OR (c.completed_at IS NOT NULL) <> (c.expected = 100)
 """,
     repair_sql=(
         "SELECT FROM user_courses WHERE id = ANY (%(keys)s::uuid[]) ORDER BY id FOR NO KEY UPDATE",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import keyword
 import re
 from dataclasses import dataclass
@@ -350,11 +351,11 @@ def _load(path: Path, driver: Driver) -> Queries:
             function.__code__ = function.__code__.replace(
                 co_filename=str(query.source), co_firstlineno=query.line
             )
-            setattr(loaded, method, _refusing_nul(getattr(loaded, method)))
+            setattr(loaded, method, _refusing_nul(getattr(loaded, method), query))
     return loaded
 
 
-def _refusing_nul(method: Any) -> Any:
+def _refusing_nul(method: Any, query: QueryDef) -> Any:
     """`method`, refusing a NUL character in any parameter by the parameter's name.
 
     PostgreSQL text cannot hold NUL: psycopg would refuse it with a message that names no
@@ -362,13 +363,18 @@ def _refusing_nul(method: Any) -> Any:
     the check is in one place for all of them; a str is scanned in C, a few nanoseconds per call.
     """
 
-    @functools.wraps(method)
     def call(*args: Any, **kwargs: Any) -> Any:
         for name, value in kwargs.items():
             if _holds_nul(value):
                 raise InvalidValue(f"{name}: a NUL character (\\x00) cannot be stored in text", field=name)
         return method(*args, **kwargs)
 
+    # What the loaded method says of itself, the wrapper says too: its keyword-only signature (the
+    # bound method's), and the .sql file and line in tracebacks and help().
+    call.__name__ = call.__qualname__ = method.__name__
+    call.__doc__ = method.__doc__
+    call.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]
+    call.__code__ = call.__code__.replace(co_filename=str(query.source), co_firstlineno=query.line)
     return call
 
 

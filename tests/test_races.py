@@ -454,3 +454,56 @@ async def test_cards_added_and_deleted_at_once_stay_dense(fresh_db: str) -> None
     positions = [row[0] for row in sql(fresh_db, "SELECT position FROM flashcards ORDER BY position")]
     assert positions == list(range(WRITERS - 4))
     assert_no_drift(fresh_db)
+
+
+# -- a backfill (one exclusive lock for many users) racing per-user evaluations ----------------------
+
+
+async def test_backfills_racing_writers_award_everyone_once(fresh_db: str) -> None:
+    writers = [f"writer_{i}" for i in range(40)]  # more than 32: the backfill takes the bulk lock
+    make_users(fresh_db, *writers)
+    course_id, _ = make_course(fresh_db)
+    for who in writers:
+        make_posts(fresh_db, course_id, who, 1)
+    async with await learnstore.connect_async(fresh_db, max_size=1) as store:
+        badge = await store.achievements.create("two-posts", "Two posts", ForumPosts(threshold=2))
+
+    async def act(s: AsyncStore, i: int) -> object:
+        if i % 2:
+            return await s.achievements.backfill(badge.id)
+        return await s.community.create_post(course_id, writers[i], "Second", "Post")
+
+    await race_tasks(fresh_db, act, seed=14)
+    assert [awards(fresh_db, writers[i]) for i in range(0, WRITERS, 2)] == [["two-posts"]] * (WRITERS // 2)
+    assert scalar(fresh_db, "SELECT count(*) FROM user_achievements") == WRITERS // 2
+    assert (
+        scalar(fresh_db, "SELECT count(*) FROM notifications WHERE source_type = 'achievement'")
+        == WRITERS // 2
+    )
+    assert_no_drift(fresh_db)
+
+
+# -- a repair running beside live writers loses none of their writes -------------------------------
+
+
+async def test_repairs_racing_awards_leave_no_drift(fresh_db: str) -> None:
+    likers = [f"liker_{i}" for i in range(WRITERS)]
+    make_users(fresh_db, "author", *likers)
+    course_id, _ = make_course(fresh_db)
+    posts = make_posts(fresh_db, course_id, "author", WRITERS)
+    async with await learnstore.connect_async(fresh_db, max_size=1) as store:
+        for n in (2, 4, 6, 8):
+            await store.achievements.create(f"liked-{n}", f"Liked {n}", LikesReceived(threshold=n), points=n)
+        await store.community.like_post(posts[0], likers[0])
+    # no award yet: a stray total, which the repairs fix while the awards add to it
+    sql(fresh_db, "INSERT INTO user_points (user_clerk_id, points) VALUES ('author', 1000)")
+
+    async def act(s: AsyncStore, i: int) -> object:
+        if i % 2:
+            return await s.check(repair=True)
+        return await s.community.like_post(posts[i], likers[i])
+
+    await race_tasks(fresh_db, act, seed=15)
+    assert awards(fresh_db, "author") == ["liked-2", "liked-4", "liked-6", "liked-8"]
+    assert scalar(fresh_db, "SELECT points FROM user_points WHERE user_clerk_id = 'author'") == 20
+    assert_no_drift(fresh_db)

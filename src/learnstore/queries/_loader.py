@@ -369,8 +369,9 @@ def _refusing_nul(method: Any, query: QueryDef) -> Any:
                 raise InvalidValue(f"{name}: a NUL character (\\x00) cannot be stored in text", field=name)
         return method(*args, **kwargs)
 
-    # What the loaded method says of itself, the wrapper says too: its keyword-only signature (the
-    # bound method's), and the .sql file and line in tracebacks and help().
+    # What the loaded method says of itself, the wrapper says too: its SQL, its keyword-only
+    # signature (the bound method's), and the .sql file and line in tracebacks and help().
+    call.__dict__.update(method.__func__.__dict__)  # aiosql's attributes: sql, operation, ...
     call.__name__ = call.__qualname__ = method.__name__
     call.__doc__ = method.__doc__
     call.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]

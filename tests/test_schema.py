@@ -14,6 +14,7 @@ import pytest
 from psycopg import errors, sql
 from psycopg.abc import Params, QueryNoTemplate
 
+from learnstore.errors import translate
 from learnstore.migrate import rollback, upgrade
 from learnstore.pytest_plugin import create_database, drop_database, unique_name
 
@@ -513,6 +514,15 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("notifications_message_not_blank", "notifications", f"message = {LONG.format(2001)}"),
     bad("notifications_source_type_valid", "notifications", "source_type = 'users'"),
     bad("notifications_metadata_object", "notifications", "metadata = '[]'"),
+    Violation(
+        "notifications_like_once_key",
+        "INSERT INTO notifications (user_clerk_id, type, message, source_id, metadata) SELECT user_clerk_id,"
+        " type, message, source_id, metadata FROM notifications WHERE id = %(notifications)s",
+        setup=(
+            "UPDATE notifications SET type = 'like', source_id = gen_random_uuid()"
+            " WHERE id = %(notifications)s",
+        ),
+    ),
     # languages
     Violation("languages_code_key", "INSERT INTO languages (code, name) VALUES ('pt-BR', 'Português')"),
     Violation(
@@ -828,10 +838,22 @@ def test_a_row_breaking_a_constraint_is_rejected_by_name(
 ) -> None:
     expected = violation.raises or (EXPECTED_ERROR[constraint_kinds(db_conn)[violation.constraint]],)
     for statement in violation.setup:
-        db_conn.execute(statement)
+        db_conn.execute(statement, world if "%(" in statement else None)
     with pytest.raises(expected) as caught, db_conn.transaction():
         db_conn.execute(violation.statement, world)
     assert caught.value.diag.constraint_name == violation.constraint
+    # learnstore's error names the field the rule is about (a column of the table, or the last
+    # column of a composite key), whatever kind of constraint it is
+    ours = translate(caught.value)
+    assert ours is not None and ours.constraint == violation.constraint
+    table = caught.value.diag.table_name
+    columns = {
+        name
+        for (name,) in rows(
+            db_conn, "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0", [table]
+        )
+    }
+    assert ours.field in columns, f"{violation.constraint}: field {ours.field!r} is not a column of {table}"
     # the savepoint rolled back alone: the test's transaction and the world are intact
     assert present(db_conn, world) == set(world)
 

@@ -233,7 +233,8 @@ ORDER BY n.path COLLATE "C";
 -- name: LikePost :one
 -- Likes a live post (idempotent: ON CONFLICT keeps one like per user). found: the post exists and
 -- is live; added: this call made the like; like_count: the likes after it. The post's author is
--- notified of a user's first like only: never again after an unlike and a new like.
+-- notified of a user's first like only: never again after an unlike and a new like, however the
+-- likes and unlikes of many connections interleave.
 WITH target AS (
     SELECT p.id, p.course_id, p.author_clerk_id, p.title FROM forum_posts p
     WHERE p.id = sqlc.arg(post_id)::uuid AND p.deleted_at IS NULL
@@ -248,9 +249,10 @@ WITH target AS (
            jsonb_build_object('by', sqlc.arg(user_clerk_id)::text, 'course_id', t.course_id, 'post_id', t.id)
     FROM target t JOIN added a ON a.post_id = t.id
     WHERE t.author_clerk_id <> sqlc.arg(user_clerk_id)::text
-      AND NOT EXISTS (SELECT FROM notifications n
-                      WHERE n.user_clerk_id = t.author_clerk_id AND n.type = 'like' AND n.source_id = t.id
-                        AND n.metadata ->> 'by' = sqlc.arg(user_clerk_id)::text)
+    -- Once per liker by construction: a unique key (notifications_like_once_key), not a lookup.
+    -- No conflict target: naming one needs SELECT rights on the row, which row-level security
+    -- refuses for a notification that is the author's, not the liker's.
+    ON CONFLICT DO NOTHING
 )
 SELECT EXISTS (SELECT FROM target) AS found, EXISTS (SELECT FROM added) AS changed,
        ((SELECT count(*) FROM forum_post_likes l WHERE l.post_id = sqlc.arg(post_id)::uuid)
@@ -289,9 +291,10 @@ WITH target AS (
                               'post_id', t.post_id, 'reply_id', t.id)
     FROM target t JOIN added a ON a.reply_id = t.id
     WHERE t.author_clerk_id <> sqlc.arg(user_clerk_id)::text
-      AND NOT EXISTS (SELECT FROM notifications n
-                      WHERE n.user_clerk_id = t.author_clerk_id AND n.type = 'like' AND n.source_id = t.id
-                        AND n.metadata ->> 'by' = sqlc.arg(user_clerk_id)::text)
+    -- Once per liker by construction: a unique key (notifications_like_once_key), not a lookup.
+    -- No conflict target: naming one needs SELECT rights on the row, which row-level security
+    -- refuses for a notification that is the author's, not the liker's.
+    ON CONFLICT DO NOTHING
 )
 SELECT EXISTS (SELECT FROM target) AS found, EXISTS (SELECT FROM added) AS changed,
        ((SELECT count(*) FROM forum_reply_likes l WHERE l.reply_id = sqlc.arg(reply_id)::uuid)

@@ -198,6 +198,24 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON, for scripts")
+
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="recompute every derived value and report (or repair) drift",
+        description=(
+            "Recompute every derived value (awards, points, enrolment progress, streaks, flashcard "
+            "schedules, like notifications, dense positions) from its base rows and report the drift "
+            "per value with its first examples; exit code 1 if any value drifts. --repair fixes the "
+            "drift in short batches, then checks again. Run it after an import, a restore or a "
+            "manual fix. See docs/derived-state.md."
+        ),
+    )
+    check.add_argument("--json", action="store_true", help="print the report as JSON, for scripts")
+    check.add_argument("--repair", action="store_true", help="fix the drift found, in short batches")
+    check.add_argument(
+        "--sample", type=float, metavar="PERCENT", help="read only this percentage of the rows (no --repair)"
+    )
     return parser
 
 
@@ -283,8 +301,31 @@ def _doctor(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    import learnstore
+    from learnstore._console import Output
+
+    with learnstore.connect(_dsn(args), max_size=1) as store:
+        report = store.check(repair=args.repair, sample=args.sample)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        out = Output()
+        for value in report.values:
+            left = value.drifted if value.remaining is None else value.remaining
+            out.check("fail" if left else "pass", value.describe(examples=3))
+        out.line(
+            f"{report.drift} drift" if report.drift else "no drift", "bold red" if report.drift else "bold"
+        )
+    return 1 if report.drift else 0
+
+
 #: commands that run on their own, without the migration progress printer
-_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"demo": _demo, "doctor": _doctor}
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _check,
+    "demo": _demo,
+    "doctor": _doctor,
+}
 
 
 def _run(args: argparse.Namespace, progress: _Progress) -> int:

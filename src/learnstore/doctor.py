@@ -20,7 +20,7 @@ from learnstore import migrate, security
 from learnstore._resources import migrations_dir
 from learnstore.errors import Unavailable
 
-__all__ = ["CHECKS", "MIN_SERVER_VERSION", "Check", "Target", "diagnose"]
+__all__ = ["CHECKS", "DERIVED_SAMPLE_PERCENT", "MIN_SERVER_VERSION", "Check", "Target", "diagnose"]
 
 #: the oldest PostgreSQL learnstore is tested on (CI runs 15 on the local server, 18 embedded)
 MIN_SERVER_VERSION = 15
@@ -205,6 +205,25 @@ def _rls_migration_applied(conn: psycopg.Connection[Any]) -> bool:
     return bool(_one(conn, query, security.MIGRATION_ID))
 
 
+#: the share of rows doctor's check of derived state reads: a quick look, not the full check
+DERIVED_SAMPLE_PERCENT = 5.0
+
+
+def derived_state(conn: psycopg.Connection[Any], _: Target) -> Check:
+    """A sampled, read-only `learnstore check`: derived values against their base rows."""
+    from learnstore.check import run_check
+    from learnstore.database import Database
+
+    if not _one(conn, "SELECT to_regprocedure('streak_of(text)') IS NOT NULL"):
+        return Check("derived state", "skip", "the schema predates the check (migrate first)")
+    report = run_check(Database(conn), sample=DERIVED_SAMPLE_PERCENT, examples=1)
+    if report.drift:
+        drifting = ", ".join(f"{d.name} ({d.drifted})" for d in report.values if d.drifted)
+        return Check("derived state", "fail", f"drift in a {DERIVED_SAMPLE_PERCENT:g}% sample: {drifting};"
+                     " run `learnstore check --repair`")  # fmt: skip
+    return Check("derived state", "pass", f"no drift in a {DERIVED_SAMPLE_PERCENT:g}% sample of each value")
+
+
 #: the checks, in order; a new one is a function (connection, Target) -> Check
 CHECKS: tuple[Probe, ...] = (
     server_version,
@@ -213,6 +232,7 @@ CHECKS: tuple[Probe, ...] = (
     migration_checksums,
     migration_lock,
     row_level_security,
+    derived_state,
 )
 
 

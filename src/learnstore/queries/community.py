@@ -201,7 +201,8 @@ class Querier:
     def like_post(self, *, post_id: UUID, user_clerk_id: str) -> models.LikePostRow | None:
         """Likes a live post (idempotent: ON CONFLICT keeps one like per user). found: the post exists and
         is live; added: this call made the like; like_count: the likes after it. The post's author is
-        notified of a user's first like only: never again after an unlike and a new like.
+        notified of a user's first like only: never again after an unlike and a new like, however the
+        likes and unlikes of many connections interleave.
         """
         row = self._sql.like_post(self._conn, post_id=post_id, user_clerk_id=user_clerk_id)
         return to_model(models.LikePostRow, row)
@@ -345,7 +346,7 @@ class Querier:
         return to_model(models.SuggestedEdit, row)
 
     def get_suggested_edit(self, *, id: UUID) -> models.SuggestedEdit | None:
-        """GetSuggestedEdit (community.sql:403)."""
+        """GetSuggestedEdit (community.sql:406)."""
         row = self._sql.get_suggested_edit(self._conn, id=id)
         return to_model(models.SuggestedEdit, row)
 
@@ -443,7 +444,7 @@ class Querier:
         return to_model(models.CourseFeedback, row)
 
     def delete_feedback(self, *, course_id: UUID, user_clerk_id: str) -> int:
-        """DeleteFeedback (community.sql:481)."""
+        """DeleteFeedback (community.sql:484)."""
         count: int = self._sql.delete_feedback(
             self._conn,
             course_id=course_id,
@@ -727,7 +728,8 @@ class AsyncQuerier:
     async def like_post(self, *, post_id: UUID, user_clerk_id: str) -> models.LikePostRow | None:
         """Likes a live post (idempotent: ON CONFLICT keeps one like per user). found: the post exists and
         is live; added: this call made the like; like_count: the likes after it. The post's author is
-        notified of a user's first like only: never again after an unlike and a new like.
+        notified of a user's first like only: never again after an unlike and a new like, however the
+        likes and unlikes of many connections interleave.
         """
         row = await self._sql.like_post(
             self._conn,
@@ -896,7 +898,7 @@ class AsyncQuerier:
         return to_model(models.SuggestedEdit, row)
 
     async def get_suggested_edit(self, *, id: UUID) -> models.SuggestedEdit | None:
-        """GetSuggestedEdit (community.sql:403)."""
+        """GetSuggestedEdit (community.sql:406)."""
         row = await self._sql.get_suggested_edit(self._conn, id=id)
         return to_model(models.SuggestedEdit, row)
 
@@ -994,7 +996,7 @@ class AsyncQuerier:
         return to_model(models.CourseFeedback, row)
 
     async def delete_feedback(self, *, course_id: UUID, user_clerk_id: str) -> int:
-        """DeleteFeedback (community.sql:481)."""
+        """DeleteFeedback (community.sql:484)."""
         count: int = await self._sql.delete_feedback(
             self._conn,
             course_id=course_id,

@@ -117,6 +117,7 @@ CONSTRAINT_FIELDS: dict[str, str] = {
     "forum_replies_not_own_parent": "parent_reply_id",
     "learning_goals_completed_at_full": "completed_at",
     "lessons_duration_positive": "duration_seconds",
+    "moderation_reports_one_target": "post_id",
     "notifications_like_once_key": "user_clerk_id",
     "quizzes_mcq_has_options": "options",
     "user_courses_completed_at_full": "completed_at",

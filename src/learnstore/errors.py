@@ -112,7 +112,7 @@ def register_messages(messages: Mapping[str, str]) -> None:
 
 
 # The field of a constraint whose name does not say it (table_column_rule is the convention).
-CONSTRAINT_FIELDS: dict[str, str] = {
+_CONSTRAINT_FIELDS: dict[str, str] = {
     "courses_estimated_duration_positive": "estimated_duration_minutes",
     "forum_replies_not_own_parent": "parent_reply_id",
     "learning_goals_completed_at_full": "completed_at",
@@ -138,12 +138,12 @@ _RULE_SUFFIX = re.compile(
 def constraint_field(diag: psycopg.errors.Diagnostic) -> str | None:
     """The field a constraint violation is about: the last column of the key PostgreSQL reports
     (the one that tells rows of a composite key apart: (course_id, position) -> position), else
-    the column the constraint's name gives (table_column_rule), else CONSTRAINT_FIELDS."""
+    the column the constraint's name gives (table_column_rule), else _CONSTRAINT_FIELDS."""
     name = diag.constraint_name
     if not name:
         return None
-    if name in CONSTRAINT_FIELDS:
-        return CONSTRAINT_FIELDS[name]
+    if name in _CONSTRAINT_FIELDS:
+        return _CONSTRAINT_FIELDS[name]
     key = _KEY_DETAIL.match(diag.message_detail or "")
     if key:
         last = key.group("columns").split(", ")[-1].strip().strip('"')

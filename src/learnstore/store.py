@@ -18,6 +18,7 @@ from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translate, translating
 from learnstore.pooler import detect_pooler
 from learnstore.repositories.achievements import AchievementsRepository
+from learnstore.repositories.audit import AuditRepository
 from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.community import CommunityRepository
 from learnstore.repositories.content import ContentRepository
@@ -48,6 +49,7 @@ class Store:
         self.flashcards = FlashcardsRepository(db)
         self.favorites = FavoritesRepository(db)
         self.achievements = AchievementsRepository(db)
+        self.audit = AuditRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:

@@ -17,6 +17,7 @@ from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translate, translating
 from learnstore.pooler_async import detect_pooler
 from learnstore.repositories.achievements_async import AsyncAchievementsRepository
+from learnstore.repositories.audit_async import AsyncAuditRepository
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
 from learnstore.repositories.community_async import AsyncCommunityRepository
 from learnstore.repositories.content_async import AsyncContentRepository
@@ -47,6 +48,7 @@ class AsyncStore:
         self.flashcards = AsyncFlashcardsRepository(db)
         self.favorites = AsyncFavoritesRepository(db)
         self.achievements = AsyncAchievementsRepository(db)
+        self.audit = AsyncAuditRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:

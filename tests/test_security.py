@@ -24,7 +24,7 @@ from learnstore.cli import main
 from learnstore.errors import InvalidValue, NotFound, PermissionDenied
 from learnstore.migrate import rollback, upgrade
 from learnstore.pytest_plugin import create_database, drop_database, unique_name
-from learnstore.security import APP_ROLE, OWNED_TABLES, PRIVATE_TABLES, SHARED_TABLES
+from learnstore.security import APP_ROLE, AUDIT_TABLES, OWNED_TABLES, PRIVATE_TABLES, SHARED_TABLES
 
 Conn = psycopg.Connection[Any]
 
@@ -73,7 +73,7 @@ def test_every_table_with_a_user_foreign_key_is_private_owned_or_shared(db_conn:
     # A table that another branch adds with a user FK fails here until it is put in one of the
     # lists of learnstore.security (and, if private or owned, given its policies in a migration).
     keyed = user_keyed(db_conn)
-    classified = {*PRIVATE_TABLES, *OWNED_TABLES, *SHARED_TABLES} - {"users"}
+    classified = {*PRIVATE_TABLES, *OWNED_TABLES, *SHARED_TABLES, *AUDIT_TABLES} - {"users"}
     assert set(keyed) - classified == set(), "a user-keyed table in none of learnstore.security's lists"
     assert classified - set(keyed) == set(), "learnstore.security lists a table without a user FK"
     assert not (PRIVATE_TABLES.keys() & OWNED_TABLES.keys() | PRIVATE_TABLES.keys() & SHARED_TABLES.keys())
@@ -107,6 +107,11 @@ def test_every_private_and_owned_table_has_its_policies_and_no_other_table_has_a
     assert forum_notice[0] is None and forum_notice[1] is not None
     assert "'reply'::text, 'mention'::text, 'like'::text" in forum_notice[1]
     assert "'forum_post'::text, 'forum_reply'::text" in forum_notice[1]
+    # The audit trail: one SELECT policy (a course's author and accepted collaborators), no writes.
+    for table in AUDIT_TABLES:
+        trail = found.pop(table)
+        assert set(trail) == {"r"} and trail["r"][1] is None, table
+        assert "author_clerk_id" in str(trail["r"][0]) and "'accepted'::text" in str(trail["r"][0]), table
     for table, column in PRIVATE_TABLES.items():
         mine = f"({column} = {ME})"
         assert found.pop(table) == {"*": (mine, mine)}, table
@@ -133,7 +138,7 @@ def test_every_private_and_owned_table_has_its_policies_and_no_other_table_has_a
             """,
         )
     )
-    assert secured == dict.fromkeys({*PRIVATE_TABLES, *OWNED_TABLES}, False)
+    assert secured == dict.fromkeys({*PRIVATE_TABLES, *OWNED_TABLES, *AUDIT_TABLES}, False)
 
 
 def test_the_app_role_is_a_nologin_role_with_rights_on_every_table_but_the_webhook_ledger(
@@ -148,14 +153,21 @@ def test_the_app_role_is_a_nologin_role_with_rights_on_every_table_but_the_webho
         SELECT c.relname, p.privilege FROM pg_class c
         CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p(privilege)
         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-          AND c.relname !~ '^(_yoyo_|yoyo_lock$)' AND c.relname <> 'webhook_deliveries'
+          AND c.relname !~ '^(_yoyo_|yoyo_lock$)'
+          AND c.relname NOT IN ('webhook_deliveries', 'erased_identities')
           AND NOT has_table_privilege(%s, c.oid, p.privilege)
         """,
         [APP_ROLE],
     )
-    # user_points is written only by the award evaluation, which runs as the owner (migration 0011)
-    assert missing == [("user_points", "INSERT"), ("user_points", "UPDATE"), ("user_points", "DELETE")]
-    assert not scalar(db_conn, "SELECT has_table_privilege(%s, 'webhook_deliveries', 'SELECT')", [APP_ROLE])
+    # user_points is written only by the award evaluation, the audit trail only by its triggers
+    written_by_the_owner = [
+        (table, privilege)
+        for table in ("audit_log", "user_points")
+        for privilege in ("INSERT", "UPDATE", "DELETE")
+    ]
+    assert sorted(missing) == sorted(written_by_the_owner)
+    for ledger in ("webhook_deliveries", "erased_identities"):
+        assert not scalar(db_conn, "SELECT has_table_privilege(%s, %s, 'SELECT')", [APP_ROLE, ledger])
 
 
 # ---- every policy, row by row ----------------------------------------------------------------------

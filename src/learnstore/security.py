@@ -12,6 +12,7 @@ from typing import Final
 __all__ = [
     "APP_ROLE",
     "MIGRATION_ID",
+    "AUDIT_TABLES",
     "OWNED_TABLES",
     "PRIVATE_TABLES",
     "SHARED_TABLES",
@@ -62,6 +63,11 @@ SHARED_TABLES: Final[dict[str, str]] = {
     "suggested_edits": "written by one user and reviewed by another (the reviewer writes the row)",
     "user_points": "written only by the award evaluation (SECURITY DEFINER); learnstore_app may only read it",
 }
+
+#: The audit trail (migration 0014): under `as_user` a course's author and accepted collaborators
+#: read its entries (one SELECT policy), and nobody writes it but its triggers (SECURITY DEFINER).
+#: The column is the actor, which the GDPR erase sets to NULL.
+AUDIT_TABLES: Final[dict[str, str]] = {"audit_log": "actor_clerk_id"}
 
 
 def role_sql(logins: Sequence[str] = (), role: str = APP_ROLE) -> str:

@@ -2,6 +2,8 @@ DROP FUNCTION apply_clerk_user(text, text, text, text, text, timestamptz);
 DROP FUNCTION erase_user(text);
 DROP TRIGGER users_record_erased ON users;
 DROP FUNCTION record_erased_user();
+DROP FUNCTION audit_forget(text);
+DROP FUNCTION audit_scrub(jsonb, text);
 DROP FUNCTION identity_erased(text);
 DROP FUNCTION lock_clerk_identity(text);
 DROP TABLE erased_identities;

@@ -44,6 +44,9 @@ COMMENT ON COLUMN audit_log.after IS 'The changed columns after the change (the 
 CREATE INDEX audit_log_course_id_change_number_idx ON audit_log (course_id, change_number);
 CREATE INDEX audit_log_row_id_change_number_idx ON audit_log (row_id, change_number);
 CREATE INDEX audit_log_actor_clerk_id_idx ON audit_log (actor_clerk_id);
+-- The users a row's images name (a course's author, a collaborator): what the GDPR erase scrubs.
+CREATE INDEX audit_log_image_clerk_ids_idx ON audit_log USING gin ((ARRAY[
+    before ->> 'author_clerk_id', after ->> 'author_clerk_id', before ->> 'user_clerk_id', after ->> 'user_clerk_id']));
 CREATE TRIGGER audit_log_set_updated_at BEFORE UPDATE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
@@ -223,8 +226,35 @@ $$;
 REVOKE EXECUTE ON FUNCTION identity_erased(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION identity_erased(text) TO learnstore_app;
 
+-- An audit image with the user `p_clerk_id` named nowhere in it (as a course's author or a collaborator).
+CREATE FUNCTION audit_scrub(p_image jsonb, p_clerk_id text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = public, pg_temp AS $$
+    SELECT CASE WHEN p_image IS NOT NULL THEN coalesce((
+        SELECT jsonb_object_agg(e.key, CASE WHEN e.key IN ('author_clerk_id', 'user_clerk_id')
+                                             AND e.value = to_jsonb(p_clerk_id) THEN 'null'::jsonb
+                                            ELSE e.value END)
+        FROM jsonb_each(p_image) AS e), '{}') END
+$$;
+
+-- Forget an erased user in the audit trail: their clerk_id in the images of the rows they authored
+-- or collaborated on becomes null (the actor column goes by its foreign key, ON DELETE SET NULL).
+-- SECURITY DEFINER (learnstore_app may not write the log), and harmless to any caller: it forgets
+-- only an id that is no user's.
+CREATE FUNCTION audit_forget(p_clerk_id text) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    UPDATE audit_log a
+    SET before = audit_scrub(a.before, p_clerk_id), after = audit_scrub(a.after, p_clerk_id)
+    WHERE ARRAY[a.before ->> 'author_clerk_id', a.after ->> 'author_clerk_id',
+                a.before ->> 'user_clerk_id', a.after ->> 'user_clerk_id'] && ARRAY[p_clerk_id]
+      AND NOT EXISTS (SELECT FROM users WHERE clerk_id = p_clerk_id)
+$$;
+REVOKE EXECUTE ON FUNCTION audit_forget(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit_forget(text) TO learnstore_app;
+
 -- Every deleted user is an erased identity, whoever deleted the row (erase_user(), as_user()'s own
--- deletion, a DBA). SECURITY DEFINER: learnstore_app may not write the record.
+-- deletion, a DBA), and forgotten by the audit trail. SECURITY DEFINER: learnstore_app may write
+-- neither the record nor the log. (erase_user() forgets again after its DELETE: the entries that
+-- the delete's own cascades write, a course losing its author, come after this trigger.)
 CREATE FUNCTION record_erased_user() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
@@ -232,10 +262,12 @@ BEGIN
     INSERT INTO erased_identities (clerk_id_sha256)
     SELECT sha256(convert_to(o.clerk_id, 'UTF8')) FROM old_rows o
     ON CONFLICT (clerk_id_sha256) DO NOTHING;
+    PERFORM audit_forget(o.clerk_id) FROM old_rows o;
     RETURN NULL;
 END
 $$;
 REVOKE EXECUTE ON FUNCTION record_erased_user() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION audit_scrub(jsonb, text) FROM PUBLIC;
 CREATE TRIGGER users_record_erased AFTER DELETE ON users REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION record_erased_user();
 
@@ -249,6 +281,7 @@ BEGIN
     PERFORM lock_clerk_identity(p_clerk_id);
     DELETE FROM users WHERE clerk_id = p_clerk_id;
     IF FOUND THEN
+        PERFORM audit_forget(p_clerk_id);
         RETURN true;
     END IF;
     IF has_table_privilege('erased_identities', 'INSERT') THEN

@@ -11,8 +11,8 @@ from typing import Final
 
 __all__ = [
     "APP_ROLE",
-    "MIGRATION_ID",
     "AUDIT_TABLES",
+    "MIGRATION_ID",
     "OWNED_TABLES",
     "PRIVATE_TABLES",
     "SHARED_TABLES",

@@ -288,7 +288,8 @@ async def test_nobody_but_the_trigger_writes_the_log(fresh_db: str) -> None:
             """
             SELECT p.proname, p.prosecdef, p.proconfig, has_function_privilege('public', p.oid, 'EXECUTE')
             FROM pg_proc p
-            WHERE p.proname IN ('audit_record_changes', 'record_erased_user', 'identity_erased', 'audit_forget')
+            WHERE p.proname IN ('audit_record_changes', 'record_erased_user', 'identity_erased',
+                                'audit_forget')
             ORDER BY 1
             """
         )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, Strict, field_validator
 
 from learnstore._validation import UNSET, Unset, check_time_zone, validated
 from learnstore.database_async import AsyncDatabase
@@ -111,7 +111,9 @@ class ProfileUpdate(BaseModel):
 class _GoalInput(BaseModel):
     title: str = Field(min_length=1, max_length=200, pattern=r"\S")
     description: str | None = Field(default=None, max_length=5000)
-    target_date: date | None = None
+    # Strict: pydantic's lax mode reads a number as a Unix time (0 was stored as 1970-01-01: found by
+    # the hostile sweep), and a str as an ISO date.
+    target_date: Annotated[date, Strict()] | None = None
 
 
 class _NotificationInput(BaseModel):

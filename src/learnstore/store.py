@@ -13,7 +13,12 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from learnstore._validation import validated
-from learnstore.database import DEFAULT_RETRIES, Database
+from learnstore.database import (
+    DEFAULT_RETRIES,
+    Database,
+    LearnstoreConnection,
+    LearnstoreCursor,
+)
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translate, translating
 from learnstore.pooler import detect_pooler
@@ -117,7 +122,8 @@ def connect(
     """
     if dsn is None:
         dsn = default_dsn()
-    kwargs: dict[str, Any] = {"autocommit": True}
+    # as_user in one round trip per statement: LearnstoreConnection and its cursors
+    kwargs: dict[str, Any] = {"autocommit": True, "cursor_factory": LearnstoreCursor}
     if statement_timeout is not None:
         kwargs["options"] = _with_statement_timeout(dsn, statement_timeout)
     # One direct connection first: a wrong DSN fails now with PostgreSQL's own reason, where
@@ -147,6 +153,7 @@ def connect(
         kwargs["prepare_threshold"] = None  # never prepare: every statement is sent whole
     pool = ConnectionPool(
         dsn,
+        connection_class=LearnstoreConnection,
         min_size=min_size,
         max_size=max_size,
         timeout=timeout,

@@ -12,7 +12,12 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from learnstore._validation import validated
-from learnstore.database_async import DEFAULT_RETRIES, AsyncDatabase
+from learnstore.database_async import (
+    DEFAULT_RETRIES,
+    AsyncDatabase,
+    AsyncLearnstoreConnection,
+    AsyncLearnstoreCursor,
+)
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translate, translating
 from learnstore.pooler_async import detect_pooler
@@ -116,7 +121,8 @@ async def connect_async(
     """
     if dsn is None:
         dsn = default_dsn()
-    kwargs: dict[str, Any] = {"autocommit": True}
+    # as_user in one round trip per statement: AsyncLearnstoreConnection and its cursors
+    kwargs: dict[str, Any] = {"autocommit": True, "cursor_factory": AsyncLearnstoreCursor}
     if statement_timeout is not None:
         kwargs["options"] = _with_statement_timeout(dsn, statement_timeout)
     # One direct connection first: a wrong DSN fails now with PostgreSQL's own reason, where
@@ -146,6 +152,7 @@ async def connect_async(
         kwargs["prepare_threshold"] = None  # never prepare: every statement is sent whole
     pool = AsyncConnectionPool(
         dsn,
+        connection_class=AsyncLearnstoreConnection,
         min_size=min_size,
         max_size=max_size,
         timeout=timeout,

@@ -411,6 +411,8 @@ def test_unknown_ids_are_not_found_or_none_and_write_nothing(
         store.content.create_course("ada", "C", estimated_duration_minutes=True)
     with pytest.raises(learnstore.InvalidValue, match="learning_objectives"):
         store.content.create_course("ada", "C", learning_objectives=None)  # type: ignore[arg-type]
+    with pytest.raises(learnstore.InvalidValue, match="open_to_collaboration"):
+        store.content.create_course("ada", "C", open_to_collaboration=0)  # type: ignore[arg-type]
     with pytest.raises(learnstore.InvalidValue, match="points"):
         store.achievements.update(valid["achievement_id"], title="T", points=False)
     with pytest.raises(learnstore.InvalidValue, match="description"):

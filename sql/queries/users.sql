@@ -15,7 +15,7 @@ SELECT * FROM users WHERE lower(email) = lower(sqlc.arg(email));
 SELECT * FROM apply_clerk_user(sqlc.arg(clerk_id), sqlc.narg(email), sqlc.narg(first_name),
                                sqlc.narg(last_name), sqlc.narg(avatar_url), sqlc.arg(clerk_updated_at));
 
--- name: IsIdentityErased :one
+-- name: GetIdentityErased :one
 -- Whether this clerk_id was erased (only its sha256 is kept).
 SELECT identity_erased(sqlc.arg(clerk_id)) AS erased;
 

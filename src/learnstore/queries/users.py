@@ -63,9 +63,9 @@ class Querier:
         )
         return to_model(models.User, row)
 
-    def is_identity_erased(self, *, clerk_id: str) -> bool | None:
+    def get_identity_erased(self, *, clerk_id: str) -> bool | None:
         """Whether this clerk_id was erased (only its sha256 is kept)."""
-        row = self._sql.is_identity_erased(self._conn, clerk_id=clerk_id)
+        row = self._sql.get_identity_erased(self._conn, clerk_id=clerk_id)
         return cast("bool | None", None if row is None else row[0])
 
     def update_user_profile(
@@ -317,9 +317,9 @@ class AsyncQuerier:
         )
         return to_model(models.User, row)
 
-    async def is_identity_erased(self, *, clerk_id: str) -> bool | None:
+    async def get_identity_erased(self, *, clerk_id: str) -> bool | None:
         """Whether this clerk_id was erased (only its sha256 is kept)."""
-        row = await self._sql.is_identity_erased(self._conn, clerk_id=clerk_id)
+        row = await self._sql.get_identity_erased(self._conn, clerk_id=clerk_id)
         return cast("bool | None", None if row is None else row[0])
 
     async def update_user_profile(

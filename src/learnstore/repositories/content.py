@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import psycopg
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from learnstore._validation import UNSET, Unset, checked_position, validated
 from learnstore.database import Database
@@ -119,7 +119,8 @@ class _CourseFields(BaseModel):
     ) = None
     cover_image_url: Url | None = None
     language_id: UUID | None = None
-    open_to_collaboration: bool | None = None
+    # Strict: 0 is not False (it was stored as False: found by the hostile sweep).
+    open_to_collaboration: StrictBool | None = None
 
 
 class _UnitFields(BaseModel):

@@ -194,7 +194,7 @@ class UsersRepository:
     def is_erased(self, clerk_id: ClerkId) -> bool:
         """Whether this identity was erased (only the sha256 of its clerk_id is kept)."""
         with self._db.connection() as conn:
-            return bool(Querier(conn).is_identity_erased(clerk_id=clerk_id))
+            return bool(Querier(conn).get_identity_erased(clerk_id=clerk_id))
 
     def get(self, clerk_id: ClerkId) -> User:
         """The user with this Clerk id; `NotFound` if there is none."""

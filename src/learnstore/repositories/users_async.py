@@ -193,7 +193,7 @@ class AsyncUsersRepository:
     async def is_erased(self, clerk_id: ClerkId) -> bool:
         """Whether this identity was erased (only the sha256 of its clerk_id is kept)."""
         async with self._db.connection() as conn:
-            return bool(await AsyncQuerier(conn).is_identity_erased(clerk_id=clerk_id))
+            return bool(await AsyncQuerier(conn).get_identity_erased(clerk_id=clerk_id))
 
     async def get(self, clerk_id: ClerkId) -> User:
         """The user with this Clerk id; `NotFound` if there is none."""

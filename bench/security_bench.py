@@ -1,4 +1,5 @@
-"""What `store.as_user()` costs: the same calls on the owner path and as a user, interleaved.
+"""What `store.as_user()` costs: the same calls on the owner path and as a user, interleaved, on the
+store `learnstore.connect()` / `connect_async()` give (a pool of one connection), sync and async.
 
     python -m bench.security_bench --dsn postgresql://postgres@127.0.0.1:5432/learnstore_bench_rls
 
@@ -8,17 +9,19 @@ The database is created (and migrated) when missing; the rows it needs are made 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from learnstore import Store
+import learnstore
+from learnstore import AsyncStore, Store
 from learnstore.migrate import upgrade
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/learnstore_bench_rls"
@@ -66,8 +69,7 @@ def main() -> None:
     ensure_database(args.dsn)
     clerk_id = f"bench_{random.randrange(10**9)}"
     statuses = ["completed", "in_progress"]
-    with psycopg.connect(args.dsn, autocommit=True) as conn:
-        owner = Store.on(conn)
+    with learnstore.connect(args.dsn, max_size=1) as owner:
         lesson = seed(owner, clerk_id)
         deck = seed_lists(owner, clerk_id)
         user = owner.as_user(clerk_id)
@@ -112,7 +114,35 @@ def main() -> None:
             a = statistics.median(timings["owner"]) * 1e6
             b = statistics.median(timings["as_user"]) * 1e6
             print(f"| {name} | {a:.0f} | {b:.0f} | {b / a:.2f}x |")
+        asyncio.run(async_reads(args, clerk_id, rng))
         owner.users.erase(clerk_id)
+
+
+async def async_reads(args: argparse.Namespace, clerk_id: str, rng: random.Random) -> None:
+    """The one-row reads on AsyncStore, owner and as_user interleaved."""
+    async with await learnstore.connect_async(args.dsn, max_size=1) as owner:
+        user = owner.as_user(clerk_id)
+
+        def ops(store: AsyncStore) -> dict[str, Callable[[], Awaitable[object]]]:
+            return {
+                "async users.get (one row)": lambda: store.users.get(clerk_id),
+                "async list_active_goals (private table)": lambda: store.users.list_active_goals(clerk_id),
+            }
+
+        owner_ops, user_ops = ops(owner), ops(user)
+        for name in owner_ops:
+            timings: dict[str, list[float]] = {"owner": [], "as_user": []}
+            pair = [("owner", owner_ops[name]), ("as_user", user_ops[name])]
+            for i in range(args.warmup + args.rounds):
+                rng.shuffle(pair)
+                for label, op in pair:
+                    start = time.perf_counter()
+                    await op()
+                    if i >= args.warmup:
+                        timings[label].append(time.perf_counter() - start)
+            a = statistics.median(timings["owner"]) * 1e6
+            b = statistics.median(timings["as_user"]) * 1e6
+            print(f"| {name} | {a:.0f} | {b:.0f} | {b / a:.2f}x |")
 
 
 if __name__ == "__main__":

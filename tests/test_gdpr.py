@@ -103,6 +103,10 @@ def everything_about(conn: psycopg.Connection[Any], clerk_id: str) -> None:
         """,
         {"u": clerk_id},
     )
+    # A change made as the user (as_user's setting) is theirs in the audit trail.
+    conn.execute("SELECT set_config('learnstore.clerk_id', %s, true)", [clerk_id])
+    conn.execute("UPDATE courses SET title = 'Mine, renamed' WHERE author_clerk_id = %s", [clerk_id])
+    conn.execute("SELECT set_config('learnstore.clerk_id', '', true)")
     # Moderation (migration 0015): a report filed and resolved, an action taken and suffered, a
     # suspension given and served: the user is on both sides of each.
     conn.execute(

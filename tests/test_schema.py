@@ -393,6 +393,9 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     # A suspension that ended long ago, so that the world's writes after it go on.
     ("user_suspensions", "user_suspensions (user_clerk_id, suspended_until, reason, suspended_by)",
      "'clerk_b', '2000-01-01 00:00:00+00', 'Spam', 'clerk_a'"),
+    ("audit_log", "audit_log (actor_clerk_id, table_name, operation, row_id, course_id, after)",
+     "'clerk_a', 'courses', 'INSERT', %(courses)s, %(courses)s, '{}'"),
+    ("erased_identities", "erased_identities (clerk_id_sha256)", "sha256('clerk_gone')"),
 )  # fmt: skip
 
 
@@ -809,6 +812,22 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("user_suspensions_user_clerk_id_fkey", "user_suspensions", "user_clerk_id = 'ghost'"),
     bad("user_suspensions_suspended_by_fkey", "user_suspensions", "suspended_by = 'ghost'"),
     bad("user_suspensions_reason_not_blank", "user_suspensions", "reason = ''"),
+    # audit_log
+    Violation("audit_log_change_number_key",
+              "INSERT INTO audit_log (change_number, table_name, operation, row_id, after)"
+              " SELECT change_number, table_name, operation, row_id, after FROM audit_log"
+              " WHERE id = %(audit_log)s"),
+    bad("audit_log_actor_clerk_id_fkey", "audit_log", "actor_clerk_id = 'ghost'"),
+    bad("audit_log_actor_role_not_blank", "audit_log", "actor_role = ' '"),
+    bad("audit_log_actor_role_not_blank", "audit_log", f"actor_role = {LONG.format(65)}"),
+    bad("audit_log_table_name_valid", "audit_log", "table_name = 'users'"),
+    bad("audit_log_operation_valid", "audit_log", "operation = 'TRUNCATE', before = '{}'"),
+    bad("audit_log_before_object", "audit_log", "operation = 'UPDATE', before = '[]'"),
+    bad("audit_log_after_object", "audit_log", "after = '1'"),
+    bad("audit_log_images_match_operation", "audit_log", "operation = 'DELETE'"),
+    # erased_identities
+    dup("erased_identities_clerk_id_sha256_key", "erased_identities", "clerk_id_sha256"),
+    bad("erased_identities_clerk_id_sha256_length", "erased_identities", "clerk_id_sha256 = '\\x00'"),
     # Every primary key: a row copied whole, id and all, collides on its id before anything else.
     *(
         Violation(f"{key}_pkey", f"INSERT INTO {key} SELECT * FROM {key} WHERE id = %({key})s")

@@ -10,18 +10,14 @@ SELECT * FROM users WHERE lower(email) = lower(sqlc.arg(email));
 
 -- name: UpsertUserFromClerk :one
 -- Creates or updates a user from an identity-provider event. Returns no row when the stored
--- version is newer than the event (an older event never overwrites a newer one).
-INSERT INTO users AS u (clerk_id, email, first_name, last_name, avatar_url, clerk_updated_at)
-VALUES (sqlc.arg(clerk_id), sqlc.narg(email), sqlc.narg(first_name), sqlc.narg(last_name),
-        sqlc.narg(avatar_url), sqlc.arg(clerk_updated_at))
-ON CONFLICT (clerk_id) DO UPDATE
-    SET email = excluded.email,
-        first_name = excluded.first_name,
-        last_name = excluded.last_name,
-        avatar_url = excluded.avatar_url,
-        clerk_updated_at = excluded.clerk_updated_at
-    WHERE u.clerk_updated_at IS NULL OR u.clerk_updated_at < excluded.clerk_updated_at
-RETURNING *;
+-- version is newer than the event (an older event never overwrites a newer one), or when the
+-- identity was erased (a late event does not bring an erased user back).
+SELECT * FROM apply_clerk_user(sqlc.arg(clerk_id), sqlc.narg(email), sqlc.narg(first_name),
+                               sqlc.narg(last_name), sqlc.narg(avatar_url), sqlc.arg(clerk_updated_at));
+
+-- name: GetIdentityErased :one
+-- Whether this clerk_id was erased (only its sha256 is kept).
+SELECT identity_erased(sqlc.arg(clerk_id)) AS erased;
 
 -- name: UpdateUserProfile :one
 -- Changes the profile fields whose *_set flag is true; the others keep their value.
@@ -34,10 +30,11 @@ SET first_name = CASE WHEN sqlc.arg(first_name_set)::boolean THEN sqlc.narg(firs
 WHERE clerk_id = sqlc.arg(clerk_id)
 RETURNING *;
 
--- name: DeleteUser :execrows
+-- name: EraseUser :one
 -- Erases a user: private rows go with them (ON DELETE CASCADE), what they wrote for others
--- stays with its author set to NULL (ON DELETE SET NULL).
-DELETE FROM users WHERE clerk_id = sqlc.arg(clerk_id);
+-- stays with its author set to NULL (ON DELETE SET NULL), and the identity is recorded as erased
+-- (its sha256), also when no such user was ever seen here. True when a user row was deleted.
+SELECT erase_user(sqlc.arg(clerk_id)) AS erased;
 
 -- name: RecordActivity :one
 -- Records activity at an instant on the user's local day, and returns the updated streak.
@@ -163,7 +160,8 @@ SELECT jsonb_build_object(
     'moderation_actions', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at, t.id), '[]') FROM moderation_actions t
                            WHERE t.moderator_clerk_id = u.clerk_id OR t.subject_clerk_id = u.clerk_id),
     'user_suspensions', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_suspensions t
-                         WHERE t.user_clerk_id = u.clerk_id OR t.suspended_by = u.clerk_id)
+                         WHERE t.user_clerk_id = u.clerk_id OR t.suspended_by = u.clerk_id),
+    'audit_log', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.change_number), '[]') FROM audit_log t WHERE t.actor_clerk_id = u.clerk_id)
 ) AS document
 FROM users u WHERE u.clerk_id = sqlc.arg(clerk_id);
 

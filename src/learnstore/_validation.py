@@ -27,6 +27,7 @@ _ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
 
 def validated(kind: type[T], value: Any, field: str) -> T:
     """`value` validated as `kind`, or InvalidValue naming the field (`field.sub.field`) and the rule."""
+    _refuse_bytes(value, field)
     adapter = _ADAPTERS.get(kind)
     if adapter is None:
         adapter = _ADAPTERS[kind] = TypeAdapter(kind)
@@ -40,11 +41,25 @@ def validated(kind: type[T], value: Any, field: str) -> T:
     return result
 
 
+def _refuse_bytes(value: Any, field: str) -> None:
+    """InvalidValue for bytes anywhere in `value`: pydantic's lax mode would decode them into a str
+    field (b"" stored as ""), and no learnstore value is bytes (found by the hostile sweep)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raise InvalidValue(f"{field}: must not be bytes", field=field)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_bytes(key, field)
+            _refuse_bytes(item, f"{field}.{key}")
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            _refuse_bytes(item, field)
+
+
 def check_time_zone(name: str) -> str:
     """`name` if it is an IANA time zone, else InvalidValue."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long for a file
         raise InvalidValue(f"timezone: {name!r} is not an IANA time zone", field="timezone") from exc
     return name
 

@@ -13,18 +13,19 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import psycopg
 import pydantic
 from psycopg import sql
+from psycopg.abc import Params, QueryNoTemplate
 from psycopg.pq import ConnStatus, TransactionStatus
 from psycopg_pool import ConnectionPool
 
 from learnstore.errors import Contention, is_stale_plan, translate, translating
 from learnstore.security import APP_ROLE
 
-__all__ = ["DEFAULT_RETRIES", "Database", "Identity"]
+__all__ = ["DEFAULT_RETRIES", "Database", "Identity", "LearnstoreConnection", "LearnstoreCursor"]
 
 #: How many times a multi-statement operation that lost a race (`Contention`: a deadlock, a
 #: serialization failure) is run again before the error reaches the caller.
@@ -55,6 +56,52 @@ class Identity:
         return sql.SQL(
             "BEGIN; SELECT set_config('role', {}, true), set_config('learnstore.clerk_id', {}, true)"
         ).format(sql.Literal(self.role), sql.Literal(self.clerk_id))
+
+
+class LearnstoreConnection(psycopg.Connection[Any]):
+    """The connections of learnstore's pool: a lone operation under `as_user` costs one round trip.
+
+    While an operation runs as an identity (`learnstore_identity`, set by `Database.connection()`
+    on an idle autocommit connection), each statement its cursors execute is sent in pipeline mode
+    right behind the statement that sets the identity, and one Sync ends both: one round trip, one
+    implicit transaction, the transaction-local settings gone with it (`LearnstoreCursor`).
+    """
+
+    #: (role, clerk_id) the statements of the current operation run as; None on the owner path.
+    learnstore_identity: tuple[str, str] | None = None
+
+
+class LearnstoreCursor(psycopg.Cursor[Any]):
+    """The cursor of `LearnstoreConnection`: under an identity, execute() sends the settings
+    and the statement together. Results (rowcount included) are in the cursor when execute()
+    returns, as outside a pipeline (aiosql reads rowcount right after it)."""
+
+    # Not overloaded for t-strings (Python 3.14's Template): learnstore sends none.
+    def execute(  # type: ignore[override]
+        self,
+        query: QueryNoTemplate,
+        params: Params | None = None,
+        *,
+        prepare: bool | None = None,
+        binary: bool | None = None,
+    ) -> Self:
+        conn = self.connection
+        identity = conn.learnstore_identity if isinstance(conn, LearnstoreConnection) else None
+        if identity is None:
+            return super().execute(query, params, prepare=prepare, binary=binary)
+        with conn.pipeline():  # its exit sends Sync, and waits for every result
+            # A plain cursor for the settings: this class would set them again.
+            psycopg.Cursor(conn).execute(_SET_IDENTITY, identity)
+            super().execute(query, params, prepare=prepare, binary=binary)
+        return self
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:
+        conn = self.connection
+        if isinstance(conn, LearnstoreConnection) and conn.learnstore_identity is not None:
+            # COPY is not pipelined: it would run without the identity. learnstore copies only in
+            # transaction(), where the identity is the transaction's.
+            raise psycopg.ProgrammingError("COPY under as_user needs a transaction: use transaction()")
+        return super().copy(*args, **kwargs)
 
 
 class Database:
@@ -286,7 +333,7 @@ class _Operation:
     libpq directly. This took about two thirds of learnstore's overhead off a one-row read (bench/).
     """
 
-    __slots__ = ("_began", "_conn", "_identity", "_pool", "_previous", "_savepoint")
+    __slots__ = ("_began", "_conn", "_identity", "_pool", "_previous", "_savepoint", "_tagged")
 
     def __init__(
         self,
@@ -300,6 +347,7 @@ class _Operation:
         self._savepoint: AbstractContextManager[Any] | None = None
         self._began = False  # this operation opened a transaction to carry the identity
         self._previous: tuple[str, str] | None = None  # to put back in the caller's transaction
+        self._tagged: LearnstoreConnection | None = None  # carries the identity statement by statement
 
     def __enter__(self) -> psycopg.Connection[Any]:
         try:
@@ -324,16 +372,21 @@ class _Operation:
     def _set_identity(self, conn: psycopg.Connection[Any], identity: Identity) -> None:
         """Run the operation as `identity`.
 
-        On an idle autocommit connection (the pool's) the operation gets a transaction of its own,
-        opened by BEGIN and the settings in one round trip, and committed after it: the settings
-        are transaction-local, so they end with it. (A psycopg pipeline would carry the settings
-        with the statement, but in pipeline mode a cursor's rowcount is unknown until its results
-        are fetched, and aiosql reads it right after execute: every `:execrows` query would
-        return -1. docs/security.md measures both.) Inside a transaction that is not
-        the identity's own (the caller's), one statement swaps the settings in and another puts
-        them back after the operation, so the caller's transaction goes on as it ran before.
+        On an idle autocommit connection of learnstore's pool (`LearnstoreConnection`), each
+        statement carries the settings with it in a pipeline: one round trip, as on the owner
+        path; each statement is its own transaction, as on the owner path too (an operation of
+        several statements that must be atomic takes `transaction()`). On another idle
+        autocommit connection (a pool the caller built) the operation gets a transaction of its
+        own, opened by BEGIN and the settings in one round trip, and committed after it: the
+        settings are transaction-local, so they end with it. Inside a transaction that is not the
+        identity's own (the caller's), one statement swaps the settings in and another puts them
+        back after the operation, so the caller's transaction goes on as it ran before.
         """
         if conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE:
+            if isinstance(conn, LearnstoreConnection):
+                conn.learnstore_identity = (identity.role, identity.clerk_id)
+                self._tagged = conn
+                return
             conn.execute(identity.begin())
             self._began = True
         else:
@@ -370,6 +423,10 @@ class _Operation:
     def _give_back(self, *, failed: bool = True) -> None:
         """Return a pooled connection, ending what the operation left open as the pool's own
         connection() would: commit on success, roll back on failure (autocommit: nothing open)."""
+        if self._tagged is not None:
+            # Before anything else: a connection back in the pool must never run as this user.
+            self._tagged.learnstore_identity = None
+            self._tagged = None
         if self._began and self._conn is not None:
             # The identity's transaction is still open after a failure (also on a caller's
             # connection, which is not given back): the error being raised is the one to report.

@@ -13,6 +13,7 @@ from typing import Final, Literal
 __all__ = [
     "APP_ROLE",
     "AUDIENCES",
+    "AUDIT_TABLES",
     "COMMANDS",
     "COURSE_SCOPED",
     "MIGRATION_ID",
@@ -77,6 +78,47 @@ SHARED_TABLES: Final[dict[str, str]] = {
 
 #: Site-wide roles (migration 0013): each user reads their own, an admin reads, grants and revokes all.
 SITE_ROLES_TABLE: Final = "site_roles"
+
+#: The audit trail (migration 0014): under `as_user` a course's author and accepted collaborators
+#: read its entries (one SELECT policy), and nobody writes it but its triggers (SECURITY DEFINER).
+#: The column is the actor, which the GDPR erase sets to NULL.
+AUDIT_TABLES: Final[dict[str, str]] = {"audit_log": "actor_clerk_id"}
+
+
+def role_sql(logins: Sequence[str] = (), role: str = APP_ROLE) -> str:
+    """The SQL that creates `role` (idempotent) and lets each of `logins` switch to it.
+
+    Migration 0009 runs the same creation itself when it may (CREATEROLE); an administrator runs
+    this first where the migrating role may not create roles.
+    """
+    quoted = _identifier(role)
+    lines = [
+        "DO $$",
+        "BEGIN",
+        f"    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {_literal(role)}) THEN",
+        f"        CREATE ROLE {quoted} NOLOGIN;",
+        "    END IF;",
+        "END",
+        "$$;",
+    ]
+    lines.extend(f"GRANT {quoted} TO {_identifier(login)};" for login in logins)
+    return "\n".join(lines) + "\n"
+
+
+def drop_role_sql(role: str = APP_ROLE) -> str:
+    """The SQL that removes `role` from the cluster; run it in every database that granted to it
+    (DROP OWNED revokes this database's grants), then the DROP ROLE succeeds in the last one."""
+    quoted = _identifier(role)
+    return f"DROP OWNED BY {quoted};\nDROP ROLE IF EXISTS {quoted};\n"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
 
 #: Moderation (migration 0015, docs/moderation.md): per table and command, who may under `as_user`,
 #: in the permission model's words ("own": the row's user; "moderator", "admin": site roles;
@@ -194,6 +236,17 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
     },
     "webhook_deliveries": {command: ("nobody",) for command in COMMANDS},
     **MODERATION_TABLES,
+    # The audit trail (migration 0014): written by its SECURITY DEFINER triggers only; a course's
+    # author and accepted collaborators read its history.
+    "audit_log": {
+        "SELECT": ("author", "editor", "reviewer"),
+        "INSERT": ("definer",),
+        "UPDATE": ("nobody",),
+        "DELETE": ("nobody",),
+    },
+    # Hashes of erased identities (migration 0014): written by the erase trigger, read by the
+    # identity provider's webhook on the service path.
+    "erased_identities": {command: ("definer",) for command in COMMANDS},
 }
 
 #: The user column a table's "own" means (for courses: its author).
@@ -208,7 +261,7 @@ OWNERS: Final[dict[str, str]] = {
 #: Tables whose rows belong to one course: "author", "editor", "reviewer" and "learner" are of it.
 COURSE_SCOPED: Final = frozenset({
     "courses", "units", "lessons", "media", "quizzes", "course_tags", "collaborators", "suggested_edits",
-    "forum_posts", "forum_replies",
+    "forum_posts", "forum_replies", "audit_log",
 })  # fmt: skip
 
 #: What a cell's audience does not say: the conditions the policies add.
@@ -447,38 +500,3 @@ def model_table() -> str:
             cells.append(cell)
         lines.append(f"| `{table}` | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def role_sql(logins: Sequence[str] = (), role: str = APP_ROLE) -> str:
-    """The SQL that creates `role` (idempotent) and lets each of `logins` switch to it.
-
-    Migration 0009 runs the same creation itself when it may (CREATEROLE); an administrator runs
-    this first where the migrating role may not create roles.
-    """
-    quoted = _identifier(role)
-    lines = [
-        "DO $$",
-        "BEGIN",
-        f"    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {_literal(role)}) THEN",
-        f"        CREATE ROLE {quoted} NOLOGIN;",
-        "    END IF;",
-        "END",
-        "$$;",
-    ]
-    lines.extend(f"GRANT {quoted} TO {_identifier(login)};" for login in logins)
-    return "\n".join(lines) + "\n"
-
-
-def drop_role_sql(role: str = APP_ROLE) -> str:
-    """The SQL that removes `role` from the cluster; run it in every database that granted to it
-    (DROP OWNED revokes this database's grants), then the DROP ROLE succeeds in the last one."""
-    quoted = _identifier(role)
-    return f"DROP OWNED BY {quoted};\nDROP ROLE IF EXISTS {quoted};\n"
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

@@ -14,12 +14,18 @@ from psycopg_pool import ConnectionPool
 
 from learnstore._validation import validated
 from learnstore.check import run_check
-from learnstore.database import DEFAULT_RETRIES, Database
+from learnstore.database import (
+    DEFAULT_RETRIES,
+    Database,
+    LearnstoreConnection,
+    LearnstoreCursor,
+)
 from learnstore.derived import CheckReport
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translate, translating
 from learnstore.pooler import detect_pooler
 from learnstore.repositories.achievements import AchievementsRepository
+from learnstore.repositories.audit import AuditRepository
 from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.community import CommunityRepository
 from learnstore.repositories.content import ContentRepository
@@ -52,6 +58,7 @@ class Store:
         self.favorites = FavoritesRepository(db)
         self.achievements = AchievementsRepository(db)
         self.moderation = ModerationRepository(db)
+        self.audit = AuditRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:
@@ -126,7 +133,8 @@ def connect(
     """
     if dsn is None:
         dsn = default_dsn()
-    kwargs: dict[str, Any] = {"autocommit": True}
+    # as_user in one round trip per statement: LearnstoreConnection and its cursors
+    kwargs: dict[str, Any] = {"autocommit": True, "cursor_factory": LearnstoreCursor}
     if statement_timeout is not None:
         kwargs["options"] = _with_statement_timeout(dsn, statement_timeout)
     # One direct connection first: a wrong DSN fails now with PostgreSQL's own reason, where
@@ -156,6 +164,7 @@ def connect(
         kwargs["prepare_threshold"] = None  # never prepare: every statement is sent whole
     pool = ConnectionPool(
         dsn,
+        connection_class=LearnstoreConnection,
         min_size=min_size,
         max_size=max_size,
         timeout=timeout,

@@ -13,12 +13,18 @@ from psycopg_pool import AsyncConnectionPool
 
 from learnstore._validation import validated
 from learnstore.check_async import run_check
-from learnstore.database_async import DEFAULT_RETRIES, AsyncDatabase
+from learnstore.database_async import (
+    DEFAULT_RETRIES,
+    AsyncDatabase,
+    AsyncLearnstoreConnection,
+    AsyncLearnstoreCursor,
+)
 from learnstore.derived import CheckReport
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translate, translating
 from learnstore.pooler_async import detect_pooler
 from learnstore.repositories.achievements_async import AsyncAchievementsRepository
+from learnstore.repositories.audit_async import AsyncAuditRepository
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
 from learnstore.repositories.community_async import AsyncCommunityRepository
 from learnstore.repositories.content_async import AsyncContentRepository
@@ -51,6 +57,7 @@ class AsyncStore:
         self.favorites = AsyncFavoritesRepository(db)
         self.achievements = AsyncAchievementsRepository(db)
         self.moderation = AsyncModerationRepository(db)
+        self.audit = AsyncAuditRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:
@@ -127,7 +134,8 @@ async def connect_async(
     """
     if dsn is None:
         dsn = default_dsn()
-    kwargs: dict[str, Any] = {"autocommit": True}
+    # as_user in one round trip per statement: AsyncLearnstoreConnection and its cursors
+    kwargs: dict[str, Any] = {"autocommit": True, "cursor_factory": AsyncLearnstoreCursor}
     if statement_timeout is not None:
         kwargs["options"] = _with_statement_timeout(dsn, statement_timeout)
     # One direct connection first: a wrong DSN fails now with PostgreSQL's own reason, where
@@ -157,6 +165,7 @@ async def connect_async(
         kwargs["prepare_threshold"] = None  # never prepare: every statement is sent whole
     pool = AsyncConnectionPool(
         dsn,
+        connection_class=AsyncLearnstoreConnection,
         min_size=min_size,
         max_size=max_size,
         timeout=timeout,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 __all__ = [
     "CONTENT_MODELS",
@@ -50,7 +50,8 @@ SourceType = Literal["course", "lesson", "forum_post", "forum_reply", "achieveme
 
 Title = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 Url = Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")]
-Seconds = Annotated[int, Field(gt=0, le=INT_MAX)]
+# Strict: a bool is not a number of seconds (True was stored as 1: found by the hostile sweep).
+Seconds = Annotated[StrictInt, Field(gt=0, le=INT_MAX)]
 Text = Annotated[str, Field(min_length=1, max_length=200_000, pattern=r"\S")]
 
 

@@ -32,10 +32,14 @@ class Delivery(BaseModel):
     svix_id: str
     event_type: str
     #: True when this call applied the event; False for a replay (the same svix-id, applied
-    #: before) and for an event type learnstore does not apply.
+    #: before), for an event type learnstore does not apply, and for a late user.created /
+    #: user.updated of an erased identity.
     applied: bool
     #: True when an earlier delivery with this svix-id was applied already.
     replay: bool = False
+    #: True when the user is erased: after user.deleted, and for a late user.created /
+    #: user.updated of an erased identity (not applied: an erased user stays erased).
+    erased: bool = False
     #: The user as stored afterwards, for user.created / user.updated applied now.
     user: User | None = None
 
@@ -94,5 +98,9 @@ async def apply_clerk_webhook(
     async with store.transaction() as tx:
         if await tx.deliveries.record(svix_id, event_type) is None:
             return Delivery(svix_id=svix_id, event_type=event_type, applied=False, replay=True)
-        user = await tx.users.apply_clerk_event(event)
-    return Delivery(svix_id=svix_id, event_type=event_type, applied=True, user=user)
+        sync = await tx.users.sync_clerk_event(event)
+    # A create or update of an erased identity was not applied; a delete always is (it is idempotent).
+    applied = event_type == "user.deleted" or not sync.erased
+    return Delivery(
+        svix_id=svix_id, event_type=event_type, applied=applied, erased=sync.erased, user=sync.user
+    )

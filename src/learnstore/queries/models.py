@@ -16,6 +16,7 @@ __all__ = [
     "Achievement",
     "AddFavoriteRow",
     "AttachCourseTagsRow",
+    "AuditLog",
     "Collaborator",
     "CountFlashcardsReviewedRow",
     "CountLessonQuizzesPassedRow",
@@ -25,6 +26,7 @@ __all__ = [
     "CreatePostRow",
     "CreateReplyRow",
     "DetachCourseTagsRow",
+    "ErasedIdentity",
     "Favorite",
     "FeedbackUpvote",
     "Flashcard",
@@ -645,6 +647,41 @@ class SiteRole(BaseModel):
     role: str
     granted_by: str | None
     """The admin who granted the role; NULL when the service granted it (or the admin was erased)."""
+    created_at: datetime
+    updated_at: datetime
+
+
+class AuditLog(BaseModel):
+    """An append-only record of each change to course content and achievements, by trigger."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    change_number: int | None
+    actor_clerk_id: str | None
+    """The as_user() identity that made the change; NULL on the service path and once the actor is erased."""
+    actor_role: str
+    """The session user (the login role) that made the change."""
+    table_name: str
+    operation: str
+    row_id: UUID
+    course_id: UUID | None
+    """The course the row belongs to; NULL for achievements."""
+    before: JsonValue | None
+    """The changed columns before the change (the whole row for a DELETE)."""
+    after: JsonValue | None
+    """The changed columns after the change (the whole row for an INSERT)."""
+    created_at: datetime
+    updated_at: datetime
+
+
+class ErasedIdentity(BaseModel):
+    """The sha256 of every erased clerk_id, so that a late identity event does not bring the user back."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    clerk_id_sha256: Any
     created_at: datetime
     updated_at: datetime
 

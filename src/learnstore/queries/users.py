@@ -49,7 +49,8 @@ class Querier:
         clerk_updated_at: datetime,
     ) -> models.User | None:
         """Creates or updates a user from an identity-provider event. Returns no row when the stored
-        version is newer than the event (an older event never overwrites a newer one).
+        version is newer than the event (an older event never overwrites a newer one), or when the
+        identity was erased (a late event does not bring an erased user back).
         """
         row = self._sql.upsert_user_from_clerk(
             self._conn,
@@ -61,6 +62,11 @@ class Querier:
             clerk_updated_at=clerk_updated_at,
         )
         return to_model(models.User, row)
+
+    def get_identity_erased(self, *, clerk_id: str) -> bool | None:
+        """Whether this clerk_id was erased (only its sha256 is kept)."""
+        row = self._sql.get_identity_erased(self._conn, clerk_id=clerk_id)
+        return cast("bool | None", None if row is None else row[0])
 
     def update_user_profile(
         self,
@@ -92,12 +98,13 @@ class Querier:
         )
         return to_model(models.User, row)
 
-    def delete_user(self, *, clerk_id: str) -> int:
+    def erase_user(self, *, clerk_id: str) -> bool | None:
         """Erases a user: private rows go with them (ON DELETE CASCADE), what they wrote for others
-        stays with its author set to NULL (ON DELETE SET NULL).
+        stays with its author set to NULL (ON DELETE SET NULL), and the identity is recorded as erased
+        (its sha256), also when no such user was ever seen here. True when a user row was deleted.
         """
-        count: int = self._sql.delete_user(self._conn, clerk_id=clerk_id)
-        return count
+        row = self._sql.erase_user(self._conn, clerk_id=clerk_id)
+        return cast("bool | None", None if row is None else row[0])
 
     def record_activity(self, *, user_clerk_id: str, at: datetime) -> models.UserStreak | None:
         """Records activity at an instant on the user's local day, and returns the updated streak."""
@@ -135,7 +142,7 @@ class Querier:
         description: str | None,
         target_date: date | None,
     ) -> models.LearningGoal | None:
-        """CreateLearningGoal (users.sql:67)."""
+        """CreateLearningGoal (users.sql:64)."""
         row = self._sql.create_learning_goal(
             self._conn,
             user_clerk_id=user_clerk_id,
@@ -178,7 +185,7 @@ class Querier:
         return to_models(models.LearningGoal, rows)
 
     def delete_learning_goal(self, *, id: UUID, user_clerk_id: str) -> int:
-        """DeleteLearningGoal (users.sql:93)."""
+        """DeleteLearningGoal (users.sql:90)."""
         count: int = self._sql.delete_learning_goal(self._conn, id=id, user_clerk_id=user_clerk_id)
         return count
 
@@ -192,7 +199,7 @@ class Querier:
         source_type: str | None,
         metadata: JsonValue,
     ) -> models.Notification | None:
-        """CreateNotification (users.sql:96)."""
+        """CreateNotification (users.sql:93)."""
         row = self._sql.create_notification(
             self._conn,
             user_clerk_id=user_clerk_id,
@@ -227,17 +234,17 @@ class Querier:
         return count
 
     def count_unread_notifications(self, *, user_clerk_id: str) -> int | None:
-        """CountUnreadNotifications (users.sql:109)."""
+        """CountUnreadNotifications (users.sql:106)."""
         row = self._sql.count_unread_notifications(self._conn, user_clerk_id=user_clerk_id)
         return cast("int | None", None if row is None else row[0])
 
     def mark_notification_read(self, *, id: UUID, user_clerk_id: str) -> int:
-        """MarkNotificationRead (users.sql:113)."""
+        """MarkNotificationRead (users.sql:110)."""
         count: int = self._sql.mark_notification_read(self._conn, id=id, user_clerk_id=user_clerk_id)
         return count
 
     def mark_all_notifications_read(self, *, user_clerk_id: str) -> int:
-        """MarkAllNotificationsRead (users.sql:117)."""
+        """MarkAllNotificationsRead (users.sql:114)."""
         count: int = self._sql.mark_all_notifications_read(self._conn, user_clerk_id=user_clerk_id)
         return count
 
@@ -282,7 +289,7 @@ class Querier:
         return to_model(models.GrantSiteRoleRow, row)
 
     def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:183)."""
+        """RevokeSiteRole (users.sql:181)."""
         count: int = self._sql.revoke_site_role(self._conn, user_clerk_id=user_clerk_id, role=role)
         return count
 
@@ -323,7 +330,8 @@ class AsyncQuerier:
         clerk_updated_at: datetime,
     ) -> models.User | None:
         """Creates or updates a user from an identity-provider event. Returns no row when the stored
-        version is newer than the event (an older event never overwrites a newer one).
+        version is newer than the event (an older event never overwrites a newer one), or when the
+        identity was erased (a late event does not bring an erased user back).
         """
         row = await self._sql.upsert_user_from_clerk(
             self._conn,
@@ -335,6 +343,11 @@ class AsyncQuerier:
             clerk_updated_at=clerk_updated_at,
         )
         return to_model(models.User, row)
+
+    async def get_identity_erased(self, *, clerk_id: str) -> bool | None:
+        """Whether this clerk_id was erased (only its sha256 is kept)."""
+        row = await self._sql.get_identity_erased(self._conn, clerk_id=clerk_id)
+        return cast("bool | None", None if row is None else row[0])
 
     async def update_user_profile(
         self,
@@ -366,12 +379,13 @@ class AsyncQuerier:
         )
         return to_model(models.User, row)
 
-    async def delete_user(self, *, clerk_id: str) -> int:
+    async def erase_user(self, *, clerk_id: str) -> bool | None:
         """Erases a user: private rows go with them (ON DELETE CASCADE), what they wrote for others
-        stays with its author set to NULL (ON DELETE SET NULL).
+        stays with its author set to NULL (ON DELETE SET NULL), and the identity is recorded as erased
+        (its sha256), also when no such user was ever seen here. True when a user row was deleted.
         """
-        count: int = await self._sql.delete_user(self._conn, clerk_id=clerk_id)
-        return count
+        row = await self._sql.erase_user(self._conn, clerk_id=clerk_id)
+        return cast("bool | None", None if row is None else row[0])
 
     async def record_activity(self, *, user_clerk_id: str, at: datetime) -> models.UserStreak | None:
         """Records activity at an instant on the user's local day, and returns the updated streak."""
@@ -409,7 +423,7 @@ class AsyncQuerier:
         description: str | None,
         target_date: date | None,
     ) -> models.LearningGoal | None:
-        """CreateLearningGoal (users.sql:67)."""
+        """CreateLearningGoal (users.sql:64)."""
         row = await self._sql.create_learning_goal(
             self._conn,
             user_clerk_id=user_clerk_id,
@@ -460,7 +474,7 @@ class AsyncQuerier:
         return to_models(models.LearningGoal, rows)
 
     async def delete_learning_goal(self, *, id: UUID, user_clerk_id: str) -> int:
-        """DeleteLearningGoal (users.sql:93)."""
+        """DeleteLearningGoal (users.sql:90)."""
         count: int = await self._sql.delete_learning_goal(
             self._conn,
             id=id,
@@ -478,7 +492,7 @@ class AsyncQuerier:
         source_type: str | None,
         metadata: JsonValue,
     ) -> models.Notification | None:
-        """CreateNotification (users.sql:96)."""
+        """CreateNotification (users.sql:93)."""
         row = await self._sql.create_notification(
             self._conn,
             user_clerk_id=user_clerk_id,
@@ -513,7 +527,7 @@ class AsyncQuerier:
         return count
 
     async def count_unread_notifications(self, *, user_clerk_id: str) -> int | None:
-        """CountUnreadNotifications (users.sql:109)."""
+        """CountUnreadNotifications (users.sql:106)."""
         row = await self._sql.count_unread_notifications(
             self._conn,
             user_clerk_id=user_clerk_id,
@@ -521,7 +535,7 @@ class AsyncQuerier:
         return cast("int | None", None if row is None else row[0])
 
     async def mark_notification_read(self, *, id: UUID, user_clerk_id: str) -> int:
-        """MarkNotificationRead (users.sql:113)."""
+        """MarkNotificationRead (users.sql:110)."""
         count: int = await self._sql.mark_notification_read(
             self._conn,
             id=id,
@@ -530,7 +544,7 @@ class AsyncQuerier:
         return count
 
     async def mark_all_notifications_read(self, *, user_clerk_id: str) -> int:
-        """MarkAllNotificationsRead (users.sql:117)."""
+        """MarkAllNotificationsRead (users.sql:114)."""
         count: int = await self._sql.mark_all_notifications_read(
             self._conn,
             user_clerk_id=user_clerk_id,
@@ -578,7 +592,7 @@ class AsyncQuerier:
         return to_model(models.GrantSiteRoleRow, row)
 
     async def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:183)."""
+        """RevokeSiteRole (users.sql:181)."""
         count: int = await self._sql.revoke_site_role(
             self._conn,
             user_clerk_id=user_clerk_id,

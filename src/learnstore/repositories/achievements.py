@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
 from learnstore._validation import validated
 from learnstore.achievement_rules import Requirement, parse_requirement
@@ -29,7 +29,8 @@ register_messages(
 )
 
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Points = Annotated[int, Field(ge=0, le=INT_MAX)]
+# Strict: a bool is not a number of points (False was stored as 0: found by the hostile sweep).
+Points = Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
 
 
 class _NewAchievement(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import psycopg
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from learnstore._validation import UNSET, Unset, acting_user, checked_position, validated
 from learnstore.database_async import AsyncDatabase
@@ -109,7 +109,7 @@ class _CourseFields(BaseModel):
     title: Title | None = None
     description: str | None = Field(default=None, max_length=20_000)
     difficulty: Difficulty | None = None
-    estimated_duration_minutes: Annotated[int, Field(gt=0, le=INT_MAX)] | None = None
+    estimated_duration_minutes: Annotated[StrictInt, Field(gt=0, le=INT_MAX)] | None = None
     learning_objectives: (
         Annotated[
             list[Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]], Field(max_length=50)
@@ -118,7 +118,8 @@ class _CourseFields(BaseModel):
     ) = None
     cover_image_url: Url | None = None
     language_id: UUID | None = None
-    open_to_collaboration: bool | None = None
+    # Strict: 0 is not False (it was stored as False: found by the hostile sweep).
+    open_to_collaboration: StrictBool | None = None
 
 
 class _UnitFields(BaseModel):
@@ -343,7 +344,8 @@ class AsyncContentRepository:
             },
             "course",
         )
-        _not_cleared(fields.model_dump(), "title", "description", "difficulty", "open_to_collaboration")
+        required = ("title", "description", "difficulty", "learning_objectives", "open_to_collaboration")
+        _not_cleared(fields.model_dump(), *required)
         assert fields.title is not None and fields.description is not None and fields.difficulty is not None
         async with self._db.connection() as conn:
             course = await AsyncQuerier(conn).create_course(

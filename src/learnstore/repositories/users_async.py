@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, Strict, field_validator
 
 from learnstore._validation import UNSET, Unset, acting_user, check_time_zone, validated
 from learnstore.database_async import AsyncDatabase
@@ -23,7 +23,14 @@ from learnstore.queries.models import (
 from learnstore.queries.users import AsyncQuerier
 from learnstore.types import NotificationType, SourceType
 
-__all__ = ["AsyncUsersRepository", "ClerkEvent", "NotificationType", "ProfileUpdate", "SiteRoleName"]
+__all__ = [
+    "AsyncUsersRepository",
+    "ClerkEvent",
+    "ClerkSync",
+    "NotificationType",
+    "ProfileUpdate",
+    "SiteRoleName",
+]
 
 register_messages(
     {
@@ -80,6 +87,24 @@ class ClerkEvent(BaseModel):
     data: dict[str, Any]
 
 
+class ClerkSync(BaseModel):
+    """What applying one Clerk event did (`users.sync_clerk_event`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["user.created", "user.updated", "user.deleted"]
+    clerk_id: str
+    #: True when the event changed the database: a user created or updated, or a user erased.
+    #: False for an event older than the stored user, a replayed delete, and an event for an
+    #: erased identity.
+    applied: bool
+    #: True when the identity is erased (now or before): a late user.created / user.updated for it
+    #: is not applied, so an erased user stays erased whatever order Svix delivers in.
+    erased: bool = False
+    #: The user as stored afterwards (None once erased).
+    user: User | None = None
+
+
 class ProfileUpdate(BaseModel):
     """The profile fields a user may change; a field left out keeps its value."""
 
@@ -100,7 +125,9 @@ class ProfileUpdate(BaseModel):
 class _GoalInput(BaseModel):
     title: str = Field(min_length=1, max_length=200, pattern=r"\S")
     description: str | None = Field(default=None, max_length=5000)
-    target_date: date | None = None
+    # Strict: pydantic's lax mode reads a number as a Unix time (0 was stored as 1970-01-01: found by
+    # the hostile sweep), and a str as an ISO date.
+    target_date: Annotated[date, Strict()] | None = None
 
 
 class _NotificationInput(BaseModel):
@@ -136,13 +163,24 @@ class AsyncUsersRepository:
     async def apply_clerk_event(self, event: Mapping[str, Any]) -> User | None:
         """Apply a Clerk webhook payload; idempotent, and an older event never overwrites a newer one.
 
-        Returns the user as stored afterwards (None after `user.deleted`).
+        Returns the user as stored afterwards: None after `user.deleted`, and for a late
+        `user.created` / `user.updated` of an erased identity, which is not applied
+        (`sync_clerk_event` says which of these happened).
+        """
+        return (await self.sync_clerk_event(event)).user
+
+    async def sync_clerk_event(self, event: Mapping[str, Any]) -> ClerkSync:
+        """Apply a Clerk webhook payload as `apply_clerk_event` does, and report what it did.
+
+        An erased identity stays erased: a `user.created` or `user.updated` delivered after its
+        `user.deleted` (Svix does not guarantee order) is a no-op, reported as `erased=True`,
+        `applied=False`.
         """
         parsed = validated(ClerkEvent, event, "event")
         data = validated(_ClerkUser, parsed.data, "event.data")
         if parsed.type == "user.deleted":
-            await self.erase(data.id)
-            return None
+            deleted = await self.erase(data.id)
+            return ClerkSync(type=parsed.type, clerk_id=data.id, applied=deleted, erased=True)
         if data.updated_at is None:
             raise InvalidValue(
                 "event.data.updated_at: required for user.created and user.updated", field="updated_at"
@@ -159,9 +197,17 @@ class AsyncUsersRepository:
                     avatar_url=data.image_url,
                     clerk_updated_at=version,
                 )
-                if user is None:  # the stored row is newer than this event
+                applied = user is not None
+                if user is None:  # the stored row is newer than this event, or the identity is erased
                     user = await queries.get_user_by_clerk_id(clerk_id=data.id)
-        return user
+        # No row written and none stored: apply_clerk_user() found the identity erased (an unknown
+        # identity that is not erased is always inserted).
+        return ClerkSync(type=parsed.type, clerk_id=data.id, applied=applied, erased=user is None, user=user)
+
+    async def is_erased(self, clerk_id: ClerkId) -> bool:
+        """Whether this identity was erased (only the sha256 of its clerk_id is kept)."""
+        async with self._db.connection() as conn:
+            return bool(await AsyncQuerier(conn).get_identity_erased(clerk_id=clerk_id))
 
     async def get(self, clerk_id: ClerkId) -> User:
         """The user with this Clerk id; `NotFound` if there is none."""
@@ -468,9 +514,12 @@ class AsyncUsersRepository:
 
     async def erase(self, clerk_id: ClerkId) -> bool:
         """Erase a user: private rows are deleted; posts, replies, feedback, courses and suggested
-        edits they wrote stay readable with no author. Idempotent: False if there was no such user."""
+        edits they wrote stay readable with no author; the audit trail keeps their changes with no
+        actor. The identity is recorded as erased (the sha256 of the clerk_id), also when no such
+        user was ever seen, so a late create or update event does not bring it back.
+        Idempotent: False if there was no such user."""
         async with self._db.connection() as conn:
-            return await AsyncQuerier(conn).delete_user(clerk_id=clerk_id) > 0
+            return bool(await AsyncQuerier(conn).erase_user(clerk_id=clerk_id))
 
 
 def _site_role(role: object) -> SiteRoleName:

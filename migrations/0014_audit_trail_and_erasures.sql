@@ -186,11 +186,7 @@ ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON audit_log FROM learnstore_app;
 GRANT SELECT ON audit_log TO learnstore_app;
 CREATE POLICY audit_log_course_team_select ON audit_log FOR SELECT USING (
-    course_id IN (
-        SELECT c.id FROM courses c WHERE c.author_clerk_id = (SELECT current_setting('learnstore.clerk_id', true))
-        UNION ALL
-        SELECT k.course_id FROM collaborators k
-        WHERE k.user_clerk_id = (SELECT current_setting('learnstore.clerk_id', true)) AND k.status = 'accepted'));
+    course_id IN (SELECT learnstore_team_courses(ARRAY['author', 'editor', 'reviewer'])));
 
 -- Erased identities: a late user.created / user.updated delivery for one of them is not applied.
 -- Only the sha256 of the clerk_id is kept, never the id itself.
@@ -208,6 +204,9 @@ CREATE TRIGGER erased_identities_set_updated_at BEFORE UPDATE ON erased_identiti
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 -- The service path erases and applies identity events; a user's view has no business with the record.
 REVOKE ALL ON erased_identities FROM learnstore_app;
+-- Row-level security that admits no row: should a grant ever reach the role, it still sees nothing.
+ALTER TABLE erased_identities ENABLE ROW LEVEL SECURITY;
+CREATE POLICY erased_identities_nobody_select ON erased_identities FOR SELECT USING (false);
 
 -- The lock that orders an erase and an identity event for the same clerk_id: whichever comes
 -- second sees what the first did (each takes it before it reads).

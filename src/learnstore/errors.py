@@ -113,6 +113,7 @@ def register_messages(messages: Mapping[str, str]) -> None:
 
 # The field of a constraint whose name does not say it (table_column_rule is the convention).
 _CONSTRAINT_FIELDS: dict[str, str] = {
+    "audit_log_images_match_operation": "operation",
     "courses_estimated_duration_positive": "estimated_duration_minutes",
     "forum_replies_not_own_parent": "parent_reply_id",
     "learning_goals_completed_at_full": "completed_at",

@@ -130,10 +130,9 @@ def _exclusive(out: Output, dsn: str, *, owned: bool) -> Iterator[None]:
     database for the embedded demo database (which a reset drops), else on the database itself."""
     where = _server_dsn(dsn) if owned else dsn
     with translating(), psycopg.connect(where, autocommit=True, connect_timeout=10) as conn:
-        got = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
-        if not (got and got[0]):
-            out.line("waiting for another `learnstore demo` to finish loading")
-            conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        migrate.take_advisory_lock(
+            conn, LOCK_KEY, lambda: out.line("waiting for another `learnstore demo` to finish loading")
+        )
         yield  # closing the connection releases the lock
 
 

@@ -54,6 +54,8 @@ ProgressCallback = Callable[[str, str], None]
 # of sha256("learnstore.migrate"), as a signed bigint). Unlike yoyo's lock row it also covers yoyo's
 # own first-run table creation, and PostgreSQL releases it when the holder's connection dies.
 ADVISORY_LOCK_KEY = 0x1E3A_5C2B_7D40_91F6
+#: How often a migrator waiting for another one asks for the advisory lock again.
+LOCK_POLL_SECONDS = 0.2
 
 # Seconds to wait for yoyo's lock row. Under the advisory lock only a non-learnstore yoyo client, or
 # a row left by a migrator that crashed, can hold it.
@@ -176,6 +178,22 @@ def _database_errors(params: dict[str, str]) -> Iterator[None]:
         raise MigrationError(f"migration bookkeeping failed: {_first_line(exc)}") from exc
 
 
+def take_advisory_lock(conn: psycopg.Connection[Any], key: int, on_wait: Callable[[], object]) -> None:
+    """Take the session advisory lock `key` on an autocommit connection, calling `on_wait` once if
+    another session holds it.
+
+    Polled, not waited for in pg_advisory_lock(): a statement that waits holds a snapshot, and the
+    holder's CREATE INDEX CONCURRENTLY waits for every older snapshot to go, so each would wait for
+    the other until the lock timeout.
+    """
+    waited = False
+    while not (conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() or (False,))[0]:
+        if not waited:
+            on_wait()
+            waited = True
+        time.sleep(LOCK_POLL_SECONDS)
+
+
 @contextmanager
 def _locked_session(
     dsn: str, migrations: Path | None, on_progress: ProgressCallback | None
@@ -184,12 +202,7 @@ def _locked_session(
     migration_list = _read_migrations(migrations)
     params = _conninfo(dsn)
     with _database_errors(params), psycopg.connect(make_conninfo(**params), autocommit=True) as lock_conn:
-        key = (ADVISORY_LOCK_KEY,)
-        got = lock_conn.execute("SELECT pg_try_advisory_lock(%s)", key).fetchone()
-        if not (got and got[0]):
-            if on_progress:
-                on_progress("waiting", "")
-            lock_conn.execute("SELECT pg_advisory_lock(%s)", key)
+        take_advisory_lock(lock_conn, ADVISORY_LOCK_KEY, lambda: on_progress and on_progress("waiting", ""))
         try:
             lock_conn.execute(_BOOKKEEPING)
             stale = _remove_stale_lock(lock_conn)
@@ -220,7 +233,7 @@ def _locked_session(
             # Closing the connection would release the lock too; unlock first to be tidy, but never
             # let a broken connection here hide the error that broke it.
             with suppress(psycopg.Error):
-                lock_conn.execute("SELECT pg_advisory_unlock(%s)", key)
+                lock_conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
 
 
 def _watching_its_client(params: dict[str, str], conn: psycopg.Connection[Any]) -> dict[str, str]:

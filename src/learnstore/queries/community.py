@@ -484,7 +484,8 @@ class Querier:
         before_id: UUID | None,
         page_size: int,
     ) -> list[models.ListCourseFeedbackRow]:
-        """A course's reviews, newest first, with the reviewer's name and upvotes; keyset on
+        """A course's reviews, newest first, with the reviewer's name, upvotes and the author's answer
+        (answer_body NULL when there is none; review_replies_feedback_id_key: at most one); keyset on
         (updated_at, id).
         """
         with self._sql.list_course_feedback_cursor(
@@ -1031,7 +1032,8 @@ class AsyncQuerier:
         before_id: UUID | None,
         page_size: int,
     ) -> list[models.ListCourseFeedbackRow]:
-        """A course's reviews, newest first, with the reviewer's name and upvotes; keyset on
+        """A course's reviews, newest first, with the reviewer's name, upvotes and the author's answer
+        (answer_body NULL when there is none; review_replies_feedback_id_key: at most one); keyset on
         (updated_at, id).
         """
         async with self._sql.list_course_feedback_cursor(

@@ -27,11 +27,14 @@ def store(adb_conn: AConn) -> AsyncStore:
 
 async def users(store: AsyncStore, *clerk_ids: str) -> None:
     for clerk_id in clerk_ids:
-        await store.users.apply_clerk_event({"type": "user.created", "data": {"id": clerk_id, "updated_at": 1}})
+        event = {"type": "user.created", "data": {"id": clerk_id, "updated_at": 1}}
+        await store.users.apply_clerk_event(event)
 
 
 async def open_course(store: AsyncStore, *, open_to_collaboration: bool = True) -> UUID:
-    course = await store.content.create_course("author", "Portuguese", open_to_collaboration=open_to_collaboration)
+    course = await store.content.create_course(
+        "author", "Portuguese", open_to_collaboration=open_to_collaboration
+    )
     return course.id
 
 
@@ -138,7 +141,9 @@ async def test_what_may_not_be_asked_is_refused_by_rule_and_writes_nothing(
     assert await counts(adb_conn) == before
 
 
-async def test_only_the_author_decides_and_only_the_requester_withdraws(store: AsyncStore, adb_conn: AConn) -> None:
+async def test_only_the_author_decides_and_only_the_requester_withdraws(
+    store: AsyncStore, adb_conn: AConn
+) -> None:
     await users(store, "author", "ana", "eve")
     course = await open_course(store)
     request = await store.collaboration.request(course, "ana")
@@ -173,22 +178,19 @@ async def test_postgresql_refuses_what_a_user_may_not_do_as_user(fresh_db: str) 
         with pytest.raises(Conflict):  # the trigger holds under as_user too
             await store.as_user("eve").collaboration.request(closed, "eve")
         async with await psycopg.AsyncConnection.connect(fresh_db) as conn:
-            for who, status in (("eve", "accepted"), ("ana", "accepted")):
+            change = "UPDATE collaboration_requests SET status = 'accepted' WHERE id = %s"
+            for who in ("eve", "ana"):
                 async with conn.transaction(force_rollback=True):
                     await conn.execute(
                         "SELECT set_config('role', %s, true), set_config('learnstore.clerk_id', %s, true)",
                         [APP_ROLE, who],
                     )
                     if who == "eve":  # a stranger sees no request and changes none
-                        cursor = await conn.execute(
-                            "UPDATE collaboration_requests SET status = %s WHERE id = %s", [status, request.id]
-                        )
+                        cursor = await conn.execute(change, [request.id])
                         assert cursor.rowcount == 0
                     else:  # the requester may withdraw, not accept their own request
                         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level"):
-                            await conn.execute(
-                                "UPDATE collaboration_requests SET status = %s WHERE id = %s", [status, request.id]
-                            )
+                            await conn.execute(change, [request.id])
         as_author = store.as_user("author")
         assert [item.id for item in await as_author.collaboration.inbox("author")] == [request.id]
         assert (await as_author.collaboration.decide(request.id, "author", accept=True)).status == "accepted"
@@ -210,7 +212,8 @@ async def test_sixteen_decisions_at_once_decide_once(fresh_db: str) -> None:
         assert all(isinstance(r, Conflict) for r in refused)
         status = decided[0].status
         seats = await store.community.list_collaborators(course)
-        assert [(s.user_clerk_id, s.status) for s in seats] == ([("ana", "accepted")] if status == "accepted" else [])
+        expected = [("ana", "accepted")] if status == "accepted" else []
+        assert [(s.user_clerk_id, s.status) for s in seats] == expected
         notified = await store.users.list_notifications("ana")
         assert [n.metadata["status"] for n in notified] == [status]
 

@@ -215,7 +215,9 @@ async def test_sixteen_decisions_at_once_decide_once(fresh_db: str) -> None:
         expected = [("ana", "accepted")] if status == "accepted" else []
         assert [(s.user_clerk_id, s.status) for s in seats] == expected
         notified = await store.users.list_notifications("ana")
-        assert [n.metadata["status"] for n in notified] == [status]
+        assert [n.metadata for n in notified] == [
+            {"course_id": str(course), "request_id": str(request.id), "role": "editor", "status": status}
+        ]
 
 
 async def test_sixteen_asks_at_once_open_one_request(fresh_db: str) -> None:

@@ -10,7 +10,7 @@ from psycopg import sql
 from learnstore import Store
 
 # Tables whose rows others rely on: erasing the author keeps the row, without the author.
-SHARED = {"courses", "forum_posts", "forum_replies", "suggested_edits", "course_feedback"}
+SHARED = {"courses", "forum_posts", "forum_replies", "suggested_edits", "course_feedback", "review_replies"}
 
 
 def user_references(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
@@ -95,6 +95,25 @@ def everything_about(conn: psycopg.Connection[Any], clerk_id: str) -> None:
             INSERT INTO favorites (user_clerk_id, course_id) SELECT %(u)s, id FROM course
         )
         INSERT INTO user_flashcard_progress (user_clerk_id, flashcard_id) SELECT %(u)s, id FROM card
+        """,
+        {"u": clerk_id},
+    )
+    # Statements of their own: the triggers of 0017 read the course and the review these refer to.
+    conn.execute(
+        """
+        WITH course AS (
+            INSERT INTO courses (author_clerk_id, title, open_to_collaboration)
+            VALUES ('other', 'Theirs', true) RETURNING id
+        )
+        INSERT INTO collaboration_requests (course_id, requester_clerk_id, role)
+        SELECT id, %(u)s, 'editor' FROM course
+        """,
+        {"u": clerk_id},
+    )
+    conn.execute(
+        """
+        INSERT INTO review_replies (feedback_id, author_clerk_id, body)
+        SELECT f.id, %(u)s, 'Thanks' FROM course_feedback f WHERE f.user_clerk_id = %(u)s
         """,
         {"u": clerk_id},
     )

@@ -34,6 +34,7 @@ from learnstore.errors import LearnstoreError
 from learnstore.pytest_plugin import learnstore_db_factory
 from learnstore.repositories.achievements import AchievementsRepository
 from learnstore.repositories.catalog import CatalogRepository
+from learnstore.repositories.collaboration import CollaborationRepository
 from learnstore.repositories.community import CommunityRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.deliveries import DeliveriesRepository
@@ -41,6 +42,7 @@ from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.progress import ProgressRepository
+from learnstore.repositories.reviews import ReviewsRepository
 from learnstore.repositories.users import UsersRepository
 
 EXAMPLES = int(os.environ.get("LEARNSTORE_SWEEP_EXAMPLES", "6"))
@@ -57,6 +59,8 @@ SWEEP: dict[str, tuple[type, dict[str, str]]] = {
     "favorites": (FavoritesRepository, {}),
     "achievements": (AchievementsRepository, {"list_all": "takes no argument"}),
     "deliveries": (DeliveriesRepository, {}),
+    "collaboration": (CollaborationRepository, {}),
+    "reviews": (ReviewsRepository, {}),
 }
 
 HOSTILE_TEXT = [
@@ -149,6 +153,8 @@ def valid(store: Store) -> dict[str, Any]:
     cards = store.flashcards.create_set("ada", "Words")
     card = store.flashcards.add_card("ada", cards.id, "front", "back")
     achievement = store.achievements.create("first", "First", {"kind": "lessons_completed", "threshold": 1})
+    open_course = store.content.create_course("ada", "Go", open_to_collaboration=True)
+    request = store.collaboration.request(open_course.id, "bea")
     return {
         "clerk_id": "ada",
         "author_clerk_id": "ada",
@@ -199,6 +205,9 @@ def valid(store: Store) -> dict[str, Any]:
         "comment": "A comment",
         "days": 7,
         "limit": 10,
+        # collaboration requests
+        "request_id": request.id,
+        "requester_clerk_id": "bea",
         # flashcards and favorites
         "owner_clerk_id": "ada",
         "set_id": cards.id,

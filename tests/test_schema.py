@@ -332,9 +332,9 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     ("languages", "languages (code, name)", "'pt-BR', 'Brazilian Portuguese'"),
     ("tags", "tags (name)", "'Grammar'"),
     ("courses", "courses (author_clerk_id, title, description, difficulty, estimated_duration_minutes,"
-     " cover_image_url, language_id, status, published_at)",
+     " cover_image_url, language_id, status, published_at, open_to_collaboration)",
      "'clerk_a', 'Portuguese for travellers', 'Phrases', 'beginner', 90, 'https://img.example.com/pt.png',"
-     " %(languages)s, 'published', now()"),
+     " %(languages)s, 'published', now(), true"),
     ("units", "units (course_id, title, position)", "%(courses)s, 'Greetings', 0"),
     ("lessons", "lessons (unit_id, title, content_type, content, duration_seconds, position)",
      """%(units)s, 'Saying hello', 'text', '{"body": "Olá!"}', 300, 0"""),
@@ -362,6 +362,10 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     ("course_feedback", "course_feedback (course_id, user_clerk_id, rating, comment)",
      "%(courses)s, 'clerk_b', 5, 'Obrigado!'"),
     ("feedback_upvotes", "feedback_upvotes (feedback_id, user_clerk_id)", "%(course_feedback)s, 'clerk_a'"),
+    ("collaboration_requests", "collaboration_requests (course_id, requester_clerk_id, role, message)",
+     "%(courses)s, 'clerk_b', 'editor', 'I can help'"),
+    ("review_replies", "review_replies (feedback_id, author_clerk_id, body)",
+     "%(course_feedback)s, 'clerk_a', 'Obrigada!'"),
     ("achievements", "achievements (code, title, icon_url, points, requirement)",
      """'first-lesson', 'First lesson', 'https://img.example.com/1.png', 10,"""
      """ '{"kind": "lessons_completed", "threshold": 1}'"""),
@@ -653,6 +657,19 @@ VIOLATIONS: tuple[Violation, ...] = (
     dup("feedback_upvotes_feedback_user_key", "feedback_upvotes", "feedback_id", "user_clerk_id"),
     bad("feedback_upvotes_feedback_id_fkey", "feedback_upvotes", "feedback_id = gen_random_uuid()"),
     bad("feedback_upvotes_user_clerk_id_fkey", "feedback_upvotes", "user_clerk_id = 'ghost'"),
+    # collaboration requests and answers to reviews (0017)
+    bad("collaboration_requests_course_id_fkey", "collaboration_requests", "course_id = gen_random_uuid()"),
+    bad("collaboration_requests_requester_clerk_id_fkey", "collaboration_requests",
+        "requester_clerk_id = 'ghost'"),
+    bad("collaboration_requests_role_valid", "collaboration_requests", "role = 'owner'"),
+    bad("collaboration_requests_status_valid", "collaboration_requests", "status = 'merged'"),
+    bad("collaboration_requests_decided_at_set", "collaboration_requests", "decided_at = now()"),
+    bad("collaboration_requests_message_length", "collaboration_requests", f"message = {LONG.format(2001)}"),
+    dup("review_replies_feedback_id_key", "review_replies", "feedback_id", "author_clerk_id", "body"),
+    bad("review_replies_feedback_id_fkey", "review_replies", "feedback_id = gen_random_uuid()"),
+    bad("review_replies_author_clerk_id_fkey", "review_replies", "author_clerk_id = 'ghost'"),
+    bad("review_replies_body_not_blank", "review_replies", "body = ' '"),
+    bad("review_replies_body_not_blank", "review_replies", f"body = {LONG.format(5001)}"),
     # achievements
     Violation(
         "achievements_code_key",

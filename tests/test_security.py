@@ -24,7 +24,7 @@ from learnstore.cli import main
 from learnstore.errors import InvalidValue, NotFound, PermissionDenied
 from learnstore.migrate import rollback, upgrade
 from learnstore.pytest_plugin import create_database, drop_database, unique_name
-from learnstore.security import APP_ROLE, OWNED_TABLES, PRIVATE_TABLES, SHARED_TABLES
+from learnstore.security import APP_ROLE, OWNED_TABLES, PRIVATE_TABLES, REQUEST_TABLES, SHARED_TABLES
 
 Conn = psycopg.Connection[Any]
 
@@ -73,11 +73,12 @@ def test_every_table_with_a_user_foreign_key_is_private_owned_or_shared(db_conn:
     # A table that another branch adds with a user FK fails here until it is put in one of the
     # lists of learnstore.security (and, if private or owned, given its policies in a migration).
     keyed = user_keyed(db_conn)
-    classified = {*PRIVATE_TABLES, *OWNED_TABLES, *SHARED_TABLES} - {"users"}
+    classified = {*PRIVATE_TABLES, *OWNED_TABLES, *SHARED_TABLES, *REQUEST_TABLES} - {"users"}
     assert set(keyed) - classified == set(), "a user-keyed table in none of learnstore.security's lists"
     assert classified - set(keyed) == set(), "learnstore.security lists a table without a user FK"
     assert not (PRIVATE_TABLES.keys() & OWNED_TABLES.keys() | PRIVATE_TABLES.keys() & SHARED_TABLES.keys())
     assert not OWNED_TABLES.keys() & SHARED_TABLES.keys()
+    assert not REQUEST_TABLES.keys() & {*PRIVATE_TABLES, *OWNED_TABLES, *SHARED_TABLES}
     for table, column in {**PRIVATE_TABLES, **OWNED_TABLES}.items():
         if table != "users":
             assert column in keyed[table], (table, column)
@@ -121,6 +122,20 @@ def test_every_private_and_owned_table_has_its_policies_and_no_other_table_has_a
         if table != "users":  # users are created by the identity provider's webhook, on the service path
             expected["a"] = (None, mine)
         assert found.pop(table) == expected, table
+    for table, column in REQUEST_TABLES.items():
+        # the row's user or the course's author reads and updates; the user inserts in their own
+        # name and may only withdraw; nobody deletes (migration 0017)
+        mine = f"({column} = {ME})"
+        author = (
+            "(EXISTS ( SELECT\n   FROM courses c\n"
+            f"  WHERE ((c.id = {table}.course_id) AND (c.author_clerk_id = {ME}))))"
+        )
+        policy = found.pop(table)
+        assert set(policy) == {"r", "a", "w"}, table
+        assert policy["a"] == (None, mine)
+        assert policy["r"] == (f"({mine} OR {author})", None)
+        using, check = policy["w"]
+        assert using == policy["r"][0] and check is not None and "'withdrawn'::text" in check
     assert found == {}, "policies on a table learnstore.security does not list"
 
     # Policies on, but not forced: the owner (migrations, the service path) is not subject to them.
@@ -133,7 +148,7 @@ def test_every_private_and_owned_table_has_its_policies_and_no_other_table_has_a
             """,
         )
     )
-    assert secured == dict.fromkeys({*PRIVATE_TABLES, *OWNED_TABLES}, False)
+    assert secured == dict.fromkeys({*PRIVATE_TABLES, *OWNED_TABLES, *REQUEST_TABLES}, False)
 
 
 def test_the_app_role_is_a_nologin_role_with_rights_on_every_table_but_the_webhook_ledger(

@@ -1,5 +1,5 @@
 -- Answers to reviews: a course's author answers a learner's review once, edits or deletes it.
--- Only the course's author may answer: the trigger review_replies_check (sql/schema/95_workflows.sql).
+-- Only the course's author may answer: the trigger review_replies_enforce_author (sql/schema/95_workflows.sql).
 
 -- name: AnswerReview :one
 -- The author's answer; no row when the review already has one (an answer is edited, not repeated).

@@ -155,6 +155,8 @@ SELECT jsonb_build_object(
     'user_flashcard_progress', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_flashcard_progress t WHERE t.user_clerk_id = u.clerk_id),
     'flashcard_reviews', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.reviewed_at, t.review_number), '[]') FROM flashcard_reviews t WHERE t.user_clerk_id = u.clerk_id),
     'favorites', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM favorites t WHERE t.user_clerk_id = u.clerk_id),
-    'quiz_attempts', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM quiz_attempts t WHERE t.user_clerk_id = u.clerk_id)
+    'quiz_attempts', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM quiz_attempts t WHERE t.user_clerk_id = u.clerk_id),
+    'collaboration_requests', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM collaboration_requests t WHERE t.requester_clerk_id = u.clerk_id),
+    'review_replies', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM review_replies t WHERE t.author_clerk_id = u.clerk_id)
 ) AS document
 FROM users u WHERE u.clerk_id = sqlc.arg(clerk_id);

@@ -37,16 +37,12 @@ CREATE TRIGGER collaboration_requests_set_updated_at BEFORE UPDATE ON collaborat
 -- by a user who already holds an accepted seat (Conflict). Deciding: only a pending request changes,
 -- and only to a decision; decided_at is the decision's time. SECURITY DEFINER: it reads the course
 -- and its seats whatever the acting user may see of them.
-CREATE FUNCTION collaboration_requests_check() RETURNS trigger
+CREATE FUNCTION collaboration_requests_enforce_rules() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     v_course courses%ROWTYPE;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
-        IF NEW.course_id <> OLD.course_id OR NEW.requester_clerk_id <> OLD.requester_clerk_id THEN
-            RAISE EXCEPTION 'a collaboration request keeps its course and requester'
-                USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'request_id';
-        END IF;
         IF NEW.status IS DISTINCT FROM OLD.status THEN
             IF OLD.status <> 'pending' THEN
                 RAISE EXCEPTION 'collaboration request % is already %', OLD.id, OLD.status
@@ -78,8 +74,8 @@ BEGIN
     RETURN NEW;
 END
 $$;
-CREATE TRIGGER collaboration_requests_check BEFORE INSERT OR UPDATE ON collaboration_requests
-    FOR EACH ROW EXECUTE FUNCTION collaboration_requests_check();
+CREATE TRIGGER collaboration_requests_enforce_rules BEFORE INSERT OR UPDATE ON collaboration_requests
+    FOR EACH ROW EXECUTE FUNCTION collaboration_requests_enforce_rules();
 
 -- What follows a request: the author is told of a new one; an accepted request gives the
 -- requester an accepted seat in the role asked for (an invitation pending for them is settled by
@@ -164,24 +160,20 @@ CREATE INDEX review_replies_author_clerk_id_idx ON review_replies (author_clerk_
 CREATE TRIGGER review_replies_set_updated_at BEFORE UPDATE ON review_replies
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
--- Only the reviewed course's author answers a review (insufficient_privilege: PermissionDenied), and
--- an answer stays on its review. SECURITY DEFINER: the course is read whatever the acting user sees.
-CREATE FUNCTION review_replies_check() RETURNS trigger
+-- Only the reviewed course's author answers a review, or moves an answer to another review
+-- (insufficient_privilege: PermissionDenied). An unknown review is left to the foreign key.
+-- SECURITY DEFINER: the course is read whatever the acting user may see of it.
+CREATE FUNCTION review_replies_enforce_author() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_author text;
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF NEW.feedback_id <> OLD.feedback_id THEN
-            RAISE EXCEPTION 'an answer stays on the review it answers'
-                USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'feedback_id';
-        END IF;
+    SELECT c.author_clerk_id INTO v_author
+    FROM course_feedback f JOIN courses c ON c.id = f.course_id WHERE f.id = NEW.feedback_id;
+    IF NOT FOUND THEN
         RETURN NEW;
     END IF;
-    PERFORM FROM course_feedback f JOIN courses c ON c.id = f.course_id
-    WHERE f.id = NEW.feedback_id AND c.author_clerk_id = NEW.author_clerk_id;
-    IF NOT FOUND THEN
-        IF NOT EXISTS (SELECT FROM course_feedback WHERE id = NEW.feedback_id) THEN
-            RAISE EXCEPTION 'no review with id %', NEW.feedback_id USING ERRCODE = 'no_data_found', HINT = 'feedback_id';
-        END IF;
+    IF v_author IS DISTINCT FROM NEW.author_clerk_id THEN
         RAISE EXCEPTION 'user % may not answer review %: only the course''s author may',
             NEW.author_clerk_id, NEW.feedback_id
             USING ERRCODE = 'insufficient_privilege', HINT = 'author_clerk_id';
@@ -189,8 +181,8 @@ BEGIN
     RETURN NEW;
 END
 $$;
-CREATE TRIGGER review_replies_check BEFORE INSERT OR UPDATE OF feedback_id ON review_replies
-    FOR EACH ROW EXECUTE FUNCTION review_replies_check();
+CREATE TRIGGER review_replies_enforce_author BEFORE INSERT OR UPDATE OF feedback_id ON review_replies
+    FOR EACH ROW EXECUTE FUNCTION review_replies_enforce_author();
 
 -- The reviewer is told of the first answer (not of its edits).
 CREATE FUNCTION review_replies_notify() RETURNS trigger

@@ -14,6 +14,7 @@ __all__ = [
     "MIGRATION_ID",
     "OWNED_TABLES",
     "PRIVATE_TABLES",
+    "REQUEST_TABLES",
     "SHARED_TABLES",
     "drop_role_sql",
     "role_sql",
@@ -52,6 +53,14 @@ OWNED_TABLES: Final[dict[str, str]] = {
     "course_feedback": "user_clerk_id",
     "feedback_upvotes": "user_clerk_id",
     "flashcard_sets": "owner_clerk_id",
+    "review_replies": "author_clerk_id",
+}
+
+#: Rows between a user and a course's author (migration 0017): the row's user and the course's
+#: author see it; the user inserts it in their own name and may only withdraw it; the author
+#: decides it; nobody deletes it (the course or the user going takes it).
+REQUEST_TABLES: Final[dict[str, str]] = {
+    "collaboration_requests": "requester_clerk_id",
 }
 
 #: Tables with a user FK and no row-level security, and why: who may change them is a rule of the

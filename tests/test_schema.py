@@ -665,6 +665,8 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("collaboration_requests_status_valid", "collaboration_requests", "status = 'merged'"),
     bad("collaboration_requests_decided_at_set", "collaboration_requests", "decided_at = now()"),
     bad("collaboration_requests_message_length", "collaboration_requests", f"message = {LONG.format(2001)}"),
+    dup("collaboration_requests_one_open_key", "collaboration_requests",
+        "course_id", "requester_clerk_id", "role"),
     dup("review_replies_feedback_id_key", "review_replies", "feedback_id", "author_clerk_id", "body"),
     bad("review_replies_feedback_id_fkey", "review_replies", "feedback_id = gen_random_uuid()"),
     bad("review_replies_author_clerk_id_fkey", "review_replies", "author_clerk_id = 'ghost'"),
@@ -842,7 +844,7 @@ def test_updated_at_moves_forward_in_a_later_transaction(fresh_db: str) -> None:
 PRIVATE_TO_CLERK_B = {
     "users", "user_streaks", "login_days", "learning_goals", "notifications", "user_courses",
     "user_progress", "quiz_attempts", "collaborators", "user_achievements", "flashcard_sets", "flashcards",
-    "user_flashcard_progress", "flashcard_reviews", "favorites",
+    "user_flashcard_progress", "flashcard_reviews", "favorites", "collaboration_requests",
 }  # fmt: skip
 WRITTEN_BY_CLERK_B = {
     "forum_posts": "author_clerk_id",
@@ -878,6 +880,7 @@ def test_deleting_a_course_deletes_everything_under_it(db_conn: Conn, world: dic
         "courses", "units", "lessons", "media", "quizzes", "quiz_attempts", "course_tags", "user_courses",
         "user_progress", "forum_posts", "forum_replies", "forum_post_likes", "forum_reply_likes",
         "collaborators", "suggested_edits", "course_feedback", "feedback_upvotes", "favorites",
+        "collaboration_requests", "review_replies",
     }  # fmt: skip
     # A learner's flashcards outlive the course they were made for.
     assert column(db_conn, "flashcard_sets", "course_id", world["flashcard_sets"]) is None

@@ -20,6 +20,7 @@ __all__ = ["ReviewsRepository"]
 register_messages(
     {
         "review_replies_author_clerk_id_fkey": "author_clerk_id: no user with this clerk_id",
+        "review_replies_feedback_id_fkey": "feedback_id: no review with this id",
         "review_replies_body_not_blank": "body: must not be blank, at most 5,000 characters",
     }
 )
@@ -38,7 +39,7 @@ class _Key(BaseModel):
 
 class ReviewsRepository:
     """The author's answers to reviews, one statement each. Who may answer (the reviewed course's
-    author) is the rule of the trigger review_replies_check, on every path; the reviewer is
+    author) is the rule of the trigger review_replies_enforce_author, on every path; the reviewer is
     notified of the first answer by the trigger review_replies_notify. `store.community.list_reviews`
     carries each review's answer."""
 
@@ -51,8 +52,8 @@ class ReviewsRepository:
         """The course's author answers a review (at most 5,000 characters); the reviewer is notified.
 
         `PermissionDenied` (field author_clerk_id) for anyone but the course's author; `Conflict`
-        (field feedback_id) when the review already has an answer (edit it instead); `NotFound` for
-        an unknown review.
+        (field feedback_id) when the review already has an answer (edit it instead);
+        `InvalidReference` for an unknown review.
         """
         answer = validated(
             _Answer, {"feedback_id": feedback_id, "author_clerk_id": author_clerk_id, "body": body}, "answer"

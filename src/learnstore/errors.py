@@ -23,6 +23,7 @@ __all__ = [
     "SignatureInvalid",
     "Timeout",
     "Unavailable",
+    "is_stale_plan",
     "translate",
     "translating",
 ]
@@ -53,9 +54,10 @@ class Conflict(LearnstoreError):
 
 
 class Contention(Conflict):
-    """A deadlock, a serialization failure or a lock wait that timed out: the operation lost a race
-    with a concurrent one and was rolled back whole. Running it again may succeed; learnstore does so
-    itself, a bounded number of times, for the operations it owns the transaction of."""
+    """A deadlock, a serialization failure, a lock wait that timed out, or a prepared statement whose
+    table a migration changed: the operation lost a race with a concurrent one and was rolled back
+    whole. Running it again may succeed; learnstore does so itself, a bounded number of times, for
+    the operations it owns the transaction of."""
 
     retryable = True
 
@@ -162,10 +164,23 @@ _WRONG_TYPE = (
 _HINTED = (pg.RaiseException, pg.NoDataFound, pg.ObjectNotInPrerequisiteState, pg.InsufficientPrivilege)
 
 
+def is_stale_plan(exc: BaseException) -> bool:
+    """Whether `exc` (or the error it was translated from) is PostgreSQL refusing a prepared statement
+    whose result columns a schema change altered ("cached plan must not change result type")."""
+    cause = exc.__cause__ if isinstance(exc, LearnstoreError) else exc
+    # By the reporting routine, not the message, which the server may have translated.
+    return isinstance(cause, pg.FeatureNotSupported) and cause.diag.source_function == "RevalidateCachedQuery"
+
+
 def translate(exc: BaseException) -> LearnstoreError | None:
     """The learnstore error for a PostgreSQL or pydantic error, or None if it is not one we map."""
     if isinstance(exc, LearnstoreError):
         return exc
+    if is_stale_plan(exc):
+        return Contention(
+            "a migration changed a table under a prepared statement (cached plan must not change "
+            "result type); the statement is dropped, and running the operation again works"
+        )
     if isinstance(exc, pydantic.ValidationError):
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or None

@@ -41,6 +41,7 @@ from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
+from learnstore.repositories.moderation import ModerationRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.reviews import ReviewsRepository
 from learnstore.repositories.users import UsersRepository
@@ -61,6 +62,7 @@ SWEEP: dict[str, tuple[type, dict[str, str]]] = {
     "deliveries": (DeliveriesRepository, {}),
     "collaboration": (CollaborationRepository, {}),
     "reviews": (ReviewsRepository, {}),
+    "moderation": (ModerationRepository, {}),
 }
 
 HOSTILE_TEXT = [
@@ -224,6 +226,12 @@ def valid(store: Store) -> dict[str, Any]:
         "points": 10,
         "svix_id": "msg_sweep",
         "event_type": "user.created",
+        # moderation: ada holds no site role, so a valid moderator write is refused (PermissionDenied)
+        "reporter_clerk_id": "bea",
+        "moderator_clerk_id": "ada",
+        "subject_clerk_id": "bea",
+        "reason": "A reason",
+        "action": "lock",
     }
 
 

@@ -49,6 +49,7 @@ def test_query_names_are_unique_and_verb_first() -> None:
         "Copy", "Refresh", "Summarize", "Touch", "Reorder", "Ensure", "Grant", "Revoke",
         "Like", "Unlike", "Invite", "Respond", "Propose", "Approve", "Reject", "Upvote", "Authorize",
         "Request", "Decide", "Withdraw", "Answer", "Edit",
+        "Dismiss",
     }  # fmt: skip
     for name in names:
         verb = re.match(r"[A-Z][a-z]+", name)

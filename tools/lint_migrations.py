@@ -35,6 +35,10 @@ def _transactional(path: Path) -> bool:
     return not _NOT_TRANSACTIONAL.search("\n".join(header))
 
 
+def _forward_of(rollback: Path) -> Path:
+    return rollback.with_name(rollback.name.removesuffix(".rollback.sql") + ".sql")
+
+
 def _toml_list(values: list[str]) -> str:
     return "[" + ", ".join(f'"{v}"' for v in values) + "]"
 
@@ -69,7 +73,17 @@ def lint(folder: Path, squawk: Path = SQUAWK, config_path: Path = CONFIG) -> int
                 ["-c", str(config_path), "--no-assume-in-transaction"],
                 [f for f in forward if not _transactional(f)],
             ),
-            ("rollbacks", ["-c", str(_rollback_config(config, Path(scratch)))], rollbacks),
+            (
+                "rollbacks",
+                ["-c", str(_rollback_config(config, Path(scratch)))],
+                [f for f in rollbacks if _transactional(_forward_of(f))],
+            ),
+            # A migration headed `-- transactional: false` is rolled back statement by statement too.
+            (
+                "rollbacks, not transactional",
+                ["-c", str(_rollback_config(config, Path(scratch))), "--no-assume-in-transaction"],
+                [f for f in rollbacks if not _transactional(_forward_of(f))],
+            ),
         ]
         for name, options, paths in runs:
             if not paths:

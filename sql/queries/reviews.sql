@@ -19,4 +19,7 @@ DELETE FROM review_replies
 WHERE feedback_id = sqlc.arg(feedback_id)::uuid AND author_clerk_id = sqlc.arg(author_clerk_id)::text;
 
 -- name: GetReviewAnswer :one
-SELECT * FROM review_replies WHERE feedback_id = sqlc.arg(feedback_id)::uuid;
+-- No row when the review is hidden from the acting user (learnstore_visible): its
+-- answer goes with it.
+SELECT a.* FROM review_replies a JOIN course_feedback f ON f.id = a.feedback_id
+WHERE a.feedback_id = sqlc.arg(feedback_id)::uuid AND learnstore_visible(f.hidden_at, f.user_clerk_id);

@@ -118,23 +118,27 @@ $$;
 CREATE TRIGGER collaboration_requests_follow_up AFTER INSERT OR UPDATE OF status ON collaboration_requests
     FOR EACH ROW EXECUTE FUNCTION collaboration_requests_follow_up();
 
--- Under as_user(): the requester and the course's author see a request; a user asks only in their
--- own name; the requester may only withdraw, the author may decide; nobody deletes one (the course
--- or the user going takes it, as the owner).
+-- Under as_user() (learnstore.security.MODEL): the requester and the course's author see a request;
+-- a user asks only in their own name; the requester may only withdraw, the course's author decides;
+-- nobody deletes one (the course or the user going takes it, as the owner). Column grants: an ask
+-- names its course, role and message (status and decided_at are the trigger's), a change is of
+-- status alone (decided_at follows it, in the trigger).
+GRANT SELECT ON collaboration_requests TO learnstore_app;
+GRANT INSERT (course_id, requester_clerk_id, role, message) ON collaboration_requests TO learnstore_app;
+GRANT UPDATE (status) ON collaboration_requests TO learnstore_app;
 ALTER TABLE collaboration_requests ENABLE ROW LEVEL SECURITY;
-CREATE POLICY collaboration_requests_read ON collaboration_requests FOR SELECT
-    USING (requester_clerk_id = current_setting('learnstore.clerk_id', true)
-           OR EXISTS (SELECT FROM courses c WHERE c.id = course_id
-                      AND c.author_clerk_id = current_setting('learnstore.clerk_id', true)));
-CREATE POLICY collaboration_requests_insert_own ON collaboration_requests FOR INSERT
-    WITH CHECK (requester_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY collaboration_requests_update ON collaboration_requests FOR UPDATE
-    USING (requester_clerk_id = current_setting('learnstore.clerk_id', true)
-           OR EXISTS (SELECT FROM courses c WHERE c.id = course_id
-                      AND c.author_clerk_id = current_setting('learnstore.clerk_id', true)))
-    WITH CHECK ((requester_clerk_id = current_setting('learnstore.clerk_id', true) AND status = 'withdrawn')
-                OR EXISTS (SELECT FROM courses c WHERE c.id = course_id
-                           AND c.author_clerk_id = current_setting('learnstore.clerk_id', true)));
+CREATE POLICY collaboration_requests_own_select ON collaboration_requests FOR SELECT
+    USING (requester_clerk_id = (select learnstore_actor()));
+CREATE POLICY collaboration_requests_course_author_select ON collaboration_requests FOR SELECT
+    USING (course_id IN (SELECT learnstore_team_courses('{author}')));
+CREATE POLICY collaboration_requests_own_insert ON collaboration_requests FOR INSERT
+    WITH CHECK (requester_clerk_id = (select learnstore_actor()));
+CREATE POLICY collaboration_requests_own_update ON collaboration_requests FOR UPDATE
+    USING (requester_clerk_id = (select learnstore_actor()))
+    WITH CHECK (requester_clerk_id = (select learnstore_actor()) AND status = 'withdrawn');
+CREATE POLICY collaboration_requests_course_author_update ON collaboration_requests FOR UPDATE
+    USING (course_id IN (SELECT learnstore_team_courses('{author}')))
+    WITH CHECK (course_id IN (SELECT learnstore_team_courses('{author}')));
 
 CREATE TABLE review_replies (
     id              uuid        NOT NULL DEFAULT gen_random_uuid(),
@@ -199,11 +203,18 @@ $$;
 CREATE TRIGGER review_replies_notify AFTER INSERT ON review_replies
     FOR EACH ROW EXECUTE FUNCTION review_replies_notify();
 
--- Under as_user(): an owned table (learnstore.security.OWNED_TABLES), everyone reads an answer.
+-- Under as_user() (learnstore.security.MODEL): an owned table, everyone reads an answer and only
+-- its author writes it (that the author is the course's is review_replies_enforce_author's rule).
+-- An answer to a hidden review is hidden with it: the reads apply learnstore_visible to the review
+-- (sql/queries/reviews.sql, community.sql). Column grants: never the author of an existing answer.
+GRANT SELECT, DELETE ON review_replies TO learnstore_app;
+GRANT INSERT (feedback_id, author_clerk_id, body) ON review_replies TO learnstore_app;
+GRANT UPDATE (body, edited_at) ON review_replies TO learnstore_app;
 ALTER TABLE review_replies ENABLE ROW LEVEL SECURITY;
-CREATE POLICY review_replies_read ON review_replies FOR SELECT USING (true);
-CREATE POLICY review_replies_insert_own ON review_replies FOR INSERT WITH CHECK (author_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY review_replies_update_own ON review_replies FOR UPDATE
-    USING (author_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (author_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY review_replies_delete_own ON review_replies FOR DELETE USING (author_clerk_id = current_setting('learnstore.clerk_id', true));
+CREATE POLICY review_replies_anyone_select ON review_replies FOR SELECT USING (true);
+CREATE POLICY review_replies_own_insert ON review_replies FOR INSERT
+    WITH CHECK (author_clerk_id = (select learnstore_actor()));
+CREATE POLICY review_replies_own_update ON review_replies FOR UPDATE
+    USING (author_clerk_id = (select learnstore_actor())) WITH CHECK (author_clerk_id = (select learnstore_actor()));
+CREATE POLICY review_replies_own_delete ON review_replies FOR DELETE
+    USING (author_clerk_id = (select learnstore_actor()));

@@ -162,6 +162,20 @@ def _parser() -> argparse.ArgumentParser:
         "--drop", action="store_true", help="print the SQL that removes the role (run it in each database)"
     )
 
+    site_role = commands.add_parser(
+        "site-role",
+        parents=[common],
+        help="grant, revoke or list the site-wide roles (moderator, admin)",
+        description="Grant or revoke a user's site-wide role, or list the grants, on the service path"
+        " (the first admin is granted here). See docs/security.md.",
+    )
+    site_role.add_argument("action", choices=("grant", "revoke", "list"))
+    site_role.add_argument(
+        "user", nargs="?", metavar="CLERK_ID", help="the user (list: all users when omitted)"
+    )
+    site_role.add_argument("role", nargs="?", choices=("moderator", "admin"), help="the role (grant, revoke)")
+    site_role.add_argument("--by", metavar="CLERK_ID", help="the admin who grants it, recorded as granted_by")
+
     demo = commands.add_parser(
         "demo",
         parents=[common],
@@ -184,6 +198,24 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON, for scripts")
+
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="recompute every derived value and report (or repair) drift",
+        description=(
+            "Recompute every derived value (awards, points, enrolment progress, streaks, flashcard "
+            "schedules, like notifications, dense positions) from its base rows and report the drift "
+            "per value with its first examples; exit code 1 if any value drifts. --repair fixes the "
+            "drift in short batches, then checks again. Run it after an import, a restore or a "
+            "manual fix. See docs/derived-state.md."
+        ),
+    )
+    check.add_argument("--json", action="store_true", help="print the report as JSON, for scripts")
+    check.add_argument("--repair", action="store_true", help="fix the drift found, in short batches")
+    check.add_argument(
+        "--sample", type=float, metavar="PERCENT", help="read only this percentage of the rows (no --repair)"
+    )
     return parser
 
 
@@ -269,8 +301,31 @@ def _doctor(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    import learnstore
+    from learnstore._console import Output
+
+    with learnstore.connect(_dsn(args), max_size=1) as store:
+        report = store.check(repair=args.repair, sample=args.sample)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        out = Output()
+        for value in report.values:
+            left = value.drifted if value.remaining is None else value.remaining
+            out.check("fail" if left else "pass", value.describe(examples=3))
+        out.line(
+            f"{report.drift} drift" if report.drift else "no drift", "bold red" if report.drift else "bold"
+        )
+    return 1 if report.drift else 0
+
+
 #: commands that run on their own, without the migration progress printer
-_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"demo": _demo, "doctor": _doctor}
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _check,
+    "demo": _demo,
+    "doctor": _doctor,
+}
 
 
 def _run(args: argparse.Namespace, progress: _Progress) -> int:
@@ -286,6 +341,8 @@ def _run(args: argparse.Namespace, progress: _Progress) -> int:
         return 0
     if args.command == "roles":
         return _roles(args)
+    if args.command == "site-role":
+        return _site_role(args)
     dsn = _dsn(args)
     if args.command == "status":
         _status(migrate.status(dsn, migrations=folder), as_json=args.json)
@@ -400,6 +457,25 @@ def _roles(args: argparse.Namespace) -> int:
         raise LearnstoreError(f"roles: {exc.diag.message_primary or exc}") from exc
     granted = f", granted to {', '.join(args.login)}" if args.login else ""
     print(f"role {security.APP_ROLE} is in place{granted}")
+    return 0
+
+
+def _site_role(args: argparse.Namespace) -> int:
+    from learnstore.store import connect
+
+    if args.action != "list" and (args.user is None or args.role is None):
+        raise _RefusedError(f"site-role {args.action} needs a CLERK_ID and a ROLE (moderator or admin)")
+    with connect(_dsn(args)) as store:
+        if args.action == "grant":
+            granted = store.users.grant_role(args.user, args.role, granted_by=args.by)
+            print(f"{granted.user_clerk_id} is {granted.role}")
+        elif args.action == "revoke":
+            held = store.users.revoke_role(args.user, args.role)
+            print(f"{args.user} is no longer {args.role}" if held else f"{args.user} was not {args.role}")
+        else:
+            for grant in store.users.list_roles(args.user):
+                by = grant.granted_by or "-"
+                print(f"{grant.user_clerk_id}\t{grant.role}\t{by}\t{grant.created_at:%Y-%m-%d}")
     return 0
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "GetProfileCardRow",
     "GetStreakRow",
     "GetThreadRow",
+    "GrantSiteRoleRow",
     "ImportFlashcardSetRow",
     "InviteCollaboratorRow",
     "Language",
@@ -70,6 +71,7 @@ __all__ = [
     "ListLearnerCoursesRow",
     "ListLessonCompletionsRow",
     "ListLessonProgressRow",
+    "ListModerationQueueRow",
     "ListRecommendedCoursesRow",
     "ListTrendingCoursesRow",
     "ListTrendingTagsRow",
@@ -78,6 +80,8 @@ __all__ = [
     "ListUserFlashcardSetsRow",
     "LoginDay",
     "Media",
+    "ModerationAction",
+    "ModerationReport",
     "Notification",
     "Quiz",
     "QuizAttempt",
@@ -87,6 +91,7 @@ __all__ = [
     "ScoreAchievementForAllUsersRow",
     "ScoreUserAchievementsRow",
     "SearchPublishedCoursesRow",
+    "SiteRole",
     "SuggestedEdit",
     "Tag",
     "Unit",
@@ -100,6 +105,7 @@ __all__ = [
     "UserPoint",
     "UserProgress",
     "UserStreak",
+    "UserSuspension",
     "WebhookDelivery",
 ]
 
@@ -364,6 +370,12 @@ class ForumPost(BaseModel):
     """When the author last changed the title or body."""
     deleted_at: datetime | None
     """Set when a post with replies is deleted: a tombstone that keeps the thread."""
+    hidden_at: datetime | None
+    """Set while a moderator hides the post: only its author and moderators see it."""
+    locked_at: datetime | None
+    """Set while the thread is locked: a reply is refused (Conflict)."""
+    pinned_at: datetime | None
+    """Set while the thread is pinned: listed before the others."""
 
 
 class ForumReply(BaseModel):
@@ -382,6 +394,8 @@ class ForumReply(BaseModel):
     """When the author last changed the body."""
     deleted_at: datetime | None
     """Set when a reply with answers is deleted: a tombstone that keeps them."""
+    hidden_at: datetime | None
+    """Set while a moderator hides the reply (and the answers under it)."""
 
 
 class ForumPostLike(BaseModel):
@@ -457,6 +471,8 @@ class CourseFeedback(BaseModel):
     comment: str | None
     created_at: datetime
     updated_at: datetime
+    hidden_at: datetime | None
+    """Set while a moderator hides the review: out of lists and rating summaries."""
 
 
 class FeedbackUpvote(BaseModel):
@@ -623,6 +639,74 @@ class WebhookDelivery(BaseModel):
     updated_at: datetime
 
 
+class SiteRole(BaseModel):
+    """A user's site-wide role (moderator or admin), granted by an admin or the service."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    role: str
+    granted_by: str | None
+    """The admin who granted the role; NULL when the service granted it (or the admin was erased)."""
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModerationReport(BaseModel):
+    """A user's report of a post, reply or review, open until a moderator acts on it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    reporter_clerk_id: str | None
+    """Who reported; NULL once the reporter is erased."""
+    post_id: UUID | None
+    reply_id: UUID | None
+    feedback_id: UUID | None
+    reason: str
+    status: str
+    """open; resolved (the target was hidden); dismissed (a moderator kept it)."""
+    resolved_by: str | None
+    resolved_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserSuspension(BaseModel):
+    """A user whose writes are refused until suspended_until."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    suspended_until: datetime
+    reason: str
+    suspended_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModerationAction(BaseModel):
+    """The append-only log of moderator actions: who, what, why, when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    moderator_clerk_id: str | None
+    action: str
+    post_id: UUID | None
+    """The target, kept after the content is deleted (no foreign key: the log outlives it)."""
+    reply_id: UUID | None
+    feedback_id: UUID | None
+    subject_clerk_id: str | None
+    """The user acted on: the hidden content's author, the suspended user."""
+    reason: str
+    details: JsonValue
+    created_at: datetime
+    updated_at: datetime
+
+
 class CollaborationRequest(BaseModel):
     """A user asks to join a course open to collaboration as editor or reviewer; its author decides."""
 
@@ -773,6 +857,9 @@ class CreatePostRow(BaseModel):
     updated_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None
+    hidden_at: datetime | None
+    locked_at: datetime | None
+    pinned_at: datetime | None
 
 
 class ListCoursePostsNewestRow(BaseModel):
@@ -790,6 +877,9 @@ class ListCoursePostsNewestRow(BaseModel):
     deleted: bool
     reply_count: int
     like_count: int
+    pinned: bool
+    locked: bool
+    hidden: bool
 
 
 class ListCoursePostsActiveRow(BaseModel):
@@ -807,6 +897,7 @@ class ListCoursePostsActiveRow(BaseModel):
     reply_count: int
     like_count: int
     activity: int
+    pinned: bool
 
 
 class CreateReplyRow(BaseModel):
@@ -823,6 +914,7 @@ class CreateReplyRow(BaseModel):
     updated_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None
+    hidden_at: datetime | None
 
 
 class GetThreadRow(BaseModel):
@@ -1271,6 +1363,26 @@ class ListLeaderboardRow(BaseModel):
     is_me: bool
 
 
+class ListModerationQueueRow(BaseModel):
+    """A row of ListModerationQueue."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target_type: str
+    target_id: UUID
+    post_id: UUID | None
+    reply_id: UUID | None
+    feedback_id: UUID | None
+    first_reported_at: datetime
+    report_count: int
+    reasons: list[str]
+    author_clerk_id: str | None
+    course_id: UUID
+    thread_id: UUID | None
+    excerpt: str
+    hidden: bool
+
+
 class ListLessonProgressRow(BaseModel):
     """A row of ListLessonProgress."""
 
@@ -1366,3 +1478,16 @@ class GetStreakRow(BaseModel):
     current_streak: int
     longest_streak: int
     last_active_date: date | None
+
+
+class GrantSiteRoleRow(BaseModel):
+    """A row of GrantSiteRole."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    role: str
+    granted_by: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -67,7 +67,9 @@ class Querier:
         return count
 
     def get_review_answer(self, *, feedback_id: UUID) -> models.ReviewReply | None:
-        """GetReviewAnswer (reviews.sql:21)."""
+        """No row when the review is hidden from the acting user (learnstore_visible): its
+        answer goes with it.
+        """
         row = self._sql.get_review_answer(self._conn, feedback_id=feedback_id)
         return to_model(models.ReviewReply, row)
 
@@ -123,6 +125,8 @@ class AsyncQuerier:
         return count
 
     async def get_review_answer(self, *, feedback_id: UUID) -> models.ReviewReply | None:
-        """GetReviewAnswer (reviews.sql:21)."""
+        """No row when the review is hidden from the acting user (learnstore_visible): its
+        answer goes with it.
+        """
         row = await self._sql.get_review_answer(self._conn, feedback_id=feedback_id)
         return to_model(models.ReviewReply, row)

@@ -180,3 +180,23 @@ def test_the_sync_store_answers(db_conn: psycopg.Connection[Any]) -> None:
     store.progress.enrol("ana", course.id)
     review = store.community.review_course(course.id, "ana", 5)
     assert store.reviews.answer(review.id, "author", "Thanks").body == "Thanks"
+
+
+async def test_an_answer_to_a_hidden_review_is_hidden_with_it(store: AsyncStore) -> None:
+    # One predicate, learnstore_visible on the review: its reviewer and moderators still see both.
+    course, review = await reviewed(store)
+    await store.users.apply_clerk_event({"type": "user.created", "data": {"id": "mod", "updated_at": 1}})
+    await store.users.grant_role("mod", "moderator")
+    answer = await store.reviews.answer(review, "author", "Thank you!")
+    assert await store.moderation.hide("mod", "Spam", feedback_id=review) is not None
+
+    eve = store.as_user("eve")
+    assert await eve.reviews.get_answer(review) is None
+    assert await eve.community.list_reviews(course) == []
+    for who in ("ana", "mod"):
+        assert await store.as_user(who).reviews.get_answer(review) == answer, who
+        [row] = await store.as_user(who).community.list_reviews(course)
+        assert row.answer_body == "Thank you!", who
+
+    await store.moderation.unhide("mod", "Not spam", feedback_id=review)
+    assert await eve.reviews.get_answer(review) == answer

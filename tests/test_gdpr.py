@@ -12,7 +12,7 @@ from learnstore import Store
 # Tables whose rows others rely on: erasing the author keeps the row, without the author.
 SHARED = {
     "courses", "forum_posts", "forum_replies", "suggested_edits", "course_feedback",
-    "moderation_reports", "moderation_actions",
+    "moderation_reports", "moderation_actions", "review_replies",
 }  # fmt: skip
 
 
@@ -107,6 +107,25 @@ def everything_about(conn: psycopg.Connection[Any], clerk_id: str) -> None:
     conn.execute("SELECT set_config('learnstore.clerk_id', %s, true)", [clerk_id])
     conn.execute("UPDATE courses SET title = 'Mine, renamed' WHERE author_clerk_id = %s", [clerk_id])
     conn.execute("SELECT set_config('learnstore.clerk_id', '', true)")
+    # Statements of their own: the triggers of 0017 read the course and the review these refer to.
+    conn.execute(
+        """
+        WITH course AS (
+            INSERT INTO courses (author_clerk_id, title, open_to_collaboration)
+            VALUES ('other', 'Theirs', true) RETURNING id
+        )
+        INSERT INTO collaboration_requests (course_id, requester_clerk_id, role)
+        SELECT id, %(u)s, 'editor' FROM course
+        """,
+        {"u": clerk_id},
+    )
+    conn.execute(
+        """
+        INSERT INTO review_replies (feedback_id, author_clerk_id, body)
+        SELECT f.id, %(u)s, 'Thanks' FROM course_feedback f WHERE f.user_clerk_id = %(u)s
+        """,
+        {"u": clerk_id},
+    )
     # Moderation (migration 0015): a report filed and resolved, an action taken and suffered, a
     # suspension given and served: the user is on both sides of each.
     conn.execute(

@@ -41,6 +41,7 @@ from learnstore.pytest_plugin import learnstore_db_factory
 from learnstore.repositories.achievements import AchievementsRepository
 from learnstore.repositories.audit import AuditRepository
 from learnstore.repositories.catalog import CatalogRepository
+from learnstore.repositories.collaboration import CollaborationRepository
 from learnstore.repositories.community import CommunityRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.deliveries import DeliveriesRepository
@@ -49,6 +50,7 @@ from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.moderation import ModerationRepository
 from learnstore.repositories.progress import ProgressRepository
+from learnstore.repositories.reviews import ReviewsRepository
 from learnstore.repositories.users import UsersRepository
 
 EXAMPLES = int(os.environ.get("LEARNSTORE_SWEEP_EXAMPLES", "20"))
@@ -65,6 +67,8 @@ SWEEP: dict[str, tuple[type, dict[str, str]]] = {
     "favorites": (FavoritesRepository, {}),
     "achievements": (AchievementsRepository, {"list_all": "takes no argument"}),
     "deliveries": (DeliveriesRepository, {}),
+    "collaboration": (CollaborationRepository, {}),
+    "reviews": (ReviewsRepository, {}),
     "moderation": (ModerationRepository, {}),
     "audit": (AuditRepository, {}),
 }
@@ -175,6 +179,8 @@ def valid(store: Store) -> dict[str, Any]:
     cards = store.flashcards.create_set("ada", "Words")
     card = store.flashcards.add_card("ada", cards.id, "front", "back")
     achievement = store.achievements.create("first", "First", {"kind": "lessons_completed", "threshold": 1})
+    open_course = store.content.create_course("ada", "Go", open_to_collaboration=True)
+    request = store.collaboration.request(open_course.id, "bea")
     return {
         "clerk_id": "ada",
         "author_clerk_id": "ada",
@@ -225,6 +231,9 @@ def valid(store: Store) -> dict[str, Any]:
         "comment": "A comment",
         "days": 7,
         "limit": 10,
+        # collaboration requests
+        "request_id": request.id,
+        "requester_clerk_id": "bea",
         # flashcards and favorites
         "owner_clerk_id": "ada",
         "set_id": cards.id,

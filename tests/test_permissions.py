@@ -212,8 +212,12 @@ def test_the_cli_grants_lists_and_revokes(fresh_db: str, capsys: pytest.CaptureF
 # audience of the model; each holds their seat in the world's course or their site role.
 CAST = ("x_editor", "x_reviewer", "x_learner", "x_moderator", "x_admin", "x_stranger")
 # UPDATE tries `SET <first column the app role may update> = itself`, except where the rule is about
-# the value: a review is made in the reviewer's own name.
-UPDATE_SET = {"suggested_edits": "reviewer_clerk_id = (select learnstore_actor())"}
+# the value: a review is made in the reviewer's own name; the requester may only withdraw a
+# collaboration request (a withdrawal the course's author may make as well).
+UPDATE_SET = {
+    "suggested_edits": "reviewer_clerk_id = (select learnstore_actor())",
+    "collaboration_requests": "status = 'withdrawn'",
+}
 # INSERT tries a copy of the world's row (in its owner's name); a grant is made in the admin's own.
 COPY_SET = {"site_roles": "granted_by = %(actor)s"}
 # Errors that PostgreSQL raises after row-level security let the row through.

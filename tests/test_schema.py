@@ -333,9 +333,9 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     ("languages", "languages (code, name)", "'pt-BR', 'Brazilian Portuguese'"),
     ("tags", "tags (name)", "'Grammar'"),
     ("courses", "courses (author_clerk_id, title, description, difficulty, estimated_duration_minutes,"
-     " cover_image_url, language_id, status, published_at)",
+     " cover_image_url, language_id, status, published_at, open_to_collaboration)",
      "'clerk_a', 'Portuguese for travellers', 'Phrases', 'beginner', 90, 'https://img.example.com/pt.png',"
-     " %(languages)s, 'published', now()"),
+     " %(languages)s, 'published', now(), true"),
     ("units", "units (course_id, title, position)", "%(courses)s, 'Greetings', 0"),
     ("lessons", "lessons (unit_id, title, content_type, content, duration_seconds, position)",
      """%(units)s, 'Saying hello', 'text', '{"body": "Olá!"}', 300, 0"""),
@@ -363,6 +363,10 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     ("course_feedback", "course_feedback (course_id, user_clerk_id, rating, comment)",
      "%(courses)s, 'clerk_b', 5, 'Obrigado!'"),
     ("feedback_upvotes", "feedback_upvotes (feedback_id, user_clerk_id)", "%(course_feedback)s, 'clerk_a'"),
+    ("collaboration_requests", "collaboration_requests (course_id, requester_clerk_id, role, message)",
+     "%(courses)s, 'clerk_b', 'editor', 'I can help'"),
+    ("review_replies", "review_replies (feedback_id, author_clerk_id, body)",
+     "%(course_feedback)s, 'clerk_a', 'Obrigada!'"),
     ("achievements", "achievements (code, title, icon_url, points, requirement)",
      """'first-lesson', 'First lesson', 'https://img.example.com/1.png', 10,"""
      """ '{"kind": "lessons_completed", "threshold": 1}'"""),
@@ -676,6 +680,21 @@ VIOLATIONS: tuple[Violation, ...] = (
     dup("feedback_upvotes_feedback_user_key", "feedback_upvotes", "feedback_id", "user_clerk_id"),
     bad("feedback_upvotes_feedback_id_fkey", "feedback_upvotes", "feedback_id = gen_random_uuid()"),
     bad("feedback_upvotes_user_clerk_id_fkey", "feedback_upvotes", "user_clerk_id = 'ghost'"),
+    # collaboration requests and answers to reviews (0017)
+    bad("collaboration_requests_course_id_fkey", "collaboration_requests", "course_id = gen_random_uuid()"),
+    bad("collaboration_requests_requester_clerk_id_fkey", "collaboration_requests",
+        "requester_clerk_id = 'ghost'"),
+    bad("collaboration_requests_role_valid", "collaboration_requests", "role = 'owner'"),
+    bad("collaboration_requests_status_valid", "collaboration_requests", "status = 'merged'"),
+    bad("collaboration_requests_decided_at_set", "collaboration_requests", "decided_at = now()"),
+    bad("collaboration_requests_message_length", "collaboration_requests", f"message = {LONG.format(2001)}"),
+    dup("collaboration_requests_one_open_key", "collaboration_requests",
+        "course_id", "requester_clerk_id", "role"),
+    dup("review_replies_feedback_id_key", "review_replies", "feedback_id", "author_clerk_id", "body"),
+    bad("review_replies_feedback_id_fkey", "review_replies", "feedback_id = gen_random_uuid()"),
+    bad("review_replies_author_clerk_id_fkey", "review_replies", "author_clerk_id = 'ghost'"),
+    bad("review_replies_body_not_blank", "review_replies", "body = ' '"),
+    bad("review_replies_body_not_blank", "review_replies", f"body = {LONG.format(5001)}"),
     # achievements
     Violation(
         "achievements_code_key",
@@ -918,6 +937,7 @@ PRIVATE_TO_CLERK_B = {
     "users", "user_streaks", "login_days", "learning_goals", "notifications", "user_courses",
     "user_progress", "quiz_attempts", "collaborators", "user_achievements", "flashcard_sets", "flashcards",
     "user_flashcard_progress", "flashcard_reviews", "favorites", "site_roles", "user_suspensions",
+    "collaboration_requests",
 }  # fmt: skip
 WRITTEN_BY_CLERK_B = {
     "forum_posts": "author_clerk_id",
@@ -950,27 +970,13 @@ def test_deleting_an_author_keeps_their_course_and_reviews_anonymously(
 
 def test_deleting_a_course_deletes_everything_under_it(db_conn: Conn, world: dict[str, Any]) -> None:
     db_conn.execute("DELETE FROM courses WHERE id = %s", [world["courses"]])
+    # moderation_actions is not in it: the log outlives the content it acted on.
     assert set(world) - present(db_conn, world) == {
-        "courses",
-        "units",
-        "lessons",
-        "media",
-        "quizzes",
-        "quiz_attempts",
-        "course_tags",
-        "user_courses",
-        "user_progress",
-        "forum_posts",
-        "forum_replies",
-        "forum_post_likes",
-        "forum_reply_likes",
-        "collaborators",
-        "suggested_edits",
-        "course_feedback",
-        "feedback_upvotes",
-        "favorites",
-        "moderation_reports",
-    }  # fmt: skip (moderation_actions is not in it: the log outlives the content it acted on)
+        "courses", "units", "lessons", "media", "quizzes", "quiz_attempts", "course_tags", "user_courses",
+        "user_progress", "forum_posts", "forum_replies", "forum_post_likes", "forum_reply_likes",
+        "collaborators", "suggested_edits", "course_feedback", "feedback_upvotes", "favorites",
+        "moderation_reports", "collaboration_requests", "review_replies",
+    }  # fmt: skip
     # A learner's flashcards outlive the course they were made for.
     assert column(db_conn, "flashcard_sets", "course_id", world["flashcard_sets"]) is None
 

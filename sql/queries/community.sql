@@ -535,15 +535,19 @@ WHERE c.id = sqlc.arg(course_id)::uuid
 GROUP BY c.id;
 
 -- name: ListCourseFeedback :many
--- A course's reviews, newest first, with the reviewer's name and upvotes (hidden ones only for
--- their authors and moderators: learnstore_visible); keyset on (updated_at, id).
+-- A course's reviews, newest first, with the reviewer's name, upvotes and the author's answer
+-- (answer_body NULL when there is none; review_replies_feedback_id_key: at most one); hidden ones
+-- only for their authors and moderators (learnstore_visible), their answers with them; keyset on
+-- (updated_at, id).
 SELECT f.id, f.course_id, f.user_clerk_id,
        CASE WHEN f.user_clerk_id IS NULL THEN 'deleted user'
             ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), f.user_clerk_id)
        END::text AS author_name,
        f.rating, f.comment, f.created_at, f.updated_at,
-       (SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS upvote_count
+       (SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS upvote_count,
+       a.body AS answer_body, a.created_at AS answered_at, a.edited_at AS answer_edited_at
 FROM course_feedback f LEFT JOIN users u ON u.clerk_id = f.user_clerk_id
+LEFT JOIN review_replies a ON a.feedback_id = f.id
 WHERE f.course_id = sqlc.arg(course_id)::uuid AND learnstore_visible(f.hidden_at, f.user_clerk_id)
   AND (sqlc.narg(before_updated_at)::timestamptz IS NULL
        OR (f.updated_at, f.id) < (sqlc.narg(before_updated_at)::timestamptz, sqlc.narg(before_id)::uuid))

@@ -161,7 +161,9 @@ SELECT jsonb_build_object(
                            WHERE t.moderator_clerk_id = u.clerk_id OR t.subject_clerk_id = u.clerk_id),
     'user_suspensions', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_suspensions t
                          WHERE t.user_clerk_id = u.clerk_id OR t.suspended_by = u.clerk_id),
-    'audit_log', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.change_number), '[]') FROM audit_log t WHERE t.actor_clerk_id = u.clerk_id)
+    'audit_log', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.change_number), '[]') FROM audit_log t WHERE t.actor_clerk_id = u.clerk_id),
+    'collaboration_requests', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM collaboration_requests t WHERE t.requester_clerk_id = u.clerk_id),
+    'review_replies', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM review_replies t WHERE t.author_clerk_id = u.clerk_id)
 ) AS document
 FROM users u WHERE u.clerk_id = sqlc.arg(clerk_id);
 

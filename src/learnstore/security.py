@@ -65,6 +65,7 @@ OWNED_TABLES: Final[dict[str, str]] = {
     "course_feedback": "user_clerk_id",
     "feedback_upvotes": "user_clerk_id",
     "flashcard_sets": "owner_clerk_id",
+    "review_replies": "author_clerk_id",
 }
 
 #: Tables with a user FK whose writers are not "the row's own user": a course's team, or nobody but
@@ -74,6 +75,7 @@ SHARED_TABLES: Final[dict[str, str]] = {
     "collaborators": "a course's team: granted by the course's author, read by the team and the invitee",
     "suggested_edits": "written by one user and reviewed by another (the reviewer writes the row)",
     "user_points": "written only by the award evaluation (SECURITY DEFINER); everyone reads it",
+    "collaboration_requests": "asked and withdrawn by one user, decided by the course's author",
 }
 
 #: Site-wide roles (migration 0013): each user reads their own, an admin reads, grants and revokes all.
@@ -247,6 +249,15 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
     # Hashes of erased identities (migration 0014): written by the erase trigger, read by the
     # identity provider's webhook on the service path.
     "erased_identities": {command: ("definer",) for command in COMMANDS},
+    # Workflows (migration 0017): a request is between its user and the course's author; an answer
+    # to a review is owned by its author (a trigger requires the course's author).
+    "collaboration_requests": {
+        "SELECT": ("own", "author"),
+        "INSERT": ("own",),
+        "UPDATE": ("own", "author"),
+        "DELETE": ("nobody",),  # goes with its course or its user (ON DELETE CASCADE)
+    },
+    "review_replies": _OWNED,
 }
 
 #: The user column a table's "own" means (for courses: its author).
@@ -257,11 +268,12 @@ OWNERS: Final[dict[str, str]] = {
     "collaborators": "user_clerk_id",
     "suggested_edits": "author_clerk_id",
     "site_roles": "user_clerk_id",
+    "collaboration_requests": "requester_clerk_id",
 }
 #: Tables whose rows belong to one course: "author", "editor", "reviewer" and "learner" are of it.
 COURSE_SCOPED: Final = frozenset({
     "courses", "units", "lessons", "media", "quizzes", "course_tags", "collaborators", "suggested_edits",
-    "forum_posts", "forum_replies", "audit_log",
+    "forum_posts", "forum_replies", "audit_log", "collaboration_requests",
 })  # fmt: skip
 
 #: What a cell's audience does not say: the conditions the policies add.
@@ -288,6 +300,12 @@ NOTES: Final[dict[tuple[str, str], str]] = {
     ("site_roles", "INSERT"): "in the admin's own name (granted_by = the actor)",
     ("forum_posts", "UPDATE"): "the course's author moderates its forum",
     ("forum_replies", "UPDATE"): "the course's author moderates its forum",
+    ("collaboration_requests", "INSERT"): "pending, on a course open to collaboration, not by its author"
+    " nor by a collaborator already accepted (a trigger)",
+    ("collaboration_requests", "UPDATE"): "`status` only: the requester withdraws, the course's author"
+    " accepts or declines; a decided request is final (a trigger), and an acceptance seats the requester",
+    ("review_replies", "INSERT"): "only the reviewed course's author answers (a trigger), once per review",
+    ("review_replies", "SELECT"): "not when the review is hidden from the actor (learnstore_visible)",
 }
 
 
@@ -490,6 +508,16 @@ WRITES: Final[dict[str, tuple[str, ...]]] = {
     "moderation.set_thread": ("forum_posts", "moderation_actions"),
     "moderation.suspend": ("user_suspensions", "moderation_actions", "notifications"),
     "moderation.unsuspend": ("user_suspensions", "moderation_actions"),
+    "collaboration.get": (),
+    "collaboration.inbox": (),
+    "collaboration.list_requests": (),
+    "collaboration.request": ("collaboration_requests", "notifications"),
+    "collaboration.decide": ("collaboration_requests", "collaborators", "notifications"),
+    "collaboration.withdraw": ("collaboration_requests",),
+    "reviews.get_answer": (),
+    "reviews.answer": ("review_replies", "notifications"),
+    "reviews.edit_answer": ("review_replies",),
+    "reviews.delete_answer": ("review_replies",),
 }
 
 

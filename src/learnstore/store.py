@@ -27,6 +27,7 @@ from learnstore.pooler import detect_pooler
 from learnstore.repositories.achievements import AchievementsRepository
 from learnstore.repositories.audit import AuditRepository
 from learnstore.repositories.catalog import CatalogRepository
+from learnstore.repositories.collaboration import CollaborationRepository
 from learnstore.repositories.community import CommunityRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.deliveries import DeliveriesRepository
@@ -35,6 +36,7 @@ from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.moderation import ModerationRepository
 from learnstore.repositories.progress import ProgressRepository
+from learnstore.repositories.reviews import ReviewsRepository
 from learnstore.repositories.users import UsersRepository
 from learnstore.types import ClerkId
 
@@ -57,6 +59,8 @@ class Store:
         self.flashcards = FlashcardsRepository(db)
         self.favorites = FavoritesRepository(db)
         self.achievements = AchievementsRepository(db)
+        self.collaboration = CollaborationRepository(db)
+        self.reviews = ReviewsRepository(db)
         self.moderation = ModerationRepository(db)
         self.audit = AuditRepository(db)
 

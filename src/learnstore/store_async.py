@@ -26,6 +26,7 @@ from learnstore.pooler_async import detect_pooler
 from learnstore.repositories.achievements_async import AsyncAchievementsRepository
 from learnstore.repositories.audit_async import AsyncAuditRepository
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
+from learnstore.repositories.collaboration_async import AsyncCollaborationRepository
 from learnstore.repositories.community_async import AsyncCommunityRepository
 from learnstore.repositories.content_async import AsyncContentRepository
 from learnstore.repositories.deliveries_async import AsyncDeliveriesRepository
@@ -34,6 +35,7 @@ from learnstore.repositories.flashcards_async import AsyncFlashcardsRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
 from learnstore.repositories.moderation_async import AsyncModerationRepository
 from learnstore.repositories.progress_async import AsyncProgressRepository
+from learnstore.repositories.reviews_async import AsyncReviewsRepository
 from learnstore.repositories.users_async import AsyncUsersRepository
 from learnstore.types import ClerkId
 
@@ -56,6 +58,8 @@ class AsyncStore:
         self.flashcards = AsyncFlashcardsRepository(db)
         self.favorites = AsyncFavoritesRepository(db)
         self.achievements = AsyncAchievementsRepository(db)
+        self.collaboration = AsyncCollaborationRepository(db)
+        self.reviews = AsyncReviewsRepository(db)
         self.moderation = AsyncModerationRepository(db)
         self.audit = AsyncAuditRepository(db)
 

@@ -494,8 +494,10 @@ class Querier:
         before_id: UUID | None,
         page_size: int,
     ) -> list[models.ListCourseFeedbackRow]:
-        """A course's reviews, newest first, with the reviewer's name and upvotes (hidden ones only for
-        their authors and moderators: learnstore_visible); keyset on (updated_at, id).
+        """A course's reviews, newest first, with the reviewer's name, upvotes and the author's answer
+        (answer_body NULL when there is none; review_replies_feedback_id_key: at most one); hidden ones
+        only for their authors and moderators (learnstore_visible), their answers with them; keyset on
+        (updated_at, id).
         """
         with self._sql.list_course_feedback_cursor(
             self._conn,
@@ -1051,8 +1053,10 @@ class AsyncQuerier:
         before_id: UUID | None,
         page_size: int,
     ) -> list[models.ListCourseFeedbackRow]:
-        """A course's reviews, newest first, with the reviewer's name and upvotes (hidden ones only for
-        their authors and moderators: learnstore_visible); keyset on (updated_at, id).
+        """A course's reviews, newest first, with the reviewer's name, upvotes and the author's answer
+        (answer_body NULL when there is none; review_replies_feedback_id_key: at most one); hidden ones
+        only for their authors and moderators (learnstore_visible), their answers with them; keyset on
+        (updated_at, id).
         """
         async with self._sql.list_course_feedback_cursor(
             self._conn,

@@ -17,6 +17,7 @@ __all__ = [
     "AddFavoriteRow",
     "AttachCourseTagsRow",
     "AuditLog",
+    "CollaborationRequest",
     "Collaborator",
     "CountFlashcardsReviewedRow",
     "CountLessonQuizzesPassedRow",
@@ -36,6 +37,7 @@ __all__ = [
     "ForumPostLike",
     "ForumReply",
     "ForumReplyLike",
+    "GetCollaborationRequestRow",
     "GetCourseRatingStatsRow",
     "GetCourseRatingSummaryRow",
     "GetCourseRoleRow",
@@ -58,6 +60,7 @@ __all__ = [
     "LikePostRow",
     "LikeReplyRow",
     "ListAuthorCourseStatsRow",
+    "ListCollaborationInboxRow",
     "ListCourseCollaboratorsRow",
     "ListCourseFeedbackRow",
     "ListCourseFlashcardSetsRow",
@@ -86,6 +89,7 @@ __all__ = [
     "QuizAttempt",
     "RecordFlashcardReviewRow",
     "RemoveFeedbackUpvoteRow",
+    "ReviewReply",
     "ScoreAchievementForAllUsersRow",
     "ScoreUserAchievementsRow",
     "SearchPublishedCoursesRow",
@@ -740,6 +744,38 @@ class ModerationAction(BaseModel):
     updated_at: datetime
 
 
+class CollaborationRequest(BaseModel):
+    """A user asks to join a course open to collaboration as editor or reviewer; its author decides."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    requester_clerk_id: str
+    role: str
+    message: str | None
+    status: str
+    """pending until the author accepts or declines it, or the requester withdraws it; then final."""
+    decided_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReviewReply(BaseModel):
+    """The course author's answer to a review, at most one per review."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    feedback_id: UUID
+    author_clerk_id: str | None
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    edited_at: datetime | None
+    """When the author last changed the answer."""
+
+
 class GetOrCreateTagRow(BaseModel):
     """A row of GetOrCreateTag."""
 
@@ -810,6 +846,38 @@ class GetCourseRatingSummaryRow(BaseModel):
     three_stars: int
     four_stars: int
     five_stars: int
+
+
+class GetCollaborationRequestRow(BaseModel):
+    """A row of GetCollaborationRequest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    requester_clerk_id: str
+    role: str
+    message: str | None
+    status: str
+    decided_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    course_author_clerk_id: str | None
+
+
+class ListCollaborationInboxRow(BaseModel):
+    """A row of ListCollaborationInbox."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    id: UUID
+    course_id: UUID
+    course_title: str
+    other_clerk_id: str | None
+    role: str
+    message: str | None
+    created_at: datetime
 
 
 class CreatePostRow(BaseModel):
@@ -1041,6 +1109,9 @@ class ListCourseFeedbackRow(BaseModel):
     created_at: datetime
     updated_at: datetime
     upvote_count: int
+    answer_body: str | None
+    answered_at: datetime | None
+    answer_edited_at: datetime | None
 
 
 class ListUserActivityRow(BaseModel):

@@ -289,7 +289,7 @@ class Querier:
         return to_model(models.GrantSiteRoleRow, row)
 
     def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:181)."""
+        """RevokeSiteRole (users.sql:183)."""
         count: int = self._sql.revoke_site_role(self._conn, user_clerk_id=user_clerk_id, role=role)
         return count
 
@@ -592,7 +592,7 @@ class AsyncQuerier:
         return to_model(models.GrantSiteRoleRow, row)
 
     async def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:181)."""
+        """RevokeSiteRole (users.sql:183)."""
         count: int = await self._sql.revoke_site_role(
             self._conn,
             user_clerk_id=user_clerk_id,

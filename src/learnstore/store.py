@@ -25,6 +25,7 @@ from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
+from learnstore.repositories.pages import PagesRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.users import UsersRepository
 from learnstore.types import ClerkId
@@ -48,6 +49,7 @@ class Store:
         self.flashcards = FlashcardsRepository(db)
         self.favorites = FavoritesRepository(db)
         self.achievements = AchievementsRepository(db)
+        self.pages = PagesRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:

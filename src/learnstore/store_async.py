@@ -24,6 +24,7 @@ from learnstore.repositories.deliveries_async import AsyncDeliveriesRepository
 from learnstore.repositories.favorites_async import AsyncFavoritesRepository
 from learnstore.repositories.flashcards_async import AsyncFlashcardsRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
+from learnstore.repositories.pages_async import AsyncPagesRepository
 from learnstore.repositories.progress_async import AsyncProgressRepository
 from learnstore.repositories.users_async import AsyncUsersRepository
 from learnstore.types import ClerkId
@@ -47,6 +48,7 @@ class AsyncStore:
         self.flashcards = AsyncFlashcardsRepository(db)
         self.favorites = AsyncFavoritesRepository(db)
         self.achievements = AsyncAchievementsRepository(db)
+        self.pages = AsyncPagesRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:

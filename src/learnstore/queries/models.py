@@ -20,6 +20,7 @@ __all__ = [
     "CountFlashcardsReviewedRow",
     "CountLessonQuizzesPassedRow",
     "Course",
+    "CourseCardFact",
     "CourseFeedback",
     "CourseTag",
     "CreatePostRow",
@@ -34,6 +35,7 @@ __all__ = [
     "ForumPostLike",
     "ForumReply",
     "ForumReplyLike",
+    "GetCoursePageRow",
     "GetCourseRatingStatsRow",
     "GetCourseRatingSummaryRow",
     "GetCourseRoleRow",
@@ -54,7 +56,9 @@ __all__ = [
     "Lesson",
     "LikePostRow",
     "LikeReplyRow",
+    "ListAuthorCourseCardsRow",
     "ListAuthorCourseStatsRow",
+    "ListCourseCardsByIdsRow",
     "ListCourseCollaboratorsRow",
     "ListCourseFeedbackRow",
     "ListCourseFlashcardSetsRow",
@@ -62,12 +66,15 @@ __all__ = [
     "ListCoursePostsNewestRow",
     "ListCourseTagsRow",
     "ListDueFlashcardsRow",
+    "ListEnrolledCourseCardsRow",
+    "ListFavoriteCourseCardsRow",
     "ListFavoritesRow",
     "ListLeaderboardRow",
     "ListLearnerCoursesRow",
     "ListLessonCompletionsRow",
     "ListLessonProgressRow",
     "ListRecommendedCoursesRow",
+    "ListTrendingCourseCardsRow",
     "ListTrendingCoursesRow",
     "ListTrendingTagsRow",
     "ListUserAchievementsRow",
@@ -83,6 +90,7 @@ __all__ = [
     "ScoreAchievementForAllUsersRow",
     "ScoreUserAchievementsRow",
     "SearchPublishedCoursesRow",
+    "SearchUsersRow",
     "SuggestedEdit",
     "Tag",
     "Unit",
@@ -617,6 +625,32 @@ class WebhookDelivery(BaseModel):
     event_type: str
     created_at: datetime
     updated_at: datetime
+
+
+class CourseCardFact(BaseModel):
+    """One row per course: what a course card shows, computed at read time (counts over every learner)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    created_at: datetime
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
 
 
 class GetOrCreateTagRow(BaseModel):
@@ -1198,6 +1232,202 @@ class ListLeaderboardRow(BaseModel):
     points: int
     achievements: int
     is_me: bool
+
+
+class ListCourseCardsByIdsRow(BaseModel):
+    """A row of ListCourseCardsByIds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    viewer_enrolled_at: datetime | None
+    viewer_progress: int | None
+    viewer_favorited: bool
+
+
+class ListAuthorCourseCardsRow(BaseModel):
+    """A row of ListAuthorCourseCards."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    viewer_enrolled_at: datetime | None
+    viewer_progress: int | None
+    viewer_favorited: bool
+
+
+class ListFavoriteCourseCardsRow(BaseModel):
+    """A row of ListFavoriteCourseCards."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    viewer_enrolled_at: datetime | None
+    viewer_progress: int | None
+    viewer_favorited: bool
+    favorited_at: datetime
+
+
+class ListEnrolledCourseCardsRow(BaseModel):
+    """A row of ListEnrolledCourseCards."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    viewer_enrolled_at: datetime
+    viewer_progress: int
+    viewer_favorited: bool
+    completed_at: datetime | None
+
+
+class ListTrendingCourseCardsRow(BaseModel):
+    """A row of ListTrendingCourseCards."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    viewer_enrolled_at: datetime | None
+    viewer_progress: int | None
+    viewer_favorited: bool
+    activity: int
+
+
+class GetCoursePageRow(BaseModel):
+    """A row of GetCoursePage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    learning_objectives: list[str]
+    open_to_collaboration: bool
+    one_star: int
+    two_stars: int
+    three_stars: int
+    four_stars: int
+    five_stars: int
+    collaborators: str
+    units: str
+    top_reviews: str
+    viewer_enrolled_at: datetime | None
+    viewer_progress: int | None
+    viewer_completed_at: datetime | None
+    viewer_favorited: bool
+    viewer_role: Any
+    next_lesson_id: UUID
+    next_lesson_title: str
+
+
+class SearchUsersRow(BaseModel):
+    """A row of SearchUsers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    name: str
+    avatar_url: str | None
+    matched_email: Any
 
 
 class ListLessonProgressRow(BaseModel):

@@ -1,0 +1,4 @@
+DROP INDEX users_email_prefix_idx;
+DROP INDEX users_last_name_prefix_idx;
+DROP INDEX users_full_name_prefix_idx;
+DROP VIEW course_card_facts;

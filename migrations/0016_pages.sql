@@ -1,0 +1,51 @@
+-- Pages: what the reads a client draws a page from need beyond the domain tables.
+--
+-- course_card_facts is the one definition of a course card (sql/queries/pages.sql joins it by id,
+-- so only the cards of a page are computed). It is a plain view, not security_invoker: it runs
+-- with its owner's rights, so under as_user() an enrolment count still counts every learner's
+-- enrolment (private rows the caller cannot see) while exposing only the count. It exposes every
+-- course whatever its status: each query says which courses the caller may see (published, or
+-- their own). Hidden content (moderation) is one predicate in this view's WHERE.
+CREATE VIEW course_card_facts AS
+SELECT c.id AS course_id,
+       c.title,
+       c.description,
+       c.difficulty,
+       c.status,
+       c.published_at,
+       c.created_at,
+       c.cover_image_url,
+       c.estimated_duration_minutes,
+       l.code AS language_code,
+       c.author_clerk_id,
+       CASE WHEN c.author_clerk_id IS NULL THEN 'deleted user'
+            ELSE coalesce(nullif(btrim(concat_ws(' ', a.first_name, a.last_name)), ''), c.author_clerk_id)
+       END AS author_name,
+       a.avatar_url AS author_avatar_url,
+       (SELECT count(*) FROM units u JOIN lessons ls ON ls.unit_id = u.id
+        WHERE u.course_id = c.id)::integer AS lesson_count,
+       (SELECT coalesce(sum(ls.duration_seconds), 0) FROM units u JOIN lessons ls ON ls.unit_id = u.id
+        WHERE u.course_id = c.id)::integer AS lessons_duration_seconds,
+       (SELECT count(*) FROM user_courses uc WHERE uc.course_id = c.id)::integer AS enrolment_count,
+       r.rating_mean,
+       r.rating_count,
+       array(SELECT t.name FROM course_tags ct JOIN tags t ON t.id = ct.tag_id
+             WHERE ct.course_id = c.id ORDER BY lower(t.name), t.id)::text[] AS tags
+FROM courses c
+LEFT JOIN users a ON a.clerk_id = c.author_clerk_id
+LEFT JOIN languages l ON l.id = c.language_id
+CROSS JOIN LATERAL (
+    SELECT round(avg(f.rating), 2) AS rating_mean, count(*)::integer AS rating_count
+    FROM course_feedback f WHERE f.course_id = c.id
+) r;
+COMMENT ON VIEW course_card_facts IS
+    'One row per course: what a course card shows, computed at read time (counts over every learner).';
+GRANT SELECT ON course_card_facts TO learnstore_app;
+
+-- User search by prefix (invites, @mentions): the full name, the last name and the email, each
+-- lowercased, in byte order (COLLATE "C"), so that a prefix is a range that a generic plan can
+-- seek (a LIKE pattern is only indexable when the planner sees it as a constant).
+CREATE INDEX users_full_name_prefix_idx ON users
+    ((lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) COLLATE "C"));
+CREATE INDEX users_last_name_prefix_idx ON users ((lower(last_name) COLLATE "C"));
+CREATE INDEX users_email_prefix_idx ON users ((lower(email) COLLATE "C"));

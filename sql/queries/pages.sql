@@ -1,0 +1,213 @@
+-- Pages: the reads a client draws a page from, each one statement. Every list of courses returns
+-- the same card (course_card_facts, sql/schema/95_pages.sql), joined to the page's courses only,
+-- with the viewer's state when a viewer is given (NULL: none).
+
+-- name: ListCourseCardsByIds :many
+-- The cards of the given courses in the given order (a ranking the caller already has); courses
+-- that do not exist, and drafts or archived courses of others than the viewer, are left out.
+SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_at, k.cover_image_url,
+       k.estimated_duration_minutes, k.language_code, k.author_clerk_id, k.author_name, k.author_avatar_url,
+       k.lesson_count, k.lessons_duration_seconds, k.enrolment_count, k.rating_mean, k.rating_count, k.tags,
+       vc.enrolled_at AS viewer_enrolled_at, vc.progress AS viewer_progress,
+       (vf.id IS NOT NULL)::boolean AS viewer_favorited
+FROM unnest(sqlc.arg(course_ids)::uuid[]) WITH ORDINALITY AS i (id, ord)
+JOIN course_card_facts k ON k.course_id = i.id
+LEFT JOIN user_courses vc ON vc.course_id = k.course_id AND vc.user_clerk_id = sqlc.narg(viewer)::text
+LEFT JOIN favorites vf ON vf.course_id = k.course_id AND vf.user_clerk_id = sqlc.narg(viewer)::text
+WHERE k.status = 'published' OR k.author_clerk_id = sqlc.narg(viewer)::text
+ORDER BY i.ord;
+
+-- name: ListAuthorCourseCards :many
+-- An author's courses as cards, newest first: the published ones, and every one when the viewer
+-- is the author.
+SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_at, k.cover_image_url,
+       k.estimated_duration_minutes, k.language_code, k.author_clerk_id, k.author_name, k.author_avatar_url,
+       k.lesson_count, k.lessons_duration_seconds, k.enrolment_count, k.rating_mean, k.rating_count, k.tags,
+       vc.enrolled_at AS viewer_enrolled_at, vc.progress AS viewer_progress,
+       (vf.id IS NOT NULL)::boolean AS viewer_favorited
+FROM course_card_facts k
+LEFT JOIN user_courses vc ON vc.course_id = k.course_id AND vc.user_clerk_id = sqlc.narg(viewer)::text
+LEFT JOIN favorites vf ON vf.course_id = k.course_id AND vf.user_clerk_id = sqlc.narg(viewer)::text
+WHERE k.author_clerk_id = sqlc.arg(author_clerk_id)::text
+  AND (k.status = 'published' OR k.author_clerk_id = sqlc.narg(viewer)::text)
+ORDER BY k.created_at DESC, k.course_id DESC
+LIMIT sqlc.arg(page_size)::integer;
+
+-- name: ListFavoriteCourseCards :many
+-- A learner's favorites as cards, newest bookmark first, one keyset page: pass the last row's
+-- (favorited_at, course_id) as before_* for the next. The learner is the viewer.
+SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_at, k.cover_image_url,
+       k.estimated_duration_minutes, k.language_code, k.author_clerk_id, k.author_name, k.author_avatar_url,
+       k.lesson_count, k.lessons_duration_seconds, k.enrolment_count, k.rating_mean, k.rating_count, k.tags,
+       vc.enrolled_at AS viewer_enrolled_at, vc.progress AS viewer_progress,
+       true AS viewer_favorited, f.created_at AS favorited_at
+FROM favorites f
+JOIN course_card_facts k ON k.course_id = f.course_id
+LEFT JOIN user_courses vc ON vc.course_id = f.course_id AND vc.user_clerk_id = f.user_clerk_id
+WHERE f.user_clerk_id = sqlc.arg(user_clerk_id)::text
+  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
+       OR (f.created_at, f.course_id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+ORDER BY f.created_at DESC, f.course_id DESC
+LIMIT sqlc.arg(page_size)::integer;
+
+-- name: ListEnrolledCourseCards :many
+-- The learner's dashboard as cards: every course they are enrolled in, with their progress, most
+-- recently enrolled first (ties by course id). The learner is the viewer.
+SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_at, k.cover_image_url,
+       k.estimated_duration_minutes, k.language_code, k.author_clerk_id, k.author_name, k.author_avatar_url,
+       k.lesson_count, k.lessons_duration_seconds, k.enrolment_count, k.rating_mean, k.rating_count, k.tags,
+       uc.enrolled_at AS viewer_enrolled_at, uc.progress AS viewer_progress,
+       (vf.id IS NOT NULL)::boolean AS viewer_favorited, uc.completed_at
+FROM user_courses uc
+JOIN course_card_facts k ON k.course_id = uc.course_id
+LEFT JOIN favorites vf ON vf.course_id = uc.course_id AND vf.user_clerk_id = uc.user_clerk_id
+WHERE uc.user_clerk_id = sqlc.arg(user_clerk_id)::text
+ORDER BY uc.enrolled_at DESC, uc.course_id DESC
+LIMIT sqlc.arg(page_size)::integer;
+
+-- name: ListTrendingCourseCards :many
+-- Published courses as cards by forum activity since `since` (posts, replies and the likes of
+-- both, each counting 1, as ListTrendingCourses counts it), most active first; ties by id.
+WITH events AS (
+    SELECT p.course_id FROM forum_posts p WHERE p.created_at >= sqlc.arg(since)::timestamptz
+    UNION ALL
+    SELECT p.course_id FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
+    WHERE r.created_at >= sqlc.arg(since)::timestamptz
+    UNION ALL
+    SELECT p.course_id FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
+    WHERE l.created_at >= sqlc.arg(since)::timestamptz
+    UNION ALL
+    SELECT p.course_id FROM forum_reply_likes l JOIN forum_replies r ON r.id = l.reply_id
+    JOIN forum_posts p ON p.id = r.post_id
+    WHERE l.created_at >= sqlc.arg(since)::timestamptz
+), ranked AS (
+    SELECT e.course_id, count(*)::bigint AS activity
+    FROM events e JOIN courses c ON c.id = e.course_id
+    WHERE c.status = 'published'
+    GROUP BY e.course_id
+    ORDER BY activity DESC, e.course_id
+    LIMIT sqlc.arg(page_size)::integer
+)
+SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_at, k.cover_image_url,
+       k.estimated_duration_minutes, k.language_code, k.author_clerk_id, k.author_name, k.author_avatar_url,
+       k.lesson_count, k.lessons_duration_seconds, k.enrolment_count, k.rating_mean, k.rating_count, k.tags,
+       vc.enrolled_at AS viewer_enrolled_at, vc.progress AS viewer_progress,
+       (vf.id IS NOT NULL)::boolean AS viewer_favorited, t.activity
+FROM ranked t
+JOIN course_card_facts k ON k.course_id = t.course_id
+LEFT JOIN user_courses vc ON vc.course_id = t.course_id AND vc.user_clerk_id = sqlc.narg(viewer)::text
+LEFT JOIN favorites vf ON vf.course_id = t.course_id AND vf.user_clerk_id = sqlc.narg(viewer)::text
+ORDER BY t.activity DESC, t.course_id;
+
+-- name: GetCoursePage :one
+-- Everything a course page draws, as one row: the card, the description and objectives, the
+-- accepted collaborators with their names, the units with their lessons (title, type, duration),
+-- the rating histogram, the top reviews (most upvoted, then newest) with their reviewers' names
+-- and avatars, and the viewer's state: enrolment and progress, the next lesson to take, favorite,
+-- and role on the course ('author', a collaborator's role, or NULL). No row for an unknown course,
+-- or a course that is not published and the viewer neither authors nor co-edits.
+SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_at, k.cover_image_url,
+       k.estimated_duration_minutes, k.language_code, k.author_clerk_id, k.author_name, k.author_avatar_url,
+       k.lesson_count, k.lessons_duration_seconds, k.enrolment_count, k.rating_mean, k.rating_count, k.tags,
+       c.learning_objectives,
+       c.open_to_collaboration,
+       (SELECT count(*) FILTER (WHERE f.rating = 1) FROM course_feedback f WHERE f.course_id = c.id)::integer AS one_star,
+       (SELECT count(*) FILTER (WHERE f.rating = 2) FROM course_feedback f WHERE f.course_id = c.id)::integer AS two_stars,
+       (SELECT count(*) FILTER (WHERE f.rating = 3) FROM course_feedback f WHERE f.course_id = c.id)::integer AS three_stars,
+       (SELECT count(*) FILTER (WHERE f.rating = 4) FROM course_feedback f WHERE f.course_id = c.id)::integer AS four_stars,
+       (SELECT count(*) FILTER (WHERE f.rating = 5) FROM course_feedback f WHERE f.course_id = c.id)::integer AS five_stars,
+       coalesce((
+           SELECT json_agg(json_build_object(
+                      'clerk_id', u.clerk_id,
+                      'name', coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id),
+                      'avatar_url', u.avatar_url,
+                      'role', co.role)
+                  ORDER BY co.created_at, u.clerk_id)
+           FROM collaborators co JOIN users u ON u.clerk_id = co.user_clerk_id
+           WHERE co.course_id = c.id AND co.status = 'accepted'), '[]'::json)::text AS collaborators,
+       coalesce((
+           SELECT json_agg(json_build_object(
+                      'id', un.id,
+                      'title', un.title,
+                      'position', un.position,
+                      'lessons', coalesce((
+                          SELECT json_agg(json_build_object(
+                                     'id', l.id,
+                                     'title', l.title,
+                                     'content_type', l.content_type,
+                                     'duration_seconds', l.duration_seconds,
+                                     'position', l.position,
+                                     'viewer_status', p.status)
+                                 ORDER BY l.position)
+                          FROM lessons l
+                          LEFT JOIN user_progress p
+                              ON p.lesson_id = l.id AND p.user_clerk_id = sqlc.narg(viewer)::text
+                          WHERE l.unit_id = un.id), '[]'::json))
+                  ORDER BY un.position)
+           FROM units un WHERE un.course_id = c.id), '[]'::json)::text AS units,
+       coalesce((
+           SELECT json_agg(json_build_object(
+                      'id', r.id,
+                      'rating', r.rating,
+                      'comment', r.comment,
+                      'created_at', r.created_at,
+                      'reviewer_clerk_id', r.user_clerk_id,
+                      'reviewer_name', CASE WHEN r.user_clerk_id IS NULL THEN 'deleted user'
+                          ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''),
+                                        r.user_clerk_id) END,
+                      'reviewer_avatar_url', u.avatar_url,
+                      'upvotes', r.upvotes)
+                  ORDER BY r.upvotes DESC, r.created_at DESC, r.id)
+           FROM (SELECT f.id, f.rating, f.comment, f.created_at, f.user_clerk_id,
+                        (SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS upvotes
+                 FROM course_feedback f WHERE f.course_id = c.id
+                 ORDER BY upvotes DESC, f.created_at DESC, f.id
+                 LIMIT sqlc.arg(top_reviews)::integer) r
+           LEFT JOIN users u ON u.clerk_id = r.user_clerk_id), '[]'::json)::text AS top_reviews,
+       vc.enrolled_at AS viewer_enrolled_at,
+       vc.progress AS viewer_progress,
+       vc.completed_at AS viewer_completed_at,
+       (vf.id IS NOT NULL)::boolean AS viewer_favorited,
+       CASE WHEN c.author_clerk_id = sqlc.narg(viewer)::text THEN 'author' ELSE vco.role END AS viewer_role,
+       nl.id AS next_lesson_id,
+       nl.title AS next_lesson_title
+FROM courses c
+JOIN course_card_facts k ON k.course_id = c.id
+LEFT JOIN user_courses vc ON vc.course_id = c.id AND vc.user_clerk_id = sqlc.narg(viewer)::text
+LEFT JOIN favorites vf ON vf.course_id = c.id AND vf.user_clerk_id = sqlc.narg(viewer)::text
+LEFT JOIN collaborators vco
+    ON vco.course_id = c.id AND vco.user_clerk_id = sqlc.narg(viewer)::text AND vco.status = 'accepted'
+-- The next lesson: the first, in course order, that an enrolled viewer has not completed.
+LEFT JOIN LATERAL (
+    SELECT l.id, l.title
+    FROM units un JOIN lessons l ON l.unit_id = un.id
+    WHERE un.course_id = c.id AND vc.id IS NOT NULL
+      AND NOT EXISTS (SELECT FROM user_progress done
+                      WHERE done.lesson_id = l.id AND done.user_clerk_id = vc.user_clerk_id
+                        AND done.status = 'completed')
+    ORDER BY un.position, l.position
+    LIMIT 1
+) nl ON true
+WHERE c.id = sqlc.arg(course_id)::uuid
+  AND (c.status = 'published' OR c.author_clerk_id = sqlc.narg(viewer)::text OR vco.id IS NOT NULL);
+
+-- name: SearchUsers :many
+-- Users whose full name, last name or email starts with a prefix, whatever its case, by name then
+-- clerk id. lower_bound is the lowercased prefix and upper_bound
+-- the first string past every string that starts with it (both in byte order, as the three prefix
+-- indexes of sql/schema/95_pages.sql sort), so that each index is read as one range. The email is
+-- matched but never returned: matched_email says only that it matched.
+SELECT u.clerk_id,
+       coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id) AS name,
+       u.avatar_url,
+       (lower(u.email) COLLATE "C" >= sqlc.arg(lower_bound)::text
+        AND lower(u.email) COLLATE "C" < sqlc.arg(upper_bound)::text) IS TRUE AS matched_email
+FROM users u
+WHERE ((lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) COLLATE "C" >= sqlc.arg(lower_bound)::text
+        AND lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) COLLATE "C" < sqlc.arg(upper_bound)::text)
+    OR (lower(u.last_name) COLLATE "C" >= sqlc.arg(lower_bound)::text
+        AND lower(u.last_name) COLLATE "C" < sqlc.arg(upper_bound)::text)
+    OR (lower(u.email) COLLATE "C" >= sqlc.arg(lower_bound)::text
+        AND lower(u.email) COLLATE "C" < sqlc.arg(upper_bound)::text))
+ORDER BY lower(coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id)), u.clerk_id
+LIMIT sqlc.arg(page_size)::integer;

@@ -1,0 +1,377 @@
+"""Pages: the reads a client draws a page from: course cards, the course page, user search;, one statement each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Final, TypeVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
+
+from learnstore._validation import validated
+from learnstore.database_async import AsyncDatabase
+from learnstore.errors import InvalidValue, NotFound
+from learnstore.queries._runtime import to_models
+from learnstore.queries.pages import AsyncQuerier
+from learnstore.types import ClerkId
+
+__all__ = [
+    "AsyncPagesRepository",
+    "CourseCard",
+    "CoursePageView",
+    "DashboardCard",
+    "FavoriteCard",
+    "FavoriteCardsPage",
+    "PageCollaborator",
+    "PageLesson",
+    "PageReview",
+    "PageUnit",
+    "TrendingCard",
+    "UserMatch",
+]
+
+#: the most cards, reviews or users one call returns
+MAX_PAGE: Final = 100
+#: the highest code point: a prefix ending in it has no "next string" (see _prefix_range)
+_LAST_CHAR: Final = 0x10FFFF
+
+
+class CourseCard(BaseModel):
+    """A course as every list of courses shows it; the viewer_* fields are None (False) without a viewer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    #: the duration the author estimated; lessons_duration_seconds is the sum of the lessons' own
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    #: "first last", the clerk id when the author has no name, "deleted user" once erased
+    author_name: str
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    #: the mean rating, 2 decimals; None when nobody rated the course
+    rating_mean: Decimal | None
+    rating_count: int
+    #: tag names, by name
+    tags: list[str]
+    viewer_enrolled_at: datetime | None
+    viewer_progress: int | None
+    viewer_favorited: bool
+
+
+class FavoriteCard(CourseCard):
+    """A card of the learner's favorites, with when they bookmarked it."""
+
+    favorited_at: datetime
+
+
+class DashboardCard(CourseCard):
+    """A card of the learner's dashboard, with when they completed the course (None: not yet)."""
+
+    completed_at: datetime | None
+
+
+class TrendingCard(CourseCard):
+    """A trending course's card, with its forum activity in the window."""
+
+    activity: int
+
+
+class FavoriteCardsPage(BaseModel):
+    """One page of favorites, newest first; pass `next_after` back as `after` (None: the last page)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[FavoriteCard]
+    next_after: tuple[datetime, UUID] | None
+
+
+class PageCollaborator(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    name: str
+    avatar_url: str | None
+    role: str
+
+
+class PageLesson(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    title: str
+    content_type: str
+    duration_seconds: int | None
+    position: int
+    #: the viewer's status in the lesson; None without a viewer or before they start it
+    viewer_status: str | None
+
+
+class PageUnit(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    title: str
+    position: int
+    lessons: list[PageLesson]
+
+
+class PageReview(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    rating: int
+    comment: str | None
+    created_at: datetime
+    reviewer_clerk_id: str | None
+    #: "deleted user" once the reviewer is erased
+    reviewer_name: str
+    reviewer_avatar_url: str | None
+    upvotes: int
+
+
+class CoursePageView(BaseModel):
+    """Everything a course page draws: the card, the content outline, ratings, reviews, the viewer's state."""
+
+    model_config = ConfigDict(frozen=True)
+
+    card: CourseCard
+    learning_objectives: list[str]
+    open_to_collaboration: bool
+    #: how many ratings gave each number of stars, 1-5
+    histogram: dict[int, int]
+    collaborators: list[PageCollaborator]
+    units: list[PageUnit]
+    #: the most upvoted reviews, then the newest
+    top_reviews: list[PageReview]
+    viewer_completed_at: datetime | None
+    #: "author", the viewer's collaborator role ("editor", "reviewer"), or None
+    viewer_role: str | None
+    #: the first lesson, in course order, an enrolled viewer has not completed (None: none left)
+    next_lesson_id: UUID | None
+    next_lesson_title: str | None
+
+
+class UserMatch(BaseModel):
+    """A user found by search. The email is never returned: `matched_email` only says it matched."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    name: str
+    avatar_url: str | None
+    matched_email: bool
+
+
+_Limit = Annotated[StrictInt, Field(ge=1, le=MAX_PAGE)]
+
+
+class _Viewer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    viewer: ClerkId | None = None
+
+
+class _Ids(_Viewer):
+    course_ids: Annotated[list[UUID], Field(max_length=MAX_PAGE)]
+
+
+class _Author(_Viewer):
+    author_clerk_id: ClerkId
+    limit: _Limit
+
+
+class _Learner(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: ClerkId
+    limit: _Limit
+
+
+class _Trending(_Viewer):
+    since: AwareDatetime
+    limit: _Limit
+
+
+class _Course(_Viewer):
+    course_id: UUID
+    top_reviews: Annotated[StrictInt, Field(ge=0, le=MAX_PAGE)]
+
+
+class _Search(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    prefix: Annotated[str, Field(min_length=1, max_length=200)]
+    limit: _Limit
+
+
+_C = TypeVar("_C", bound=CourseCard)
+_COLLABORATORS = TypeAdapter(list[PageCollaborator])
+_UNITS = TypeAdapter(list[PageUnit])
+_REVIEWS = TypeAdapter(list[PageReview])
+
+
+def _cards(cls: type[_C], rows: Sequence[BaseModel]) -> list[_C]:
+    # The generated rows have the card's columns in the card's order (sql/queries/pages.sql):
+    # re-labelled without validation, as the generated layer builds them.
+    return to_models(cls, [tuple(vars(row).values()) for row in rows])
+
+
+def _prefix_range(prefix: str) -> tuple[str, str | None]:
+    """(lowest, first string past) every string that starts with `prefix`, in code point order."""
+    last = ord(prefix[-1])
+    if last == _LAST_CHAR:
+        return prefix, None
+    return prefix, prefix[:-1] + chr(last + 1)
+
+
+class AsyncPagesRepository:
+    """The reads a client draws a page from. Every method is one statement, one round trip."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._db = db
+
+    # -- course cards ---------------------------------------------------------------------------
+
+    async def cards(self, course_ids: Sequence[UUID], *, viewer: str | None = None) -> list[CourseCard]:
+        """The cards of these courses (at most 100), in the order given: for a ranking the caller has.
+
+        Unknown courses are left out, and so are drafts and archived courses not the viewer's own.
+        """
+        if isinstance(course_ids, str | bytes) or not isinstance(course_ids, Sequence):
+            raise InvalidValue("course_ids: must be a list of course ids", field="course_ids")
+        query = validated(_Ids, {"course_ids": list(course_ids), "viewer": viewer}, "cards")
+        async with self._db.connection() as conn:
+            rows = await AsyncQuerier(conn).list_course_cards_by_ids(
+                course_ids=query.course_ids, viewer=query.viewer
+            )
+        return _cards(CourseCard, rows)
+
+    async def author_cards(
+        self, author_clerk_id: str, *, viewer: str | None = None, limit: int = 20
+    ) -> list[CourseCard]:
+        """An author's courses as cards, newest first: published ones; all when the viewer is the author."""
+        query = validated(
+            _Author, {"author_clerk_id": author_clerk_id, "viewer": viewer, "limit": limit}, "author_cards"
+        )
+        async with self._db.connection() as conn:
+            rows = await AsyncQuerier(conn).list_author_course_cards(
+                author_clerk_id=query.author_clerk_id, viewer=query.viewer, page_size=query.limit
+            )
+        return _cards(CourseCard, rows)
+
+    async def favorite_cards(
+        self, clerk_id: str, *, limit: int = 20, after: tuple[datetime, UUID] | None = None
+    ) -> FavoriteCardsPage:
+        """The learner's favorites as cards, newest bookmark first, one keyset page (they are the viewer)."""
+        query = validated(_Learner, {"clerk_id": clerk_id, "limit": limit}, "favorite_cards")
+        if after is not None and (
+            not isinstance(after, tuple)
+            or len(after) != 2
+            or not isinstance(after[0], datetime)
+            or not isinstance(after[1], UUID)
+        ):
+            raise InvalidValue("after: must be the next_after of the previous page", field="after")
+        async with self._db.connection() as conn:
+            rows = await AsyncQuerier(conn).list_favorite_course_cards(
+                user_clerk_id=query.clerk_id,
+                before_created_at=after[0] if after else None,
+                before_id=after[1] if after else None,
+                page_size=query.limit + 1,  # one more tells whether there is a next page
+            )
+        items = _cards(FavoriteCard, rows[: query.limit])
+        last = items[-1] if len(rows) > query.limit else None
+        next_after = (last.favorited_at, last.course_id) if last else None
+        return FavoriteCardsPage(items=items, next_after=next_after)
+
+    async def dashboard_cards(self, clerk_id: str, *, limit: int = 50) -> list[DashboardCard]:
+        """The learner's enrolled courses as cards with their progress, most recently enrolled first."""
+        query = validated(_Learner, {"clerk_id": clerk_id, "limit": limit}, "dashboard_cards")
+        async with self._db.connection() as conn:
+            rows = await AsyncQuerier(conn).list_enrolled_course_cards(
+                user_clerk_id=query.clerk_id, page_size=query.limit
+            )
+        return _cards(DashboardCard, rows)
+
+    async def trending_cards(
+        self, *, since: datetime, viewer: str | None = None, limit: int = 10
+    ) -> list[TrendingCard]:
+        """Published courses by forum activity since `since` (posts, replies, likes), as cards."""
+        query = validated(_Trending, {"since": since, "viewer": viewer, "limit": limit}, "trending_cards")
+        async with self._db.connection() as conn:
+            rows = await AsyncQuerier(conn).list_trending_course_cards(
+                since=query.since, viewer=query.viewer, page_size=query.limit
+            )
+        return _cards(TrendingCard, rows)
+
+    # -- the course page ------------------------------------------------------------------------
+
+    async def course_page(
+        self, course_id: UUID, *, viewer: str | None = None, top_reviews: int = 5
+    ) -> CoursePageView:
+        """The course page in one round trip; `NotFound` (course_id) for an unknown course, or one
+        that is not published and that the viewer neither authors nor co-edits."""
+        query = validated(
+            _Course, {"course_id": course_id, "viewer": viewer, "top_reviews": top_reviews}, "course_page"
+        )
+        async with self._db.connection() as conn:
+            row = await AsyncQuerier(conn).get_course_page(
+                course_id=query.course_id, viewer=query.viewer, top_reviews=query.top_reviews
+            )
+        if row is None:
+            raise NotFound(f"no course with id {query.course_id} to show", field="course_id")
+        values: dict[str, Any] = vars(row)
+        card = CourseCard.model_construct(**{name: values[name] for name in CourseCard.model_fields})
+        stars = (row.one_star, row.two_stars, row.three_stars, row.four_stars, row.five_stars)
+        return CoursePageView.model_construct(
+            card=card,
+            learning_objectives=row.learning_objectives,
+            open_to_collaboration=row.open_to_collaboration,
+            histogram=dict(enumerate(stars, start=1)),
+            collaborators=_COLLABORATORS.validate_json(row.collaborators),
+            units=_UNITS.validate_json(row.units),
+            top_reviews=_REVIEWS.validate_json(row.top_reviews),
+            viewer_completed_at=row.viewer_completed_at,
+            viewer_role=row.viewer_role,
+            next_lesson_id=row.next_lesson_id,
+            next_lesson_title=row.next_lesson_title,
+        )
+
+    # -- user search ----------------------------------------------------------------------------
+
+    async def search_users(self, prefix: str, *, limit: int = 10) -> list[UserMatch]:
+        """Users whose full name, last name or email starts with `prefix` (ignoring case), by name.
+
+        For invites and @mentions: index-served over millions of users; an email is matched but
+        never returned. Leading and trailing whitespace is ignored; a blank prefix is InvalidValue.
+        """
+        if not isinstance(prefix, str) or "\x00" in prefix:
+            raise InvalidValue("prefix: must be a string without NUL characters", field="prefix")
+        query = validated(_Search, {"prefix": " ".join(prefix.lower().split()), "limit": limit}, "search")
+        lower, upper = _prefix_range(query.prefix)
+        async with self._db.connection() as conn:
+            rows = await AsyncQuerier(conn).search_users(
+                lower_bound=lower,
+                upper_bound=upper if upper is not None else lower + chr(_LAST_CHAR),
+                page_size=query.limit,
+            )
+        return [
+            UserMatch.model_construct(
+                clerk_id=r.clerk_id, name=r.name, avatar_url=r.avatar_url, matched_email=bool(r.matched_email)
+            )
+            for r in rows
+        ]
+

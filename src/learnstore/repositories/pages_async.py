@@ -1,4 +1,4 @@
-"""Pages: the reads a client draws a page from: course cards, the course page, user search;, one statement each."""
+"""Pages: the reads a client draws a page from (cards, course page, user search), one statement each."""
 
 from __future__ import annotations
 
@@ -374,4 +374,3 @@ class AsyncPagesRepository:
             )
             for r in rows
         ]
-

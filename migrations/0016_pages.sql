@@ -44,8 +44,9 @@ GRANT SELECT ON course_card_facts TO learnstore_app;
 
 -- User search by prefix (invites, @mentions): the full name, the last name and the email, each
 -- lowercased, in byte order (COLLATE "C"), so that a prefix is a range that a generic plan can
--- seek (a LIKE pattern is only indexable when the planner sees it as a constant).
+-- seek (a LIKE pattern is only indexable when the planner sees it as a constant); clerk_id breaks
+-- ties in index order, so that a page of namesakes stops after the page.
 CREATE INDEX users_full_name_prefix_idx ON users
-    ((lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) COLLATE "C"));
-CREATE INDEX users_last_name_prefix_idx ON users ((lower(last_name) COLLATE "C"));
-CREATE INDEX users_email_prefix_idx ON users ((lower(email) COLLATE "C"));
+    ((lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) COLLATE "C"), clerk_id);
+CREATE INDEX users_last_name_prefix_idx ON users ((lower(last_name) COLLATE "C"), clerk_id);
+CREATE INDEX users_email_prefix_idx ON users ((lower(email) COLLATE "C"), clerk_id);

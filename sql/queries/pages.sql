@@ -111,11 +111,11 @@ SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_
        k.lesson_count, k.lessons_duration_seconds, k.enrolment_count, k.rating_mean, k.rating_count, k.tags,
        c.learning_objectives,
        c.open_to_collaboration,
-       (SELECT count(*) FILTER (WHERE f.rating = 1) FROM course_feedback f WHERE f.course_id = c.id)::integer AS one_star,
-       (SELECT count(*) FILTER (WHERE f.rating = 2) FROM course_feedback f WHERE f.course_id = c.id)::integer AS two_stars,
-       (SELECT count(*) FILTER (WHERE f.rating = 3) FROM course_feedback f WHERE f.course_id = c.id)::integer AS three_stars,
-       (SELECT count(*) FILTER (WHERE f.rating = 4) FROM course_feedback f WHERE f.course_id = c.id)::integer AS four_stars,
-       (SELECT count(*) FILTER (WHERE f.rating = 5) FROM course_feedback f WHERE f.course_id = c.id)::integer AS five_stars,
+       -- how many ratings gave 1, 2, 3, 4 and 5 stars, in one pass over the course's ratings
+       (SELECT array[count(*) FILTER (WHERE f.rating = 1), count(*) FILTER (WHERE f.rating = 2),
+                     count(*) FILTER (WHERE f.rating = 3), count(*) FILTER (WHERE f.rating = 4),
+                     count(*) FILTER (WHERE f.rating = 5)]
+        FROM course_feedback f WHERE f.course_id = c.id)::integer[] AS histogram,
        coalesce((
            SELECT json_agg(json_build_object(
                       'clerk_id', u.clerk_id,
@@ -192,22 +192,48 @@ WHERE c.id = sqlc.arg(course_id)::uuid
   AND (c.status = 'published' OR c.author_clerk_id = sqlc.narg(viewer)::text OR vco.id IS NOT NULL);
 
 -- name: SearchUsers :many
--- Users whose full name, last name or email starts with a prefix, whatever its case, by name then
--- clerk id. lower_bound is the lowercased prefix and upper_bound
--- the first string past every string that starts with it (both in byte order, as the three prefix
--- indexes of sql/schema/95_pages.sql sort), so that each index is read as one range. The email is
--- matched but never returned: matched_email says only that it matched.
+-- Users whose full name, last name or email starts with a prefix, whatever its case: those whose
+-- full name matches first, then those whose last name does, then those whose email does, each by
+-- that key, then clerk id; a user once, at their best match. lower_bound is the lowercased prefix
+-- and upper_bound the first string past every string that starts with it, both in byte order as
+-- the three prefix indexes of sql/schema/95_pages.sql sort, so that each branch reads one range
+-- of its index, in order, and stops after page_size rows. The email is matched but never
+-- returned: matched_email says only that it matched.
+WITH hits AS (
+    (SELECT u.clerk_id, 1 AS rank,
+            lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) COLLATE "C" AS sort_key
+     FROM users u
+     WHERE lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) COLLATE "C"
+           >= sqlc.arg(lower_bound)::text
+       AND lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) COLLATE "C"
+           < sqlc.arg(upper_bound)::text
+     ORDER BY 3, 1
+     LIMIT sqlc.arg(page_size)::integer)
+    UNION ALL
+    (SELECT u.clerk_id, 2, lower(u.last_name) COLLATE "C"
+     FROM users u
+     WHERE lower(u.last_name) COLLATE "C" >= sqlc.arg(lower_bound)::text
+       AND lower(u.last_name) COLLATE "C" < sqlc.arg(upper_bound)::text
+     ORDER BY 3, 1
+     LIMIT sqlc.arg(page_size)::integer)
+    UNION ALL
+    (SELECT u.clerk_id, 3, lower(u.email) COLLATE "C"
+     FROM users u
+     WHERE lower(u.email) COLLATE "C" >= sqlc.arg(lower_bound)::text
+       AND lower(u.email) COLLATE "C" < sqlc.arg(upper_bound)::text
+     ORDER BY 3, 1
+     LIMIT sqlc.arg(page_size)::integer)
+), best AS (
+    SELECT DISTINCT ON (h.clerk_id) h.clerk_id, h.rank, h.sort_key
+    FROM hits h
+    ORDER BY h.clerk_id, h.rank
+)
 SELECT u.clerk_id,
        coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id) AS name,
        u.avatar_url,
        (lower(u.email) COLLATE "C" >= sqlc.arg(lower_bound)::text
         AND lower(u.email) COLLATE "C" < sqlc.arg(upper_bound)::text) IS TRUE AS matched_email
-FROM users u
-WHERE ((lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) COLLATE "C" >= sqlc.arg(lower_bound)::text
-        AND lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) COLLATE "C" < sqlc.arg(upper_bound)::text)
-    OR (lower(u.last_name) COLLATE "C" >= sqlc.arg(lower_bound)::text
-        AND lower(u.last_name) COLLATE "C" < sqlc.arg(upper_bound)::text)
-    OR (lower(u.email) COLLATE "C" >= sqlc.arg(lower_bound)::text
-        AND lower(u.email) COLLATE "C" < sqlc.arg(upper_bound)::text))
-ORDER BY lower(coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id)), u.clerk_id
+FROM best b
+JOIN users u ON u.clerk_id = b.clerk_id
+ORDER BY b.rank, b.sort_key, b.clerk_id
 LIMIT sqlc.arg(page_size)::integer;

@@ -1402,11 +1402,7 @@ class GetCoursePageRow(BaseModel):
     tags: list[str]
     learning_objectives: list[str]
     open_to_collaboration: bool
-    one_star: int
-    two_stars: int
-    three_stars: int
-    four_stars: int
-    five_stars: int
+    histogram: list[int]
     collaborators: str
     units: str
     top_reviews: str

@@ -148,11 +148,13 @@ class Querier:
         upper_bound: str,
         page_size: int,
     ) -> list[models.SearchUsersRow]:
-        """Users whose full name, last name or email starts with a prefix, whatever its case, by name then
-        clerk id. lower_bound is the lowercased prefix and upper_bound
-        the first string past every string that starts with it (both in byte order, as the three prefix
-        indexes of sql/schema/95_pages.sql sort), so that each index is read as one range. The email is
-        matched but never returned: matched_email says only that it matched.
+        """Users whose full name, last name or email starts with a prefix, whatever its case: those whose
+        full name matches first, then those whose last name does, then those whose email does, each by
+        that key, then clerk id; a user once, at their best match. lower_bound is the lowercased prefix
+        and upper_bound the first string past every string that starts with it, both in byte order as
+        the three prefix indexes of sql/schema/95_pages.sql sort, so that each branch reads one range
+        of its index, in order, and stops after page_size rows. The email is matched but never
+        returned: matched_email says only that it matched.
         """
         with self._sql.search_users_cursor(
             self._conn,
@@ -295,11 +297,13 @@ class AsyncQuerier:
         upper_bound: str,
         page_size: int,
     ) -> list[models.SearchUsersRow]:
-        """Users whose full name, last name or email starts with a prefix, whatever its case, by name then
-        clerk id. lower_bound is the lowercased prefix and upper_bound
-        the first string past every string that starts with it (both in byte order, as the three prefix
-        indexes of sql/schema/95_pages.sql sort), so that each index is read as one range. The email is
-        matched but never returned: matched_email says only that it matched.
+        """Users whose full name, last name or email starts with a prefix, whatever its case: those whose
+        full name matches first, then those whose last name does, then those whose email does, each by
+        that key, then clerk id; a user once, at their best match. lower_bound is the lowercased prefix
+        and upper_bound the first string past every string that starts with it, both in byte order as
+        the three prefix indexes of sql/schema/95_pages.sql sort, so that each branch reads one range
+        of its index, in order, and stops after page_size rows. The email is matched but never
+        returned: matched_email says only that it matched.
         """
         async with self._sql.search_users_cursor(
             self._conn,

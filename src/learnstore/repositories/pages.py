@@ -334,12 +334,11 @@ class PagesRepository:
             raise NotFound(f"no course with id {query.course_id} to show", field="course_id")
         values: dict[str, Any] = vars(row)
         card = CourseCard.model_construct(**{name: values[name] for name in CourseCard.model_fields})
-        stars = (row.one_star, row.two_stars, row.three_stars, row.four_stars, row.five_stars)
         return CoursePageView.model_construct(
             card=card,
             learning_objectives=row.learning_objectives,
             open_to_collaboration=row.open_to_collaboration,
-            histogram=dict(enumerate(stars, start=1)),
+            histogram=dict(enumerate(row.histogram, start=1)),
             collaborators=_COLLABORATORS.validate_json(row.collaborators),
             units=_UNITS.validate_json(row.units),
             top_reviews=_REVIEWS.validate_json(row.top_reviews),

@@ -216,14 +216,14 @@ class _Search(BaseModel):
     limit: _Limit
 
 
-_C = TypeVar("_C", bound=CourseCard)
+_M = TypeVar("_M", bound=BaseModel)
 _COLLABORATORS = TypeAdapter(list[PageCollaborator])
 _UNITS = TypeAdapter(list[PageUnit])
 _REVIEWS = TypeAdapter(list[PageReview])
 
 
-def _cards(cls: type[_C], rows: Sequence[BaseModel]) -> list[_C]:
-    # The generated rows have the card's columns in the card's order (sql/queries/pages.sql):
+def _relabel(cls: type[_M], rows: Sequence[BaseModel]) -> list[_M]:
+    # The generated rows have the public model's columns in its order (sql/queries/pages.sql):
     # re-labelled without validation, as the generated layer builds them.
     return to_models(cls, [tuple(vars(row).values()) for row in rows])
 
@@ -258,7 +258,7 @@ class AsyncPagesRepository:
             rows = await AsyncQuerier(conn).list_course_cards_by_ids(
                 course_ids=query.course_ids, viewer=query.viewer
             )
-        return _cards(CourseCard, rows)
+        return _relabel(CourseCard, rows)
 
     async def author_cards(
         self, author_clerk_id: str, *, viewer: str | None = None, limit: int = 20
@@ -271,7 +271,7 @@ class AsyncPagesRepository:
             rows = await AsyncQuerier(conn).list_author_course_cards(
                 author_clerk_id=query.author_clerk_id, viewer=query.viewer, page_size=query.limit
             )
-        return _cards(CourseCard, rows)
+        return _relabel(CourseCard, rows)
 
     async def favorite_cards(
         self, clerk_id: str, *, limit: int = 20, after: tuple[datetime, UUID] | None = None
@@ -292,7 +292,7 @@ class AsyncPagesRepository:
                 before_id=after[1] if after else None,
                 page_size=query.limit + 1,  # one more tells whether there is a next page
             )
-        items = _cards(FavoriteCard, rows[: query.limit])
+        items = _relabel(FavoriteCard, rows[: query.limit])
         last = items[-1] if len(rows) > query.limit else None
         next_after = (last.favorited_at, last.course_id) if last else None
         return FavoriteCardsPage(items=items, next_after=next_after)
@@ -304,7 +304,7 @@ class AsyncPagesRepository:
             rows = await AsyncQuerier(conn).list_enrolled_course_cards(
                 user_clerk_id=query.clerk_id, page_size=query.limit
             )
-        return _cards(DashboardCard, rows)
+        return _relabel(DashboardCard, rows)
 
     async def trending_cards(
         self, *, since: datetime, viewer: str | None = None, limit: int = 10
@@ -315,7 +315,7 @@ class AsyncPagesRepository:
             rows = await AsyncQuerier(conn).list_trending_course_cards(
                 since=query.since, viewer=query.viewer, page_size=query.limit
             )
-        return _cards(TrendingCard, rows)
+        return _relabel(TrendingCard, rows)
 
     # -- the course page ------------------------------------------------------------------------
 
@@ -367,9 +367,4 @@ class AsyncPagesRepository:
                 upper_bound=upper if upper is not None else lower + chr(_LAST_CHAR),
                 page_size=query.limit,
             )
-        return [
-            UserMatch.model_construct(
-                clerk_id=r.clerk_id, name=r.name, avatar_url=r.avatar_url, matched_email=bool(r.matched_email)
-            )
-            for r in rows
-        ]
+        return _relabel(UserMatch, rows)

@@ -1,0 +1,279 @@
+"""The pages a client draws, registered with bench.registry: the learner's dashboard as course cards,
+an author's courses as cards, the course page and user search, for learnstore, raw psycopg (the same
+SQL, from sql/queries/pages.sql) and the SQLAlchemy ORM.
+
+    python -m bench.run --scale small --only dashboard_cards --only author_cards --only course_page \
+        --only user_search --import-reps 0
+
+The ORM draws each page as an ORM user who knows about N+1 would: the rows with their relationships
+loaded eagerly, then one grouped query per aggregate (lesson counts, enrolments, ratings, tags, the
+viewer's favorites) for the whole page, put together in Python.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, desc, func, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from bench.peers import orm
+from bench.registry import Impls, Peers, operation
+
+#: what the search benchmark types: a first-name prefix that many users share
+SEARCH_PREFIX = "mar"
+
+
+def _card_facts(session: Session, courses: list[orm.Course], viewer: str | None) -> list[dict[str, Any]]:
+    """The cards of `courses`: one grouped query per aggregate for the whole page."""
+    ids = [c.id for c in courses]
+    lessons = {
+        course_id: (count, seconds)
+        for course_id, count, seconds in session.execute(
+            select(
+                orm.Unit.course_id,
+                func.count(orm.Lesson.id),
+                func.coalesce(func.sum(orm.Lesson.duration_seconds), 0),
+            )
+            .join(orm.Lesson, orm.Lesson.unit_id == orm.Unit.id)
+            .where(orm.Unit.course_id.in_(ids))
+            .group_by(orm.Unit.course_id)
+        ).tuples()
+    }
+    enrolments = dict(
+        session.execute(
+            select(orm.UserCourse.course_id, func.count())
+            .where(orm.UserCourse.course_id.in_(ids))
+            .group_by(orm.UserCourse.course_id)
+        ).all()
+    )
+    ratings = {
+        course_id: (mean, count)
+        for course_id, mean, count in session.execute(
+            select(
+                orm.CourseFeedback.course_id, func.round(func.avg(orm.CourseFeedback.rating), 2), func.count()
+            )
+            .where(orm.CourseFeedback.course_id.in_(ids))
+            .group_by(orm.CourseFeedback.course_id)
+        ).tuples()
+    }
+    authors = {
+        u.clerk_id: u
+        for u in session.scalars(
+            select(orm.User).where(
+                orm.User.clerk_id.in_({c.author_clerk_id for c in courses if c.author_clerk_id})
+            )
+        )
+    }
+    mine: dict[UUID, orm.UserCourse] = {}
+    if viewer is not None:
+        mine = {
+            e.course_id: e
+            for e in session.scalars(
+                select(orm.UserCourse).where(
+                    orm.UserCourse.user_clerk_id == viewer, orm.UserCourse.course_id.in_(ids)
+                )
+            )
+        }
+    cards = []
+    for c in courses:
+        author = authors.get(c.author_clerk_id or "")
+        count, seconds = lessons.get(c.id, (0, 0))
+        mean, rated = ratings.get(c.id, (None, 0))
+        enrolment = mine.get(c.id)
+        cards.append(
+            {
+                "course_id": c.id,
+                "title": c.title,
+                "cover_image_url": c.cover_image_url,
+                "difficulty": c.difficulty,
+                "language_code": c.language.code if c.language else None,
+                "author_name": " ".join(p for p in (author.first_name, author.last_name) if p)
+                if author
+                else None,
+                "author_avatar_url": author.avatar_url if author else None,
+                "lesson_count": count,
+                "lessons_duration_seconds": seconds,
+                "enrolment_count": enrolments.get(c.id, 0),
+                "rating_mean": mean,
+                "rating_count": rated,
+                "tags": [t.name for t in c.tags],
+                "viewer_progress": enrolment.progress if enrolment else None,
+            }
+        )
+    return cards
+
+
+def orm_dashboard_cards(session: Session, clerk_id: str) -> list[dict[str, Any]]:
+    enrolments = session.scalars(
+        select(orm.UserCourse)
+        .options(
+            joinedload(orm.UserCourse.course).joinedload(orm.Course.language),
+            joinedload(orm.UserCourse.course).selectinload(orm.Course.tags),
+        )
+        .where(orm.UserCourse.user_clerk_id == clerk_id)
+        .order_by(desc(orm.UserCourse.enrolled_at), desc(orm.UserCourse.course_id))
+        .limit(50)
+    ).all()
+    return _card_facts(session, [e.course for e in enrolments], clerk_id)
+
+
+def orm_author_cards(session: Session, author: str, viewer: str) -> list[dict[str, Any]]:
+    courses = session.scalars(
+        select(orm.Course)
+        .options(joinedload(orm.Course.language), selectinload(orm.Course.tags))
+        .where(orm.Course.author_clerk_id == author, orm.Course.status == "published")
+        .order_by(desc(orm.Course.created_at), desc(orm.Course.id))
+        .limit(20)
+    ).all()
+    return _card_facts(session, list(courses), viewer)
+
+
+def orm_course_page(session: Session, course_id: UUID, viewer: str) -> dict[str, Any]:
+    course = session.scalars(
+        select(orm.Course)
+        .options(
+            joinedload(orm.Course.language),
+            selectinload(orm.Course.tags),
+            selectinload(orm.Course.units).selectinload(orm.Unit.lessons),
+        )
+        .where(orm.Course.id == course_id)
+    ).one()
+    [card] = _card_facts(session, [course], viewer)
+    histogram = dict(
+        session.execute(
+            select(orm.CourseFeedback.rating, func.count())
+            .where(orm.CourseFeedback.course_id == course_id)
+            .group_by(orm.CourseFeedback.rating)
+        ).all()
+    )
+    lesson_ids = [lesson.id for unit in course.units for lesson in unit.lessons]
+    statuses = dict(
+        session.execute(
+            select(orm.UserProgress.lesson_id, orm.UserProgress.status).where(
+                orm.UserProgress.user_clerk_id == viewer, orm.UserProgress.lesson_id.in_(lesson_ids)
+            )
+        ).all()
+    )
+    reviews = session.execute(
+        select(orm.CourseFeedback, orm.User)
+        .outerjoin(orm.User, orm.User.clerk_id == orm.CourseFeedback.user_clerk_id)
+        .where(orm.CourseFeedback.course_id == course_id)
+        .order_by(desc(orm.CourseFeedback.id))
+        .limit(5)
+    ).all()
+    next_lesson = next(
+        (
+            lesson
+            for unit in course.units
+            for lesson in unit.lessons
+            if statuses.get(lesson.id) != "completed"
+        ),
+        None,
+    )
+    return {
+        "card": card,
+        "units": [
+            {
+                "title": unit.title,
+                "lessons": [
+                    {
+                        "title": lesson.title,
+                        "status": statuses.get(lesson.id),
+                        "duration": lesson.duration_seconds,
+                    }
+                    for lesson in unit.lessons
+                ],
+            }
+            for unit in course.units
+        ],
+        "histogram": {star: histogram.get(star, 0) for star in range(1, 6)},
+        "reviews": [(f.rating, u.first_name if u else None) for f, u in reviews],
+        "next_lesson": next_lesson.title if next_lesson else None,
+    }
+
+
+def _prefix(column: ColumnElement[Any], prefix: str) -> ColumnElement[bool]:
+    return func.lower(column).startswith(prefix, autoescape=True)
+
+
+def orm_user_search(session: Session, prefix: str) -> list[tuple[str, str | None, str | None]]:
+    full_name = func.lower(
+        func.coalesce(orm.User.first_name, "") + " " + func.coalesce(orm.User.last_name, "")
+    )
+    users = session.scalars(
+        select(orm.User)
+        .where(
+            or_(
+                full_name.startswith(prefix, autoescape=True),
+                _prefix(orm.User.last_name, prefix),
+                _prefix(orm.User.email, prefix),
+            )
+        )
+        .order_by(full_name, orm.User.clerk_id)
+        .limit(10)
+    ).all()
+    return [(u.clerk_id, u.first_name, u.last_name) for u in users]
+
+
+def _page_parsed(row: Any) -> Any:
+    """The course page row as the raw user reads it: the three JSON text columns parsed."""
+
+    def parse(values: Any) -> Any:
+        *head, collaborators, units, reviews = values[:-7]
+        return (*head, json.loads(collaborators), json.loads(units), json.loads(reviews), *values[-7:])
+
+    async def later() -> Any:
+        return parse(await row)
+
+    return later() if isinstance(row, Awaitable) else parse(row)
+
+
+@operation("dashboard_cards", "learner dashboard as course cards", kind="list", rows="10")
+def dashboard_cards(p: Peers) -> Impls:
+    learner = p.fx.learner
+    params = {"user_clerk_id": learner, "page_size": 50}
+    return {
+        **p.learnstore(lambda s, r: s.pages.dashboard_cards(learner)),
+        **p.raw(lambda raw, r: raw.all("list_enrolled_course_cards", params)),
+        "orm": lambda r: p.orm(orm_dashboard_cards, learner),
+    }
+
+
+@operation("author_cards", "an author's courses as cards", kind="list", rows="20")
+def author_cards(p: Peers) -> Impls:
+    learner = p.fx.learner
+    author = p.setup.execute(
+        "SELECT author_clerk_id FROM courses WHERE id = %s", (p.fx.course_id,)
+    ).fetchone()[0]
+    params = {"author_clerk_id": author, "viewer": learner, "page_size": 20}
+    return {
+        **p.learnstore(lambda s, r: s.pages.author_cards(author, viewer=learner)),
+        **p.raw(lambda raw, r: raw.all("list_author_course_cards", params)),
+        "orm": lambda r: p.orm(orm_author_cards, author, learner),
+    }
+
+
+@operation("course_page", "the course page (50 lessons, 5 reviews, viewer state)", kind="tree", rows="1")
+def course_page(p: Peers) -> Impls:
+    learner, course = p.fx.learner, p.fx.course_id
+    params = {"course_id": course, "viewer": learner, "top_reviews": 5}
+    return {
+        **p.learnstore(lambda s, r: s.pages.course_page(course, viewer=learner)),
+        **p.raw(lambda raw, r: _page_parsed(raw.one("get_course_page", params))),
+        "orm": lambda r: p.orm(orm_course_page, course, learner),
+    }
+
+
+@operation("user_search", "user search by prefix (10)", kind="list", rows="10")
+def user_search(p: Peers) -> Impls:
+    upper = SEARCH_PREFIX[:-1] + chr(ord(SEARCH_PREFIX[-1]) + 1)
+    params: dict[str, Any] = {"lower_bound": SEARCH_PREFIX, "upper_bound": upper, "page_size": 10}
+    return {
+        **p.learnstore(lambda s, r: s.pages.search_users(SEARCH_PREFIX)),
+        **p.raw(lambda raw, r: raw.all("search_users", params)),
+        "orm": lambda r: p.orm(orm_user_search, SEARCH_PREFIX),
+    }

@@ -85,6 +85,41 @@ HOT_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
         },
     ),
     (
+        "dashboard as course cards",
+        "list_enrolled_course_cards",
+        lambda fx: {"user_clerk_id": fx.learner, "page_size": 50},
+    ),
+    (
+        "course cards by id",
+        "list_course_cards_by_ids",
+        lambda fx: {"course_ids": [fx.course_id], "viewer": fx.learner},
+    ),
+    (
+        "an author's course cards",
+        "list_author_course_cards",
+        lambda fx: {"author_clerk_id": "user_000000", "viewer": fx.learner, "page_size": 20},
+    ),
+    (
+        "favorite course cards",
+        "list_favorite_course_cards",
+        lambda fx: {"user_clerk_id": fx.learner, "before_created_at": None, "before_id": None, "page_size": 21},
+    ),
+    (
+        "trending course cards",
+        "list_trending_course_cards",
+        lambda fx: {"since": "2025-05-01T00:00:00Z", "viewer": fx.learner, "page_size": 10},
+    ),
+    (
+        "the course page",
+        "get_course_page",
+        lambda fx: {"course_id": fx.course_id, "viewer": fx.learner, "top_reviews": 5},
+    ),
+    (
+        "user search by prefix",
+        "search_users",
+        lambda fx: {"lower_bound": "mar", "upper_bound": "mas", "page_size": 10},
+    ),
+    (
         "the due queue (20)",
         "list_due_flashcards",
         lambda fx: {"user_clerk_id": fx.learner, "set_id": None, "page_size": 20, "new_per_day": 20},

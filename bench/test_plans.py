@@ -102,7 +102,12 @@ HOT_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
     (
         "favorite course cards",
         "list_favorite_course_cards",
-        lambda fx: {"user_clerk_id": fx.learner, "before_created_at": None, "before_id": None, "page_size": 21},
+        lambda fx: {
+            "user_clerk_id": fx.learner,
+            "before_created_at": None,
+            "before_id": None,
+            "page_size": 21,
+        },
     ),
     (
         "trending course cards",

@@ -94,15 +94,18 @@ def enrol(conn: Conn, clerk_id: str, course_id: UUID, progress: int = 0, ago_day
     )
 
 
-def rate(conn: Conn, clerk_id: str, course_id: UUID, rating: int, comment: str | None = None) -> UUID:
+def rate(
+    conn: Conn, clerk_id: str, course_id: UUID, rating: int, comment: str | None = None, ago_minutes: int = 0
+) -> UUID:
     feedback: UUID = one(
         conn,
-        "INSERT INTO course_feedback (course_id, user_clerk_id, rating, comment) VALUES (%s, %s, %s, %s)"
-        " RETURNING id",
+        "INSERT INTO course_feedback (course_id, user_clerk_id, rating, comment, created_at)"
+        " VALUES (%s, %s, %s, %s, now() - make_interval(mins => %s)) RETURNING id",
         course_id,
         clerk_id,
         rating,
         comment,
+        ago_minutes,
     )
     return feedback
 
@@ -126,8 +129,8 @@ def make_world(db_conn: Conn) -> dict[str, Any]:
     enrol(db_conn, "ana", main, 33, ago_days=1)
     enrol(db_conn, "ben", main, 100, ago_days=2)
     enrol(db_conn, "ana", older, 0, ago_days=3)
-    rate(db_conn, "ana", main, 5)
-    rate(db_conn, "ben", main, 4)
+    rate(db_conn, "ana", main, 5, ago_minutes=20)
+    rate(db_conn, "ben", main, 4, ago_minutes=10)
     db_conn.execute("INSERT INTO favorites (user_clerk_id, course_id) VALUES ('ana', %s)", (main,))
     return {"main": main, "older": older, "draft": draft}
 
@@ -339,6 +342,134 @@ def test_an_empty_course_page_has_empty_parts(db_conn: Conn) -> None:
     assert (page.viewer_role, page.next_lesson_id) == (None, None)
 
 
+# ---- the learner's profile and belongings -----------------------------------------------------------
+
+
+def test_the_profile_counts_quizzes_passed_and_languages_learned(
+    db_conn: Conn, world: dict[str, Any]
+) -> None:
+    lesson = one(db_conn, "SELECT id FROM lessons WHERE title = 'Lesson 1.1'")
+    quizzes = [
+        one(
+            db_conn,
+            "INSERT INTO quizzes (lesson_id, question, question_type, correct_answer)"
+            " VALUES (%s, %s, 'fill_blank', '\"x\"') RETURNING id",
+            lesson,
+            question,
+        )
+        for question in ("q1", "q2")
+    ]
+    db_conn.execute(
+        "INSERT INTO quiz_attempts (quiz_id, user_clerk_id, answer, is_correct) VALUES"
+        " (%s, 'ana', '\"x\"', true), (%s, 'ana', '\"x\"', true), (%s, 'ana', '\"y\"', false)",
+        (quizzes[0], quizzes[0], quizzes[1]),
+    )
+    card = Store.on(db_conn).achievements.get_profile("ana")
+    assert (card.quizzes_passed, card.languages_learned, card.courses_enrolled) == (1, ["en"], 2)
+    empty = Store.on(db_conn).achievements.get_profile("cy")
+    assert (empty.quizzes_passed, empty.languages_learned) == (0, [])
+
+
+def test_lesson_statuses_across_courses_come_latest_first_in_keyset_pages(
+    db_conn: Conn, world: dict[str, Any]
+) -> None:
+    lessons = db_conn.execute(
+        "SELECT l.id, l.title FROM lessons l JOIN units u ON u.id = l.unit_id"
+        " JOIN courses c ON c.id = u.course_id ORDER BY c.title, l.title"
+    ).fetchall()
+    for age, (lesson, _) in enumerate(lessons):
+        db_conn.execute(
+            "INSERT INTO user_progress (user_clerk_id, lesson_id, status, started_at, updated_at)"
+            " VALUES ('ana', %s, 'in_progress', now(), now() - make_interval(mins => %s))",
+            (lesson, age),
+        )
+    store = Store.on(db_conn)
+    seen: list[str] = []
+    after = None
+    for _ in range(len(lessons)):
+        page = store.pages.lesson_statuses("ana", limit=3, after=after)
+        seen += [f"{s.course_title}/{s.lesson_title}" for s in page.items]
+        after = page.next_after
+        if after is None:
+            break
+    assert seen == [
+        "Older/Lesson 1.1",
+        "SQL/Lesson 1.1",
+        "SQL/Lesson 1.2",
+        "SQL/Lesson 2.1",
+    ]
+    assert store.pages.lesson_statuses("ben").items == []
+    assert store.as_user("ben").pages.lesson_statuses("ana").items == []
+    with pytest.raises(InvalidValue) as caught:
+        store.pages.lesson_statuses("ana", after=(1, 2))  # type: ignore[arg-type]
+    assert caught.value.field == "after"
+
+
+def test_belongings_list_likes_reviews_edits_goals_invitations_and_co_edited_courses(
+    db_conn: Conn, world: dict[str, Any]
+) -> None:
+    main, older = world["main"], world["older"]
+    post = one(
+        db_conn,
+        "INSERT INTO forum_posts (course_id, author_clerk_id, title, body) VALUES (%s, 'ben', 'Joins?', 'b')"
+        " RETURNING id",
+        main,
+    )
+    reply = one(
+        db_conn,
+        "INSERT INTO forum_replies (post_id, author_clerk_id, body)"
+        " VALUES (%s, 'ben', 'Use USING') RETURNING id",
+        post,
+    )
+    db_conn.execute(
+        "INSERT INTO forum_post_likes (post_id, user_clerk_id, created_at)"
+        " VALUES (%s, 'ana', now() - interval '1 h')",
+        (post,),
+    )
+    db_conn.execute("INSERT INTO forum_reply_likes (reply_id, user_clerk_id) VALUES (%s, 'ana')", (reply,))
+    db_conn.execute(
+        "INSERT INTO suggested_edits (course_id, author_clerk_id, summary, payload, status, reviewed_at)"
+        " VALUES (%s, 'ana', 'Typo', '{\"title\": \"SQL!\"}', 'rejected', now())",
+        (main,),
+    )
+    db_conn.execute(
+        "INSERT INTO learning_goals (user_clerk_id, title, progress, completed_at) VALUES"
+        " ('ana', 'Done', 100, now()), ('ana', 'Open', 10, NULL)"
+    )
+    db_conn.execute(
+        "INSERT INTO collaborators (course_id, user_clerk_id, role, status) VALUES"
+        " (%s, 'ana', 'editor', 'accepted'), (%s, 'ana', 'reviewer', 'pending')",
+        (main, older),
+    )
+    store = Store.on(db_conn)
+    mine = store.pages.belongings("ana")
+    assert [(like.kind, like.text, like.course_title) for like in mine.likes] == [
+        ("reply", "Use USING", "SQL"),
+        ("post", "Joins?", "SQL"),
+    ]
+    assert [(r.course_title, r.rating, r.upvotes) for r in mine.reviews] == [("SQL", 5, 0)]
+    assert [(e.summary, e.status) for e in mine.suggested_edits] == [("Typo", "rejected")]
+    assert [(g.title, g.completed_at is None) for g in mine.goals] == [("Open", True), ("Done", False)]
+    assert sorted((i.course_title, i.status, i.author_name) for i in mine.invitations) == [
+        ("Older", "pending", "Ada Lovelace"),
+        ("SQL", "accepted", "Ada Lovelace"),
+    ]
+    assert [seat.course_id for seat in mine.co_edited] == [main]
+    assert len(store.pages.belongings("ana", per_section=1).likes) == 1
+    nothing = store.pages.belongings("cy")
+    assert (nothing.likes, nothing.reviews, nothing.suggested_edits, nothing.goals, nothing.invitations) == (
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
+    with pytest.raises(NotFound):
+        store.pages.belongings("ghost")
+    # as another user: her private goals are not theirs to see
+    assert store.as_user("ben").pages.belongings("ana").goals == []
+
+
 # ---- user search ---------------------------------------------------------------------------------
 
 
@@ -448,6 +579,8 @@ async def test_every_page_read_is_one_round_trip_async(fresh_db: str) -> None:
             "trending_cards": lambda: store.pages.trending_cards(since=since, viewer="ana"),
             "course_page": lambda: store.pages.course_page(made["main"], viewer="ana"),
             "search_users": lambda: store.pages.search_users("an"),
+            "lesson_statuses": lambda: store.pages.lesson_statuses("ben"),
+            "belongings": lambda: store.pages.belongings("ana"),
         }
         for name, operation in operations.items():
             with round_trips(conn) as trips:

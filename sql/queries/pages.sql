@@ -237,3 +237,90 @@ FROM best b
 JOIN users u ON u.clerk_id = b.clerk_id
 ORDER BY b.rank, b.sort_key, b.clerk_id
 LIMIT sqlc.arg(page_size)::integer;
+
+-- name: ListLearnerLessonStatuses :many
+-- A learner's lesson statuses across all their courses, latest change first, one keyset page:
+-- pass the last row's (updated_at, id) as before_* for the next. Served in order by
+-- user_progress_user_updated_idx, so a page stops after page_size rows however many there are.
+SELECT p.id,
+       p.lesson_id,
+       l.title AS lesson_title,
+       u.course_id,
+       c.title AS course_title,
+       p.status,
+       p.started_at,
+       p.completed_at,
+       p.updated_at
+FROM user_progress p
+JOIN lessons l ON l.id = p.lesson_id
+JOIN units u ON u.id = l.unit_id
+JOIN courses c ON c.id = u.course_id
+WHERE p.user_clerk_id = sqlc.arg(user_clerk_id)::text
+  AND (sqlc.narg(before_updated_at)::timestamptz IS NULL
+       OR (p.updated_at, p.id) < (sqlc.narg(before_updated_at)::timestamptz, sqlc.narg(before_id)::uuid))
+ORDER BY p.updated_at DESC, p.id DESC
+LIMIT sqlc.arg(page_size)::integer;
+
+-- name: GetUserBelongings :one
+-- What a user owns, as one row of JSON arrays, each the latest `per_section` of its kind, newest
+-- first: likes (of posts and replies, with the post and course), reviews (with upvotes), suggested
+-- edits in any status, goals open and completed, collaboration invitations in any status with the
+-- inviting author, and the courses the user co-edits (accepted seats). Each section reads its
+-- table through the index on the user's column. No row for an unknown user.
+SELECT u.clerk_id,
+       coalesce((
+           SELECT json_agg(x ORDER BY x.liked_at DESC, x.id DESC)
+           FROM (
+               (SELECT l.id, 'post' AS kind, l.post_id, NULL::uuid AS reply_id, p.course_id,
+                       c.title AS course_title, p.title AS text, l.created_at AS liked_at
+                FROM forum_post_likes l
+                JOIN forum_posts p ON p.id = l.post_id JOIN courses c ON c.id = p.course_id
+                WHERE l.user_clerk_id = u.clerk_id AND p.deleted_at IS NULL
+                ORDER BY l.created_at DESC, l.id DESC LIMIT sqlc.arg(per_section)::integer)
+               UNION ALL
+               (SELECT l.id, 'reply', r.post_id, r.id, p.course_id, c.title, left(r.body, 200), l.created_at
+                FROM forum_reply_likes l
+                JOIN forum_replies r ON r.id = l.reply_id JOIN forum_posts p ON p.id = r.post_id
+                JOIN courses c ON c.id = p.course_id
+                WHERE l.user_clerk_id = u.clerk_id AND r.deleted_at IS NULL
+                ORDER BY l.created_at DESC, l.id DESC LIMIT sqlc.arg(per_section)::integer)
+               ORDER BY 8 DESC, 1 DESC
+               LIMIT sqlc.arg(per_section)::integer
+           ) x), '[]'::json)::text AS likes,
+       coalesce((
+           SELECT json_agg(x ORDER BY x.created_at DESC, x.id DESC)
+           FROM (SELECT f.id, f.course_id, c.title AS course_title, f.rating, f.comment, f.created_at,
+                        (SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS upvotes
+                 FROM course_feedback f JOIN courses c ON c.id = f.course_id
+                 WHERE f.user_clerk_id = u.clerk_id
+                 ORDER BY f.created_at DESC, f.id DESC LIMIT sqlc.arg(per_section)::integer) x), '[]'::json)::text
+           AS reviews,
+       coalesce((
+           SELECT json_agg(x ORDER BY x.created_at DESC, x.id DESC)
+           FROM (SELECT e.id, e.course_id, c.title AS course_title, e.lesson_id, e.summary, e.status,
+                        e.created_at, e.reviewed_at, e.review_note
+                 FROM suggested_edits e JOIN courses c ON c.id = e.course_id
+                 WHERE e.author_clerk_id = u.clerk_id
+                 ORDER BY e.created_at DESC, e.id DESC LIMIT sqlc.arg(per_section)::integer) x), '[]'::json)::text
+           AS suggested_edits,
+       coalesce((
+           SELECT json_agg(x ORDER BY x.completed_at IS NOT NULL, x.created_at DESC, x.id DESC)
+           FROM (SELECT g.id, g.title, g.description, g.target_date, g.progress, g.completed_at, g.created_at
+                 FROM learning_goals g
+                 WHERE g.user_clerk_id = u.clerk_id
+                 ORDER BY g.created_at DESC, g.id DESC LIMIT sqlc.arg(per_section)::integer) x), '[]'::json)::text
+           AS goals,
+       coalesce((
+           SELECT json_agg(x ORDER BY x.invited_at DESC, x.course_id)
+           FROM (SELECT co.course_id, c.title AS course_title, co.role, co.status, co.created_at AS invited_at,
+                        c.author_clerk_id,
+                        CASE WHEN c.author_clerk_id IS NULL THEN 'deleted user'
+                             ELSE coalesce(nullif(btrim(concat_ws(' ', a.first_name, a.last_name)), ''),
+                                           c.author_clerk_id) END AS author_name
+                 FROM collaborators co JOIN courses c ON c.id = co.course_id
+                 LEFT JOIN users a ON a.clerk_id = c.author_clerk_id
+                 WHERE co.user_clerk_id = u.clerk_id
+                 ORDER BY co.created_at DESC, co.course_id LIMIT sqlc.arg(per_section)::integer) x), '[]'::json)::text
+           AS invitations
+FROM users u
+WHERE u.clerk_id = sqlc.arg(clerk_id)::text;

@@ -47,6 +47,8 @@ COMMENT ON VIEW course_card_facts IS
 GRANT SELECT ON course_card_facts TO learnstore_app;
 -- A card's rating mean and count, and a course page's histogram, read from this index alone.
 CREATE INDEX course_feedback_course_rating_idx ON course_feedback (course_id, rating);
+-- A learner's lesson statuses across every course, latest change first (keyset pages).
+CREATE INDEX user_progress_user_updated_idx ON user_progress (user_clerk_id, updated_at DESC, id DESC);
 
 -- User search by prefix (invites, @mentions): the full name, the last name and the email, each
 -- lowercased, in byte order (COLLATE "C"), so that a prefix is a range that a generic plan can

@@ -49,6 +49,7 @@ __all__ = [
     "GetProfileCardRow",
     "GetStreakRow",
     "GetThreadRow",
+    "GetUserBelongingsRow",
     "ImportFlashcardSetRow",
     "InviteCollaboratorRow",
     "Language",
@@ -71,6 +72,7 @@ __all__ = [
     "ListFavoritesRow",
     "ListLeaderboardRow",
     "ListLearnerCoursesRow",
+    "ListLearnerLessonStatusesRow",
     "ListLessonCompletionsRow",
     "ListLessonProgressRow",
     "ListRecommendedCoursesRow",
@@ -1213,6 +1215,8 @@ class GetProfileCardRow(BaseModel):
     courses_enrolled: int
     courses_completed: int
     lessons_completed: int
+    quizzes_passed: int
+    languages_learned: list[str]
     current_streak: int
     longest_streak: int
     points: int
@@ -1424,6 +1428,35 @@ class SearchUsersRow(BaseModel):
     name: str
     avatar_url: str | None
     matched_email: Any
+
+
+class ListLearnerLessonStatusesRow(BaseModel):
+    """A row of ListLearnerLessonStatuses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    lesson_id: UUID
+    lesson_title: str
+    course_id: UUID
+    course_title: str
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    updated_at: datetime
+
+
+class GetUserBelongingsRow(BaseModel):
+    """A row of GetUserBelongings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    likes: str
+    reviews: str
+    suggested_edits: str
+    goals: str
+    invitations: str
 
 
 class ListLessonProgressRow(BaseModel):

@@ -165,6 +165,42 @@ class Querier:
             rows = cursor.fetchall()
         return to_models(models.SearchUsersRow, rows)
 
+    def list_learner_lesson_statuses(
+        self,
+        *,
+        user_clerk_id: str,
+        before_updated_at: datetime | None,
+        before_id: UUID | None,
+        page_size: int,
+    ) -> list[models.ListLearnerLessonStatusesRow]:
+        """A learner's lesson statuses across all their courses, latest change first, one keyset page:
+        pass the last row's (updated_at, id) as before_* for the next. Served in order by
+        user_progress_user_updated_idx, so a page stops after page_size rows however many there are.
+        """
+        with self._sql.list_learner_lesson_statuses_cursor(
+            self._conn,
+            user_clerk_id=user_clerk_id,
+            before_updated_at=before_updated_at,
+            before_id=before_id,
+            page_size=page_size,
+        ) as cursor:
+            rows = cursor.fetchall()
+        return to_models(models.ListLearnerLessonStatusesRow, rows)
+
+    def get_user_belongings(self, *, per_section: int, clerk_id: str) -> models.GetUserBelongingsRow | None:
+        """What a user owns, as one row of JSON arrays, each the latest `per_section` of its kind, newest
+        first: likes (of posts and replies, with the post and course), reviews (with upvotes), suggested
+        edits in any status, goals open and completed, collaboration invitations in any status with the
+        inviting author, and the courses the user co-edits (accepted seats). Each section reads its
+        table through the index on the user's column. No row for an unknown user.
+        """
+        row = self._sql.get_user_belongings(
+            self._conn,
+            per_section=per_section,
+            clerk_id=clerk_id,
+        )
+        return to_model(models.GetUserBelongingsRow, row)
+
 
 class AsyncQuerier:
     """The queries of pages.sql, run on a connection the caller owns."""
@@ -313,3 +349,44 @@ class AsyncQuerier:
         ) as cursor:
             rows = await cursor.fetchall()
         return to_models(models.SearchUsersRow, rows)
+
+    async def list_learner_lesson_statuses(
+        self,
+        *,
+        user_clerk_id: str,
+        before_updated_at: datetime | None,
+        before_id: UUID | None,
+        page_size: int,
+    ) -> list[models.ListLearnerLessonStatusesRow]:
+        """A learner's lesson statuses across all their courses, latest change first, one keyset page:
+        pass the last row's (updated_at, id) as before_* for the next. Served in order by
+        user_progress_user_updated_idx, so a page stops after page_size rows however many there are.
+        """
+        async with self._sql.list_learner_lesson_statuses_cursor(
+            self._conn,
+            user_clerk_id=user_clerk_id,
+            before_updated_at=before_updated_at,
+            before_id=before_id,
+            page_size=page_size,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return to_models(models.ListLearnerLessonStatusesRow, rows)
+
+    async def get_user_belongings(
+        self,
+        *,
+        per_section: int,
+        clerk_id: str,
+    ) -> models.GetUserBelongingsRow | None:
+        """What a user owns, as one row of JSON arrays, each the latest `per_section` of its kind, newest
+        first: likes (of posts and replies, with the post and course), reviews (with upvotes), suggested
+        edits in any status, goals open and completed, collaboration invitations in any status with the
+        inviting author, and the courses the user co-edits (accepted seats). Each section reads its
+        table through the index on the user's column. No row for an unknown user.
+        """
+        row = await self._sql.get_user_belongings(
+            self._conn,
+            per_section=per_section,
+            clerk_id=clerk_id,
+        )
+        return to_model(models.GetUserBelongingsRow, row)

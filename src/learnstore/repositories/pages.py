@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final, TypeVar
 from uuid import UUID
@@ -24,12 +24,20 @@ __all__ = [
     "DashboardCard",
     "FavoriteCard",
     "FavoriteCardsPage",
+    "LessonStatus",
+    "LessonStatusPage",
+    "OwnedEdit",
+    "OwnedGoal",
+    "OwnedInvitation",
+    "OwnedLike",
+    "OwnedReview",
     "PageCollaborator",
     "PageLesson",
     "PageReview",
     "PageUnit",
     "PagesRepository",
     "TrendingCard",
+    "UserBelongings",
     "UserMatch",
 ]
 
@@ -175,6 +183,120 @@ class UserMatch(BaseModel):
     matched_email: bool
 
 
+class LessonStatus(BaseModel):
+    """A learner's status in one lesson, with the lesson and course it belongs to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    lesson_id: UUID
+    lesson_title: str
+    course_id: UUID
+    course_title: str
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    updated_at: datetime
+
+
+class LessonStatusPage(BaseModel):
+    """A page of lesson statuses, latest change first; pass `next_after` back as `after` (None: last)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[LessonStatus]
+    next_after: tuple[datetime, UUID] | None
+
+
+class OwnedLike(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    #: "post" or "reply"
+    kind: str
+    post_id: UUID
+    reply_id: UUID | None
+    course_id: UUID
+    course_title: str
+    #: the post's title, or the reply's first 200 characters
+    text: str
+    liked_at: datetime
+
+
+class OwnedReview(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    course_title: str
+    rating: int
+    comment: str | None
+    created_at: datetime
+    upvotes: int
+
+
+class OwnedEdit(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    course_title: str
+    lesson_id: UUID | None
+    summary: str
+    #: "pending", "approved" or "rejected"
+    status: str
+    created_at: datetime
+    reviewed_at: datetime | None
+    review_note: str | None
+
+
+class OwnedGoal(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    title: str
+    description: str | None
+    target_date: date | None
+    progress: int
+    completed_at: datetime | None
+    created_at: datetime
+
+
+class OwnedInvitation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    course_title: str
+    #: "editor" or "reviewer"
+    role: str
+    #: "pending", "accepted" (the user co-edits the course) or "declined"
+    status: str
+    invited_at: datetime
+    author_clerk_id: str | None
+    author_name: str
+
+
+class UserBelongings(BaseModel):
+    """What a user owns, each section the latest `per_section` of its kind, newest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    likes: list[OwnedLike]
+    reviews: list[OwnedReview]
+    #: in any status
+    suggested_edits: list[OwnedEdit]
+    #: open goals first, then completed ones
+    goals: list[OwnedGoal]
+    #: collaboration invitations in any status
+    invitations: list[OwnedInvitation]
+
+    @property
+    def co_edited(self) -> list[OwnedInvitation]:
+        """The courses the user co-edits: their accepted invitations."""
+        return [seat for seat in self.invitations if seat.status == "accepted"]
+
+
 _Limit = Annotated[StrictInt, Field(ge=1, le=MAX_PAGE)]
 
 
@@ -210,6 +332,25 @@ class _Course(_Viewer):
     top_reviews: Annotated[StrictInt, Field(ge=0, le=MAX_PAGE)]
 
 
+class _Belongings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: ClerkId
+    per_section: _Limit
+
+
+def _after(after: object) -> tuple[datetime, UUID] | None:
+    """A keyset position given back by the caller: the `next_after` of the previous page."""
+    if after is not None and (
+        not isinstance(after, tuple)
+        or len(after) != 2
+        or not isinstance(after[0], datetime)
+        or not isinstance(after[1], UUID)
+    ):
+        raise InvalidValue("after: must be the next_after of the previous page", field="after")
+    return after
+
+
 class _Search(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -220,6 +361,11 @@ class _Search(BaseModel):
 _M = TypeVar("_M", bound=BaseModel)
 _COLLABORATORS = TypeAdapter(list[PageCollaborator])
 _UNITS = TypeAdapter(list[PageUnit])
+_LIKES = TypeAdapter(list[OwnedLike])
+_OWNED_REVIEWS = TypeAdapter(list[OwnedReview])
+_EDITS = TypeAdapter(list[OwnedEdit])
+_GOALS = TypeAdapter(list[OwnedGoal])
+_INVITATIONS = TypeAdapter(list[OwnedInvitation])
 _REVIEWS = TypeAdapter(list[PageReview])
 
 
@@ -277,13 +423,7 @@ class PagesRepository:
     ) -> FavoriteCardsPage:
         """The learner's favorites as cards, newest bookmark first, one keyset page (they are the viewer)."""
         query = validated(_Learner, {"clerk_id": clerk_id, "limit": limit}, "favorite_cards")
-        if after is not None and (
-            not isinstance(after, tuple)
-            or len(after) != 2
-            or not isinstance(after[0], datetime)
-            or not isinstance(after[1], UUID)
-        ):
-            raise InvalidValue("after: must be the next_after of the previous page", field="after")
+        after = _after(after)
         with self._db.connection() as conn:
             rows = Querier(conn).list_favorite_course_cards(
                 user_clerk_id=query.clerk_id,
@@ -346,6 +486,46 @@ class PagesRepository:
             viewer_role=row.viewer_role,
             next_lesson_id=row.next_lesson_id,
             next_lesson_title=row.next_lesson_title,
+        )
+
+    # -- the learner's profile and belongings -----------------------------------------------------
+
+    def lesson_statuses(
+        self, clerk_id: str, *, limit: int = 50, after: tuple[datetime, UUID] | None = None
+    ) -> LessonStatusPage:
+        """The learner's lesson statuses across all courses, latest change first, one keyset page.
+
+        The rest of the profile (courses, lessons, quizzes, languages, points, streaks,
+        achievements) is `store.achievements.get_profile`, one round trip too.
+        """
+        query = validated(_Learner, {"clerk_id": clerk_id, "limit": limit}, "lesson_statuses")
+        after = _after(after)
+        with self._db.connection() as conn:
+            rows = Querier(conn).list_learner_lesson_statuses(
+                user_clerk_id=query.clerk_id,
+                before_updated_at=after[0] if after else None,
+                before_id=after[1] if after else None,
+                page_size=query.limit + 1,
+            )
+        items = _relabel(LessonStatus, rows[: query.limit])
+        last = items[-1] if len(rows) > query.limit else None
+        return LessonStatusPage(items=items, next_after=(last.updated_at, last.id) if last else None)
+
+    def belongings(self, clerk_id: str, *, per_section: int = 20) -> UserBelongings:
+        """What the user owns, in one round trip: likes, reviews, suggested edits, goals, invitations
+        and co-edited courses; `NotFound` (clerk_id) for an unknown user."""
+        query = validated(_Belongings, {"clerk_id": clerk_id, "per_section": per_section}, "belongings")
+        with self._db.connection() as conn:
+            row = Querier(conn).get_user_belongings(clerk_id=query.clerk_id, per_section=query.per_section)
+        if row is None:
+            raise NotFound(f"no user with clerk_id {query.clerk_id!r}", field="clerk_id")
+        return UserBelongings.model_construct(
+            clerk_id=row.clerk_id,
+            likes=_LIKES.validate_json(row.likes),
+            reviews=_OWNED_REVIEWS.validate_json(row.reviews),
+            suggested_edits=_EDITS.validate_json(row.suggested_edits),
+            goals=_GOALS.validate_json(row.goals),
+            invitations=_INVITATIONS.validate_json(row.invitations),
         )
 
     # -- user search ----------------------------------------------------------------------------

@@ -14,17 +14,95 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, desc, func, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, joinedload, mapped_column, selectinload
 
 from bench.peers import orm
 from bench.registry import Impls, Peers, operation
 
 #: what the search benchmark types: a first-name prefix that many users share
 SEARCH_PREFIX = "mar"
+
+
+# -- the ORM's models of what a user owns (a base of their own: other bench modules map some of
+# these tables for their own operations) -------------------------------------------------------------
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _PostLike(_Base):
+    __tablename__ = "forum_post_likes"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    post_id: Mapped[UUID]
+    user_clerk_id: Mapped[str]
+    created_at: Mapped[datetime]
+
+
+class _ReplyLike(_Base):
+    __tablename__ = "forum_reply_likes"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    reply_id: Mapped[UUID]
+    user_clerk_id: Mapped[str]
+    created_at: Mapped[datetime]
+
+
+class _Post(_Base):
+    __tablename__ = "forum_posts"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    course_id: Mapped[UUID]
+    title: Mapped[str]
+    deleted_at: Mapped[datetime | None]
+
+
+class _Reply(_Base):
+    __tablename__ = "forum_replies"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    post_id: Mapped[UUID]
+    body: Mapped[str]
+    deleted_at: Mapped[datetime | None]
+
+
+class _Upvote(_Base):
+    __tablename__ = "feedback_upvotes"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    feedback_id: Mapped[UUID]
+
+
+class _Edit(_Base):
+    __tablename__ = "suggested_edits"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    course_id: Mapped[UUID]
+    author_clerk_id: Mapped[str | None]
+    summary: Mapped[str]
+    status: Mapped[str]
+    created_at: Mapped[datetime]
+
+
+class _Goal(_Base):
+    __tablename__ = "learning_goals"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    user_clerk_id: Mapped[str]
+    title: Mapped[str]
+    target_date: Mapped[date | None]
+    progress: Mapped[int]
+    completed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class _Seat(_Base):
+    __tablename__ = "collaborators"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    course_id: Mapped[UUID]
+    user_clerk_id: Mapped[str]
+    role: Mapped[str]
+    status: Mapped[str]
+    created_at: Mapped[datetime]
 
 
 def _card_facts(session: Session, courses: list[orm.Course], viewer: str | None) -> list[dict[str, Any]]:
@@ -219,6 +297,84 @@ def orm_user_search(session: Session, prefix: str) -> list[tuple[str, str | None
     return [(u.clerk_id, u.first_name, u.last_name) for u in users]
 
 
+def orm_lesson_statuses(session: Session, clerk_id: str) -> list[tuple[Any, ...]]:
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(orm.UserProgress, orm.Lesson.title, orm.Course.id, orm.Course.title)
+            .join(orm.Lesson, orm.Lesson.id == orm.UserProgress.lesson_id)
+            .join(orm.Unit, orm.Unit.id == orm.Lesson.unit_id)
+            .join(orm.Course, orm.Course.id == orm.Unit.course_id)
+            .where(orm.UserProgress.user_clerk_id == clerk_id)
+            .order_by(desc(orm.UserProgress.updated_at), desc(orm.UserProgress.id))
+            .limit(51)
+        )
+    ]
+
+
+def orm_belongings(session: Session, clerk_id: str, n: int) -> dict[str, Any]:
+    """What a user owns as the ORM reads it: one query per section, the course titles by one more."""
+    post_likes = session.execute(
+        select(_PostLike, _Post)
+        .join(_Post, _Post.id == _PostLike.post_id)
+        .where(_PostLike.user_clerk_id == clerk_id, _Post.deleted_at.is_(None))
+        .order_by(desc(_PostLike.created_at))
+        .limit(n)
+    ).all()
+    reply_likes = session.execute(
+        select(_ReplyLike, _Reply, _Post)
+        .join(_Reply, _Reply.id == _ReplyLike.reply_id)
+        .join(_Post, _Post.id == _Reply.post_id)
+        .where(_ReplyLike.user_clerk_id == clerk_id, _Reply.deleted_at.is_(None))
+        .order_by(desc(_ReplyLike.created_at))
+        .limit(n)
+    ).all()
+    upvotes = select(func.count()).where(_Upvote.feedback_id == orm.CourseFeedback.id).scalar_subquery()
+    reviews = session.execute(
+        select(orm.CourseFeedback, upvotes).where(orm.CourseFeedback.user_clerk_id == clerk_id).limit(n)
+    ).all()
+    edits = session.scalars(
+        select(_Edit).where(_Edit.author_clerk_id == clerk_id).order_by(desc(_Edit.created_at)).limit(n)
+    ).all()
+    goals = session.scalars(
+        select(_Goal).where(_Goal.user_clerk_id == clerk_id).order_by(desc(_Goal.created_at)).limit(n)
+    ).all()
+    seats = session.scalars(
+        select(_Seat).where(_Seat.user_clerk_id == clerk_id).order_by(desc(_Seat.created_at)).limit(n)
+    ).all()
+    course_ids = {p.course_id for _, p in post_likes} | {p.course_id for _, _, p in reply_likes}
+    course_ids |= (
+        {f.course_id for f, _ in reviews} | {e.course_id for e in edits} | {s.course_id for s in seats}
+    )
+    titles = dict(
+        session.execute(select(orm.Course.id, orm.Course.title).where(orm.Course.id.in_(course_ids))).all()
+    )
+    likes = [(like.created_at, "post", post.title, titles.get(post.course_id)) for like, post in post_likes]
+    likes += [
+        (like.created_at, "reply", reply.body[:200], titles.get(post.course_id))
+        for like, reply, post in reply_likes
+    ]
+    return {
+        "likes": sorted(likes, key=lambda item: item[0], reverse=True)[:n],
+        "reviews": [(f.rating, count, titles.get(f.course_id)) for f, count in reviews],
+        "edits": [(e.summary, e.status, titles.get(e.course_id)) for e in edits],
+        "goals": [(g.title, g.progress) for g in goals],
+        "invitations": [(s.role, s.status, titles.get(s.course_id)) for s in seats],
+    }
+
+
+def _belongings_parsed(row: Any) -> Any:
+    """The belongings row as the raw user reads it: its five JSON text columns parsed."""
+
+    def parse(values: Any) -> Any:
+        return (values[0], *(json.loads(value) for value in values[1:]))
+
+    async def later() -> Any:
+        return parse(await row)
+
+    return later() if isinstance(row, Awaitable) else parse(row)
+
+
 def _page_parsed(row: Any) -> Any:
     """The course page row as the raw user reads it: the three JSON text columns parsed."""
 
@@ -276,4 +432,28 @@ def user_search(p: Peers) -> Impls:
         **p.learnstore(lambda s, r: s.pages.search_users(SEARCH_PREFIX)),
         **p.raw(lambda raw, r: raw.all("search_users", params)),
         "orm": lambda r: p.orm(orm_user_search, SEARCH_PREFIX),
+    }
+
+
+@operation(
+    "lesson_statuses", "a learner's lesson statuses across courses (page of 50)", kind="list", rows="50"
+)
+def lesson_statuses(p: Peers) -> Impls:
+    learner = p.fx.learner
+    params = {"user_clerk_id": learner, "before_updated_at": None, "before_id": None, "page_size": 51}
+    return {
+        **p.learnstore(lambda s, r: s.pages.lesson_statuses(learner)),
+        **p.raw(lambda raw, r: raw.all("list_learner_lesson_statuses", params)),
+        "orm": lambda r: p.orm(orm_lesson_statuses, learner),
+    }
+
+
+@operation("belongings", "what a user owns (6 sections of 20)", kind="tree", rows="1")
+def belongings(p: Peers) -> Impls:
+    learner = p.fx.learner
+    params = {"clerk_id": learner, "per_section": 20}
+    return {
+        **p.learnstore(lambda s, r: s.pages.belongings(learner)),
+        **p.raw(lambda raw, r: _belongings_parsed(raw.one("get_user_belongings", params))),
+        "orm": lambda r: p.orm(orm_belongings, learner, 20),
     }

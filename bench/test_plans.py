@@ -120,6 +120,21 @@ HOT_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
         lambda fx: {"course_id": fx.course_id, "viewer": fx.learner, "top_reviews": 5},
     ),
     (
+        "a learner's lesson statuses",
+        "list_learner_lesson_statuses",
+        lambda fx: {
+            "user_clerk_id": fx.learner,
+            "before_updated_at": None,
+            "before_id": None,
+            "page_size": 51,
+        },
+    ),
+    (
+        "what a user owns",
+        "get_user_belongings",
+        lambda fx: {"clerk_id": fx.learner, "per_section": 20},
+    ),
+    (
         "user search by prefix",
         "search_users",
         lambda fx: {"lower_bound": "mar", "upper_bound": "mas", "page_size": 10},

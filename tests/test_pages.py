@@ -3,6 +3,8 @@ round trip, with the viewer's state, under row-level security as a user, and wit
 
 from __future__ import annotations
 
+import csv
+import io
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +19,8 @@ from psycopg import pq
 
 import learnstore
 from learnstore import AsyncStore, Store
-from learnstore.errors import InvalidValue, NotFound
+from learnstore.errors import InvalidValue, NotFound, PermissionDenied
+from learnstore.repositories.pages import RosterOrder
 
 Conn = psycopg.Connection[Any]
 AConn = psycopg.AsyncConnection[Any]
@@ -470,6 +473,121 @@ def test_belongings_list_likes_reviews_edits_goals_invitations_and_co_edited_cou
     assert store.as_user("ben").pages.belongings("ana").goals == []
 
 
+# ---- an instructor's roster ---------------------------------------------------------------------------
+
+
+def roster_world(conn: Conn, world: dict[str, Any]) -> UUID:
+    """The main course with five learners (ana 33, ben 100, and three more), a quiz ana passed,
+    and eve as an accepted collaborator."""
+    main: UUID = world["main"]
+    user(conn, "eve", "Eve", "Editor")
+    for clerk_id, first, progress in (("dan", "Dan", 50), ("fay", "Fay", 50), ("gus", None, 0)):
+        user(conn, clerk_id, first, "Zed" if first else None)
+        enrol(conn, clerk_id, main, progress)
+    conn.execute(
+        "INSERT INTO collaborators (course_id, user_clerk_id, role, status)"
+        " VALUES (%s, 'eve', 'editor', 'accepted')",
+        (main,),
+    )
+    lesson = one(conn, "SELECT id FROM lessons WHERE title = 'Lesson 1.1'")
+    quiz = one(
+        conn,
+        "INSERT INTO quizzes (lesson_id, question, question_type, correct_answer)"
+        " VALUES (%s, 'q', 'fill_blank', '\"x\"') RETURNING id",
+        lesson,
+    )
+    conn.execute(
+        "INSERT INTO quiz_attempts (quiz_id, user_clerk_id, answer, is_correct) VALUES"
+        " (%s, 'ana', '\"x\"', true), (%s, 'ben', '\"y\"', false)",
+        (quiz, quiz),
+    )
+    return main
+
+
+def test_the_roster_pages_learners_by_progress_name_and_activity_with_quiz_results(
+    db_conn: Conn, world: dict[str, Any]
+) -> None:
+    main = roster_world(db_conn, world)
+    store = Store.on(db_conn)
+
+    def walk(order: RosterOrder) -> list[str]:
+        seen: list[str] = []
+        after = None
+        while True:
+            page = store.pages.roster(main, viewer="author", order=order, limit=2, after=after)
+            assert page.total == 5
+            seen += [entry.clerk_id for entry in page.items]
+            after = page.next_after
+            if after is None:
+                return seen
+
+    assert walk("progress") == ["ben", "fay", "dan", "ana", "gus"]
+    assert walk("name") == ["ana", "ben", "dan", "fay", "gus"]
+    # every enrolment changed in this test's one transaction, at the same time: ties by clerk id
+    assert walk("last_activity") == ["gus", "fay", "dan", "ben", "ana"]
+    first = store.pages.roster(main, viewer="eve", order="name", limit=1).items[0]
+    assert (first.name, first.progress, first.quizzes_passed, first.quizzes_attempted, first.quiz_count) == (
+        "Ana Silva",
+        33,
+        1,
+        1,
+        1,
+    )
+    assert store.pages.roster(world["draft"], viewer="author").items == []
+    after = store.pages.roster(main, viewer="author", limit=1).next_after
+    with pytest.raises(InvalidValue):
+        store.pages.roster(main, viewer="author", order="name", after=after)
+
+
+def test_only_the_author_and_collaborators_read_the_roster_even_as_users(
+    db_conn: Conn, world: dict[str, Any]
+) -> None:
+    main = roster_world(db_conn, world)
+    store = Store.on(db_conn)
+    for viewer in ("ana", "cy", "nobody"):
+        with pytest.raises(PermissionDenied) as caught:
+            store.pages.roster(main, viewer=viewer)
+        assert caught.value.field == "course_id"
+    with pytest.raises(PermissionDenied):
+        store.pages.roster(uuid4(), viewer="author")
+    # as users: the author and the collaborator see every learner; a learner claiming to be the
+    # author through the viewer argument sees no learner at all: the view holds them back
+    assert store.as_user("author").pages.roster(main, viewer="author").total == 5
+    assert store.as_user("eve").pages.roster(main, viewer="eve").total == 5
+    forged = store.as_user("ana").pages.roster(main, viewer="author")
+    assert (forged.items, forged.total) == ([], 0)
+    refused = io.StringIO()
+    assert store.as_user("ana").pages.export_roster(main, refused, viewer="author") == 0
+
+
+def test_export_roster_streams_csv_through_copy(db_conn: Conn, world: dict[str, Any]) -> None:
+    main = roster_world(db_conn, world)
+    store = Store.on(db_conn)
+    out = io.StringIO()
+    assert store.pages.export_roster(main, out, viewer="eve") == 5
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0] == ["clerk_id", "name", "progress", "enrolled_at", "completed_at", "last_activity_at"]
+    assert [(r[0], r[1], r[2]) for r in rows[1:]] == [
+        ("ana", "Ana Silva", "33"),
+        ("ben", "Ben Moreau", "100"),
+        ("dan", "Dan Zed", "50"),
+        ("fay", "Fay Zed", "50"),
+        ("gus", "gus", "0"),
+    ]
+    assert rows[2][4] != "" and rows[1][4] == ""  # ben completed, ana did not
+    empty = io.StringIO()
+    assert store.pages.export_roster(world["draft"], empty, viewer="author") == 0
+    assert empty.getvalue().splitlines() == [rows_header(rows)]
+    refused = io.StringIO()
+    with pytest.raises(PermissionDenied):
+        store.pages.export_roster(main, refused, viewer="ana")
+    assert refused.getvalue().splitlines() == [rows_header(rows)]
+
+
+def rows_header(rows: list[list[str]]) -> str:
+    return ",".join(rows[0])
+
+
 # ---- user search ---------------------------------------------------------------------------------
 
 
@@ -581,6 +699,7 @@ async def test_every_page_read_is_one_round_trip_async(fresh_db: str) -> None:
             "search_users": lambda: store.pages.search_users("an"),
             "lesson_statuses": lambda: store.pages.lesson_statuses("ben"),
             "belongings": lambda: store.pages.belongings("ana"),
+            "roster": lambda: store.pages.roster(made["main"], viewer="author"),
         }
         for name, operation in operations.items():
             with round_trips(conn) as trips:

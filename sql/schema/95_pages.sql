@@ -58,3 +58,36 @@ CREATE INDEX users_full_name_prefix_idx ON users
     ((lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) COLLATE "C"), clerk_id);
 CREATE INDEX users_last_name_prefix_idx ON users ((lower(last_name) COLLATE "C"), clerk_id);
 CREATE INDEX users_email_prefix_idx ON users ((lower(email) COLLATE "C"), clerk_id);
+
+-- An instructor's roster: a course's enrolments, read by the course's author and accepted
+-- collaborators. Enrolments are private rows under as_user() (RLS: the learner's own), so the
+-- roster reads them through this view, which runs with its owner's rights and lets the app role
+-- (as_user) see only the enrolments of courses the identity authors or co-edits; outside as_user
+-- (the owner, the service path) every row shows and the roster query itself checks its viewer.
+-- Not a security_barrier view: a barrier would keep the roster's keyset pages from reading the
+-- indexes below in order (280 ms instead of 2 at the large scale). What a barrier guards against,
+-- a caller's own leaky function applied to the rows before the view's filter, needs a function
+-- created by the caller: learnstore_app may create none (no CREATE on any schema).
+CREATE VIEW course_roster_entries AS
+SELECT uc.course_id,
+       uc.user_clerk_id,
+       uc.progress,
+       uc.enrolled_at,
+       uc.completed_at,
+       -- the last change of the enrolment: progress, completion, or the enrolment itself
+       uc.updated_at AS last_activity_at
+FROM user_courses uc
+WHERE current_user <> 'learnstore_app'
+   -- the courses the identity authors or co-edits, found once per statement
+   OR uc.course_id IN (SELECT c.id FROM courses c
+                       WHERE c.author_clerk_id = current_setting('learnstore.clerk_id', true)
+                       UNION ALL
+                       SELECT co.course_id FROM collaborators co
+                       WHERE co.status = 'accepted'
+                         AND co.user_clerk_id = current_setting('learnstore.clerk_id', true));
+COMMENT ON VIEW course_roster_entries IS
+    'A course''s enrolments as its author and collaborators may read them (the roster).';
+GRANT SELECT ON course_roster_entries TO learnstore_app;
+-- The roster's keyset pages by progress and by last activity, each read in index order.
+CREATE INDEX user_courses_course_progress_idx ON user_courses (course_id, progress DESC, user_clerk_id DESC);
+CREATE INDEX user_courses_course_activity_idx ON user_courses (course_id, updated_at DESC, user_clerk_id DESC);

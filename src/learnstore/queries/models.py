@@ -22,10 +22,12 @@ __all__ = [
     "Course",
     "CourseCardFact",
     "CourseFeedback",
+    "CourseRosterEntry",
     "CourseTag",
     "CreatePostRow",
     "CreateReplyRow",
     "DetachCourseTagsRow",
+    "ExportCourseRosterRow",
     "Favorite",
     "FeedbackUpvote",
     "Flashcard",
@@ -39,6 +41,7 @@ __all__ = [
     "GetCourseRatingStatsRow",
     "GetCourseRatingSummaryRow",
     "GetCourseRoleRow",
+    "GetCourseRosterRow",
     "GetCourseStatsRow",
     "GetEditReviewStateRow",
     "GetEditTargetRow",
@@ -653,6 +656,19 @@ class CourseCardFact(BaseModel):
     rating_mean: Decimal
     rating_count: int
     tags: list[str]
+
+
+class CourseRosterEntry(BaseModel):
+    """A course's enrolments as its author and collaborators may read them (the roster)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    user_clerk_id: str
+    progress: int
+    enrolled_at: datetime
+    completed_at: datetime | None
+    last_activity_at: datetime
 
 
 class GetOrCreateTagRow(BaseModel):
@@ -1457,6 +1473,29 @@ class GetUserBelongingsRow(BaseModel):
     suggested_edits: str
     goals: str
     invitations: str
+
+
+class GetCourseRosterRow(BaseModel):
+    """A row of GetCourseRoster."""
+
+    model_config = ConfigDict(frozen=True)
+
+    allowed: bool
+    total: int
+    entries: str
+
+
+class ExportCourseRosterRow(BaseModel):
+    """A row of ExportCourseRoster."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    name: str
+    progress: int
+    enrolled_at: datetime
+    completed_at: datetime | None
+    last_activity_at: datetime
 
 
 class ListLessonProgressRow(BaseModel):

@@ -201,6 +201,47 @@ class Querier:
         )
         return to_model(models.GetUserBelongingsRow, row)
 
+    def get_course_roster(
+        self,
+        *,
+        course_id: UUID,
+        viewer: str,
+        after_clerk_id: str | None,
+        after_progress: int | None,
+        page_size: int,
+        sort_by: str,
+        after_at: datetime | None,
+        after_name: str | None,
+    ) -> models.GetCourseRosterRow | None:
+        """One page of a course's roster, for its author or an accepted collaborator (viewer): allowed is
+        false, and the page empty, for anyone else or an unknown course. total: the course's learners.
+        entries: a JSON array of learners with their progress, enrolment, completion, last activity and
+        quiz results in this course (quizzes answered right at least once, of the course's quizzes),
+        sorted by sort_by: 'progress' (highest first), 'last_activity' (latest first), each read in
+        index order from the cursor on, or 'name' (A-Z); ties by clerk id. Keyset: pass the last
+        entry's sort key (after_progress, after_at or after_name) and after_clerk_id.
+        """
+        row = self._sql.get_course_roster(
+            self._conn,
+            course_id=course_id,
+            viewer=viewer,
+            after_clerk_id=after_clerk_id,
+            after_progress=after_progress,
+            page_size=page_size,
+            sort_by=sort_by,
+            after_at=after_at,
+            after_name=after_name,
+        )
+        return to_model(models.GetCourseRosterRow, row)
+
+    def export_course_roster(self, *, course_id: UUID, viewer: str) -> list[models.ExportCourseRosterRow]:
+        """A course's whole roster for its author or an accepted collaborator (viewer), by name, as
+        export_roster streams it through COPY (no rows for anyone else).
+        """
+        with self._sql.export_course_roster_cursor(self._conn, course_id=course_id, viewer=viewer) as cursor:
+            rows = cursor.fetchall()
+        return to_models(models.ExportCourseRosterRow, rows)
+
 
 class AsyncQuerier:
     """The queries of pages.sql, run on a connection the caller owns."""
@@ -390,3 +431,53 @@ class AsyncQuerier:
             clerk_id=clerk_id,
         )
         return to_model(models.GetUserBelongingsRow, row)
+
+    async def get_course_roster(
+        self,
+        *,
+        course_id: UUID,
+        viewer: str,
+        after_clerk_id: str | None,
+        after_progress: int | None,
+        page_size: int,
+        sort_by: str,
+        after_at: datetime | None,
+        after_name: str | None,
+    ) -> models.GetCourseRosterRow | None:
+        """One page of a course's roster, for its author or an accepted collaborator (viewer): allowed is
+        false, and the page empty, for anyone else or an unknown course. total: the course's learners.
+        entries: a JSON array of learners with their progress, enrolment, completion, last activity and
+        quiz results in this course (quizzes answered right at least once, of the course's quizzes),
+        sorted by sort_by: 'progress' (highest first), 'last_activity' (latest first), each read in
+        index order from the cursor on, or 'name' (A-Z); ties by clerk id. Keyset: pass the last
+        entry's sort key (after_progress, after_at or after_name) and after_clerk_id.
+        """
+        row = await self._sql.get_course_roster(
+            self._conn,
+            course_id=course_id,
+            viewer=viewer,
+            after_clerk_id=after_clerk_id,
+            after_progress=after_progress,
+            page_size=page_size,
+            sort_by=sort_by,
+            after_at=after_at,
+            after_name=after_name,
+        )
+        return to_model(models.GetCourseRosterRow, row)
+
+    async def export_course_roster(
+        self,
+        *,
+        course_id: UUID,
+        viewer: str,
+    ) -> list[models.ExportCourseRosterRow]:
+        """A course's whole roster for its author or an accepted collaborator (viewer), by name, as
+        export_roster streams it through COPY (no rows for anyone else).
+        """
+        async with self._sql.export_course_roster_cursor(
+            self._conn,
+            course_id=course_id,
+            viewer=viewer,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return to_models(models.ExportCourseRosterRow, rows)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Final, TypeVar
+from typing import IO, Annotated, Any, Final, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
 from learnstore._validation import validated
 from learnstore.database_async import AsyncDatabase
-from learnstore.errors import InvalidValue, NotFound
-from learnstore.queries._runtime import to_models
+from learnstore.errors import InvalidValue, NotFound, PermissionDenied
+from learnstore.queries._runtime import async_queries, to_models
 from learnstore.queries.pages import AsyncQuerier
 from learnstore.types import ClerkId
 
@@ -35,6 +35,10 @@ __all__ = [
     "PageLesson",
     "PageReview",
     "PageUnit",
+    "RosterCursor",
+    "RosterEntry",
+    "RosterOrder",
+    "RosterPage",
     "TrendingCard",
     "UserBelongings",
     "UserMatch",
@@ -296,6 +300,53 @@ class UserBelongings(BaseModel):
         return [seat for seat in self.invitations if seat.status == "accepted"]
 
 
+#: the roster's orders: highest progress first, latest activity first, or by name A-Z
+RosterOrder = Literal["progress", "last_activity", "name"]
+
+
+class RosterEntry(BaseModel):
+    """A learner on a course's roster."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    name: str
+    avatar_url: str | None
+    progress: int
+    enrolled_at: datetime
+    completed_at: datetime | None
+    #: the last change of the enrolment: progress, completion, or the enrolment itself
+    last_activity_at: datetime
+    #: the course's quizzes answered right at least once / answered at all / in the course
+    quizzes_passed: int
+    quizzes_attempted: int
+    quiz_count: int
+    #: the lowercased name the "name" order sorts by
+    name_key: str
+
+
+class RosterCursor(BaseModel):
+    """Where a roster page ended: pass it back as `after` (it is the last entry's sort key)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order: RosterOrder
+    progress: int
+    last_activity_at: datetime
+    name_key: str
+    clerk_id: str
+
+
+class RosterPage(BaseModel):
+    """One page of a roster; `total` is every learner of the course; `next_after` None on the last page."""
+
+    model_config = ConfigDict(frozen=True)
+
+    total: int
+    items: list[RosterEntry]
+    next_after: RosterCursor | None
+
+
 _Limit = Annotated[StrictInt, Field(ge=1, le=MAX_PAGE)]
 
 
@@ -350,6 +401,23 @@ def _after(after: object) -> tuple[datetime, UUID] | None:
     return after
 
 
+class _Roster(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    viewer: ClerkId
+    order: RosterOrder
+    limit: _Limit
+    after: RosterCursor | None
+
+
+class _Export(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    viewer: ClerkId
+
+
 class _Search(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -365,6 +433,9 @@ _OWNED_REVIEWS = TypeAdapter(list[OwnedReview])
 _EDITS = TypeAdapter(list[OwnedEdit])
 _GOALS = TypeAdapter(list[OwnedGoal])
 _INVITATIONS = TypeAdapter(list[OwnedInvitation])
+_ROSTER = TypeAdapter(list[RosterEntry])
+#: export_roster's CSV columns, in ExportCourseRoster's order
+ROSTER_CSV_HEADER: Final = "clerk_id,name,progress,enrolled_at,completed_at,last_activity_at"
 _REVIEWS = TypeAdapter(list[PageReview])
 
 
@@ -530,6 +601,94 @@ class AsyncPagesRepository:
             goals=_GOALS.validate_json(row.goals),
             invitations=_INVITATIONS.validate_json(row.invitations),
         )
+
+    # -- an instructor's roster -----------------------------------------------------------------
+
+    async def roster(
+        self,
+        course_id: UUID,
+        *,
+        viewer: str,
+        order: RosterOrder = "progress",
+        limit: int = 50,
+        after: RosterCursor | None = None,
+    ) -> RosterPage:
+        """One keyset page of a course's learners with their progress, last activity and quiz
+        results, for the course's author or an accepted collaborator (`viewer`), checked by the
+        statement itself; `PermissionDenied` (course_id) for anyone else or an unknown course."""
+        query = validated(
+            _Roster,
+            {"course_id": course_id, "viewer": viewer, "order": order, "limit": limit, "after": after},
+            "roster",
+        )
+        if query.after is not None and query.after.order != query.order:
+            raise InvalidValue(f"after: a cursor of order {query.after.order!r}", field="after")
+        cursor = query.after
+        async with self._db.connection() as conn:
+            row = await AsyncQuerier(conn).get_course_roster(
+                course_id=query.course_id,
+                viewer=query.viewer,
+                sort_by=query.order,
+                after_progress=cursor.progress if cursor else None,
+                after_at=cursor.last_activity_at if cursor else None,
+                after_name=cursor.name_key if cursor else None,
+                after_clerk_id=cursor.clerk_id if cursor else None,
+                page_size=query.limit + 1,
+            )
+        assert row is not None
+        if not row.allowed:
+            raise PermissionDenied(
+                f"{query.viewer!r} neither authors nor co-edits course {query.course_id}", field="course_id"
+            )
+        entries = _ROSTER.validate_json(row.entries)
+        items = entries[: query.limit]
+        last = items[-1] if len(entries) > query.limit else None
+        next_after = None
+        if last is not None:
+            next_after = RosterCursor(
+                order=query.order,
+                progress=last.progress,
+                last_activity_at=last.last_activity_at,
+                name_key=last.name_key,
+                clerk_id=last.clerk_id,
+            )
+        return RosterPage.model_construct(total=row.total, items=items, next_after=next_after)
+
+    async def export_roster(self, course_id: UUID, out: IO[str], *, viewer: str) -> int:
+        """Write a course's whole roster to `out` as CSV with a header, by name, streamed through
+        COPY in constant memory; returns the learners written. Only for the course's author or an
+        accepted collaborator (`viewer`): the statement itself checks, and `PermissionDenied`
+        (course_id) is raised for anyone else or an unknown course, with only the header written."""
+        query = validated(_Export, {"course_id": course_id, "viewer": viewer}, "export_roster")
+        # ExportCourseRoster of sql/queries/pages.sql, as loaded (its parameters in psycopg's
+        # %(name)s form): COPY takes no server-side parameters, psycopg binds them client-side.
+        statement = f"COPY ({async_queries().export_course_roster.sql.rstrip().rstrip(';')})"
+        statement += " TO STDOUT WITH (FORMAT csv)"
+        out.write(ROSTER_CSV_HEADER + "\n")
+        async with self._db.connection() as conn:
+            async with conn.cursor() as cur:
+                params = {"course_id": query.course_id, "viewer": query.viewer}
+                async with cur.copy(statement, params) as copy:
+                    async for chunk in copy:
+                        out.write(bytes(chunk).decode())
+                written = max(cur.rowcount, 0)  # COPY's command tag: the rows it sent
+            if written == 0:  # an empty course, or a refusal: the one case that takes a second statement
+                allowed = await AsyncQuerier(conn).get_course_roster(
+                    course_id=query.course_id,
+                    viewer=query.viewer,
+                    sort_by="progress",
+                    after_progress=None,
+                    after_at=None,
+                    after_name=None,
+                    after_clerk_id=None,
+                    page_size=1,
+                )
+                if allowed is None or not allowed.allowed:
+                    raise PermissionDenied(
+                        f"{query.viewer!r} neither authors nor co-edits course {query.course_id}",
+                        field="course_id",
+                    )
+        return written
 
     # -- user search ----------------------------------------------------------------------------
 

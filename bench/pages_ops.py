@@ -363,6 +363,37 @@ def orm_belongings(session: Session, clerk_id: str, n: int) -> dict[str, Any]:
     }
 
 
+def orm_roster(session: Session, course_id: UUID, viewer: str, limit: int) -> list[dict[str, Any]]:
+    """A roster page as the ORM reads it: the permission, the page of enrolments with their users,
+    the course's quizzes, the page's quiz results, and the total."""
+    course = session.get(orm.Course, course_id)
+    seat = session.scalar(
+        select(_Seat).where(
+            _Seat.course_id == course_id, _Seat.user_clerk_id == viewer, _Seat.status == "accepted"
+        )
+    )
+    if course is None or (course.author_clerk_id != viewer and seat is None):
+        raise PermissionError(viewer)
+    page = session.execute(
+        select(orm.UserCourse, orm.User)
+        .join(orm.User, orm.User.clerk_id == orm.UserCourse.user_clerk_id)
+        .where(orm.UserCourse.course_id == course_id)
+        .order_by(desc(orm.UserCourse.progress), desc(orm.UserCourse.user_clerk_id))
+        .limit(limit)
+    ).all()
+    quizzes = session.scalars(
+        select(orm.Quiz.id)
+        .join(orm.Lesson, orm.Lesson.id == orm.Quiz.lesson_id)
+        .join(orm.Unit, orm.Unit.id == orm.Lesson.unit_id)
+        .where(orm.Unit.course_id == course_id)
+    ).all()
+    total = session.scalar(select(func.count()).where(orm.UserCourse.course_id == course_id))
+    return [
+        {"clerk_id": user.clerk_id, "progress": enrolment.progress, "quizzes": len(quizzes), "total": total}
+        for enrolment, user in page
+    ]
+
+
 def _belongings_parsed(row: Any) -> Any:
     """The belongings row as the raw user reads it: its five JSON text columns parsed."""
 
@@ -456,4 +487,37 @@ def belongings(p: Peers) -> Impls:
         **p.learnstore(lambda s, r: s.pages.belongings(learner)),
         **p.raw(lambda raw, r: _belongings_parsed(raw.one("get_user_belongings", params))),
         "orm": lambda r: p.orm(orm_belongings, learner, 20),
+    }
+
+
+def _roster_parsed(row: Any) -> Any:
+    """The roster row as the raw user reads it: the entries parsed."""
+
+    def parse(values: Any) -> Any:
+        return (values[0], values[1], json.loads(values[2]))
+
+    async def later() -> Any:
+        return parse(await row)
+
+    return later() if isinstance(row, Awaitable) else parse(row)
+
+
+@operation("roster_page", "an instructor's roster, by progress (page of 50)", kind="list", rows="50")
+def roster_page(p: Peers) -> Impls:
+    course = p.fx.course_id
+    author = p.setup.execute("SELECT author_clerk_id FROM courses WHERE id = %s", (course,)).fetchone()[0]
+    params = {
+        "course_id": course,
+        "viewer": author,
+        "sort_by": "progress",
+        "after_progress": None,
+        "after_at": None,
+        "after_name": None,
+        "after_clerk_id": None,
+        "page_size": 51,
+    }
+    return {
+        **p.learnstore(lambda s, r: s.pages.roster(course, viewer=author)),
+        **p.raw(lambda raw, r: _roster_parsed(raw.one("get_course_roster", params))),
+        "orm": lambda r: p.orm(orm_roster, course, author, 51),
     }

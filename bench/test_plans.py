@@ -134,6 +134,28 @@ HOT_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
         "get_user_belongings",
         lambda fx: {"clerk_id": fx.learner, "per_section": 20},
     ),
+    *[
+        (
+            f"the roster by {order}",
+            "get_course_roster",
+            lambda fx, order=order: {
+                "course_id": fx.course_id,
+                "viewer": "user_000000",
+                "sort_by": order,
+                "after_progress": None,
+                "after_at": None,
+                "after_name": None,
+                "after_clerk_id": None,
+                "page_size": 51,
+            },
+        )
+        for order in ("progress", "last_activity", "name")
+    ],
+    (
+        "the roster exported",
+        "export_course_roster",
+        lambda fx: {"course_id": fx.course_id, "viewer": "user_000000"},
+    ),
     (
         "user search by prefix",
         "search_users",

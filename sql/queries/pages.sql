@@ -420,15 +420,18 @@ SELECT (SELECT ok FROM allowed) AS allowed,
 
 -- name: ExportCourseRoster :many
 -- A course's whole roster for its author or an accepted collaborator (viewer), by name, as
--- export_roster streams it through COPY (no rows for anyone else).
-SELECT u.clerk_id,
-       coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id) AS name,
+-- export_roster streams it through COPY (no rows for anyone else). Each learner's name is a
+-- lookup by clerk id (OFFSET 0 keeps it one: joined, the planner reads the whole users table).
+SELECT r.user_clerk_id AS clerk_id,
+       n.name,
        r.progress,
        r.enrolled_at,
        r.completed_at,
        r.last_activity_at
 FROM course_roster_entries r
-JOIN users u ON u.clerk_id = r.user_clerk_id
+CROSS JOIN LATERAL (
+    SELECT coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id) AS name
+    FROM users u WHERE u.clerk_id = r.user_clerk_id OFFSET 0) n
 WHERE r.course_id = sqlc.arg(course_id)::uuid
   AND EXISTS (SELECT FROM courses c
               WHERE c.id = r.course_id
@@ -436,4 +439,4 @@ WHERE r.course_id = sqlc.arg(course_id)::uuid
                      OR EXISTS (SELECT FROM collaborators co
                                 WHERE co.course_id = c.id AND co.user_clerk_id = sqlc.arg(viewer)::text
                                   AND co.status = 'accepted')))
-ORDER BY lower(coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id)), u.clerk_id;
+ORDER BY lower(n.name), r.user_clerk_id;

@@ -236,7 +236,8 @@ class Querier:
 
     def export_course_roster(self, *, course_id: UUID, viewer: str) -> list[models.ExportCourseRosterRow]:
         """A course's whole roster for its author or an accepted collaborator (viewer), by name, as
-        export_roster streams it through COPY (no rows for anyone else).
+        export_roster streams it through COPY (no rows for anyone else). Each learner's name is a
+        lookup by clerk id (OFFSET 0 keeps it one: joined, the planner reads the whole users table).
         """
         with self._sql.export_course_roster_cursor(self._conn, course_id=course_id, viewer=viewer) as cursor:
             rows = cursor.fetchall()
@@ -472,7 +473,8 @@ class AsyncQuerier:
         viewer: str,
     ) -> list[models.ExportCourseRosterRow]:
         """A course's whole roster for its author or an accepted collaborator (viewer), by name, as
-        export_roster streams it through COPY (no rows for anyone else).
+        export_roster streams it through COPY (no rows for anyone else). Each learner's name is a
+        lookup by clerk id (OFFSET 0 keeps it one: joined, the planner reads the whole users table).
         """
         async with self._sql.export_course_roster_cursor(
             self._conn,

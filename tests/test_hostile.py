@@ -16,6 +16,7 @@ nightly run can raise it).
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -40,6 +41,7 @@ from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
+from learnstore.repositories.pages import PagesRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.users import UsersRepository
 
@@ -57,6 +59,7 @@ SWEEP: dict[str, tuple[type, dict[str, str]]] = {
     "favorites": (FavoritesRepository, {}),
     "achievements": (AchievementsRepository, {"list_all": "takes no argument"}),
     "deliveries": (DeliveriesRepository, {}),
+    "pages": (PagesRepository, {}),
 }
 
 HOSTILE_TEXT = [
@@ -215,6 +218,13 @@ def valid(store: Store) -> dict[str, Any]:
         "points": 10,
         "svix_id": "msg_sweep",
         "event_type": "user.created",
+        # pages
+        "viewer": "bea",
+        "prefix": "ad",
+        "top_reviews": 3,
+        "per_section": 5,
+        "order": "name",
+        "out": io.StringIO(),
     }
 
 

@@ -660,6 +660,8 @@ class AsyncPagesRepository:
         accepted collaborator (`viewer`): the statement itself checks, and `PermissionDenied`
         (course_id) is raised for anyone else or an unknown course, with only the header written."""
         query = validated(_Export, {"course_id": course_id, "viewer": viewer}, "export_roster")
+        if not callable(getattr(out, "write", None)):
+            raise InvalidValue("out: must be a text file object, with a write method", field="out")
         # ExportCourseRoster of sql/queries/pages.sql, as loaded (its parameters in psycopg's
         # %(name)s form): COPY takes no server-side parameters, psycopg binds them client-side.
         statement = f"COPY ({async_queries().export_course_roster.sql.rstrip().rstrip(';')})"

@@ -1,10 +1,11 @@
 """docs/benchmarks.md's results and plot, from the latest run of each scale in bench/history.
 
-    python -m bench.report            # rewrites the part between the markers, and the PNG
+    python -m bench.report            # writes docs/benchmarks.md and the PNG
+    python -m bench.report --check    # exit 1 if docs/benchmarks.md is not the report (no PNG drawn)
 
 bench.run appends every run to bench/history/<scale>.jsonl (committed: the history of the numbers);
-this takes the last run of each scale, writes its tables into docs/benchmarks.md between
-`<!-- results:begin -->` and `<!-- results:end -->`, and draws docs/benchmarks.png: learnstore / raw
+this takes the last run of each scale and writes docs/benchmarks.md whole: bench/intro.md (how it is
+measured), then the results, nothing written by hand, and draws docs/benchmarks.png: learnstore / raw
 and learnstore's pool / raw pool per operation, with each operation's bar.
 """
 
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from bench.run import HISTORY, render_imports, render_rows
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+INTRO = Path(__file__).resolve().parent / "intro.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
@@ -95,7 +98,8 @@ def markdown(runs: list[dict[str, Any]]) -> str:
             f" (latest of {run['runs']} runs, {run['date']})",
             "",
             f"- {meta['machine']}; {meta['server']}",
-            f"- {meta['python']}; learnstore commit {meta['commit']}",
+            # the commit each run measured stays in bench/history, with its state
+            f"- {meta['python']}",
             "",
         ]
         for mode in ("sync", "async"):
@@ -155,22 +159,34 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+def page(runs: list[dict[str, Any]]) -> str:
+    """docs/benchmarks.md: the intro, then the results of `runs`."""
+    return INTRO.read_text() + "\n## Results\n\n" + markdown(runs) + "\n"
+
+
+def runs_of_history(history: Path = HISTORY) -> list[dict[str, Any]]:
+    """The latest of each scale that bench/history holds, small first."""
+    return [run for run in (latest("small", history), latest("large", history)) if run is not None]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--docs", type=Path, default=DOCS / "benchmarks.md")
     parser.add_argument("--png", type=Path, default=DOCS / "benchmarks.png")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if the page is stale")
     args = parser.parse_args(argv)
-    runs = [run for run in (latest("small"), latest("large")) if run is not None]
+    runs = runs_of_history()
     if not runs:
         raise SystemExit("no run in bench/history: run python -m bench.run first")
-    text = args.docs.read_text()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{args.docs} has no {BEGIN} ... {END} markers")
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    args.docs.write_text(head + markdown(runs) + tail)
+    text = page(runs)
+    if args.check:
+        if args.docs.read_text() != text:
+            print(f"{args.docs} is stale: python -m bench.report", file=sys.stderr)
+            return 1
+        return 0
+    args.docs.write_text(text)
     plot(runs, args.png)
     print(f"wrote {args.docs} and {args.png} from {', '.join(run['scale'] for run in runs)}")
     return 0

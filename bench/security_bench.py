@@ -46,6 +46,17 @@ def seed(store: Store, clerk_id: str) -> UUID:
     return lesson.id
 
 
+def seed_lists(store: Store, clerk_id: str) -> UUID:
+    """50 notifications and a 50-card set of the learner's: the 50-row lists whose policy cost is
+    measured (a private table's own-row policy, and a card policy that looks up the card's set)."""
+    for i in range(50):
+        store.users.notify(clerk_id, "system", f"notice {i}")
+    deck = store.flashcards.create_set(clerk_id, "Bench deck")
+    for i in range(50):
+        store.flashcards.add_card(clerk_id, deck.id, f"front {i}", f"back {i}")
+    return deck.id
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dsn", default=DEFAULT_DSN)
@@ -58,6 +69,7 @@ def main() -> None:
     with psycopg.connect(args.dsn, autocommit=True) as conn:
         owner = Store.on(conn)
         lesson = seed(owner, clerk_id)
+        deck = seed_lists(owner, clerk_id)
         user = owner.as_user(clerk_id)
 
         def ops(store: Store) -> dict[str, Callable[[int], object]]:
@@ -66,7 +78,16 @@ def main() -> None:
                     tx.progress.set_lesson_status(clerk_id, lesson, statuses[i % 2])
                     tx.users.list_active_goals(clerk_id)
 
+            def fifty_in_a_transaction(i: int) -> None:
+                # Same round trips on both paths: the difference is what the policies cost.
+                with store.transaction() as tx:
+                    tx.users.list_notifications(clerk_id, limit=50)
+                    tx.flashcards.list_cards(clerk_id, deck)
+
             return {
+                "list_notifications (50 rows)": lambda i: store.users.list_notifications(clerk_id, limit=50),
+                "flashcards.list_cards (50 rows)": lambda i: store.flashcards.list_cards(clerk_id, deck),
+                "both 50-row lists in one transaction": fifty_in_a_transaction,
                 "users.get (one row)": lambda i: store.users.get(clerk_id),
                 "list_active_goals (private table)": lambda i: store.users.list_active_goals(clerk_id),
                 "set_lesson_status (write)": lambda i: store.progress.set_lesson_status(

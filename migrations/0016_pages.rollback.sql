@@ -1,9 +1,2 @@
-DROP INDEX user_courses_course_activity_idx;
-DROP INDEX user_courses_course_progress_idx;
 DROP VIEW course_roster_entries;
-DROP INDEX users_email_prefix_idx;
-DROP INDEX users_last_name_prefix_idx;
-DROP INDEX users_full_name_prefix_idx;
-DROP INDEX user_progress_user_updated_idx;
-DROP INDEX course_feedback_course_rating_idx;
 DROP VIEW course_card_facts;

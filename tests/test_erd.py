@@ -1,7 +1,8 @@
-"""docs/schema.md carries the diagram of the schema as it is, drawn by tools/erd.py."""
+"""docs/schema.md shows one drawing per domain of the schema as it is, drawn by tools/erd.py."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,64 +18,86 @@ from tools import erd
 Conn = psycopg.Connection[Any]
 
 
-def test_the_committed_diagram_is_the_schemas(db_conn: Conn) -> None:
-    document = erd.DOC.read_text(encoding="utf-8")
-    assert erd.splice(document, erd.render(db_conn)) == document, (
-        f"docs/schema.md is stale: regenerate it with `{erd.COMMAND}`"
-    )
+def test_the_committed_drawings_are_the_schemas(db_conn: Conn) -> None:
+    assert erd.stale(db_conn) == [], f"regenerate the drawings with `{erd.COMMAND}`"
 
 
-def test_the_diagram_has_every_table_and_a_line_per_foreign_key(db_conn: Conn) -> None:
-    diagram = erd.render(db_conn)
-    tables = {line.split()[0] for line in diagram.splitlines() if line.endswith(" {")}
-    relationships = [line for line in diagram.splitlines() if "--" in line]
+def test_every_table_is_in_exactly_one_domain_and_every_key_is_drawn(db_conn: Conn) -> None:
+    tables, relationships = erd.read_catalog(db_conn)
+    domains = erd.domains()
+    homes = [table for domain in domains for table in domain.tables]
+    assert sorted(homes) == sorted(tables)  # each table once; none of yoyo's
+    assert len(tables) >= 28
+    sources = erd.sources(db_conn)
+    for rel in relationships:
+        [home] = [domain for domain in domains if rel.child in domain.tables]
+        assert f"    {rel.child}:{rel.columns[0]} -> {rel.parent}:{rel.parent_columns[0]} [" in sources[home]
     foreign_keys = db_conn.execute(
         "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"
     ).fetchone()
-    assert diagram.startswith("erDiagram\n")
-    assert "users" in tables
-    assert len(tables) >= 28
-    assert not any(table.startswith(("_yoyo", "yoyo")) for table in tables)
-    assert foreign_keys is not None
-    assert len(relationships) == foreign_keys[0]
+    assert foreign_keys is not None and len(relationships) == foreign_keys[0]
 
 
 def test_cardinality_follows_nullability_and_uniqueness(db_conn: Conn) -> None:
-    lines = set(erd.render(db_conn).splitlines())
-    # one streak row per user (unique FK), many login days (FK part of a wider key)
-    assert '    users ||--o| user_streaks : "user_clerk_id"' in lines
-    assert '    users ||--o{ login_days : "user_clerk_id"' in lines
-    # a course may have lost its author (nullable FK)
-    assert '    users |o--o{ courses : "author_clerk_id"' in lines
-    assert "        uuid id PK" in lines
-    assert '        text email UK "nullable"' in lines
-    assert '        numeric ease_factor "numeric(4,2)"' in lines
+    users = next(source for domain, source in erd.sources(db_conn).items() if domain.name == "users")
+    content = next(source for domain, source in erd.sources(db_conn).items() if domain.name == "content")
+    # one streak row per user (a unique key): at most one child; many login days
+    assert "user_streaks:user_clerk_id -> users:clerk_id [arrowtail=teeodot, arrowhead=teetee" in users
+    assert "login_days:user_clerk_id -> users:clerk_id [arrowtail=crowodot, arrowhead=teetee" in users
+    # a course may have lost its author (a nullable key); users is another domain's, drawn grey
+    assert "courses:author_clerk_id -> users:clerk_id [arrowtail=crowodot, arrowhead=teeodot" in content
+    assert '    users [label=<<TABLE BORDER="0" CELLBORDER="1"' in content
+    assert '<TD BGCOLOR="#9e9e9e"><FONT COLOR="white"><B>users</B>' in content
+    assert "<B>id  uuid  PK</B>" in users and "email  text?  UK" in users
 
 
-def test_the_diagram_is_the_same_every_time(db_conn: Conn) -> None:
-    assert erd.render(db_conn) == erd.render(db_conn)
+def test_the_sources_are_the_same_every_time(db_conn: Conn) -> None:
+    assert erd.sources(db_conn) == erd.sources(db_conn)
+
+
+def test_a_changed_table_makes_its_drawing_stale(db_conn: Conn, tmp_path: Path) -> None:
+    drawings = tmp_path / "erd"
+    shutil.copytree(erd.DRAWINGS, drawings)
+    page = tmp_path / "schema.md"
+    page.write_text(erd.DOC.read_text(encoding="utf-8"), encoding="utf-8")
+    assert erd.stale(db_conn, page, drawings) == []
+
+    db_conn.execute("ALTER TABLE tags ADD COLUMN colour text")  # rolled back after the test
+    (drawings / "retired.svg").write_text("<svg/>", encoding="utf-8")
+    page.write_text(page.read_text(encoding="utf-8").replace("### users", "### people"), encoding="utf-8")
+
+    assert erd.stale(db_conn, page, drawings) == [
+        f"{drawings / 'catalog.svg'} is stale",
+        "retired.svg draws no domain",
+        "schema.md's list of drawings is stale",
+    ]
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="drawing needs Graphviz (apt-get install graphviz)")
+def test_write_redraws_what_is_stale_and_the_check_passes_after(
+    learnstore_dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    drawings = tmp_path / "erd"
+    page = tmp_path / "schema.md"
+    page.write_text(f"intro\n{erd.BEGIN}\n{erd.END}\n", encoding="utf-8")
+    args = [learnstore_dsn, "--output", str(page), "--drawings", str(drawings)]
+
+    assert erd.main([*args, "--check"]) == 1
+    assert "python tools/erd.py" in capsys.readouterr().err
+    assert erd.main(args) == 0
+    users = (drawings / "users.svg").read_text(encoding="utf-8")
+    assert (
+        users.startswith("<?xml") and "<!-- erd-source sha256:" in users and "graphviz version" not in users
+    )
+    assert "assets/erd/users.svg" in page.read_text(encoding="utf-8")
+    assert erd.main([*args, "--check"]) == 0
 
 
 def test_splice_replaces_only_what_is_between_the_markers() -> None:
     document = f"# Title\n\n{erd.BEGIN}\nold\n{erd.END}\n\nafter\n"
-    assert erd.splice(document, "erDiagram\n") == (
-        f"# Title\n\n{erd.BEGIN}\n```mermaid\nerDiagram\n```\n{erd.END}\n\nafter\n"
-    )
+    assert erd.splice(document, f"{erd.BEGIN}\nnew\n") == f"# Title\n\n{erd.BEGIN}\nnew\n{erd.END}\n\nafter\n"
     with pytest.raises(ValueError, match="markers"):
-        erd.splice("# no markers\n", "erDiagram\n")
-
-
-def test_main_writes_the_diagram_and_check_reports_a_stale_file(
-    learnstore_dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    page = tmp_path / "schema.md"
-    page.write_text(f"intro\n{erd.BEGIN}\n{erd.END}\n", encoding="utf-8")
-
-    assert erd.main([learnstore_dsn, "--output", str(page), "--check"]) == 1
-    assert "python tools/erd.py" in capsys.readouterr().err
-    assert erd.main([learnstore_dsn, "--output", str(page)]) == 0
-    assert "erDiagram" in page.read_text(encoding="utf-8")
-    assert erd.main([learnstore_dsn, "--output", str(page), "--check"]) == 0
+        erd.splice("# no markers\n", "x")
 
 
 def test_main_needs_a_dsn(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,10 @@ from psycopg import sql
 from learnstore import Store
 
 # Tables whose rows others rely on: erasing the author keeps the row, without the author.
-SHARED = {"courses", "forum_posts", "forum_replies", "suggested_edits", "course_feedback"}
+SHARED = {
+    "courses", "forum_posts", "forum_replies", "suggested_edits", "course_feedback",
+    "moderation_reports", "moderation_actions",
+}  # fmt: skip
 
 
 def user_references(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
@@ -93,9 +96,35 @@ def everything_about(conn: psycopg.Connection[Any], clerk_id: str) -> None:
             FROM card
         ), favorite AS (
             INSERT INTO favorites (user_clerk_id, course_id) SELECT %(u)s, id FROM course
+        ), site_role AS (
+            INSERT INTO site_roles (user_clerk_id, role, granted_by) VALUES (%(u)s, 'moderator', %(u)s)
         )
         INSERT INTO user_flashcard_progress (user_clerk_id, flashcard_id) SELECT %(u)s, id FROM card
         """,
+        {"u": clerk_id},
+    )
+    # Moderation (migration 0015): a report filed and resolved, an action taken and suffered, a
+    # suspension given and served: the user is on both sides of each.
+    conn.execute(
+        """
+        WITH post AS (
+            SELECT id FROM forum_posts WHERE author_clerk_id = %(u)s LIMIT 1
+        ), report AS (
+            INSERT INTO moderation_reports
+                (reporter_clerk_id, post_id, reason, status, resolved_by, resolved_at)
+            SELECT %(u)s, id, 'Spam', 'resolved', %(u)s, now() FROM post
+        ), action AS (
+            INSERT INTO moderation_actions (moderator_clerk_id, action, post_id, subject_clerk_id, reason)
+            SELECT %(u)s, 'hide', id, %(u)s, 'Spam' FROM post
+        )
+        SELECT
+        """,
+        {"u": clerk_id},
+    )
+    # Last: from here on the user's own writes are refused.
+    conn.execute(
+        "INSERT INTO user_suspensions (user_clerk_id, suspended_until, reason, suspended_by)"
+        " VALUES (%(u)s, now() + interval '1 day', 'Spam', %(u)s)",
         {"u": clerk_id},
     )
 

@@ -41,6 +41,7 @@ from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
+from learnstore.repositories.moderation import ModerationRepository
 from learnstore.repositories.pages import PagesRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.users import UsersRepository
@@ -60,6 +61,7 @@ SWEEP: dict[str, tuple[type, dict[str, str]]] = {
     "achievements": (AchievementsRepository, {"list_all": "takes no argument"}),
     "deliveries": (DeliveriesRepository, {}),
     "pages": (PagesRepository, {}),
+    "moderation": (ModerationRepository, {}),
 }
 
 HOSTILE_TEXT = [
@@ -225,6 +227,12 @@ def valid(store: Store) -> dict[str, Any]:
         "per_section": 5,
         "order": "name",
         "out": io.StringIO(),
+        # moderation: ada holds no site role, so a valid moderator write is refused (PermissionDenied)
+        "reporter_clerk_id": "bea",
+        "moderator_clerk_id": "ada",
+        "subject_clerk_id": "bea",
+        "reason": "A reason",
+        "action": "lock",
     }
 
 

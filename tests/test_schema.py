@@ -14,6 +14,7 @@ import pytest
 from psycopg import errors, sql
 from psycopg.abc import Params, QueryNoTemplate
 
+from learnstore.errors import translate
 from learnstore.migrate import rollback, upgrade
 from learnstore.pytest_plugin import create_database, drop_database, unique_name
 
@@ -382,6 +383,16 @@ WORLD: tuple[tuple[str, str, str], ...] = (
      "'clerk_b', %(flashcards)s, 1, 3, now(), NULL, 4200, 'new', 'learning', 2.3, 2.1,"
      " now() + interval '10 minutes'"),
     ("favorites", "favorites (user_clerk_id, course_id)", "'clerk_b', %(courses)s"),
+    ("site_roles", "site_roles (user_clerk_id, role, granted_by)", "'clerk_b', 'moderator', 'clerk_a'"),
+    ("moderation_reports",
+     "moderation_reports (reporter_clerk_id, post_id, reason, status, resolved_by, resolved_at)",
+     "'clerk_b', %(forum_posts)s, 'Spam', 'resolved', 'clerk_a', now()"),
+    ("moderation_actions",
+     "moderation_actions (moderator_clerk_id, action, post_id, subject_clerk_id, reason)",
+     "'clerk_a', 'lock', %(forum_posts)s, 'clerk_b', 'Heated'"),
+    # A suspension that ended long ago, so that the world's writes after it go on.
+    ("user_suspensions", "user_suspensions (user_clerk_id, suspended_until, reason, suspended_by)",
+     "'clerk_b', '2000-01-01 00:00:00+00', 'Spam', 'clerk_a'"),
 )  # fmt: skip
 
 
@@ -503,6 +514,15 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("notifications_message_not_blank", "notifications", f"message = {LONG.format(2001)}"),
     bad("notifications_source_type_valid", "notifications", "source_type = 'users'"),
     bad("notifications_metadata_object", "notifications", "metadata = '[]'"),
+    Violation(
+        "notifications_like_once_key",
+        "INSERT INTO notifications (user_clerk_id, type, message, source_id, metadata) SELECT user_clerk_id,"
+        " type, message, source_id, metadata FROM notifications WHERE id = %(notifications)s",
+        setup=(
+            "UPDATE notifications SET type = 'like', source_id = gen_random_uuid()"
+            " WHERE id = %(notifications)s",
+        ),
+    ),
     # languages
     Violation("languages_code_key", "INSERT INTO languages (code, name) VALUES ('pt-BR', 'Português')"),
     Violation(
@@ -748,6 +768,47 @@ VIOLATIONS: tuple[Violation, ...] = (
     dup("favorites_user_course_key", "favorites", "user_clerk_id", "course_id"),
     bad("favorites_user_clerk_id_fkey", "favorites", "user_clerk_id = 'ghost'"),
     bad("favorites_course_id_fkey", "favorites", "course_id = gen_random_uuid()"),
+    # site_roles
+    Violation("site_roles_user_role_key",
+              "INSERT INTO site_roles (user_clerk_id, role) VALUES ('clerk_b', 'moderator')"),
+    bad("site_roles_user_clerk_id_fkey", "site_roles", "user_clerk_id = 'ghost'"),
+    bad("site_roles_granted_by_fkey", "site_roles", "granted_by = 'ghost'"),
+    bad("site_roles_role_valid", "site_roles", "role = 'owner'"),
+    # moderation (migration 0015)
+    bad("moderation_reports_reporter_clerk_id_fkey", "moderation_reports", "reporter_clerk_id = 'ghost'"),
+    bad("moderation_reports_post_id_fkey", "moderation_reports", "post_id = gen_random_uuid()"),
+    bad("moderation_reports_reply_id_fkey", "moderation_reports",
+        "post_id = NULL, reply_id = gen_random_uuid()"),
+    bad("moderation_reports_feedback_id_fkey", "moderation_reports",
+        "post_id = NULL, feedback_id = gen_random_uuid()"),
+    bad("moderation_reports_resolved_by_fkey", "moderation_reports", "resolved_by = 'ghost'"),
+    bad("moderation_reports_one_target", "moderation_reports", "post_id = NULL"),
+    bad("moderation_reports_one_target", "moderation_reports", "reply_id = %(forum_replies)s"),
+    bad("moderation_reports_reason_not_blank", "moderation_reports", "reason = ' '"),
+    bad("moderation_reports_reason_not_blank", "moderation_reports", f"reason = {LONG.format(2001)}"),
+    bad("moderation_reports_status_valid", "moderation_reports", "status = 'closed'"),
+    bad("moderation_reports_resolved_at_set", "moderation_reports", "resolved_at = NULL"),
+    Violation("moderation_reports_one_open_key",
+              "INSERT INTO moderation_reports (reporter_clerk_id, post_id, reason)"
+              " VALUES ('clerk_b', %(forum_posts)s, 'Spam'), ('clerk_b', %(forum_posts)s, 'Again')"),
+    # The log is append-only (a trigger refuses an UPDATE): its rules are tried on new rows.
+    *(
+        Violation(constraint, "INSERT INTO moderation_actions"
+                  " (moderator_clerk_id, action, subject_clerk_id, reason, details) VALUES (" + values + ")")
+        for constraint, values in (
+            ("moderation_actions_moderator_clerk_id_fkey", "'ghost', 'hide', NULL, 'r', '{}'"),
+            ("moderation_actions_subject_clerk_id_fkey", "NULL, 'hide', 'ghost', 'r', '{}'"),
+            ("moderation_actions_action_valid", "NULL, 'delete', NULL, 'r', '{}'"),
+            ("moderation_actions_reason_not_blank", "NULL, 'hide', NULL, ' ', '{}'"),
+            ("moderation_actions_details_object", "NULL, 'hide', NULL, 'r', '[]'"),
+        )
+    ),
+    Violation("user_suspensions_user_clerk_id_key",
+              "INSERT INTO user_suspensions (user_clerk_id, suspended_until, reason)"
+              " VALUES ('clerk_b', now(), 'x')"),
+    bad("user_suspensions_user_clerk_id_fkey", "user_suspensions", "user_clerk_id = 'ghost'"),
+    bad("user_suspensions_suspended_by_fkey", "user_suspensions", "suspended_by = 'ghost'"),
+    bad("user_suspensions_reason_not_blank", "user_suspensions", "reason = ''"),
     # Every primary key: a row copied whole, id and all, collides on its id before anything else.
     *(
         Violation(f"{key}_pkey", f"INSERT INTO {key} SELECT * FROM {key} WHERE id = %({key})s")
@@ -777,10 +838,22 @@ def test_a_row_breaking_a_constraint_is_rejected_by_name(
 ) -> None:
     expected = violation.raises or (EXPECTED_ERROR[constraint_kinds(db_conn)[violation.constraint]],)
     for statement in violation.setup:
-        db_conn.execute(statement)
+        db_conn.execute(statement, world if "%(" in statement else None)
     with pytest.raises(expected) as caught, db_conn.transaction():
         db_conn.execute(violation.statement, world)
     assert caught.value.diag.constraint_name == violation.constraint
+    # learnstore's error names the field the rule is about (a column of the table, or the last
+    # column of a composite key), whatever kind of constraint it is
+    ours = translate(caught.value)
+    assert ours is not None and ours.constraint == violation.constraint
+    table = caught.value.diag.table_name
+    columns = {
+        name
+        for (name,) in rows(
+            db_conn, "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0", [table]
+        )
+    }
+    assert ours.field in columns, f"{violation.constraint}: field {ours.field!r} is not a column of {table}"
     # the savepoint rolled back alone: the test's transaction and the world are intact
     assert present(db_conn, world) == set(world)
 
@@ -825,7 +898,7 @@ def test_updated_at_moves_forward_in_a_later_transaction(fresh_db: str) -> None:
 PRIVATE_TO_CLERK_B = {
     "users", "user_streaks", "login_days", "learning_goals", "notifications", "user_courses",
     "user_progress", "quiz_attempts", "collaborators", "user_achievements", "flashcard_sets", "flashcards",
-    "user_flashcard_progress", "flashcard_reviews", "favorites",
+    "user_flashcard_progress", "flashcard_reviews", "favorites", "site_roles", "user_suspensions",
 }  # fmt: skip
 WRITTEN_BY_CLERK_B = {
     "forum_posts": "author_clerk_id",
@@ -852,16 +925,33 @@ def test_deleting_an_author_keeps_their_course_and_reviews_anonymously(
         "user_a", "forum_post_likes", "forum_reply_likes", "feedback_upvotes", "user_points",
     }  # fmt: skip
     assert column(db_conn, "courses", "author_clerk_id", world["courses"]) is None
+    assert column(db_conn, "site_roles", "granted_by", world["site_roles"]) is None
     assert column(db_conn, "suggested_edits", "reviewer_clerk_id", world["suggested_edits"]) is None
 
 
 def test_deleting_a_course_deletes_everything_under_it(db_conn: Conn, world: dict[str, Any]) -> None:
     db_conn.execute("DELETE FROM courses WHERE id = %s", [world["courses"]])
     assert set(world) - present(db_conn, world) == {
-        "courses", "units", "lessons", "media", "quizzes", "quiz_attempts", "course_tags", "user_courses",
-        "user_progress", "forum_posts", "forum_replies", "forum_post_likes", "forum_reply_likes",
-        "collaborators", "suggested_edits", "course_feedback", "feedback_upvotes", "favorites",
-    }  # fmt: skip
+        "courses",
+        "units",
+        "lessons",
+        "media",
+        "quizzes",
+        "quiz_attempts",
+        "course_tags",
+        "user_courses",
+        "user_progress",
+        "forum_posts",
+        "forum_replies",
+        "forum_post_likes",
+        "forum_reply_likes",
+        "collaborators",
+        "suggested_edits",
+        "course_feedback",
+        "feedback_upvotes",
+        "favorites",
+        "moderation_reports",
+    }  # fmt: skip (moderation_actions is not in it: the log outlives the content it acted on)
     # A learner's flashcards outlive the course they were made for.
     assert column(db_conn, "flashcard_sets", "course_id", world["flashcard_sets"]) is None
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import errors, sql
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from test_content import round_trips
-from test_schema import WORLD, rows, scalar
+from test_schema import rows, scalar
 
 import learnstore
 from learnstore import AsyncStore, Store, migrate
@@ -24,7 +22,14 @@ from learnstore.cli import main
 from learnstore.errors import InvalidValue, NotFound, PermissionDenied
 from learnstore.migrate import rollback, upgrade
 from learnstore.pytest_plugin import create_database, drop_database, unique_name
-from learnstore.security import APP_ROLE, OWNED_TABLES, PRIVATE_TABLES, SHARED_TABLES
+from learnstore.security import (
+    APP_ROLE,
+    MODERATION_TABLES,
+    OWNED_TABLES,
+    PRIVATE_TABLES,
+    SHARED_TABLES,
+    SITE_ROLES_TABLE,
+)
 
 Conn = psycopg.Connection[Any]
 
@@ -46,26 +51,6 @@ def user_keyed(conn: Conn) -> dict[str, set[str]]:
     return found
 
 
-@pytest.fixture
-def world(db_conn: Conn) -> dict[str, Any]:
-    """One valid row in every table (tests/test_schema.py's WORLD): clerk_a authors, clerk_b learns."""
-    ids: dict[str, Any] = {}
-    for key, target, values in WORLD:
-        ids[key] = scalar(db_conn, f"INSERT INTO {target} VALUES ({values}) RETURNING id", ids)
-    return ids
-
-
-@contextmanager
-def acting_as(conn: Conn, clerk_id: str) -> Iterator[None]:
-    """What as_user does, in a savepoint that is rolled back (and the role and setting with it)."""
-    with conn.transaction(force_rollback=True):
-        conn.execute(
-            "SELECT set_config('role', %s, true), set_config('learnstore.clerk_id', %s, true)",
-            [APP_ROLE, clerk_id],
-        )
-        yield
-
-
 # ---- the catalog ---------------------------------------------------------------------------------
 
 
@@ -73,7 +58,9 @@ def test_every_table_with_a_user_foreign_key_is_private_owned_or_shared(db_conn:
     # A table that another branch adds with a user FK fails here until it is put in one of the
     # lists of learnstore.security (and, if private or owned, given its policies in a migration).
     keyed = user_keyed(db_conn)
-    classified = {*PRIVATE_TABLES, *OWNED_TABLES, *SHARED_TABLES} - {"users"}
+    classified = {*PRIVATE_TABLES, *OWNED_TABLES, *SHARED_TABLES, SITE_ROLES_TABLE, *MODERATION_TABLES} - {
+        "users"
+    }
     assert set(keyed) - classified == set(), "a user-keyed table in none of learnstore.security's lists"
     assert classified - set(keyed) == set(), "learnstore.security lists a table without a user FK"
     assert not (PRIVATE_TABLES.keys() & OWNED_TABLES.keys() | PRIVATE_TABLES.keys() & SHARED_TABLES.keys())
@@ -83,148 +70,68 @@ def test_every_table_with_a_user_foreign_key_is_private_owned_or_shared(db_conn:
             assert column in keyed[table], (table, column)
 
 
-def policies(conn: Conn) -> dict[str, dict[str, tuple[str | None, str | None]]]:
-    """Per table, each policy's command (r, a, w, d, *) and its USING and WITH CHECK as printed."""
-    found: dict[str, dict[str, tuple[str | None, str | None]]] = {}
-    for table, command, using, check, permissive, roles in rows(
-        conn,
-        """
-        SELECT p.polrelid::regclass::text, p.polcmd::text, pg_get_expr(p.polqual, p.polrelid),
-               pg_get_expr(p.polwithcheck, p.polrelid), p.polpermissive, p.polroles::regrole[]::text[]
-        FROM pg_policy p
-        """,
-    ):
-        assert permissive and roles == ["-"], "every policy is permissive and for PUBLIC"
-        assert command not in found.setdefault(table, {}), f"{table}: two policies for {command}"
-        found[table][command] = (using, check)
-    return found
-
-
-def test_every_private_and_owned_table_has_its_policies_and_no_other_table_has_any(db_conn: Conn) -> None:
-    found = policies(db_conn)
-    # A forum action notifies others in its own statement (migration 0011): one more INSERT policy.
-    forum_notice = found["notifications"].pop("a")
-    assert forum_notice[0] is None and forum_notice[1] is not None
-    assert "'reply'::text, 'mention'::text, 'like'::text" in forum_notice[1]
-    assert "'forum_post'::text, 'forum_reply'::text" in forum_notice[1]
-    for table, column in PRIVATE_TABLES.items():
-        mine = f"({column} = {ME})"
-        assert found.pop(table) == {"*": (mine, mine)}, table
-    for table, column in OWNED_TABLES.items():
-        mine = f"({column} = {ME})"
-        readable = "(is_public OR " + mine + ")" if table == "flashcard_sets" else "true"
-        expected: dict[str, tuple[str | None, str | None]] = {
-            "r": (readable, None),
-            "w": (mine, mine),
-            "d": (mine, None),
-        }
-        if table != "users":  # users are created by the identity provider's webhook, on the service path
-            expected["a"] = (None, mine)
-        assert found.pop(table) == expected, table
-    assert found == {}, "policies on a table learnstore.security does not list"
-
-    # Policies on, but not forced: the owner (migrations, the service path) is not subject to them.
-    secured = dict(
-        rows(
-            db_conn,
-            """
-            SELECT c.relname, c.relforcerowsecurity FROM pg_class c
-            WHERE c.relnamespace = 'public'::regnamespace AND c.relrowsecurity
-            """,
-        )
-    )
-    assert secured == dict.fromkeys({*PRIVATE_TABLES, *OWNED_TABLES}, False)
-
-
-def test_the_app_role_is_a_nologin_role_with_rights_on_every_table_but_the_webhook_ledger(
+def test_every_policy_reads_the_identity_once_per_statement_and_is_named_for_who_and_what(
     db_conn: Conn,
 ) -> None:
+    # `(select learnstore_actor())` is an InitPlan: evaluated once per statement. A bare call, or
+    # current_setting() in the expression, would be evaluated once per row.
+    found = rows(
+        db_conn,
+        """
+        SELECT p.polrelid::regclass::text, p.polname, p.polcmd::text, p.polpermissive,
+               p.polroles::regrole[]::text[],
+               concat_ws(' ', pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
+        FROM pg_policy p
+        """,
+    )
+    commands = {"r": "select", "a": "insert", "w": "update", "d": "delete"}
+    assert len(found) > 100
+    for table, name, command, permissive, roles, expression in found:
+        assert permissive and roles == ["-"], f"{name}: every policy is permissive and for PUBLIC"
+        assert command in commands, f"{name}: one policy per command, not FOR ALL"
+        assert name.startswith(f"{table}_"), name
+        assert name.endswith(f"_{commands[command]}") or name.endswith("_lock"), name
+        assert "current_setting" not in expression, name
+        assert expression.count("learnstore_actor()") == expression.count("SELECT learnstore_actor()"), name
+        assert expression.count("learnstore_has_site_role(") == expression.count(
+            "SELECT learnstore_has_site_role("
+        ), name
+
+    # Policies on, but not forced: the owner (migrations, the service path) is not subject to them.
+    forced = rows(db_conn, "SELECT c.relname FROM pg_class c WHERE c.relforcerowsecurity")
+    assert forced == []
+
+
+def test_the_app_role_is_a_nologin_role_granted_columns_not_tables(db_conn: Conn) -> None:
     assert rows(
         db_conn, "SELECT rolcanlogin, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", [APP_ROLE]
     ) == [(False, False, False)]
-    missing = rows(
+    # No blanket grant: INSERT and UPDATE are granted column by column (never id, created_at,
+    # updated_at, nor the columns that say whose a row is, where a row is not to be given away), and
+    # nothing beyond SELECT, INSERT, UPDATE, DELETE.
+    whole = rows(
         db_conn,
         """
         SELECT c.relname, p.privilege FROM pg_class c
-        CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p(privilege)
+        CROSS JOIN unnest(ARRAY['INSERT', 'UPDATE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p(privilege)
         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-          AND c.relname !~ '^(_yoyo_|yoyo_lock$)' AND c.relname <> 'webhook_deliveries'
-          AND NOT has_table_privilege(%s, c.oid, p.privilege)
+          AND c.relname !~ '^(_yoyo_|yoyo_lock$)' AND has_table_privilege(%s, c.oid, p.privilege)
         """,
         [APP_ROLE],
     )
-    # user_points is written only by the award evaluation, which runs as the owner (migration 0011)
-    assert missing == [("user_points", "INSERT"), ("user_points", "UPDATE"), ("user_points", "DELETE")]
-    assert not scalar(db_conn, "SELECT has_table_privilege(%s, 'webhook_deliveries', 'SELECT')", [APP_ROLE])
-
-
-# ---- every policy, row by row ----------------------------------------------------------------------
-
-
-def owner_of(conn: Conn, table: str, column: str, row_id: Any) -> str:
-    query = sql.SQL("SELECT {} FROM {} WHERE id = %s").format(sql.Identifier(column), sql.Identifier(table))
-    owner: str = scalar(conn, query, [row_id])
-    return owner
-
-
-def visible(conn: Conn, table: str, row_id: Any) -> bool:
-    query = sql.SQL("SELECT EXISTS (SELECT FROM {} WHERE id = %s)").format(sql.Identifier(table))
-    seen: bool = scalar(conn, query, [row_id])
-    return seen
-
-
-def touched(conn: Conn, statement: str, table: str, row_id: Any) -> int:
-    return conn.execute(sql.SQL(statement).format(sql.Identifier(table)), [row_id]).rowcount
-
-
-@pytest.mark.parametrize("table", sorted({*PRIVATE_TABLES, *OWNED_TABLES}))
-def test_a_forged_id_reads_nothing_private_and_nobody_writes_another_users_row(
-    db_conn: Conn, world: dict[str, Any], table: str
-) -> None:
-    column = {**PRIVATE_TABLES, **OWNED_TABLES}[table]
-    row_id = world[table]
-    owner = owner_of(db_conn, table, column, row_id)
-    other = "clerk_a" if owner == "clerk_b" else "clerk_b"
-    # A copy of the row made as the owner, so the other user can try to insert it as the owner's.
-    db_conn.execute(
-        sql.SQL("CREATE TEMP TABLE copied ON COMMIT DROP AS SELECT * FROM {} WHERE id = %s").format(
-            sql.Identifier(table)
-        ),
-        [row_id],
+    assert whole == []
+    never = rows(
+        db_conn,
+        """
+        SELECT c.relname, a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attnum > 0
+          AND a.attname IN ('id', 'created_at', 'updated_at') AND c.relname !~ '^(_yoyo_|yoyo_lock$)'
+          AND has_column_privilege(%s, c.oid, a.attnum, 'UPDATE')
+        """,
+        [APP_ROLE],
     )
-    db_conn.execute(sql.SQL("GRANT SELECT ON copied TO {}").format(sql.Identifier(APP_ROLE)))
-    if table == "notifications":  # a forum action may notify another user (0011); any other notice not
-        db_conn.execute("UPDATE copied SET type = 'system', source_type = NULL, id = gen_random_uuid()")
-    readable_by_all = table in OWNED_TABLES and table != "flashcard_sets"  # the world's set is not public
-
-    for stranger in ("forged_id", other, ""):
-        with acting_as(db_conn, stranger):
-            assert visible(db_conn, table, row_id) is readable_by_all, stranger
-            assert touched(db_conn, "UPDATE {} SET updated_at = now() WHERE id = %s", table, row_id) == 0
-            assert touched(db_conn, "DELETE FROM {} WHERE id = %s", table, row_id) == 0
-        if table != "users":
-            with acting_as(db_conn, stranger), pytest.raises(errors.InsufficientPrivilege, match="row-level"):
-                db_conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM copied").format(sql.Identifier(table)))
-
-    with acting_as(db_conn, owner):
-        assert visible(db_conn, table, row_id)
-        assert touched(db_conn, "UPDATE {} SET updated_at = now() WHERE id = %s", table, row_id) == 1
-        # ... and may not give the row away
-        with pytest.raises(errors.InsufficientPrivilege, match="row-level"):
-            db_conn.execute(
-                sql.SQL("UPDATE {} SET {} = %s WHERE id = %s").format(
-                    sql.Identifier(table), sql.Identifier(column)
-                ),
-                [other, row_id],
-            )
-    # The owner path sees everything, as before.
-    assert visible(db_conn, table, row_id)
-
-
-def test_shared_tables_are_not_narrowed(db_conn: Conn, world: dict[str, Any]) -> None:
-    with acting_as(db_conn, "forged_id"):
-        for table in SHARED_TABLES:
-            assert visible(db_conn, table, world[table]), table
+    assert never == []
+    assert not scalar(db_conn, "SELECT has_table_privilege(%s, 'webhook_deliveries', 'SELECT')", [APP_ROLE])
 
 
 # ---- as_user through the store ------------------------------------------------------------------
@@ -592,7 +499,9 @@ def test_rolling_back_0009_keeps_the_role_and_takes_its_rights_and_policies(
             ) or scalar(conn, "SELECT has_schema_privilege('public', 'public', 'USAGE')")
         assert MIGRATION.stem in upgrade(dsn)
         with psycopg.connect(dsn) as conn:
-            assert scalar(conn, "SELECT has_table_privilege(%s, 'user_progress', 'UPDATE')", [APP_ROLE])
+            assert scalar(
+                conn, "SELECT has_column_privilege(%s, 'user_progress', 'status', 'UPDATE')", [APP_ROLE]
+            )
     finally:
         drop_database(learnstore_server_dsn, name)
 

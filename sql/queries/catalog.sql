@@ -117,6 +117,7 @@ WITH matching AS (
         SELECT course_rating_score(sum(f.rating), count(*)) AS rating_score, count(*) AS rating_count
         FROM course_feedback f
         WHERE f.course_id = c.id AND sqlc.arg(sort_by)::text = 'rating'
+          AND learnstore_visible(f.hidden_at, f.user_clerk_id)
     ) r
     WHERE c.status = 'published'
       AND (sqlc.narg(language_code)::text IS NULL OR l.code = sqlc.narg(language_code)::text)
@@ -170,13 +171,14 @@ FROM page p
 CROSS JOIN LATERAL (
     SELECT round(avg(f.rating), 2) AS average_rating, count(*) AS rating_count,
            course_rating_score(sum(f.rating), count(*)) AS rating_score
-    FROM course_feedback f WHERE f.course_id = p.id
+    FROM course_feedback f WHERE f.course_id = p.id AND learnstore_visible(f.hidden_at, f.user_clerk_id)
 ) r
 ORDER BY p.sort_score DESC, p.sort_count DESC, p.published_at DESC, p.id DESC;
 
 -- name: GetCourseRatingSummary :one
--- A course's ratings (any status): the average (2 decimals, NULL when unrated), the count, and how
--- many of each star 1-5. No row for an unknown course.
+-- A course's ratings (any status; hidden reviews left out: learnstore_visible): the average
+-- (2 decimals, NULL when unrated), the count, and how many of each star 1-5. No row for an
+-- unknown course.
 SELECT c.id AS course_id,
        round(avg(f.rating), 2) AS average_rating,
        count(f.rating) AS rating_count,
@@ -186,6 +188,6 @@ SELECT c.id AS course_id,
        count(*) FILTER (WHERE f.rating = 4) AS four_stars,
        count(*) FILTER (WHERE f.rating = 5) AS five_stars
 FROM courses c
-LEFT JOIN course_feedback f ON f.course_id = c.id
+LEFT JOIN course_feedback f ON f.course_id = c.id AND learnstore_visible(f.hidden_at, f.user_clerk_id)
 WHERE c.id = sqlc.arg(course_id)
 GROUP BY c.id;

@@ -53,46 +53,60 @@ WITH target AS (
 SELECT coalesce((SELECT 'tombstoned' FROM tombstoned), (SELECT 'deleted' FROM deleted))::text AS outcome;
 
 -- name: ListCoursePostsNewest :many
--- A course's threads, newest first, with reply and like counts; keyset: pass the last row's
--- (created_at, id) as before_*.
+-- A course's threads, pinned first, then newest first, with reply and like counts; hidden posts
+-- and replies only for their authors and moderators (learnstore_visible). Keyset: pass the last
+-- row's (pinned, created_at, id) as before_*.
 SELECT p.id, p.course_id, p.author_clerk_id,
        CASE WHEN p.author_clerk_id IS NULL THEN 'deleted user'
             ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), p.author_clerk_id)
        END::text AS author_name,
        p.title, p.created_at, p.edited_at, (p.deleted_at IS NOT NULL)::boolean AS deleted,
-       (SELECT count(*) FROM forum_replies r WHERE r.post_id = p.id AND r.deleted_at IS NULL) AS reply_count,
-       (SELECT count(*) FROM forum_post_likes l WHERE l.post_id = p.id) AS like_count
+       (SELECT count(*) FROM forum_replies r
+        WHERE r.post_id = p.id AND r.deleted_at IS NULL AND learnstore_visible(r.hidden_at, r.author_clerk_id))
+           AS reply_count,
+       (SELECT count(*) FROM forum_post_likes l WHERE l.post_id = p.id) AS like_count,
+       (p.pinned_at IS NOT NULL)::boolean AS pinned, (p.locked_at IS NOT NULL)::boolean AS locked,
+       (p.hidden_at IS NOT NULL)::boolean AS hidden
 FROM forum_posts p LEFT JOIN users u ON u.clerk_id = p.author_clerk_id
-WHERE p.course_id = sqlc.arg(course_id)
+WHERE p.course_id = sqlc.arg(course_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id)
   AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (p.created_at, p.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
-ORDER BY p.created_at DESC, p.id DESC
+       OR (p.pinned_at IS NOT NULL, p.created_at, p.id)
+          < (sqlc.narg(before_pinned)::boolean, sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+ORDER BY p.pinned_at IS NOT NULL DESC, p.created_at DESC, p.id DESC
 LIMIT sqlc.arg(page_size);
 
 -- name: ListCoursePostsActive :many
--- A course's live threads, most active first: activity is the replies and likes since `since`;
--- ties newest first. Keyset: pass the last row's (activity, created_at, id) as before_*.
+-- A course's live threads, pinned first, then most active: activity is the replies and likes
+-- since `since`; ties newest first. Hidden posts and replies as in ListCoursePostsNewest. Keyset:
+-- pass the last row's (pinned, activity, created_at, id) as before_*.
 WITH scored AS (
     SELECT p.id, p.course_id, p.author_clerk_id, p.title, p.created_at, p.edited_at,
-           (SELECT count(*) FROM forum_replies r WHERE r.post_id = p.id AND r.deleted_at IS NULL) AS reply_count,
+           (p.pinned_at IS NOT NULL) AS pinned,
+           (SELECT count(*) FROM forum_replies r
+            WHERE r.post_id = p.id AND r.deleted_at IS NULL AND learnstore_visible(r.hidden_at, r.author_clerk_id))
+               AS reply_count,
            (SELECT count(*) FROM forum_post_likes l WHERE l.post_id = p.id) AS like_count,
            (SELECT count(*) FROM forum_replies r
-            WHERE r.post_id = p.id AND r.created_at >= sqlc.arg(since)::timestamptz)
+            WHERE r.post_id = p.id AND r.created_at >= sqlc.arg(since)::timestamptz
+              AND learnstore_visible(r.hidden_at, r.author_clerk_id))
            + (SELECT count(*) FROM forum_post_likes l
               WHERE l.post_id = p.id AND l.created_at >= sqlc.arg(since)::timestamptz) AS activity
     FROM forum_posts p
     WHERE p.course_id = sqlc.arg(course_id) AND p.deleted_at IS NULL
+      AND learnstore_visible(p.hidden_at, p.author_clerk_id)
 )
 SELECT s.id, s.course_id, s.author_clerk_id,
        CASE WHEN s.author_clerk_id IS NULL THEN 'deleted user'
             ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), s.author_clerk_id)
        END::text AS author_name,
-       s.title, s.created_at, s.edited_at, s.reply_count, s.like_count, s.activity::bigint AS activity
+       s.title, s.created_at, s.edited_at, s.reply_count, s.like_count, s.activity::bigint AS activity,
+       s.pinned::boolean AS pinned
 FROM scored s LEFT JOIN users u ON u.clerk_id = s.author_clerk_id
 WHERE sqlc.narg(before_id)::uuid IS NULL
-   OR (s.activity, s.created_at, s.id)
-      < (sqlc.narg(before_activity)::bigint, sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid)
-ORDER BY s.activity DESC, s.created_at DESC, s.id DESC
+   OR (s.pinned, s.activity, s.created_at, s.id)
+      < (sqlc.narg(before_pinned)::boolean, sqlc.narg(before_activity)::bigint,
+         sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid)
+ORDER BY s.pinned DESC, s.activity DESC, s.created_at DESC, s.id DESC
 LIMIT sqlc.arg(page_size);
 
 -- ---- replies -----------------------------------------------------------------------------------
@@ -165,7 +179,9 @@ SELECT coalesce((SELECT 'tombstoned' FROM tombstoned), (SELECT 'deleted' FROM de
 -- A whole thread: the post (depth 0), then every reply in tree order (each reply before its
 -- answers, siblings oldest first), with depth, the author's name ('deleted user' once erased),
 -- like counts and whether viewer_clerk_id liked each. A deleted node keeps its place (deleted,
--- body '[deleted]'). One recursive query; no row for an unknown post.
+-- body '[deleted]'); a hidden one leaves the thread with the answers under it, and a hidden post
+-- has no thread, except for their authors and moderators (learnstore_visible). One recursive
+-- query; no row for an unknown post.
 WITH RECURSIVE tree AS (
     -- Each level carries the columns it shows, so no reply is read twice.
     SELECT r.id, r.parent_reply_id, 1 AS depth, r.author_clerk_id, r.body, r.deleted_at, r.created_at,
@@ -173,11 +189,13 @@ WITH RECURSIVE tree AS (
            ARRAY[to_char(r.created_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || r.id::text] AS path
     FROM forum_replies r
     WHERE r.post_id = sqlc.arg(post_id)::uuid AND r.parent_reply_id IS NULL
+      AND learnstore_visible(r.hidden_at, r.author_clerk_id)
     UNION ALL
     SELECT r.id, r.parent_reply_id, t.depth + 1, r.author_clerk_id, r.body, r.deleted_at, r.created_at,
            r.edited_at,
            t.path || (to_char(r.created_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || r.id::text)
     FROM tree t JOIN forum_replies r ON r.parent_reply_id = t.id AND r.post_id = sqlc.arg(post_id)::uuid
+    WHERE learnstore_visible(r.hidden_at, r.author_clerk_id)
 ), nodes AS (
     -- Replies first: sqlc takes a column's nullability from the first branch (a reply has no title).
     SELECT t.id, t.parent_reply_id, t.depth, t.author_clerk_id, NULL::text AS title,
@@ -187,6 +205,9 @@ WITH RECURSIVE tree AS (
                    WHERE l.reply_id = t.id AND l.user_clerk_id = sqlc.narg(viewer_clerk_id)::text) AS liked,
            t.path
     FROM tree t
+    -- A visible post's replies only: the tree of a hidden post is left out with it.
+    WHERE EXISTS (SELECT FROM forum_posts v
+                  WHERE v.id = sqlc.arg(post_id)::uuid AND learnstore_visible(v.hidden_at, v.author_clerk_id))
     UNION ALL
     SELECT p.id, NULL::uuid, 0, p.author_clerk_id, p.title,
            p.body, p.deleted_at IS NOT NULL,
@@ -195,7 +216,7 @@ WITH RECURSIVE tree AS (
            EXISTS (SELECT FROM forum_post_likes l
                    WHERE l.post_id = p.id AND l.user_clerk_id = sqlc.narg(viewer_clerk_id)::text),
            '{}'::text[]
-    FROM forum_posts p WHERE p.id = sqlc.arg(post_id)::uuid
+    FROM forum_posts p WHERE p.id = sqlc.arg(post_id)::uuid AND learnstore_visible(p.hidden_at, p.author_clerk_id)
 )
 SELECT n.id, n.parent_reply_id, n.depth::integer AS depth, n.author_clerk_id,
        CASE WHEN n.author_clerk_id IS NULL THEN 'deleted user'
@@ -212,7 +233,8 @@ ORDER BY n.path COLLATE "C";
 -- name: LikePost :one
 -- Likes a live post (idempotent: ON CONFLICT keeps one like per user). found: the post exists and
 -- is live; added: this call made the like; like_count: the likes after it. The post's author is
--- notified of a user's first like only: never again after an unlike and a new like.
+-- notified of a user's first like only: never again after an unlike and a new like, however the
+-- likes and unlikes of many connections interleave.
 WITH target AS (
     SELECT p.id, p.course_id, p.author_clerk_id, p.title FROM forum_posts p
     WHERE p.id = sqlc.arg(post_id)::uuid AND p.deleted_at IS NULL
@@ -227,9 +249,10 @@ WITH target AS (
            jsonb_build_object('by', sqlc.arg(user_clerk_id)::text, 'course_id', t.course_id, 'post_id', t.id)
     FROM target t JOIN added a ON a.post_id = t.id
     WHERE t.author_clerk_id <> sqlc.arg(user_clerk_id)::text
-      AND NOT EXISTS (SELECT FROM notifications n
-                      WHERE n.user_clerk_id = t.author_clerk_id AND n.type = 'like' AND n.source_id = t.id
-                        AND n.metadata ->> 'by' = sqlc.arg(user_clerk_id)::text)
+    -- Once per liker by construction: a unique key (notifications_like_once_key), not a lookup.
+    -- No conflict target: naming one needs SELECT rights on the row, which row-level security
+    -- refuses for a notification that is the author's, not the liker's.
+    ON CONFLICT DO NOTHING
 )
 SELECT EXISTS (SELECT FROM target) AS found, EXISTS (SELECT FROM added) AS changed,
        ((SELECT count(*) FROM forum_post_likes l WHERE l.post_id = sqlc.arg(post_id)::uuid)
@@ -268,9 +291,10 @@ WITH target AS (
                               'post_id', t.post_id, 'reply_id', t.id)
     FROM target t JOIN added a ON a.reply_id = t.id
     WHERE t.author_clerk_id <> sqlc.arg(user_clerk_id)::text
-      AND NOT EXISTS (SELECT FROM notifications n
-                      WHERE n.user_clerk_id = t.author_clerk_id AND n.type = 'like' AND n.source_id = t.id
-                        AND n.metadata ->> 'by' = sqlc.arg(user_clerk_id)::text)
+    -- Once per liker by construction: a unique key (notifications_like_once_key), not a lookup.
+    -- No conflict target: naming one needs SELECT rights on the row, which row-level security
+    -- refuses for a notification that is the author's, not the liker's.
+    ON CONFLICT DO NOTHING
 )
 SELECT EXISTS (SELECT FROM target) AS found, EXISTS (SELECT FROM added) AS changed,
        ((SELECT count(*) FROM forum_reply_likes l WHERE l.reply_id = sqlc.arg(reply_id)::uuid)
@@ -492,7 +516,8 @@ SELECT EXISTS (SELECT FROM target) AS found, EXISTS (SELECT FROM removed) AS cha
         - (SELECT count(*) FROM removed))::bigint AS upvote_count;
 
 -- name: GetCourseRatingStats :one
--- A course's rating summary: count, mean (2 decimals, NULL when unrated), stars 1-5, and the
+-- A course's rating summary (hidden reviews left out: learnstore_visible): count, mean (2
+-- decimals, NULL when unrated), stars 1-5, and the
 -- Bayesian score discovery's "best rated" order uses (course_rating_score). No row for an unknown
 -- course.
 SELECT c.id AS course_id,
@@ -505,13 +530,13 @@ SELECT c.id AS course_id,
        count(*) FILTER (WHERE f.rating = 5) AS five_stars,
        course_rating_score(sum(f.rating), count(f.rating))::numeric AS score
 FROM courses c
-LEFT JOIN course_feedback f ON f.course_id = c.id
+LEFT JOIN course_feedback f ON f.course_id = c.id AND learnstore_visible(f.hidden_at, f.user_clerk_id)
 WHERE c.id = sqlc.arg(course_id)::uuid
 GROUP BY c.id;
 
 -- name: ListCourseFeedback :many
--- A course's reviews, newest first, with the reviewer's name and upvotes; keyset on
--- (updated_at, id).
+-- A course's reviews, newest first, with the reviewer's name and upvotes (hidden ones only for
+-- their authors and moderators: learnstore_visible); keyset on (updated_at, id).
 SELECT f.id, f.course_id, f.user_clerk_id,
        CASE WHEN f.user_clerk_id IS NULL THEN 'deleted user'
             ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), f.user_clerk_id)
@@ -519,7 +544,7 @@ SELECT f.id, f.course_id, f.user_clerk_id,
        f.rating, f.comment, f.created_at, f.updated_at,
        (SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS upvote_count
 FROM course_feedback f LEFT JOIN users u ON u.clerk_id = f.user_clerk_id
-WHERE f.course_id = sqlc.arg(course_id)::uuid
+WHERE f.course_id = sqlc.arg(course_id)::uuid AND learnstore_visible(f.hidden_at, f.user_clerk_id)
   AND (sqlc.narg(before_updated_at)::timestamptz IS NULL
        OR (f.updated_at, f.id) < (sqlc.narg(before_updated_at)::timestamptz, sqlc.narg(before_id)::uuid))
 ORDER BY f.updated_at DESC, f.id DESC
@@ -530,24 +555,28 @@ LIMIT sqlc.arg(page_size);
 -- name: ListUserActivity :many
 -- A user's posts, replies and likes as one feed, newest first; keyset on (created_at, id).
 -- kind: post, reply, post_like, reply_like; text: the post's title or the reply's first 200
--- characters. Deleted posts and replies are left out.
+-- characters. Deleted posts and replies are left out, and hidden ones (learnstore_visible).
 SELECT a.kind, a.id, a.post_id, a.course_id, a.text, a.created_at
 FROM (
     SELECT 'post'::text AS kind, p.id, p.id AS post_id, p.course_id, p.title AS text, p.created_at
     FROM forum_posts p
     WHERE p.author_clerk_id = sqlc.arg(clerk_id)::text AND p.deleted_at IS NULL
+      AND learnstore_visible(p.hidden_at, p.author_clerk_id)
     UNION ALL
     SELECT 'reply', r.id, r.post_id, p.course_id, left(r.body, 200), r.created_at
     FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
     WHERE r.author_clerk_id = sqlc.arg(clerk_id)::text AND r.deleted_at IS NULL
+      AND learnstore_visible(r.hidden_at, r.author_clerk_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id)
     UNION ALL
     SELECT 'post_like', l.id, l.post_id, p.course_id, p.title, l.created_at
     FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
     WHERE l.user_clerk_id = sqlc.arg(clerk_id)::text AND p.deleted_at IS NULL
+      AND learnstore_visible(p.hidden_at, p.author_clerk_id)
     UNION ALL
     SELECT 'reply_like', l.id, r.post_id, p.course_id, left(r.body, 200), l.created_at
     FROM forum_reply_likes l JOIN forum_replies r ON r.id = l.reply_id JOIN forum_posts p ON p.id = r.post_id
     WHERE l.user_clerk_id = sqlc.arg(clerk_id)::text AND r.deleted_at IS NULL
+      AND learnstore_visible(r.hidden_at, r.author_clerk_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id)
 ) a
 WHERE sqlc.narg(before_created_at)::timestamptz IS NULL
    OR (a.created_at, a.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid)
@@ -558,17 +587,21 @@ LIMIT sqlc.arg(page_size);
 -- Published courses by forum activity since `since` (posts, replies and likes of both, each
 -- counting 1), most active first; ties by id.
 WITH events AS (
+    -- Hidden content counts for nothing (learnstore_visible), its likes neither.
     SELECT p.course_id FROM forum_posts p WHERE p.created_at >= sqlc.arg(since)::timestamptz
+      AND learnstore_visible(p.hidden_at, p.author_clerk_id)
     UNION ALL
     SELECT p.course_id FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
     WHERE r.created_at >= sqlc.arg(since)::timestamptz
+      AND learnstore_visible(r.hidden_at, r.author_clerk_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id)
     UNION ALL
     SELECT p.course_id FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
-    WHERE l.created_at >= sqlc.arg(since)::timestamptz
+    WHERE l.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(p.hidden_at, p.author_clerk_id)
     UNION ALL
     SELECT p.course_id FROM forum_reply_likes l JOIN forum_replies r ON r.id = l.reply_id
     JOIN forum_posts p ON p.id = r.post_id
     WHERE l.created_at >= sqlc.arg(since)::timestamptz
+      AND learnstore_visible(r.hidden_at, r.author_clerk_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id)
 )
 SELECT c.id AS course_id, c.title, count(*)::bigint AS activity
 FROM events e JOIN courses c ON c.id = e.course_id
@@ -581,17 +614,21 @@ LIMIT sqlc.arg(top);
 -- Tags by the forum activity (as ListTrendingCourses counts it) of their published courses since
 -- `since`, most active first; ties by name.
 WITH events AS (
+    -- Hidden content counts for nothing (learnstore_visible), its likes neither.
     SELECT p.course_id FROM forum_posts p WHERE p.created_at >= sqlc.arg(since)::timestamptz
+      AND learnstore_visible(p.hidden_at, p.author_clerk_id)
     UNION ALL
     SELECT p.course_id FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
     WHERE r.created_at >= sqlc.arg(since)::timestamptz
+      AND learnstore_visible(r.hidden_at, r.author_clerk_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id)
     UNION ALL
     SELECT p.course_id FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
-    WHERE l.created_at >= sqlc.arg(since)::timestamptz
+    WHERE l.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(p.hidden_at, p.author_clerk_id)
     UNION ALL
     SELECT p.course_id FROM forum_reply_likes l JOIN forum_replies r ON r.id = l.reply_id
     JOIN forum_posts p ON p.id = r.post_id
     WHERE l.created_at >= sqlc.arg(since)::timestamptz
+      AND learnstore_visible(r.hidden_at, r.author_clerk_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id)
 )
 SELECT t.id AS tag_id, t.name, count(*)::bigint AS activity
 FROM events e

@@ -69,17 +69,20 @@ LIMIT sqlc.arg(page_size)::integer;
 -- Published courses as cards by forum activity since `since` (posts, replies and the likes of
 -- both, each counting 1, as ListTrendingCourses counts it), most active first; ties by id.
 WITH events AS (
-    SELECT p.course_id FROM forum_posts p WHERE p.created_at >= sqlc.arg(since)::timestamptz
+    SELECT p.course_id FROM forum_posts p
+    WHERE p.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(p.hidden_at, p.author_clerk_id)
     UNION ALL
     SELECT p.course_id FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
-    WHERE r.created_at >= sqlc.arg(since)::timestamptz
+    WHERE r.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(r.hidden_at, r.author_clerk_id)
+      AND learnstore_visible(p.hidden_at, p.author_clerk_id)
     UNION ALL
     SELECT p.course_id FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
-    WHERE l.created_at >= sqlc.arg(since)::timestamptz
+    WHERE l.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(p.hidden_at, p.author_clerk_id)
     UNION ALL
     SELECT p.course_id FROM forum_reply_likes l JOIN forum_replies r ON r.id = l.reply_id
     JOIN forum_posts p ON p.id = r.post_id
-    WHERE l.created_at >= sqlc.arg(since)::timestamptz
+    WHERE l.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(r.hidden_at, r.author_clerk_id)
+      AND learnstore_visible(p.hidden_at, p.author_clerk_id)
 ), ranked AS (
     SELECT e.course_id, count(*)::bigint AS activity
     FROM events e JOIN courses c ON c.id = e.course_id
@@ -115,7 +118,8 @@ SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_
        (SELECT array[count(*) FILTER (WHERE f.rating = 1), count(*) FILTER (WHERE f.rating = 2),
                      count(*) FILTER (WHERE f.rating = 3), count(*) FILTER (WHERE f.rating = 4),
                      count(*) FILTER (WHERE f.rating = 5)]
-        FROM course_feedback f WHERE f.course_id = c.id)::integer[] AS histogram,
+        FROM course_feedback f
+        WHERE f.course_id = c.id AND learnstore_visible(f.hidden_at, f.user_clerk_id))::integer[] AS histogram,
        coalesce((
            SELECT json_agg(json_build_object(
                       'clerk_id', u.clerk_id,
@@ -160,7 +164,8 @@ SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_
                   ORDER BY r.upvotes DESC, r.created_at DESC, r.id)
            FROM (SELECT f.id, f.rating, f.comment, f.created_at, f.user_clerk_id,
                         (SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS upvotes
-                 FROM course_feedback f WHERE f.course_id = c.id
+                 FROM course_feedback f
+                 WHERE f.course_id = c.id AND learnstore_visible(f.hidden_at, f.user_clerk_id)
                  ORDER BY upvotes DESC, f.created_at DESC, f.id
                  LIMIT sqlc.arg(top_reviews)::integer) r
            LEFT JOIN users u ON u.clerk_id = r.user_clerk_id), '[]'::json)::text AS top_reviews,
@@ -276,6 +281,7 @@ SELECT u.clerk_id,
                 FROM forum_post_likes l
                 JOIN forum_posts p ON p.id = l.post_id JOIN courses c ON c.id = p.course_id
                 WHERE l.user_clerk_id = u.clerk_id AND p.deleted_at IS NULL
+                  AND learnstore_visible(p.hidden_at, p.author_clerk_id)
                 ORDER BY l.created_at DESC, l.id DESC LIMIT sqlc.arg(per_section)::integer)
                UNION ALL
                (SELECT l.id, 'reply', r.post_id, r.id, p.course_id, c.title, left(r.body, 200), l.created_at
@@ -283,6 +289,8 @@ SELECT u.clerk_id,
                 JOIN forum_replies r ON r.id = l.reply_id JOIN forum_posts p ON p.id = r.post_id
                 JOIN courses c ON c.id = p.course_id
                 WHERE l.user_clerk_id = u.clerk_id AND r.deleted_at IS NULL
+                  AND learnstore_visible(r.hidden_at, r.author_clerk_id)
+                  AND learnstore_visible(p.hidden_at, p.author_clerk_id)
                 ORDER BY l.created_at DESC, l.id DESC LIMIT sqlc.arg(per_section)::integer)
                ORDER BY 8 DESC, 1 DESC
                LIMIT sqlc.arg(per_section)::integer
@@ -292,7 +300,7 @@ SELECT u.clerk_id,
            FROM (SELECT f.id, f.course_id, c.title AS course_title, f.rating, f.comment, f.created_at,
                         (SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS upvotes
                  FROM course_feedback f JOIN courses c ON c.id = f.course_id
-                 WHERE f.user_clerk_id = u.clerk_id
+                 WHERE f.user_clerk_id = u.clerk_id AND learnstore_visible(f.hidden_at, f.user_clerk_id)
                  ORDER BY f.created_at DESC, f.id DESC LIMIT sqlc.arg(per_section)::integer) x), '[]'::json)::text
            AS reviews,
        coalesce((

@@ -155,6 +155,36 @@ SELECT jsonb_build_object(
     'user_flashcard_progress', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_flashcard_progress t WHERE t.user_clerk_id = u.clerk_id),
     'flashcard_reviews', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.reviewed_at, t.review_number), '[]') FROM flashcard_reviews t WHERE t.user_clerk_id = u.clerk_id),
     'favorites', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM favorites t WHERE t.user_clerk_id = u.clerk_id),
-    'quiz_attempts', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM quiz_attempts t WHERE t.user_clerk_id = u.clerk_id)
+    'quiz_attempts', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM quiz_attempts t WHERE t.user_clerk_id = u.clerk_id),
+    'site_roles', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.role), '[]') FROM site_roles t
+                   WHERE t.user_clerk_id = u.clerk_id OR t.granted_by = u.clerk_id),
+    'moderation_reports', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at, t.id), '[]') FROM moderation_reports t
+                           WHERE t.reporter_clerk_id = u.clerk_id OR t.resolved_by = u.clerk_id),
+    'moderation_actions', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at, t.id), '[]') FROM moderation_actions t
+                           WHERE t.moderator_clerk_id = u.clerk_id OR t.subject_clerk_id = u.clerk_id),
+    'user_suspensions', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_suspensions t
+                         WHERE t.user_clerk_id = u.clerk_id OR t.suspended_by = u.clerk_id)
 ) AS document
 FROM users u WHERE u.clerk_id = sqlc.arg(clerk_id);
+
+-- name: GrantSiteRole :one
+-- Grants a site-wide role; idempotent: a role already held is returned as it was granted.
+WITH granted AS (
+    INSERT INTO site_roles (user_clerk_id, role, granted_by)
+    VALUES (sqlc.arg(user_clerk_id), sqlc.arg(role), sqlc.narg(granted_by))
+    ON CONFLICT ON CONSTRAINT site_roles_user_role_key DO NOTHING
+    RETURNING *
+)
+SELECT * FROM granted
+UNION ALL
+SELECT * FROM site_roles
+WHERE user_clerk_id = sqlc.arg(user_clerk_id) AND role = sqlc.arg(role) AND NOT EXISTS (SELECT FROM granted);
+
+-- name: RevokeSiteRole :execrows
+DELETE FROM site_roles WHERE user_clerk_id = sqlc.arg(user_clerk_id) AND role = sqlc.arg(role);
+
+-- name: ListSiteRoles :many
+-- A user's site-wide roles, or everyone's when user_clerk_id is NULL, by user then role.
+SELECT * FROM site_roles
+WHERE sqlc.narg(user_clerk_id)::text IS NULL OR user_clerk_id = sqlc.narg(user_clerk_id)
+ORDER BY user_clerk_id, role;

@@ -1,22 +1,29 @@
 -- Streaks are a function of login_days: one function computes them, and both the incremental
 -- path (record_activity) and the repair path (recompute_streak) call it, so they cannot disagree.
 
--- Rewrites a user's user_streaks row from login_days and returns it.
-CREATE FUNCTION recompute_streak(p_user_clerk_id text) RETURNS user_streaks
-LANGUAGE sql VOLATILE AS $$
+-- A user's streak computed from login_days, without writing it: the current streak is the run of
+-- consecutive days ending on the last active day, the longest the longest run. recompute_streak
+-- stores it; `learnstore check` compares it with what is stored.
+CREATE FUNCTION streak_of(p_user_clerk_id text)
+RETURNS TABLE (current_streak integer, longest_streak integer, last_active_date date)
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
     WITH islands AS (
         SELECT day, day - (row_number() OVER (ORDER BY day))::integer AS island
         FROM login_days WHERE user_clerk_id = p_user_clerk_id
     ), runs AS (
         SELECT count(*)::integer AS length, max(day) AS last_day FROM islands GROUP BY island
-    ), summary AS (
-        SELECT coalesce((SELECT length FROM runs ORDER BY last_day DESC LIMIT 1), 0) AS current_streak,
-               coalesce(max(length), 0) AS longest_streak,
-               max(last_day) AS last_active_date
-        FROM runs
     )
+    SELECT coalesce((SELECT length FROM runs ORDER BY last_day DESC LIMIT 1), 0),
+           coalesce(max(length), 0),
+           max(last_day)
+    FROM runs;
+$$;
+
+-- Rewrites a user's user_streaks row from login_days and returns it.
+CREATE FUNCTION recompute_streak(p_user_clerk_id text) RETURNS user_streaks
+LANGUAGE sql VOLATILE AS $$
     INSERT INTO user_streaks AS s (user_clerk_id, current_streak, longest_streak, last_active_date)
-    SELECT p_user_clerk_id, current_streak, longest_streak, last_active_date FROM summary
+    SELECT p_user_clerk_id, c.current_streak, c.longest_streak, c.last_active_date FROM streak_of(p_user_clerk_id) AS c
     ON CONFLICT (user_clerk_id) DO UPDATE
         SET current_streak = excluded.current_streak,
             longest_streak = excluded.longest_streak,

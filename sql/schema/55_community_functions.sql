@@ -38,6 +38,10 @@ BEGIN
     IF v_author = p_clerk_id THEN
         RETURN p_course_id;
     END IF;
+    -- A site admin may change any course (learnstore.security.MODEL, migration 0013).
+    IF EXISTS (SELECT FROM site_roles WHERE user_clerk_id = p_clerk_id AND role = 'admin') THEN
+        RETURN p_course_id;
+    END IF;
     PERFORM FROM collaborators
     WHERE course_id = p_course_id AND user_clerk_id = p_clerk_id AND status = 'accepted' AND role = 'editor'
     FOR SHARE;
@@ -56,6 +60,9 @@ CREATE INDEX forum_replies_created_at_idx ON forum_replies (created_at);
 CREATE INDEX forum_post_likes_created_at_idx ON forum_post_likes (created_at);
 CREATE INDEX forum_reply_likes_created_at_idx ON forum_reply_likes (created_at);
 
--- A like notifies the author of a user's first like only: LikePost and LikeReply look for an
--- earlier 'like' notification of the same source, here instead of in all the author's notifications.
-CREATE INDEX notifications_source_id_like_idx ON notifications (source_id, user_clerk_id) WHERE type = 'like';
+-- A like notifies the author of a user's first like only, and "once" is this key: LikePost and
+-- LikeReply insert with ON CONFLICT DO NOTHING on it. A NOT EXISTS test could not promise it: its
+-- snapshot is the statement's, taken before the statement waited on a concurrent like, so a like
+-- racing an unlike and another like saw no notification and sent a second one.
+CREATE UNIQUE INDEX notifications_like_once_key ON notifications (source_id, user_clerk_id, (metadata ->> 'by'))
+    WHERE type = 'like';

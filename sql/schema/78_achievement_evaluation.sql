@@ -121,6 +121,19 @@ RETURN array(SELECT DISTINCT k #>> '{}' FROM jsonb_path_query(p_rule, 'lax $.**.
 -- for progress), and a notification. Returns the awards. Never twice: a concurrent evaluation
 -- that awarded first makes ON CONFLICT wait for it and then skip the row, so only one of them
 -- returns the award and notifies.
+--
+-- Never missed either ("at least once"): writers that together cross a threshold (16 likes given
+-- at once to one author) each count in their own snapshot, where the others' rows are not yet
+-- committed, so each would count one. The evaluation therefore first takes a transaction-scoped
+-- advisory lock on each user it scores (in hash order, so two evaluations cannot deadlock on
+-- them), and counts in a later statement: in READ COMMITTED that statement's snapshot holds the
+-- rows of every writer that evaluated the user before (it committed to release the lock), so
+-- the last writer to evaluate counts everyone's rows. Evaluations of one user queue behind each
+-- other until commit; users are independent. An evaluation of many users (a backfill, an import's
+-- statement, a repair batch) takes one exclusive lock instead of thousands of per-user ones (the
+-- lock table is finite), which the per-user evaluations share: it waits for them, and they for it.
+-- Under REPEATABLE READ the snapshot is the transaction's, so a writer there can still miss; under
+-- SERIALIZABLE PostgreSQL detects the overlap and one writer retries (learnstore does so itself).
 CREATE FUNCTION evaluate_achievements(p_user_clerk_ids text[], p_achievement_id uuid, p_kinds text[])
 RETURNS SETOF user_achievements
 LANGUAGE plpgsql VOLATILE AS $$
@@ -142,6 +155,15 @@ BEGIN
     IF cardinality(needed_kinds) = 0 THEN
         RETURN;
     END IF;
+    IF cardinality(p_user_clerk_ids) > 32 THEN
+        PERFORM pg_advisory_xact_lock(hashtext('learnstore.evaluate_achievements'));
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(hashtext('learnstore.evaluate_achievements'));
+        PERFORM pg_advisory_xact_lock(hashtext('learnstore.evaluate_achievements'), learner.key)
+        FROM (SELECT DISTINCT hashtext(ids.id) AS key FROM unnest(p_user_clerk_ids) AS ids (id)
+              WHERE ids.id IS NOT NULL ORDER BY 1) AS learner;
+    END IF;
+    -- A new statement, hence a snapshot taken after the locks were granted.
     RETURN QUERY
     WITH candidates AS (
         SELECT a.id, a.code, a.title, a.points, a.requirement

@@ -28,122 +28,14 @@ BEGIN
 END
 $$;
 
--- What the role may touch: every table of ours (the policies below narrow the private ones), and
--- the tables later migrations create. yoyo's bookkeeping tables and the webhook ledger are not its.
+-- What the role may touch is granted table by table, with the policies, in 91_permissions.sql
+-- (migration 0013, which replaced 0009's blanket grant and the policies of 0009-0011).
 GRANT USAGE ON SCHEMA public TO learnstore_app;
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOR t IN SELECT c.relname FROM pg_class c
-             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-               AND c.relname !~ '^(_yoyo_|yoyo_lock$)'
-    LOOP
-        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO learnstore_app', t);
-    END LOOP;
-END
-$$;
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO learnstore_app;
 
 -- Recomputing a course's enrolments after its lessons change is everybody's business, whoever
 -- changed the lessons: it runs as the owner, so a learner's RLS view does not leave the other
 -- learners' progress stale.
 ALTER FUNCTION refresh_course_enrolments(uuid[]) SECURITY DEFINER SET search_path = public, pg_temp;
-
--- Private tables: a user's own rows, nobody else's business. Seen and written only by their user.
-ALTER TABLE user_streaks ENABLE ROW LEVEL SECURITY;
-CREATE POLICY user_streaks_own_rows ON user_streaks
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE login_days ENABLE ROW LEVEL SECURITY;
-CREATE POLICY login_days_own_rows ON login_days
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE learning_goals ENABLE ROW LEVEL SECURITY;
-CREATE POLICY learning_goals_own_rows ON learning_goals
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE notifications ENABLE ROW LEVEL SECURITY;
-CREATE POLICY notifications_own_rows ON notifications
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE quiz_attempts ENABLE ROW LEVEL SECURITY;
-CREATE POLICY quiz_attempts_own_rows ON quiz_attempts
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE user_courses ENABLE ROW LEVEL SECURITY;
-CREATE POLICY user_courses_own_rows ON user_courses
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE user_progress ENABLE ROW LEVEL SECURITY;
-CREATE POLICY user_progress_own_rows ON user_progress
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE user_achievements ENABLE ROW LEVEL SECURITY;
-CREATE POLICY user_achievements_own_rows ON user_achievements
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE user_flashcard_progress ENABLE ROW LEVEL SECURITY;
-CREATE POLICY user_flashcard_progress_own_rows ON user_flashcard_progress
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-
--- Owned tables: everyone reads them (a profile, a post, a like count), only their user writes them.
-ALTER TABLE users ENABLE ROW LEVEL SECURITY;
-CREATE POLICY users_read ON users FOR SELECT USING (true);
-CREATE POLICY users_update_own ON users FOR UPDATE
-    USING (clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY users_delete_own ON users FOR DELETE USING (clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE forum_posts ENABLE ROW LEVEL SECURITY;
-CREATE POLICY forum_posts_read ON forum_posts FOR SELECT USING (true);
-CREATE POLICY forum_posts_insert_own ON forum_posts FOR INSERT WITH CHECK (author_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY forum_posts_update_own ON forum_posts FOR UPDATE
-    USING (author_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (author_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY forum_posts_delete_own ON forum_posts FOR DELETE USING (author_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE forum_replies ENABLE ROW LEVEL SECURITY;
-CREATE POLICY forum_replies_read ON forum_replies FOR SELECT USING (true);
-CREATE POLICY forum_replies_insert_own ON forum_replies FOR INSERT WITH CHECK (author_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY forum_replies_update_own ON forum_replies FOR UPDATE
-    USING (author_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (author_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY forum_replies_delete_own ON forum_replies FOR DELETE USING (author_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE forum_post_likes ENABLE ROW LEVEL SECURITY;
-CREATE POLICY forum_post_likes_read ON forum_post_likes FOR SELECT USING (true);
-CREATE POLICY forum_post_likes_insert_own ON forum_post_likes FOR INSERT WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY forum_post_likes_update_own ON forum_post_likes FOR UPDATE
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY forum_post_likes_delete_own ON forum_post_likes FOR DELETE USING (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE forum_reply_likes ENABLE ROW LEVEL SECURITY;
-CREATE POLICY forum_reply_likes_read ON forum_reply_likes FOR SELECT USING (true);
-CREATE POLICY forum_reply_likes_insert_own ON forum_reply_likes FOR INSERT WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY forum_reply_likes_update_own ON forum_reply_likes FOR UPDATE
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY forum_reply_likes_delete_own ON forum_reply_likes FOR DELETE USING (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE course_feedback ENABLE ROW LEVEL SECURITY;
-CREATE POLICY course_feedback_read ON course_feedback FOR SELECT USING (true);
-CREATE POLICY course_feedback_insert_own ON course_feedback FOR INSERT WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY course_feedback_update_own ON course_feedback FOR UPDATE
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY course_feedback_delete_own ON course_feedback FOR DELETE USING (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE feedback_upvotes ENABLE ROW LEVEL SECURITY;
-CREATE POLICY feedback_upvotes_read ON feedback_upvotes FOR SELECT USING (true);
-CREATE POLICY feedback_upvotes_insert_own ON feedback_upvotes FOR INSERT WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY feedback_upvotes_update_own ON feedback_upvotes FOR UPDATE
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY feedback_upvotes_delete_own ON feedback_upvotes FOR DELETE USING (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE flashcard_sets ENABLE ROW LEVEL SECURITY;
-CREATE POLICY flashcard_sets_read ON flashcard_sets FOR SELECT USING (is_public OR owner_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY flashcard_sets_insert_own ON flashcard_sets FOR INSERT WITH CHECK (owner_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY flashcard_sets_update_own ON flashcard_sets FOR UPDATE
-    USING (owner_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (owner_clerk_id = current_setting('learnstore.clerk_id', true));
-CREATE POLICY flashcard_sets_delete_own ON flashcard_sets FOR DELETE USING (owner_clerk_id = current_setting('learnstore.clerk_id', true));
 
 -- Signed webhook deliveries applied so far: a replayed delivery (same svix-id) is applied once.
 CREATE TABLE webhook_deliveries (
@@ -163,25 +55,7 @@ CREATE TRIGGER webhook_deliveries_set_updated_at BEFORE UPDATE ON webhook_delive
 -- The service path applies webhooks; a user's view has no business with the ledger.
 REVOKE ALL ON webhook_deliveries FROM learnstore_app;
 
--- Row-level security for the tables of the flashcard review log and favorites (migration 0007), which
--- came after the policies of 0009: both are private (learnstore.security.PRIVATE_TABLES).
-ALTER TABLE flashcard_reviews ENABLE ROW LEVEL SECURITY;
-CREATE POLICY flashcard_reviews_own_rows ON flashcard_reviews
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-ALTER TABLE favorites ENABLE ROW LEVEL SECURITY;
-CREATE POLICY favorites_own_rows ON favorites
-    USING (user_clerk_id = current_setting('learnstore.clerk_id', true))
-    WITH CHECK (user_clerk_id = current_setting('learnstore.clerk_id', true));
-
--- Achievements under row-level security. The award evaluation runs as the owner (SECURITY DEFINER):
--- a learner's write (a like, say) can earn another user's award, and the evaluation counts rows of
--- private tables that an as_user() identity cannot see. user_points is written only by the
--- evaluation's triggers: learnstore_app may read it (leaderboards) and nothing more.
+-- The award evaluation runs as the owner (SECURITY DEFINER): a learner's write (a like, say) can
+-- earn another user's award, and the evaluation counts rows of private tables that an as_user()
+-- identity cannot see.
 ALTER FUNCTION evaluate_achievements(text[], uuid, text[]) SECURITY DEFINER SET search_path = public, pg_temp;
-REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON user_points FROM learnstore_app;
--- A learner's forum action notifies others (a reply the post's author, a like the liked, a mention
--- the mentioned) in the statement of the action: under as_user() such a row may be inserted for
--- another user, and only such a row (no system notices in someone else's name).
-CREATE POLICY notifications_forum_activity ON notifications FOR INSERT
-    WITH CHECK (type IN ('reply', 'mention', 'like') AND source_type IN ('forum_post', 'forum_reply'));

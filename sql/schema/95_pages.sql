@@ -5,7 +5,8 @@
 -- with its owner's rights, so under as_user() an enrolment count still counts every learner's
 -- enrolment (private rows the caller cannot see) while exposing only the count. It exposes every
 -- course whatever its status: each query says which courses the caller may see (published, or
--- their own). Hidden content (moderation) is one predicate in this view's WHERE.
+-- their own). A review hidden by a moderator counts toward the rating only for its author and for
+-- moderators (learnstore_visible, the one predicate every read of reviews applies).
 CREATE VIEW course_card_facts AS
 SELECT c.id AS course_id,
        c.title,
@@ -40,13 +41,14 @@ CROSS JOIN LATERAL (
 -- course_feedback_course_rating_idx: from the index alone, without a visit to each rating's row
 CROSS JOIN LATERAL (
     SELECT round(avg(f.rating), 2) AS rating_mean, count(*)::integer AS rating_count
-    FROM course_feedback f WHERE f.course_id = c.id
+    FROM course_feedback f WHERE f.course_id = c.id AND learnstore_visible(f.hidden_at, f.user_clerk_id)
 ) r;
 COMMENT ON VIEW course_card_facts IS
     'One row per course: what a course card shows, computed at read time (counts over every learner).';
 GRANT SELECT ON course_card_facts TO learnstore_app;
--- A card's rating mean and count, and a course page's histogram, read from this index alone.
-CREATE INDEX course_feedback_course_rating_idx ON course_feedback (course_id, rating);
+-- A card's rating mean and count, and a course page's histogram, read from this index alone (the
+-- visibility predicate's columns ride along). Built concurrently: 0016_pages_indexes.sql.
+CREATE INDEX course_feedback_course_rating_idx ON course_feedback (course_id, rating) INCLUDE (hidden_at, user_clerk_id);
 -- A learner's lesson statuses across every course, latest change first (keyset pages).
 CREATE INDEX user_progress_user_updated_idx ON user_progress (user_clerk_id, updated_at DESC, id DESC);
 
@@ -77,14 +79,12 @@ SELECT uc.course_id,
        -- the last change of the enrolment: progress, completion, or the enrolment itself
        uc.updated_at AS last_activity_at
 FROM user_courses uc
+-- The role check stays: the view runs with its owner's rights, so the app role is the one place a
+-- caller's identity (learnstore_actor()) decides; any other role is the owner's service path.
 WHERE current_user <> 'learnstore_app'
-   -- the courses the identity authors or co-edits, found once per statement
-   OR uc.course_id IN (SELECT c.id FROM courses c
-                       WHERE c.author_clerk_id = current_setting('learnstore.clerk_id', true)
-                       UNION ALL
-                       SELECT co.course_id FROM collaborators co
-                       WHERE co.status = 'accepted'
-                         AND co.user_clerk_id = current_setting('learnstore.clerk_id', true));
+   -- the courses the acting user authors or is an accepted collaborator of (0013's course-team
+   -- helper), an uncorrelated sub-select found once per statement
+   OR uc.course_id IN (SELECT learnstore_team_courses('{author,editor,reviewer}'));
 COMMENT ON VIEW course_roster_entries IS
     'A course''s enrolments as its author and collaborators may read them (the roster).';
 GRANT SELECT ON course_roster_entries TO learnstore_app;

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import TypeAdapter, ValidationError
 
-from learnstore.errors import InvalidValue
+from learnstore.errors import InvalidValue, PermissionDenied
 from learnstore.types import INT_MAX
 
 T = TypeVar("T")
@@ -58,3 +58,13 @@ def checked_position(value: object) -> int | None:
             f"position: must be None (at the end) or an integer from 0, not {value!r}", field="position"
         )
     return value
+
+
+def acting_user(identity: str | None, given: str | None, field: str = "acting_clerk_id") -> str | None:
+    """The user a change is made by. Under `as_user` (`identity`) that is the identity: `given` may
+    be left out, and naming anyone else is `PermissionDenied`. On the service path, `given` as is."""
+    if identity is None or given is None:
+        return identity if given is None else given
+    if given != identity:
+        raise PermissionDenied(f"{field} {given!r} is not the acting user {identity!r}", field=field)
+    return given

@@ -10,9 +10,11 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
+from learnstore import _migrate_locks as locks
 from learnstore import migrate, security
 from learnstore.embedded import DSN_ENV
 from learnstore.errors import LearnstoreError, translating
@@ -60,18 +62,48 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    # How long a migration may wait for a lock or run a statement: every wait on a live database ends.
+    limits = argparse.ArgumentParser(add_help=False)
+    limits.add_argument(
+        "--lock-timeout",
+        metavar="DURATION",
+        help="longest wait for a table lock per statement, e.g. 3s, 500ms (default: "
+        f"${locks.LOCK_TIMEOUT_ENV}, else {locks.DEFAULT_LOCK_TIMEOUT:g}s); a migration that waits this "
+        "long is rolled back and retried",
+    )
+    limits.add_argument(
+        "--lock-retries",
+        type=int,
+        metavar="N",
+        help=f"retries after a lock timeout, with backoff (default: ${locks.LOCK_RETRIES_ENV}, else "
+        f"{locks.DEFAULT_LOCK_RETRIES})",
+    )
+    limits.add_argument(
+        "--statement-timeout",
+        metavar="DURATION",
+        help=f"longest run of one statement, or off (default: ${locks.STATEMENT_TIMEOUT_ENV}, else "
+        f"{locks.DEFAULT_STATEMENT_TIMEOUT / 60:g}min); a migration may declare its own in its header",
+    )
+
     up = commands.add_parser(
         "migrate",
-        parents=[common],
+        parents=[common, limits],
         help="apply pending migrations",
-        description="Apply pending migrations, oldest first, each in its own transaction.",
+        description="Apply pending migrations, oldest first, each in its own transaction, every statement "
+        "under a lock timeout (retried with backoff) and a statement timeout.",
     )
     up.add_argument("--dry-run", action="store_true", help="list what would be applied, change nothing")
+    up.add_argument(
+        "--plan",
+        action="store_true",
+        help="list each pending statement with the lock it takes and whether it rewrites or scans the "
+        "table; change nothing",
+    )
     up.add_argument("--json", action="store_true", help="print the result as JSON, for scripts")
 
     down = commands.add_parser(
         "rollback",
-        parents=[common],
+        parents=[common, limits],
         help="roll back applied migrations",
         description="Roll back applied migrations, newest first (one by default).",
     )
@@ -130,6 +162,20 @@ def _parser() -> argparse.ArgumentParser:
         "--drop", action="store_true", help="print the SQL that removes the role (run it in each database)"
     )
 
+    site_role = commands.add_parser(
+        "site-role",
+        parents=[common],
+        help="grant, revoke or list the site-wide roles (moderator, admin)",
+        description="Grant or revoke a user's site-wide role, or list the grants, on the service path"
+        " (the first admin is granted here). See docs/security.md.",
+    )
+    site_role.add_argument("action", choices=("grant", "revoke", "list"))
+    site_role.add_argument(
+        "user", nargs="?", metavar="CLERK_ID", help="the user (list: all users when omitted)"
+    )
+    site_role.add_argument("role", nargs="?", choices=("moderator", "admin"), help="the role (grant, revoke)")
+    site_role.add_argument("--by", metavar="CLERK_ID", help="the admin who grants it, recorded as granted_by")
+
     demo = commands.add_parser(
         "demo",
         parents=[common],
@@ -152,6 +198,24 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON, for scripts")
+
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="recompute every derived value and report (or repair) drift",
+        description=(
+            "Recompute every derived value (awards, points, enrolment progress, streaks, flashcard "
+            "schedules, like notifications, dense positions) from its base rows and report the drift "
+            "per value with its first examples; exit code 1 if any value drifts. --repair fixes the "
+            "drift in short batches, then checks again. Run it after an import, a restore or a "
+            "manual fix. See docs/derived-state.md."
+        ),
+    )
+    check.add_argument("--json", action="store_true", help="print the report as JSON, for scripts")
+    check.add_argument("--repair", action="store_true", help="fix the drift found, in short batches")
+    check.add_argument(
+        "--sample", type=float, metavar="PERCENT", help="read only this percentage of the rows (no --repair)"
+    )
     return parser
 
 
@@ -176,6 +240,10 @@ class _Progress:
         elif event == "stale lock":
             died = f"learnstore: removed the lock of a migration run that died ({migration_id})"
             print(died, file=sys.stderr)
+        elif event == "lock timeout":
+            print("waited for a lock; rolled back, retrying ...", end=" ", flush=True)
+        elif event == "invalid index":
+            print(f"dropped the INVALID index {migration_id} a cancelled build left ...", end=" ", flush=True)
         elif event in ("applying", "rolling back"):
             print(f"{event} {migration_id} ...", end=" ", flush=True)
             self.line_open = True
@@ -233,8 +301,31 @@ def _doctor(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    import learnstore
+    from learnstore._console import Output
+
+    with learnstore.connect(_dsn(args), max_size=1) as store:
+        report = store.check(repair=args.repair, sample=args.sample)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        out = Output()
+        for value in report.values:
+            left = value.drifted if value.remaining is None else value.remaining
+            out.check("fail" if left else "pass", value.describe(examples=3))
+        out.line(
+            f"{report.drift} drift" if report.drift else "no drift", "bold red" if report.drift else "bold"
+        )
+    return 1 if report.drift else 0
+
+
 #: commands that run on their own, without the migration progress printer
-_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"demo": _demo, "doctor": _doctor}
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _check,
+    "demo": _demo,
+    "doctor": _doctor,
+}
 
 
 def _run(args: argparse.Namespace, progress: _Progress) -> int:
@@ -250,6 +341,8 @@ def _run(args: argparse.Namespace, progress: _Progress) -> int:
         return 0
     if args.command == "roles":
         return _roles(args)
+    if args.command == "site-role":
+        return _site_role(args)
     dsn = _dsn(args)
     if args.command == "status":
         _status(migrate.status(dsn, migrations=folder), as_json=args.json)
@@ -261,10 +354,16 @@ def _run(args: argparse.Namespace, progress: _Progress) -> int:
         if not removed:
             print("no migration lock to break")
         return 0
+    if args.command == "migrate" and args.plan:
+        return _plan(dsn, folder, as_json=args.json)
     if args.command == "migrate":
         quiet = args.json  # JSON alone on stdout: no progress lines
         ids = migrate.upgrade(
-            dsn, migrations=folder, dry_run=args.dry_run, on_progress=None if quiet else progress
+            dsn,
+            migrations=folder,
+            dry_run=args.dry_run,
+            on_progress=None if quiet else progress,
+            **_limits(args),
         )
         if args.json:
             print(json.dumps({"dry_run": args.dry_run, "would_apply" if args.dry_run else "applied": ids}))
@@ -280,9 +379,64 @@ def _run(args: argparse.Namespace, progress: _Progress) -> int:
             print("nothing rolled back", file=sys.stderr)
             return 1
     ids = migrate.rollback(
-        dsn, migrations=folder, steps=steps, to=args.to, dry_run=args.dry_run, on_progress=progress
+        dsn,
+        migrations=folder,
+        steps=steps,
+        to=args.to,
+        dry_run=args.dry_run,
+        on_progress=progress,
+        **_limits(args),
     )
     _summary(ids, "would roll back" if args.dry_run else "rolled back", args.dry_run, "nothing to roll back")
+    return 0
+
+
+def _limits(args: argparse.Namespace) -> dict[str, Any]:
+    """The limits given on the command line, as durations in seconds; the rest come from the
+    environment or the defaults (learnstore.migrate)."""
+    given = locks.limits(
+        lock_timeout=None
+        if args.lock_timeout is None
+        else locks.duration(args.lock_timeout, "--lock-timeout"),
+        lock_retries=args.lock_retries,
+        statement_timeout=None
+        if args.statement_timeout is None
+        else locks.duration(args.statement_timeout, "--statement-timeout"),
+    )
+    return {
+        "lock_timeout": given.lock_timeout,
+        "lock_retries": given.lock_retries,
+        "statement_timeout": given.statement_timeout,
+    }
+
+
+def _plan(dsn: str, folder: Path | None, *, as_json: bool) -> int:
+    from learnstore.migrate_plan import plan
+
+    planned = plan(dsn, migrations=folder)
+    if as_json:
+        print(json.dumps({"plan": [dataclasses.asdict(p) for p in planned]}, indent=2))
+        return 0
+    from learnstore._console import Output
+
+    out = Output()
+    out.table(
+        ("migration", "statement", "lock", "blocks", "rewrites", "scans", "note"),
+        [
+            (
+                p.migration,
+                p.statement if len(p.statement) <= 60 else p.statement[:57] + "...",
+                p.lock + (f" on {p.table}" if p.table else ""),
+                p.blocks,
+                "yes" if p.rewrites else "no",
+                "yes" if p.scans else "no",
+                p.note,
+            )
+            for p in planned
+        ],
+        styles=["red" if p.rewrites or p.lock == "ACCESS EXCLUSIVE" else "" for p in planned],
+    )
+    out.line(f"{len(planned)} statement(s) pending" if planned else "the database is up to date", "bold")
     return 0
 
 
@@ -303,6 +457,25 @@ def _roles(args: argparse.Namespace) -> int:
         raise LearnstoreError(f"roles: {exc.diag.message_primary or exc}") from exc
     granted = f", granted to {', '.join(args.login)}" if args.login else ""
     print(f"role {security.APP_ROLE} is in place{granted}")
+    return 0
+
+
+def _site_role(args: argparse.Namespace) -> int:
+    from learnstore.store import connect
+
+    if args.action != "list" and (args.user is None or args.role is None):
+        raise _RefusedError(f"site-role {args.action} needs a CLERK_ID and a ROLE (moderator or admin)")
+    with connect(_dsn(args)) as store:
+        if args.action == "grant":
+            granted = store.users.grant_role(args.user, args.role, granted_by=args.by)
+            print(f"{granted.user_clerk_id} is {granted.role}")
+        elif args.action == "revoke":
+            held = store.users.revoke_role(args.user, args.role)
+            print(f"{args.user} is no longer {args.role}" if held else f"{args.user} was not {args.role}")
+        else:
+            for grant in store.users.list_roles(args.user):
+                by = grant.granted_by or "-"
+                print(f"{grant.user_clerk_id}\t{grant.role}\t{by}\t{grant.created_at:%Y-%m-%d}")
     return 0
 
 

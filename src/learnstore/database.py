@@ -21,7 +21,7 @@ from psycopg import sql
 from psycopg.pq import ConnStatus, TransactionStatus
 from psycopg_pool import ConnectionPool
 
-from learnstore.errors import Contention, translate, translating
+from learnstore.errors import Contention, is_stale_plan, translate, translating
 from learnstore.security import APP_ROLE
 
 __all__ = ["DEFAULT_RETRIES", "Database", "Identity"]
@@ -106,7 +106,11 @@ class Database:
                 conn = _checkout(pool)
                 try:
                     with conn:
-                        yield conn
+                        try:
+                            yield conn
+                        except BaseException as exc:
+                            _forget_stale_plans(conn, exc)
+                            raise
                 finally:
                     pool.putconn(conn)
 
@@ -353,6 +357,8 @@ class _Operation:
             if self._began and self._conn is not None:
                 self._began = False
                 (self._conn.rollback() if exc is not None else self._conn.commit())
+            if exc is not None and self._conn is not None:
+                _forget_stale_plans(self._conn, exc)
             self._give_back(failed=exc is not None)
         except BaseException as failed:
             self._give_back(failed=True)
@@ -382,6 +388,19 @@ class _Operation:
                 conn.rollback()
         finally:
             pool.putconn(conn)
+
+
+def _forget_stale_plans(conn: psycopg.Connection[Any], exc: BaseException) -> None:
+    """After "cached plan must not change result type", drop the connection's prepared statements.
+
+    A migration that adds a column changes what `SELECT *` returns; each connection that prepared
+    such a query (psycopg prepares a query after a few runs) then fails it, every time, until the
+    statement is deallocated. The operation fails once (translated to `Contention`, so
+    `attempts()` runs it again); DEALLOCATE ALL, which psycopg watches for, makes it prepare anew.
+    """
+    if is_stale_plan(exc):
+        with suppress(psycopg.Error):  # in a failed transaction of the caller's: theirs to end
+            conn.execute("DEALLOCATE ALL")
 
 
 def _raise_translated(exc: BaseException) -> None:

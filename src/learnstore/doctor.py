@@ -20,7 +20,7 @@ from learnstore import migrate, security
 from learnstore._resources import migrations_dir
 from learnstore.errors import Unavailable
 
-__all__ = ["CHECKS", "MIN_SERVER_VERSION", "Check", "Target", "diagnose"]
+__all__ = ["CHECKS", "DERIVED_SAMPLE_PERCENT", "MIN_SERVER_VERSION", "Check", "Target", "diagnose"]
 
 #: the oldest PostgreSQL learnstore is tested on (CI runs 15 on the local server, 18 embedded)
 MIN_SERVER_VERSION = 15
@@ -162,6 +162,23 @@ def row_level_security(conn: psycopg.Connection[Any], _: Target) -> Check:
             "fail",
             f"enabled without a policy (only the owner sees rows): {', '.join(bare)}",
         )
+    # With the permission model in place (migration 0013), every table it names that a user may
+    # touch at all must have row-level security: one without would be open to as_user().
+    secured = {name for name, *_ in rows}
+    if _one(conn, "SELECT to_regclass('site_roles') IS NOT NULL"):
+        open_tables = sorted(
+            table
+            for table, rule in security.MODEL.items()
+            if table not in secured
+            and any(audiences != ("nobody",) for audiences in rule.values())
+            and _one(conn, "SELECT to_regclass(%s) IS NOT NULL", table)
+        )
+        if open_tables:
+            return Check(
+                "row-level security",
+                "fail",
+                f"tables of the permission model without row-level security: {', '.join(open_tables)}",
+            )
     roles = sorted({role for *_, names in rows for role in names})
     app_role = _one(conn, "SELECT rolname FROM pg_roles WHERE rolname = %s", security.APP_ROLE)
     if app_role is None and _rls_migration_applied(conn):
@@ -188,6 +205,25 @@ def _rls_migration_applied(conn: psycopg.Connection[Any]) -> bool:
     return bool(_one(conn, query, security.MIGRATION_ID))
 
 
+#: the share of rows doctor's check of derived state reads: a quick look, not the full check
+DERIVED_SAMPLE_PERCENT = 5.0
+
+
+def derived_state(conn: psycopg.Connection[Any], _: Target) -> Check:
+    """A sampled, read-only `learnstore check`: derived values against their base rows."""
+    from learnstore.check import run_check
+    from learnstore.database import Database
+
+    if not _one(conn, "SELECT to_regprocedure('streak_of(text)') IS NOT NULL"):
+        return Check("derived state", "skip", "the schema predates the check (migrate first)")
+    report = run_check(Database(conn), sample=DERIVED_SAMPLE_PERCENT, examples=1)
+    if report.drift:
+        drifting = ", ".join(f"{d.name} ({d.drifted})" for d in report.values if d.drifted)
+        return Check("derived state", "fail", f"drift in a {DERIVED_SAMPLE_PERCENT:g}% sample: {drifting};"
+                     " run `learnstore check --repair`")  # fmt: skip
+    return Check("derived state", "pass", f"no drift in a {DERIVED_SAMPLE_PERCENT:g}% sample of each value")
+
+
 #: the checks, in order; a new one is a function (connection, Target) -> Check
 CHECKS: tuple[Probe, ...] = (
     server_version,
@@ -196,6 +232,7 @@ CHECKS: tuple[Probe, ...] = (
     migration_checksums,
     migration_lock,
     row_level_security,
+    derived_state,
 )
 
 

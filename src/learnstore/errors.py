@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = [
     "SignatureInvalid",
     "Timeout",
     "Unavailable",
+    "is_stale_plan",
     "translate",
     "translating",
 ]
@@ -53,9 +55,10 @@ class Conflict(LearnstoreError):
 
 
 class Contention(Conflict):
-    """A deadlock, a serialization failure or a lock wait that timed out: the operation lost a race
-    with a concurrent one and was rolled back whole. Running it again may succeed; learnstore does so
-    itself, a bounded number of times, for the operations it owns the transaction of."""
+    """A deadlock, a serialization failure, a lock wait that timed out, or a prepared statement whose
+    table a migration changed: the operation lost a race with a concurrent one and was rolled back
+    whole. Running it again may succeed; learnstore does so itself, a bounded number of times, for
+    the operations it owns the transaction of."""
 
     retryable = True
 
@@ -106,6 +109,52 @@ CONSTRAINT_MESSAGES: dict[str, str] = {}
 def register_messages(messages: Mapping[str, str]) -> None:
     """Add human messages for named constraints (used by the domain modules)."""
     CONSTRAINT_MESSAGES.update(messages)
+
+
+# The field of a constraint whose name does not say it (table_column_rule is the convention).
+_CONSTRAINT_FIELDS: dict[str, str] = {
+    "courses_estimated_duration_positive": "estimated_duration_minutes",
+    "forum_replies_not_own_parent": "parent_reply_id",
+    "learning_goals_completed_at_full": "completed_at",
+    "lessons_duration_positive": "duration_seconds",
+    "moderation_reports_one_target": "post_id",
+    "notifications_like_once_key": "user_clerk_id",
+    "quizzes_mcq_has_options": "options",
+    "user_courses_completed_at_full": "completed_at",
+    "user_flashcard_progress_interval_non_negative": "interval_days",
+    "user_streaks_longest_at_least_current": "longest_streak",
+}
+
+# "Key (a, b)=(1, 2) already exists." / "is not present in table ..." / "is still referenced ...":
+# the columns of the key, as PostgreSQL reports them for unique, foreign-key and exclusion errors.
+_KEY_DETAIL = re.compile(r"^Key \((?P<columns>[^=]+)\)=")
+# The rule a CHECK constraint's name ends with, after table_column_ (the schema's convention).
+_RULE_SUFFIX = re.compile(
+    r"_(?:pkey|fkey|key|not_blank|format|valid|range|length|non_negative|positive|shape|object|set|later"
+    r"|array|not_empty|order|matches|after|before|consistent|known|[a-z]+_only|[a-z]+_required)$"
+)
+
+
+def constraint_field(diag: psycopg.errors.Diagnostic) -> str | None:
+    """The field a constraint violation is about: the last column of the key PostgreSQL reports
+    (the one that tells rows of a composite key apart: (course_id, position) -> position), else
+    the column the constraint's name gives (table_column_rule), else _CONSTRAINT_FIELDS."""
+    name = diag.constraint_name
+    if not name:
+        return None
+    if name in _CONSTRAINT_FIELDS:
+        return _CONSTRAINT_FIELDS[name]
+    key = _KEY_DETAIL.match(diag.message_detail or "")
+    if key:
+        last = key.group("columns").split(", ")[-1].strip().strip('"')
+        if re.fullmatch(r"\w+", last):
+            return last
+    table = diag.table_name or ""
+    rest = name.removeprefix(f"{table}_") if table and name.startswith(f"{table}_") else None
+    if rest is None:
+        return None
+    column = _RULE_SUFFIX.sub("", rest)
+    return column if column and column != rest else None
 
 
 def _constraint_message(diag: psycopg.errors.Diagnostic, fallback: str) -> str:
@@ -162,10 +211,23 @@ _WRONG_TYPE = (
 _HINTED = (pg.RaiseException, pg.NoDataFound, pg.ObjectNotInPrerequisiteState, pg.InsufficientPrivilege)
 
 
+def is_stale_plan(exc: BaseException) -> bool:
+    """Whether `exc` (or the error it was translated from) is PostgreSQL refusing a prepared statement
+    whose result columns a schema change altered ("cached plan must not change result type")."""
+    cause = exc.__cause__ if isinstance(exc, LearnstoreError) else exc
+    # By the reporting routine, not the message, which the server may have translated.
+    return isinstance(cause, pg.FeatureNotSupported) and cause.diag.source_function == "RevalidateCachedQuery"
+
+
 def translate(exc: BaseException) -> LearnstoreError | None:
     """The learnstore error for a PostgreSQL or pydantic error, or None if it is not one we map."""
     if isinstance(exc, LearnstoreError):
         return exc
+    if is_stale_plan(exc):
+        return Contention(
+            "a migration changed a table under a prepared statement (cached plan must not change "
+            "result type); the statement is dropped, and running the operation again works"
+        )
     if isinstance(exc, pydantic.ValidationError):
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or None
@@ -182,7 +244,7 @@ def translate(exc: BaseException) -> LearnstoreError | None:
         if isinstance(exc, pg_class):
             diag = exc.diag
             detail = diag.message_primary or str(exc)
-            field = diag.column_name
+            field = diag.column_name or constraint_field(diag)
             if pg_class in _HINTED and diag.message_hint:
                 # Our PL/pgSQL functions put the field name in the hint.
                 field = diag.message_hint

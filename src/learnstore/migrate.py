@@ -6,6 +6,7 @@ import glob
 import hashlib
 import os
 import re
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -19,19 +20,24 @@ import yoyo
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from yoyo import exceptions as yoyo_errors
-from yoyo.migrations import default_migration_table, topological_sort
+from yoyo.migrations import default_migration_table, read_sql_migration, topological_sort
 
+from learnstore import _migrate_locks as locks
+from learnstore._migrate_locks import Limits
 from learnstore._resources import migrations_dir
 from learnstore.errors import Conflict, InvalidValue, LearnstoreError, Unavailable
 
 __all__ = [
     "ChangedMigrationError",
+    "Limits",
     "MigrationError",
     "MigrationState",
     "ProgressCallback",
     "break_lock",
     "new",
+    "pending",
     "rollback",
+    "statements",
     "status",
     "upgrade",
     "yoyo_url",
@@ -39,7 +45,9 @@ __all__ = [
 
 #: on_progress(event, migration_id). Events: "applying" and "applied", "rolling back" and
 #: "rolled back" around each migration; "waiting" (id "") while another migrator holds the lock;
-#: "stale lock" (the id says whose) when the lock of a migrator that died was removed.
+#: "stale lock" (the id says whose) when the lock of a migrator that died was removed; "lock timeout"
+#: when a migration waited lock_timeout for a table lock, was rolled back and will be retried;
+#: "invalid index" (the id is the index) when a rerun drops an index a cancelled build left INVALID.
 ProgressCallback = Callable[[str, str], None]
 
 # Session advisory lock that serialises every learnstore migrator on one database (the first 8 bytes
@@ -367,13 +375,29 @@ class _Quiet:
         return _QuietCursor(self._backend.cursor())
 
 
-def _run(backend: Any, migration: Any, direction: str) -> None:
-    """Apply or roll back one migration and record it."""
+def _set(backend: Any, settings: dict[str, str], *, local: bool) -> None:
+    for name, value in settings.items():
+        backend.execute(
+            "SELECT set_config(:name, :value, :local)", {"name": name, "value": value, "local": local}
+        )
+
+
+def _run(
+    backend: Any,
+    migration: Any,
+    direction: str,
+    settings: dict[str, str],
+    watch: locks.BlockerWatch,
+    on_progress: ProgressCallback | None,
+) -> None:
+    """Apply or roll back one migration and record it, every statement under the run's timeouts."""
     if migration.use_transactions:
         # yoyo itself commits a migration on one connection and records it on another, so a crash in
         # between leaves it applied but unrecorded. Here the steps and the bookkeeping commit together.
         backend.ensure_internal_schema_updated()
-        with backend.transaction():
+        with backend.transaction(), watch.watching(backend.connection.info.backend_pid):
+            # SET LOCAL: gone with the transaction; a migration's own SET LOCAL still wins.
+            _set(backend, settings, local=True)
             search_path = backend.execute("SELECT current_setting('search_path')").fetchone()[0]
             migration.process_steps(_Quiet(backend), direction)
             # A migration may SET search_path (pg_dump output does); yoyo's tables are named unqualified.
@@ -383,9 +407,21 @@ def _run(backend: Any, migration: Any, direction: str) -> None:
         # `-- transactional: false` (e.g. CREATE INDEX CONCURRENTLY) runs statement by statement on a
         # connection of its own, as yoyo does it; only the bookkeeping is a transaction.
         with backend.copy() as own:
-            migration.process_steps(_Quiet(own), direction)
+            _set(own, settings, local=False)
+            if direction == "apply":
+                indexes = locks.concurrent_indexes(statements(migration))
+                for name in locks.drop_invalid_indexes(own.connection, indexes):
+                    if on_progress:
+                        on_progress("invalid index", name)
+            with watch.watching(own.connection.info.backend_pid):
+                migration.process_steps(_Quiet(own), direction)
         with backend.transaction():
             _record(backend, migration, direction)
+
+
+def statements(migration: Any) -> list[str]:
+    """The SQL statements of a migration file, split as yoyo splits them (none for a Python one)."""
+    return read_sql_migration(migration.path)[2] if migration.is_raw_sql() else []
 
 
 def _record(backend: Any, migration: Any, direction: str) -> None:
@@ -414,20 +450,38 @@ def _check_rollbacks(chosen: list[Any]) -> None:
         raise MigrationError(f"cannot roll back {', '.join(missing)}: no .rollback.sql file")
 
 
-def _run_all(backend: Any, chosen: list[Any], direction: str, on_progress: ProgressCallback | None) -> None:
+def _run_all(
+    dsn: str,
+    backend: Any,
+    chosen: list[Any],
+    direction: str,
+    limits: Limits,
+    on_progress: ProgressCallback | None,
+) -> None:
     before, after = ("applying", "applied") if direction == "apply" else ("rolling back", "rolled back")
+    watch = locks.BlockerWatch(make_conninfo(**_conninfo(dsn)))
     for migration in chosen:
         if on_progress:
             on_progress(before, migration.id)
-        try:
-            _run(backend, migration, direction)
-        except psycopg.Error as exc:
-            if _connection_lost(exc):
-                raise Unavailable(f"lost the connection to PostgreSQL: {_first_line(exc)}") from exc
-            raise MigrationError(
-                f"{direction} of migration {migration.id} failed and was rolled back: "
-                f"{exc.diag.message_primary or _first_line(exc)}"
-            ) from exc
+        settings = locks.settings(limits, migration.path)
+        for attempt in range(limits.lock_retries + 1):
+            try:
+                _run(backend, migration, direction, settings, watch, on_progress)
+                break
+            except psycopg.errors.LockNotAvailable as exc:
+                # The wait is over and its transaction rolled back: everyone queued behind it moves on.
+                if attempt == limits.lock_retries:
+                    raise MigrationError(locks.gave_up(migration, direction, limits, watch)) from exc
+                if on_progress:
+                    on_progress("lock timeout", migration.id)
+                time.sleep(locks.backoff(attempt))
+            except psycopg.Error as exc:
+                if _connection_lost(exc):
+                    raise Unavailable(f"lost the connection to PostgreSQL: {_first_line(exc)}") from exc
+                raise MigrationError(
+                    f"{direction} of migration {migration.id} failed and was rolled back: "
+                    f"{exc.diag.message_primary or _first_line(exc)}"
+                ) from exc
         if on_progress:
             on_progress(after, migration.id)
 
@@ -441,13 +495,25 @@ def upgrade(
     migrations: Path | None = None,
     dry_run: bool = False,
     on_progress: ProgressCallback | None = None,
+    lock_timeout: float | None = None,
+    lock_retries: int | None = None,
+    statement_timeout: float | None = None,
 ) -> list[str]:
-    """Apply every pending migration, each in its own transaction; the ids applied (or that would be)."""
+    """Apply every pending migration, each in its own transaction; the ids applied (or that would be).
+
+    Every statement waits at most `lock_timeout` seconds for a lock; a migration that waited that long
+    is rolled back and retried `lock_retries` times, with backoff, before the run fails naming the
+    session that blocked it. Statements run at most `statement_timeout` seconds (0: no limit), unless
+    the migration declares its own (`-- statement_timeout: off` in its header). Each limit not given
+    comes from $LEARNSTORE_LOCK_TIMEOUT, $LEARNSTORE_LOCK_RETRIES, $LEARNSTORE_STATEMENT_TIMEOUT, else
+    the defaults (3 s, 5 retries, 5 min). See docs/production.md.
+    """
+    run_limits = locks.limits(lock_timeout, lock_retries, statement_timeout)
     with _locked_session(dsn, migrations, on_progress) as (backend, migration_list):
         _check_unchanged(backend, migration_list, record_missing=not dry_run)
         pending = list(backend.to_apply(migration_list))
         if not dry_run:
-            _run_all(backend, pending, "apply", on_progress)
+            _run_all(dsn, backend, pending, "apply", run_limits, on_progress)
             if pending:
                 backend.run_post_apply(migration_list)
         return [migration.id for migration in pending]
@@ -461,9 +527,14 @@ def rollback(
     to: str | None = None,
     dry_run: bool = False,
     on_progress: ProgressCallback | None = None,
+    lock_timeout: float | None = None,
+    lock_retries: int | None = None,
+    statement_timeout: float | None = None,
 ) -> list[str]:
     """Roll back the last `steps` migrations, or those applied after `to` (which stays), or all of them
-    (steps=None, to=None); newest first. The ids rolled back (or that would be)."""
+    (steps=None, to=None); newest first. The ids rolled back (or that would be). The limits are those
+    of `upgrade`."""
+    run_limits = locks.limits(lock_timeout, lock_retries, statement_timeout)
     if to is not None and steps not in (None, 1):
         raise InvalidValue("give steps or to, not both", field="to")
     if to is None and steps is not None and steps < 1:
@@ -482,7 +553,7 @@ def rollback(
             chosen = applied[:steps]
         _check_rollbacks(chosen)
         if not dry_run:
-            _run_all(backend, chosen, "rollback", on_progress)
+            _run_all(dsn, backend, chosen, "rollback", run_limits, on_progress)
         return [migration.id for migration in chosen]
 
 
@@ -500,6 +571,19 @@ def _resolve(revision: str, ids: list[str]) -> str:
 
 def status(dsn: str, *, migrations: Path | None = None) -> list[MigrationState]:
     """Every migration file in apply order, with whether and when it was applied. Reads only."""
+    ordered, applied = _ordered_and_applied(dsn, migrations)
+    return [
+        MigrationState(id=m.id, applied=m.hash in applied, applied_at=applied.get(m.hash)) for m in ordered
+    ]
+
+
+def pending(dsn: str, *, migrations: Path | None = None) -> list[Any]:
+    """The yoyo migrations not applied yet, in apply order (what `upgrade` would run). Reads only."""
+    ordered, applied = _ordered_and_applied(dsn, migrations)
+    return [m for m in ordered if m.hash not in applied]
+
+
+def _ordered_and_applied(dsn: str, migrations: Path | None) -> tuple[list[Any], dict[str, datetime]]:
     migration_list = _read_migrations(migrations)
     params = _conninfo(dsn)
     applied: dict[str, datetime] = {}
@@ -514,12 +598,9 @@ def status(dsn: str, *, migrations: Path | None = None) -> list[MigrationState]:
             for migration_hash, applied_at in conn.execute(query):
                 applied[migration_hash] = applied_at.replace(tzinfo=UTC)  # yoyo stores naive UTC
     try:
-        ordered = list(topological_sort(migration_list))
+        return list(topological_sort(migration_list)), applied
     except yoyo_errors.BadMigration as exc:
         raise MigrationError(_first_line(exc)) from exc
-    return [
-        MigrationState(id=m.id, applied=m.hash in applied, applied_at=applied.get(m.hash)) for m in ordered
-    ]
 
 
 def new(name: str, *, migrations: Path | None = None) -> tuple[Path, Path]:
@@ -539,7 +620,7 @@ def new(name: str, *, migrations: Path | None = None) -> tuple[Path, Path]:
         "-- Change sql/schema/ in the same commit: it must describe the database this migration\n"
         "-- leads to. Statements run in one transaction; a failure applies none of them.\n"
     )
-    forward_text = f"-- {migration_id}: {name.replace('_', ' ')}\n{reminder}\n"
+    forward_text = f"-- {migration_id}: {name.replace('_', ' ')}\n{reminder}{locks.SAFE_PATTERNS}\n"
     backward_text = f"-- Undoes {migration_id}.sql: its statements' inverses, in reverse order.\n{reminder}\n"
     # "x": never overwrite, even if another `new` picked the same number a moment ago.
     with forward.open("x", encoding="utf-8") as out:

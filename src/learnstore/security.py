@@ -1,27 +1,39 @@
-"""Row-level security: which tables are private, owned or shared, and the SQL of the roles.
+"""The permission model: who may read and write each table under `as_user`, and the SQL of the roles.
 
-The policies themselves are in sql/schema/90_security.sql (migration 0009); this module names the
-tables each kind of policy covers, so that the CLI, the docs and the tests read one list.
+`MODEL` is the model as data: docs/security.md's table is made from it, and tests/test_permissions.py
+tries every cell against PostgreSQL. The policies and grants that enforce it are in
+sql/schema/91_permissions.sql (migration 0013).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, Literal
 
 __all__ = [
     "APP_ROLE",
+    "AUDIENCES",
+    "COMMANDS",
+    "COURSE_SCOPED",
     "MIGRATION_ID",
+    "MODEL",
+    "MODERATION_TABLES",
+    "NOTES",
     "OWNED_TABLES",
+    "OWNERS",
     "PRIVATE_TABLES",
     "SHARED_TABLES",
+    "SITE_ROLES_TABLE",
+    "WRITES",
+    "Audience",
     "drop_role_sql",
+    "model_table",
     "role_sql",
 ]
 
 #: The non-owner role `store.as_user()` runs every operation under.
 APP_ROLE: Final = "learnstore_app"
-#: the migration that creates the role and the policies
+#: the migration that creates the role and the first policies (0013 made the model of today)
 MIGRATION_ID: Final = "0009_row_level_security"
 
 #: A user's own rows and nobody else's business: under `as_user` a user sees and writes only theirs.
@@ -54,14 +66,398 @@ OWNED_TABLES: Final[dict[str, str]] = {
     "flashcard_sets": "owner_clerk_id",
 }
 
-#: Tables with a user FK and no row-level security, and why: who may change them is a rule of the
-#: service (an author and the course's collaborators), not "the row's own user".
+#: Tables with a user FK whose writers are not "the row's own user": a course's team, or nobody but
+#: the award evaluation. Their rules are in MODEL.
 SHARED_TABLES: Final[dict[str, str]] = {
-    "courses": "edited by its author and collaborators; read by everyone once published",
-    "collaborators": "a course's team: granted and read by the course's author and team",
+    "courses": "edited by its author and editors (reviewers through approved edits); read by everyone",
+    "collaborators": "a course's team: granted by the course's author, read by the team and the invitee",
     "suggested_edits": "written by one user and reviewed by another (the reviewer writes the row)",
-    "user_points": "written only by the award evaluation (SECURITY DEFINER); learnstore_app may only read it",
+    "user_points": "written only by the award evaluation (SECURITY DEFINER); everyone reads it",
 }
+
+#: Site-wide roles (migration 0013): each user reads their own, an admin reads, grants and revokes all.
+SITE_ROLES_TABLE: Final = "site_roles"
+
+#: Moderation (migration 0015, docs/moderation.md): per table and command, who may under `as_user`,
+#: in the permission model's words ("own": the row's user; "moderator", "admin": site roles;
+#: "definer": only learnstore's SECURITY DEFINER moderation functions, which check their caller;
+#: "nobody": not even those). Rows to merge into the model table of docs/security.md.
+MODERATION_TABLES: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
+    "moderation_reports": {
+        "SELECT": ("own", "moderator", "admin"),
+        "INSERT": ("own",),  # in one's own name, unless suspended
+        "UPDATE": ("definer",),  # resolved by hiding, dismissed by a moderator
+        "DELETE": ("nobody",),  # goes with its target (ON DELETE CASCADE)
+    },
+    "moderation_actions": {
+        "SELECT": ("moderator", "admin"),
+        "INSERT": ("definer",),
+        "UPDATE": ("nobody",),  # append-only (a trigger); erasure sets its user columns NULL
+        "DELETE": ("nobody",),
+    },
+    "user_suspensions": {
+        "SELECT": ("own", "moderator", "admin"),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("definer",),
+    },
+}
+
+
+Audience = Literal[
+    "own", "author", "editor", "reviewer", "learner", "moderator", "admin", "anyone", "definer", "nobody"
+]  # fmt: skip
+#: Who a cell of the model may name, in the order the docs list them.
+AUDIENCES: Final[dict[Audience, str]] = {
+    "own": "the row's own user (the column `OWNERS` names)",
+    "author": "the course's author",
+    "editor": "an accepted collaborator of the course with the role editor",
+    "reviewer": "an accepted collaborator of the course with the role reviewer",
+    "learner": "a learner enrolled in the course",
+    "moderator": "a site moderator (site_roles)",
+    "admin": "a site admin (site_roles)",
+    "anyone": "any acting user",
+    "definer": "nobody but learnstore's own SECURITY DEFINER functions (and the service path)",
+    "nobody": "nobody under as_user: the service path only",
+}
+COMMANDS: Final = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+_PRIVATE: Final[dict[str, tuple[Audience, ...]]] = {c: ("own",) for c in COMMANDS}
+_OWNED: Final[dict[str, tuple[Audience, ...]]] = {
+    "SELECT": ("anyone",), "INSERT": ("own",), "UPDATE": ("own",), "DELETE": ("own",)
+}  # fmt: skip
+_CATALOG: Final[dict[str, tuple[Audience, ...]]] = {
+    "SELECT": ("anyone",), "INSERT": ("admin",), "UPDATE": ("admin",), "DELETE": ("admin",)
+}  # fmt: skip
+_EDITORS: Final[tuple[Audience, ...]] = ("author", "editor", "admin")
+_CONTENT: Final[dict[str, tuple[Audience, ...]]] = {
+    "SELECT": ("anyone",), "INSERT": _EDITORS, "UPDATE": _EDITORS, "DELETE": _EDITORS
+}  # fmt: skip
+
+#: Per table, per command, who may (under `as_user`, as `learnstore_app`). The owner path is not
+#: subject to it. Every table of the schema has an entry: tests/test_permissions.py fails otherwise.
+MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
+    **{table: _PRIVATE for table in PRIVATE_TABLES if table not in ("notifications", "user_achievements")},
+    "notifications": {"SELECT": ("own",), "INSERT": ("own",), "UPDATE": ("own",), "DELETE": ("own",)},
+    "user_achievements": {
+        "SELECT": ("own",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("definer",),
+    },
+    "users": {"SELECT": ("anyone",), "INSERT": ("nobody",), "UPDATE": ("own",), "DELETE": ("own",)},
+    "forum_posts": {**_OWNED, "UPDATE": ("own", "author"), "DELETE": ("own", "author")},
+    "forum_replies": {**_OWNED, "UPDATE": ("own", "author"), "DELETE": ("own", "author")},
+    "forum_post_likes": {**_OWNED, "UPDATE": ("nobody",)},
+    "forum_reply_likes": {**_OWNED, "UPDATE": ("nobody",)},
+    "feedback_upvotes": {**_OWNED, "UPDATE": ("nobody",)},
+    "course_feedback": _OWNED,
+    "flashcard_sets": {**_OWNED, "SELECT": ("anyone", "own")},
+    "flashcards": {**_OWNED, "SELECT": ("anyone", "own")},
+    "courses": {
+        "SELECT": ("anyone",),
+        "INSERT": ("own",),
+        "UPDATE": ("author", "editor", "reviewer", "admin"),
+        "DELETE": ("author", "admin"),
+    },
+    "units": _CONTENT,
+    "lessons": {**_CONTENT, "UPDATE": ("author", "editor", "reviewer", "admin")},
+    "media": _CONTENT,
+    "quizzes": _CONTENT,
+    "course_tags": {**_CONTENT, "UPDATE": ("nobody",)},
+    "collaborators": {
+        "SELECT": ("own", "author", "editor", "reviewer", "admin"),
+        "INSERT": ("author",),
+        "UPDATE": ("own", "author"),
+        "DELETE": ("own", "author"),
+    },
+    "suggested_edits": {
+        "SELECT": ("own", "author", "editor", "reviewer", "admin"),
+        "INSERT": ("own",),
+        "UPDATE": ("author", "reviewer"),
+        "DELETE": ("nobody",),
+    },
+    "languages": _CATALOG,
+    "tags": {**_CATALOG, "INSERT": ("author", "editor", "admin")},
+    "achievements": _CATALOG,
+    "user_points": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("definer",),
+    },
+    "site_roles": {
+        "SELECT": ("own", "admin"),
+        "INSERT": ("admin",),
+        "UPDATE": ("nobody",),
+        "DELETE": ("admin",),
+    },
+    "webhook_deliveries": {command: ("nobody",) for command in COMMANDS},
+    **MODERATION_TABLES,
+}
+
+#: The user column a table's "own" means (for courses: its author).
+OWNERS: Final[dict[str, str]] = {
+    **PRIVATE_TABLES,
+    **OWNED_TABLES,
+    "courses": "author_clerk_id",
+    "collaborators": "user_clerk_id",
+    "suggested_edits": "author_clerk_id",
+    "site_roles": "user_clerk_id",
+}
+#: Tables whose rows belong to one course: "author", "editor", "reviewer" and "learner" are of it.
+COURSE_SCOPED: Final = frozenset({
+    "courses", "units", "lessons", "media", "quizzes", "course_tags", "collaborators", "suggested_edits",
+    "forum_posts", "forum_replies",
+})  # fmt: skip
+
+#: What a cell's audience does not say: the conditions the policies add.
+NOTES: Final[dict[tuple[str, str], str]] = {
+    ("notifications", "INSERT"): "and, for another user, only the notice of one's own forum action, signed"
+    " `metadata.by` = the actor (a like: to the liked post's or reply's author; a reply: to the author of"
+    " the thread or of a reply in it; a mention: to anyone mentioned), or a course author's invitation to"
+    " the invitee; never a system notice",
+    ("notifications", "UPDATE"): "`read_at` only (a column grant)",
+    (
+        "users",
+        "UPDATE",
+    ): "the profile columns only: names, avatar, bio, time zone (the rest is the identity provider's)",
+    ("flashcard_sets", "SELECT"): "anyone when the set is public",
+    ("flashcards", "SELECT"): "anyone when the card's set is public; written by the set's owner only",
+    ("courses", "UPDATE"): "a reviewer through an approved suggested edit; anyone may lock the row"
+    " (enrolment), and an UPDATE by anyone else is refused with PermissionDenied",
+    ("courses", "INSERT"): "in one's own name (author_clerk_id = the actor)",
+    ("lessons", "UPDATE"): "a reviewer through an approved suggested edit; anyone may lock the row",
+    ("collaborators", "UPDATE"): "the invitee answers (status); only the author changes a role",
+    ("suggested_edits", "INSERT"): "pending and unreviewed (the review columns are not granted)",
+    ("suggested_edits", "UPDATE"): "the review columns, in the reviewer's own name",
+    ("tags", "INSERT"): "the author or an editor of any course: a new tag is named when tagging a course",
+    ("site_roles", "INSERT"): "in the admin's own name (granted_by = the actor)",
+    ("forum_posts", "UPDATE"): "the course's author moderates its forum",
+    ("forum_replies", "UPDATE"): "the course's author moderates its forum",
+}
+
+
+#: Every public repository method (`store.<repository>.<method>`) and the tables it writes: () for a
+#: read. Under `as_user` each write is what MODEL allows on those tables, whatever the method's code
+#: checks; tests/test_permissions.py fails when a method is missing here, so a new method gets a rule.
+WRITES: Final[dict[str, tuple[str, ...]]] = {
+    **dict.fromkeys(
+        [
+            "users.count_unread",
+            "users.export",
+            "users.get",
+            "users.get_by_email",
+            "users.get_or_none",
+            "users.get_streak",
+            "users.list_active_goals",
+            "users.list_login_days",
+            "users.list_notifications",
+            "users.list_overdue_goals",
+            "users.list_roles",
+            "catalog.discover",
+            "catalog.get_language",
+            "catalog.get_language_or_none",
+            "catalog.get_rating_summary",
+            "catalog.list_course_tags",
+            "catalog.list_languages",
+            "catalog.list_tags",
+            "content.count_lesson_quizzes_passed",
+            "content.get_course",
+            "content.get_course_or_none",
+            "content.get_course_tree",
+            "content.get_lesson",
+            "content.get_lesson_or_none",
+            "content.get_quiz",
+            "content.get_unit",
+            "content.has_passed_lesson_quizzes",
+            "content.list_author_courses",
+            "content.list_collaborators",
+            "content.list_lessons",
+            "content.list_media",
+            "content.list_quiz_attempts",
+            "content.list_quizzes",
+            "content.list_units",
+            "progress.get_course_stats",
+            "progress.get_enrolment",
+            "progress.get_enrolment_or_none",
+            "progress.get_next_lesson",
+            "progress.list_author_course_stats",
+            "progress.list_courses",
+            "progress.list_lesson_completions",
+            "progress.list_lesson_progress",
+            "deliveries.get_or_none",
+            "community.get_course_role",
+            "community.get_edit",
+            "community.get_post",
+            "community.get_rating_stats",
+            "community.get_reply",
+            "community.get_thread",
+            "community.list_active_posts",
+            "community.list_activity",
+            "community.list_collaborators",
+            "community.list_pending_edits",
+            "community.list_posts",
+            "community.list_reviews",
+            "community.list_trending_courses",
+            "community.list_trending_tags",
+            "community.may_edit_course",
+            "community.may_review_course",
+            "flashcards.count_reviewed",
+            "flashcards.get_progress",
+            "flashcards.get_set",
+            "flashcards.list_cards",
+            "flashcards.list_course_sets",
+            "flashcards.list_due",
+            "flashcards.list_reviews",
+            "flashcards.list_user_sets",
+            "flashcards.replay",
+            "flashcards.retrievability",
+            "favorites.favorite_ids",
+            "favorites.list_page",
+            "favorites.recommend",
+            "achievements.get",
+            "achievements.get_by_code",
+            "achievements.get_or_none",
+            "achievements.get_profile",
+            "achievements.leaderboard",
+            "achievements.list_all",
+            "achievements.list_earned",
+            "achievements.requirement_of",
+            "pages.cards",
+            "pages.author_cards",
+            "pages.favorite_cards",
+            "pages.dashboard_cards",
+            "pages.trending_cards",
+            "pages.course_page",
+            "pages.lesson_statuses",
+            "pages.belongings",
+            "pages.roster",
+            "pages.export_roster",
+            "pages.search_users",
+        ],
+        (),
+    ),
+    "users.apply_clerk_event": ("users",),
+    "users.update_profile": ("users",),
+    "users.erase": ("users",),
+    "users.record_activity": ("user_streaks", "login_days"),
+    "users.recompute_streak": ("user_streaks",),
+    "users.create_goal": ("learning_goals",),
+    "users.set_goal_progress": ("learning_goals",),
+    "users.complete_goal": ("learning_goals",),
+    "users.delete_goal": ("learning_goals",),
+    "users.notify": ("notifications",),
+    "users.notify_course_learners": ("notifications",),
+    "users.mark_read": ("notifications",),
+    "users.mark_all_read": ("notifications",),
+    "users.grant_role": ("site_roles",),
+    "users.revoke_role": ("site_roles",),
+    "catalog.create_language": ("languages",),
+    "catalog.get_or_create_tag": ("tags",),
+    "catalog.attach_tags": ("tags", "course_tags"),
+    "catalog.detach_tags": ("course_tags",),
+    "content.create_course": ("courses",),
+    "content.update_course": ("courses",),
+    "content.publish_course": ("courses",),
+    "content.unpublish_course": ("courses",),
+    "content.archive_course": ("courses",),
+    "content.delete_course": ("courses",),
+    "content.add_unit": ("units",),
+    "content.update_unit": ("units",),
+    "content.move_unit": ("units",),
+    "content.delete_unit": ("units",),
+    "content.add_lesson": ("lessons",),
+    "content.update_lesson": ("lessons",),
+    "content.move_lesson": ("lessons",),
+    "content.delete_lesson": ("lessons",),
+    "content.add_media": ("media",),
+    "content.delete_media": ("media",),
+    "content.add_quiz": ("quizzes",),
+    "content.delete_quiz": ("quizzes",),
+    "content.record_quiz_attempt": ("quiz_attempts",),
+    "progress.enrol": ("user_courses",),
+    "progress.unenrol": ("user_courses", "user_progress"),
+    "progress.set_lesson_status": ("user_progress", "user_courses"),
+    "progress.refresh_course": ("user_courses",),
+    "imports.import_users": ("users",),
+    "imports.import_course": ("courses", "units", "lessons"),
+    "imports.import_courses": ("courses", "units", "lessons"),
+    "imports.import_enrolments": ("user_courses",),
+    "imports.import_progress": ("user_progress",),
+    "imports.import_login_days": ("login_days",),
+    "deliveries.record": ("webhook_deliveries",),
+    "community.create_post": ("forum_posts", "notifications"),
+    "community.edit_post": ("forum_posts",),
+    "community.delete_post": ("forum_posts",),
+    "community.reply": ("forum_replies", "notifications"),
+    "community.edit_reply": ("forum_replies",),
+    "community.delete_reply": ("forum_replies",),
+    "community.like_post": ("forum_post_likes", "notifications"),
+    "community.unlike_post": ("forum_post_likes",),
+    "community.like_reply": ("forum_reply_likes", "notifications"),
+    "community.unlike_reply": ("forum_reply_likes",),
+    "community.invite_collaborator": ("collaborators", "notifications"),
+    "community.respond_to_invitation": ("collaborators",),
+    "community.set_collaborator_role": ("collaborators",),
+    "community.remove_collaborator": ("collaborators",),
+    "community.propose_edit": ("suggested_edits",),
+    "community.approve_edit": ("suggested_edits", "courses", "lessons"),
+    "community.reject_edit": ("suggested_edits",),
+    "community.review_course": ("course_feedback",),
+    "community.delete_review": ("course_feedback",),
+    "community.upvote_review": ("feedback_upvotes",),
+    "community.remove_upvote": ("feedback_upvotes",),
+    "flashcards.create_set": ("flashcard_sets",),
+    "flashcards.import_set": ("flashcard_sets", "flashcards"),
+    "flashcards.update_set": ("flashcard_sets",),
+    "flashcards.delete_set": ("flashcard_sets",),
+    "flashcards.add_card": ("flashcards",),
+    "flashcards.update_card": ("flashcards",),
+    "flashcards.move_card": ("flashcards",),
+    "flashcards.reorder_cards": ("flashcards",),
+    "flashcards.delete_card": ("flashcards",),
+    "flashcards.review": ("user_flashcard_progress", "flashcard_reviews"),
+    "favorites.add": ("favorites",),
+    "favorites.remove": ("favorites",),
+    "achievements.create": ("achievements",),
+    "achievements.update": ("achievements",),
+    "achievements.delete": ("achievements",),
+    "achievements.evaluate": ("user_achievements",),
+    "achievements.backfill": ("user_achievements",),
+    "moderation.list_reports": (),
+    "moderation.queue": (),
+    "moderation.get_suspension": (),
+    "moderation.list_actions": (),
+    "moderation.report": ("moderation_reports",),
+    "moderation.hide": (
+        "forum_posts",
+        "forum_replies",
+        "course_feedback",
+        "moderation_reports",
+        "moderation_actions",
+        "notifications",
+    ),
+    "moderation.unhide": ("forum_posts", "forum_replies", "course_feedback", "moderation_actions"),
+    "moderation.dismiss": ("moderation_reports", "moderation_actions"),
+    "moderation.set_thread": ("forum_posts", "moderation_actions"),
+    "moderation.suspend": ("user_suspensions", "moderation_actions", "notifications"),
+    "moderation.unsuspend": ("user_suspensions", "moderation_actions"),
+}
+
+
+def model_table() -> str:
+    """The model as the Markdown table docs/security.md shows."""
+    lines = ["| table | " + " | ".join(COMMANDS) + " |", "|---|" + "---|" * len(COMMANDS)]
+    for table in sorted(MODEL):
+        cells = []
+        for command in COMMANDS:
+            cell = ", ".join(MODEL[table][command])
+            if (table, command) in NOTES:
+                cell += " (" + NOTES[table, command] + ")"
+            cells.append(cell)
+        lines.append(f"| `{table}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def role_sql(logins: Sequence[str] = (), role: str = APP_ROLE) -> str:

@@ -13,7 +13,9 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from learnstore._validation import validated
+from learnstore.check import run_check
 from learnstore.database import DEFAULT_RETRIES, Database
+from learnstore.derived import CheckReport
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translate, translating
 from learnstore.pooler import detect_pooler
@@ -25,6 +27,7 @@ from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
+from learnstore.repositories.moderation import ModerationRepository
 from learnstore.repositories.pages import PagesRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.users import UsersRepository
@@ -50,6 +53,7 @@ class Store:
         self.favorites = FavoritesRepository(db)
         self.achievements = AchievementsRepository(db)
         self.pages = PagesRepository(db)
+        self.moderation = ModerationRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:
@@ -75,6 +79,13 @@ class Store:
         """
         with self._db.transaction() as conn:
             yield Store(self._db.bound(conn))
+
+    def check(self, *, repair: bool = False, sample: float | None = None, examples: int = 5) -> CheckReport:
+        """Recompute every derived value (awards, points, progress, streaks, schedules, positions, ...)
+        from its base rows and report the drift per value, with the first `examples` of each;
+        `repair` fixes it in short batches, then checks again; `sample` reads that percentage of the
+        rows only (read-only). See docs/derived-state.md."""
+        return run_check(self._db, repair=repair, sample=sample, examples=examples)
 
     def close(self) -> None:
         """Close the pool this store opened (a store made with `on()` owns nothing to close)."""

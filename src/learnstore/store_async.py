@@ -12,7 +12,9 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from learnstore._validation import validated
+from learnstore.check_async import run_check
 from learnstore.database_async import DEFAULT_RETRIES, AsyncDatabase
+from learnstore.derived import CheckReport
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translate, translating
 from learnstore.pooler_async import detect_pooler
@@ -24,6 +26,7 @@ from learnstore.repositories.deliveries_async import AsyncDeliveriesRepository
 from learnstore.repositories.favorites_async import AsyncFavoritesRepository
 from learnstore.repositories.flashcards_async import AsyncFlashcardsRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
+from learnstore.repositories.moderation_async import AsyncModerationRepository
 from learnstore.repositories.pages_async import AsyncPagesRepository
 from learnstore.repositories.progress_async import AsyncProgressRepository
 from learnstore.repositories.users_async import AsyncUsersRepository
@@ -49,6 +52,7 @@ class AsyncStore:
         self.favorites = AsyncFavoritesRepository(db)
         self.achievements = AsyncAchievementsRepository(db)
         self.pages = AsyncPagesRepository(db)
+        self.moderation = AsyncModerationRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:
@@ -74,6 +78,15 @@ class AsyncStore:
         """
         async with self._db.transaction() as conn:
             yield AsyncStore(self._db.bound(conn))
+
+    async def check(
+        self, *, repair: bool = False, sample: float | None = None, examples: int = 5
+    ) -> CheckReport:
+        """Recompute every derived value (awards, points, progress, streaks, schedules, positions, ...)
+        from its base rows and report the drift per value, with the first `examples` of each;
+        `repair` fixes it in short batches, then checks again; `sample` reads that percentage of the
+        rows only (read-only). See docs/derived-state.md."""
+        return await run_check(self._db, repair=repair, sample=sample, examples=examples)
 
     async def close(self) -> None:
         """Close the pool this store opened (a store made with `on()` owns nothing to close)."""

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import keyword
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import aiosql
 from aiosql.queries import Queries
+from psycopg.types.json import Jsonb
 
-from learnstore.errors import QueryFileError
+from learnstore.errors import InvalidValue, QueryFileError
 
 __all__ = ["Driver", "QueryDef", "load", "parse_dir", "parse_file", "to_aiosql"]
 
@@ -349,4 +351,41 @@ def _load(path: Path, driver: Driver) -> Queries:
             function.__code__ = function.__code__.replace(
                 co_filename=str(query.source), co_firstlineno=query.line
             )
+            setattr(loaded, method, _refusing_nul(getattr(loaded, method), query))
     return loaded
+
+
+def _refusing_nul(method: Any, query: QueryDef) -> Any:
+    """`method`, refusing a NUL character in any parameter by the parameter's name.
+
+    PostgreSQL text cannot hold NUL: psycopg would refuse it with a message that names no
+    parameter (and inside JSON, PostgreSQL with another). Every query's parameters pass here, so
+    the check is in one place for all of them; a str is scanned in C, a few nanoseconds per call.
+    """
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        for name, value in kwargs.items():
+            if _holds_nul(value):
+                raise InvalidValue(f"{name}: a NUL character (\\x00) cannot be stored in text", field=name)
+        return method(*args, **kwargs)
+
+    # What the loaded method says of itself, the wrapper says too: its SQL, its keyword-only
+    # signature (the bound method's), and the .sql file and line in tracebacks and help().
+    call.__dict__.update(method.__func__.__dict__)  # aiosql's attributes: sql, operation, ...
+    call.__name__ = call.__qualname__ = method.__name__
+    call.__doc__ = method.__doc__
+    call.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]
+    call.__code__ = call.__code__.replace(co_filename=str(query.source), co_firstlineno=query.line)
+    return call
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Jsonb):
+        return _holds_nul(value.obj)
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    return False

@@ -57,7 +57,8 @@ def to_model(cls: type[M], row: Sequence[Any] | None) -> M | None:
     if plan is None:
         return to_models(cls, (row,))[0]
     fields, field_set = plan
-    _check_width(cls, fields, row)
+    if _check_width(cls, fields, row):
+        row = row[: len(fields)]
     model = cls.__new__(cls)
     _set_dict(model, dict(zip(fields, row, strict=True)))
     _set_fields_set(model, field_set)
@@ -66,10 +67,20 @@ def to_model(cls: type[M], row: Sequence[Any] | None) -> M | None:
     return model
 
 
-def _check_width(cls: type[BaseModel], fields: tuple[str, ...], row: Sequence[Any]) -> None:
-    """Every row of a result has the same columns: one check of one row covers them all."""
-    if len(row) != len(fields):
-        raise ValueError(f"{cls.__name__} has {len(fields)} fields, the row {len(row)} columns")
+def _check_width(cls: type[BaseModel], fields: tuple[str, ...], row: Sequence[Any]) -> bool:
+    """Whether the rows must be cut to the model's fields. Every row of a result has the same
+    columns: one check of one row covers them all.
+
+    Wider rows are a newer migration's: ADD COLUMN appends, so `SELECT *` and `RETURNING *` return the
+    columns this version knows, in its order, and then the new ones, which it leaves out. That is
+    what lets the version before a release keep running while the release expands a table
+    (docs/production.md, expand and contract). A narrower row cannot be read.
+    """
+    if len(row) == len(fields):
+        return False
+    if len(row) > len(fields):
+        return True
+    raise ValueError(f"{cls.__name__} has {len(fields)} fields, the row {len(row)} columns")
 
 
 def to_models(cls: type[M], rows: Iterable[Sequence[Any]]) -> list[M]:
@@ -85,12 +96,13 @@ def to_models(cls: type[M], rows: Iterable[Sequence[Any]]) -> list[M]:
     plan = _plan(cls)
     if plan is None:
         names = tuple(cls.model_fields)
-        return [cls.model_construct(**dict(zip(names, row, strict=True))) for row in rows]
+        return [cls.model_construct(**dict(zip(names, row[: len(names)], strict=True))) for row in rows]
     fields, field_set = plan
     rows = rows if isinstance(rows, Sequence) else list(rows)
     n = len(rows)
-    if n:
-        _check_width(cls, fields, rows[0])
+    if n and _check_width(cls, fields, rows[0]):
+        width = len(fields)
+        rows = [row[:width] for row in rows]
     # One pass per slot with map() over C callables, consumed by a zero-length deque: no Python
     # frame per row. A third cheaper than a Python loop doing the same per row (bench/: 50 rows,
     # 40 -> 29 us).

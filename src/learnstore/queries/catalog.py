@@ -121,8 +121,9 @@ class Querier:
         return to_models(models.SearchPublishedCoursesRow, rows)
 
     def get_course_rating_summary(self, *, course_id: UUID) -> models.GetCourseRatingSummaryRow | None:
-        """A course's ratings (any status): the average (2 decimals, NULL when unrated), the count, and how
-        many of each star 1-5. No row for an unknown course.
+        """A course's ratings (any status; hidden reviews left out: learnstore_visible): the average
+        (2 decimals, NULL when unrated), the count, and how many of each star 1-5. No row for an
+        unknown course.
         """
         row = self._sql.get_course_rating_summary(self._conn, course_id=course_id)
         return to_model(models.GetCourseRatingSummaryRow, row)
@@ -241,8 +242,9 @@ class AsyncQuerier:
         return to_models(models.SearchPublishedCoursesRow, rows)
 
     async def get_course_rating_summary(self, *, course_id: UUID) -> models.GetCourseRatingSummaryRow | None:
-        """A course's ratings (any status): the average (2 decimals, NULL when unrated), the count, and how
-        many of each star 1-5. No row for an unknown course.
+        """A course's ratings (any status; hidden reviews left out: learnstore_visible): the average
+        (2 decimals, NULL when unrated), the count, and how many of each star 1-5. No row for an
+        unknown course.
         """
         row = await self._sql.get_course_rating_summary(self._conn, course_id=course_id)
         return to_model(models.GetCourseRatingSummaryRow, row)

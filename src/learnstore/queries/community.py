@@ -88,16 +88,19 @@ class Querier:
         *,
         course_id: UUID,
         before_created_at: datetime | None,
+        before_pinned: bool | None,
         before_id: UUID | None,
         page_size: int,
     ) -> list[models.ListCoursePostsNewestRow]:
-        """A course's threads, newest first, with reply and like counts; keyset: pass the last row's
-        (created_at, id) as before_*.
+        """A course's threads, pinned first, then newest first, with reply and like counts; hidden posts
+        and replies only for their authors and moderators (learnstore_visible). Keyset: pass the last
+        row's (pinned, created_at, id) as before_*.
         """
         with self._sql.list_course_posts_newest_cursor(
             self._conn,
             course_id=course_id,
             before_created_at=before_created_at,
+            before_pinned=before_pinned,
             before_id=before_id,
             page_size=page_size,
         ) as cursor:
@@ -110,18 +113,21 @@ class Querier:
         since: datetime,
         course_id: UUID,
         before_id: UUID | None,
+        before_pinned: bool | None,
         before_activity: int | None,
         before_created_at: datetime | None,
         page_size: int,
     ) -> list[models.ListCoursePostsActiveRow]:
-        """A course's live threads, most active first: activity is the replies and likes since `since`;
-        ties newest first. Keyset: pass the last row's (activity, created_at, id) as before_*.
+        """A course's live threads, pinned first, then most active: activity is the replies and likes
+        since `since`; ties newest first. Hidden posts and replies as in ListCoursePostsNewest. Keyset:
+        pass the last row's (pinned, activity, created_at, id) as before_*.
         """
         with self._sql.list_course_posts_active_cursor(
             self._conn,
             since=since,
             course_id=course_id,
             before_id=before_id,
+            before_pinned=before_pinned,
             before_activity=before_activity,
             before_created_at=before_created_at,
             page_size=page_size,
@@ -155,7 +161,7 @@ class Querier:
         return to_model(models.CreateReplyRow, row)
 
     def get_reply(self, *, id: UUID) -> models.ForumReply | None:
-        """GetReply (community.sql:135)."""
+        """GetReply (community.sql:149)."""
         row = self._sql.get_reply(self._conn, id=id)
         return to_model(models.ForumReply, row)
 
@@ -180,7 +186,9 @@ class Querier:
         """A whole thread: the post (depth 0), then every reply in tree order (each reply before its
         answers, siblings oldest first), with depth, the author's name ('deleted user' once erased),
         like counts and whether viewer_clerk_id liked each. A deleted node keeps its place (deleted,
-        body '[deleted]'). One recursive query; no row for an unknown post.
+        body '[deleted]'); a hidden one leaves the thread with the answers under it, and a hidden post
+        has no thread, except for their authors and moderators (learnstore_visible). One recursive
+        query; no row for an unknown post.
         """
         with self._sql.get_thread_cursor(
             self._conn,
@@ -193,7 +201,8 @@ class Querier:
     def like_post(self, *, post_id: UUID, user_clerk_id: str) -> models.LikePostRow | None:
         """Likes a live post (idempotent: ON CONFLICT keeps one like per user). found: the post exists and
         is live; added: this call made the like; like_count: the likes after it. The post's author is
-        notified of a user's first like only: never again after an unlike and a new like.
+        notified of a user's first like only: never again after an unlike and a new like, however the
+        likes and unlikes of many connections interleave.
         """
         row = self._sql.like_post(self._conn, post_id=post_id, user_clerk_id=user_clerk_id)
         return to_model(models.LikePostRow, row)
@@ -337,7 +346,7 @@ class Querier:
         return to_model(models.SuggestedEdit, row)
 
     def get_suggested_edit(self, *, id: UUID) -> models.SuggestedEdit | None:
-        """GetSuggestedEdit (community.sql:382)."""
+        """GetSuggestedEdit (community.sql:406)."""
         row = self._sql.get_suggested_edit(self._conn, id=id)
         return to_model(models.SuggestedEdit, row)
 
@@ -435,7 +444,7 @@ class Querier:
         return to_model(models.CourseFeedback, row)
 
     def delete_feedback(self, *, course_id: UUID, user_clerk_id: str) -> int:
-        """DeleteFeedback (community.sql:460)."""
+        """DeleteFeedback (community.sql:484)."""
         count: int = self._sql.delete_feedback(
             self._conn,
             course_id=course_id,
@@ -469,7 +478,8 @@ class Querier:
         return to_model(models.RemoveFeedbackUpvoteRow, row)
 
     def get_course_rating_stats(self, *, course_id: UUID) -> models.GetCourseRatingStatsRow | None:
-        """A course's rating summary: count, mean (2 decimals, NULL when unrated), stars 1-5, and the
+        """A course's rating summary (hidden reviews left out: learnstore_visible): count, mean (2
+        decimals, NULL when unrated), stars 1-5, and the
         Bayesian score discovery's "best rated" order uses (course_rating_score). No row for an unknown
         course.
         """
@@ -484,8 +494,8 @@ class Querier:
         before_id: UUID | None,
         page_size: int,
     ) -> list[models.ListCourseFeedbackRow]:
-        """A course's reviews, newest first, with the reviewer's name and upvotes; keyset on
-        (updated_at, id).
+        """A course's reviews, newest first, with the reviewer's name and upvotes (hidden ones only for
+        their authors and moderators: learnstore_visible); keyset on (updated_at, id).
         """
         with self._sql.list_course_feedback_cursor(
             self._conn,
@@ -507,7 +517,7 @@ class Querier:
     ) -> list[models.ListUserActivityRow]:
         """A user's posts, replies and likes as one feed, newest first; keyset on (created_at, id).
         kind: post, reply, post_like, reply_like; text: the post's title or the reply's first 200
-        characters. Deleted posts and replies are left out.
+        characters. Deleted posts and replies are left out, and hidden ones (learnstore_visible).
         """
         with self._sql.list_user_activity_cursor(
             self._conn,
@@ -605,16 +615,19 @@ class AsyncQuerier:
         *,
         course_id: UUID,
         before_created_at: datetime | None,
+        before_pinned: bool | None,
         before_id: UUID | None,
         page_size: int,
     ) -> list[models.ListCoursePostsNewestRow]:
-        """A course's threads, newest first, with reply and like counts; keyset: pass the last row's
-        (created_at, id) as before_*.
+        """A course's threads, pinned first, then newest first, with reply and like counts; hidden posts
+        and replies only for their authors and moderators (learnstore_visible). Keyset: pass the last
+        row's (pinned, created_at, id) as before_*.
         """
         async with self._sql.list_course_posts_newest_cursor(
             self._conn,
             course_id=course_id,
             before_created_at=before_created_at,
+            before_pinned=before_pinned,
             before_id=before_id,
             page_size=page_size,
         ) as cursor:
@@ -627,18 +640,21 @@ class AsyncQuerier:
         since: datetime,
         course_id: UUID,
         before_id: UUID | None,
+        before_pinned: bool | None,
         before_activity: int | None,
         before_created_at: datetime | None,
         page_size: int,
     ) -> list[models.ListCoursePostsActiveRow]:
-        """A course's live threads, most active first: activity is the replies and likes since `since`;
-        ties newest first. Keyset: pass the last row's (activity, created_at, id) as before_*.
+        """A course's live threads, pinned first, then most active: activity is the replies and likes
+        since `since`; ties newest first. Hidden posts and replies as in ListCoursePostsNewest. Keyset:
+        pass the last row's (pinned, activity, created_at, id) as before_*.
         """
         async with self._sql.list_course_posts_active_cursor(
             self._conn,
             since=since,
             course_id=course_id,
             before_id=before_id,
+            before_pinned=before_pinned,
             before_activity=before_activity,
             before_created_at=before_created_at,
             page_size=page_size,
@@ -672,7 +688,7 @@ class AsyncQuerier:
         return to_model(models.CreateReplyRow, row)
 
     async def get_reply(self, *, id: UUID) -> models.ForumReply | None:
-        """GetReply (community.sql:135)."""
+        """GetReply (community.sql:149)."""
         row = await self._sql.get_reply(self._conn, id=id)
         return to_model(models.ForumReply, row)
 
@@ -697,7 +713,9 @@ class AsyncQuerier:
         """A whole thread: the post (depth 0), then every reply in tree order (each reply before its
         answers, siblings oldest first), with depth, the author's name ('deleted user' once erased),
         like counts and whether viewer_clerk_id liked each. A deleted node keeps its place (deleted,
-        body '[deleted]'). One recursive query; no row for an unknown post.
+        body '[deleted]'); a hidden one leaves the thread with the answers under it, and a hidden post
+        has no thread, except for their authors and moderators (learnstore_visible). One recursive
+        query; no row for an unknown post.
         """
         async with self._sql.get_thread_cursor(
             self._conn,
@@ -710,7 +728,8 @@ class AsyncQuerier:
     async def like_post(self, *, post_id: UUID, user_clerk_id: str) -> models.LikePostRow | None:
         """Likes a live post (idempotent: ON CONFLICT keeps one like per user). found: the post exists and
         is live; added: this call made the like; like_count: the likes after it. The post's author is
-        notified of a user's first like only: never again after an unlike and a new like.
+        notified of a user's first like only: never again after an unlike and a new like, however the
+        likes and unlikes of many connections interleave.
         """
         row = await self._sql.like_post(
             self._conn,
@@ -879,7 +898,7 @@ class AsyncQuerier:
         return to_model(models.SuggestedEdit, row)
 
     async def get_suggested_edit(self, *, id: UUID) -> models.SuggestedEdit | None:
-        """GetSuggestedEdit (community.sql:382)."""
+        """GetSuggestedEdit (community.sql:406)."""
         row = await self._sql.get_suggested_edit(self._conn, id=id)
         return to_model(models.SuggestedEdit, row)
 
@@ -977,7 +996,7 @@ class AsyncQuerier:
         return to_model(models.CourseFeedback, row)
 
     async def delete_feedback(self, *, course_id: UUID, user_clerk_id: str) -> int:
-        """DeleteFeedback (community.sql:460)."""
+        """DeleteFeedback (community.sql:484)."""
         count: int = await self._sql.delete_feedback(
             self._conn,
             course_id=course_id,
@@ -1016,7 +1035,8 @@ class AsyncQuerier:
         return to_model(models.RemoveFeedbackUpvoteRow, row)
 
     async def get_course_rating_stats(self, *, course_id: UUID) -> models.GetCourseRatingStatsRow | None:
-        """A course's rating summary: count, mean (2 decimals, NULL when unrated), stars 1-5, and the
+        """A course's rating summary (hidden reviews left out: learnstore_visible): count, mean (2
+        decimals, NULL when unrated), stars 1-5, and the
         Bayesian score discovery's "best rated" order uses (course_rating_score). No row for an unknown
         course.
         """
@@ -1031,8 +1051,8 @@ class AsyncQuerier:
         before_id: UUID | None,
         page_size: int,
     ) -> list[models.ListCourseFeedbackRow]:
-        """A course's reviews, newest first, with the reviewer's name and upvotes; keyset on
-        (updated_at, id).
+        """A course's reviews, newest first, with the reviewer's name and upvotes (hidden ones only for
+        their authors and moderators: learnstore_visible); keyset on (updated_at, id).
         """
         async with self._sql.list_course_feedback_cursor(
             self._conn,
@@ -1054,7 +1074,7 @@ class AsyncQuerier:
     ) -> list[models.ListUserActivityRow]:
         """A user's posts, replies and likes as one feed, newest first; keyset on (created_at, id).
         kind: post, reply, post_like, reply_like; text: the post's title or the reply's first 200
-        characters. Deleted posts and replies are left out.
+        characters. Deleted posts and replies are left out, and hidden ones (learnstore_visible).
         """
         async with self._sql.list_user_activity_cursor(
             self._conn,

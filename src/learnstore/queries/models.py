@@ -53,6 +53,7 @@ __all__ = [
     "GetStreakRow",
     "GetThreadRow",
     "GetUserBelongingsRow",
+    "GrantSiteRoleRow",
     "ImportFlashcardSetRow",
     "InviteCollaboratorRow",
     "Language",
@@ -78,6 +79,7 @@ __all__ = [
     "ListLearnerLessonStatusesRow",
     "ListLessonCompletionsRow",
     "ListLessonProgressRow",
+    "ListModerationQueueRow",
     "ListRecommendedCoursesRow",
     "ListTrendingCourseCardsRow",
     "ListTrendingCoursesRow",
@@ -87,6 +89,8 @@ __all__ = [
     "ListUserFlashcardSetsRow",
     "LoginDay",
     "Media",
+    "ModerationAction",
+    "ModerationReport",
     "Notification",
     "Quiz",
     "QuizAttempt",
@@ -96,6 +100,7 @@ __all__ = [
     "ScoreUserAchievementsRow",
     "SearchPublishedCoursesRow",
     "SearchUsersRow",
+    "SiteRole",
     "SuggestedEdit",
     "Tag",
     "Unit",
@@ -109,6 +114,7 @@ __all__ = [
     "UserPoint",
     "UserProgress",
     "UserStreak",
+    "UserSuspension",
     "WebhookDelivery",
 ]
 
@@ -373,6 +379,12 @@ class ForumPost(BaseModel):
     """When the author last changed the title or body."""
     deleted_at: datetime | None
     """Set when a post with replies is deleted: a tombstone that keeps the thread."""
+    hidden_at: datetime | None
+    """Set while a moderator hides the post: only its author and moderators see it."""
+    locked_at: datetime | None
+    """Set while the thread is locked: a reply is refused (Conflict)."""
+    pinned_at: datetime | None
+    """Set while the thread is pinned: listed before the others."""
 
 
 class ForumReply(BaseModel):
@@ -391,6 +403,8 @@ class ForumReply(BaseModel):
     """When the author last changed the body."""
     deleted_at: datetime | None
     """Set when a reply with answers is deleted: a tombstone that keeps them."""
+    hidden_at: datetime | None
+    """Set while a moderator hides the reply (and the answers under it)."""
 
 
 class ForumPostLike(BaseModel):
@@ -466,6 +480,8 @@ class CourseFeedback(BaseModel):
     comment: str | None
     created_at: datetime
     updated_at: datetime
+    hidden_at: datetime | None
+    """Set while a moderator hides the review: out of lists and rating summaries."""
 
 
 class FeedbackUpvote(BaseModel):
@@ -632,6 +648,74 @@ class WebhookDelivery(BaseModel):
     updated_at: datetime
 
 
+class SiteRole(BaseModel):
+    """A user's site-wide role (moderator or admin), granted by an admin or the service."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    role: str
+    granted_by: str | None
+    """The admin who granted the role; NULL when the service granted it (or the admin was erased)."""
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModerationReport(BaseModel):
+    """A user's report of a post, reply or review, open until a moderator acts on it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    reporter_clerk_id: str | None
+    """Who reported; NULL once the reporter is erased."""
+    post_id: UUID | None
+    reply_id: UUID | None
+    feedback_id: UUID | None
+    reason: str
+    status: str
+    """open; resolved (the target was hidden); dismissed (a moderator kept it)."""
+    resolved_by: str | None
+    resolved_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserSuspension(BaseModel):
+    """A user whose writes are refused until suspended_until."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    suspended_until: datetime
+    reason: str
+    suspended_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModerationAction(BaseModel):
+    """The append-only log of moderator actions: who, what, why, when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    moderator_clerk_id: str | None
+    action: str
+    post_id: UUID | None
+    """The target, kept after the content is deleted (no foreign key: the log outlives it)."""
+    reply_id: UUID | None
+    feedback_id: UUID | None
+    subject_clerk_id: str | None
+    """The user acted on: the hidden content's author, the suspended user."""
+    reason: str
+    details: JsonValue
+    created_at: datetime
+    updated_at: datetime
+
+
 class CourseCardFact(BaseModel):
     """One row per course: what a course card shows, computed at read time (counts over every learner)."""
 
@@ -757,6 +841,9 @@ class CreatePostRow(BaseModel):
     updated_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None
+    hidden_at: datetime | None
+    locked_at: datetime | None
+    pinned_at: datetime | None
 
 
 class ListCoursePostsNewestRow(BaseModel):
@@ -774,6 +861,9 @@ class ListCoursePostsNewestRow(BaseModel):
     deleted: bool
     reply_count: int
     like_count: int
+    pinned: bool
+    locked: bool
+    hidden: bool
 
 
 class ListCoursePostsActiveRow(BaseModel):
@@ -791,6 +881,7 @@ class ListCoursePostsActiveRow(BaseModel):
     reply_count: int
     like_count: int
     activity: int
+    pinned: bool
 
 
 class CreateReplyRow(BaseModel):
@@ -807,6 +898,7 @@ class CreateReplyRow(BaseModel):
     updated_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None
+    hidden_at: datetime | None
 
 
 class GetThreadRow(BaseModel):
@@ -1254,6 +1346,26 @@ class ListLeaderboardRow(BaseModel):
     is_me: bool
 
 
+class ListModerationQueueRow(BaseModel):
+    """A row of ListModerationQueue."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target_type: str
+    target_id: UUID
+    post_id: UUID | None
+    reply_id: UUID | None
+    feedback_id: UUID | None
+    first_reported_at: datetime
+    report_count: int
+    reasons: list[str]
+    author_clerk_id: str | None
+    course_id: UUID
+    thread_id: UUID | None
+    excerpt: str
+    hidden: bool
+
+
 class ListCourseCardsByIdsRow(BaseModel):
     """A row of ListCourseCardsByIds."""
 
@@ -1593,3 +1705,16 @@ class GetStreakRow(BaseModel):
     current_streak: int
     longest_streak: int
     last_active_date: date | None
+
+
+class GrantSiteRoleRow(BaseModel):
+    """A row of GrantSiteRole."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    role: str
+    granted_by: str | None
+    created_at: datetime
+    updated_at: datetime

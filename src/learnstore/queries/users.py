@@ -265,6 +265,33 @@ class Querier:
         row = self._sql.export_user(self._conn, clerk_id=clerk_id)
         return cast("JsonValue | None", None if row is None else row[0])
 
+    def grant_site_role(
+        self,
+        *,
+        user_clerk_id: str,
+        role: str,
+        granted_by: str | None,
+    ) -> models.GrantSiteRoleRow | None:
+        """Grants a site-wide role; idempotent: a role already held is returned as it was granted."""
+        row = self._sql.grant_site_role(
+            self._conn,
+            user_clerk_id=user_clerk_id,
+            role=role,
+            granted_by=granted_by,
+        )
+        return to_model(models.GrantSiteRoleRow, row)
+
+    def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
+        """RevokeSiteRole (users.sql:183)."""
+        count: int = self._sql.revoke_site_role(self._conn, user_clerk_id=user_clerk_id, role=role)
+        return count
+
+    def list_site_roles(self, *, user_clerk_id: str | None) -> list[models.SiteRole]:
+        """A user's site-wide roles, or everyone's when user_clerk_id is NULL, by user then role."""
+        with self._sql.list_site_roles_cursor(self._conn, user_clerk_id=user_clerk_id) as cursor:
+            rows = cursor.fetchall()
+        return to_models(models.SiteRole, rows)
+
 
 class AsyncQuerier:
     """The queries of users.sql, run on a connection the caller owns."""
@@ -533,3 +560,34 @@ class AsyncQuerier:
         """Everything stored about a user, as one JSON document keyed by table; NULL for an unknown user."""
         row = await self._sql.export_user(self._conn, clerk_id=clerk_id)
         return cast("JsonValue | None", None if row is None else row[0])
+
+    async def grant_site_role(
+        self,
+        *,
+        user_clerk_id: str,
+        role: str,
+        granted_by: str | None,
+    ) -> models.GrantSiteRoleRow | None:
+        """Grants a site-wide role; idempotent: a role already held is returned as it was granted."""
+        row = await self._sql.grant_site_role(
+            self._conn,
+            user_clerk_id=user_clerk_id,
+            role=role,
+            granted_by=granted_by,
+        )
+        return to_model(models.GrantSiteRoleRow, row)
+
+    async def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
+        """RevokeSiteRole (users.sql:183)."""
+        count: int = await self._sql.revoke_site_role(
+            self._conn,
+            user_clerk_id=user_clerk_id,
+            role=role,
+        )
+        return count
+
+    async def list_site_roles(self, *, user_clerk_id: str | None) -> list[models.SiteRole]:
+        """A user's site-wide roles, or everyone's when user_clerk_id is NULL, by user then role."""
+        async with self._sql.list_site_roles_cursor(self._conn, user_clerk_id=user_clerk_id) as cursor:
+            rows = await cursor.fetchall()
+        return to_models(models.SiteRole, rows)

@@ -357,8 +357,9 @@ class CommunityRepository:
         limit: int = 20,
         before: ListCoursePostsNewestRow | None = None,
     ) -> list[ListCoursePostsNewestRow]:
-        """A course's threads, newest first, with reply and like counts; tombstones included
-        (`deleted`). Pass the last row of a page as `before` for the next page."""
+        """A course's threads, pinned first (`pinned`), then newest first, with reply and like
+        counts; tombstones included (`deleted`), hidden threads only for their authors and
+        moderators (docs/moderation.md). Pass the last row of a page as `before` for the next page."""
         page = validated(
             _Page,
             {
@@ -371,6 +372,7 @@ class CommunityRepository:
         with self._db.connection() as conn:
             return Querier(conn).list_course_posts_newest(
                 course_id=page.course_id,
+                before_pinned=getattr(before, "pinned", None) is True if before else None,
                 before_created_at=page.before_created_at,
                 before_id=page.before_id,
                 page_size=page.limit,
@@ -384,8 +386,9 @@ class CommunityRepository:
         limit: int = 20,
         before: ListCoursePostsActiveRow | None = None,
     ) -> list[ListCoursePostsActiveRow]:
-        """A course's live threads, most active first: `activity` counts the replies and likes
-        since `since` (a time, or a window back from now). Pass the last row as `before` to page."""
+        """A course's live threads, pinned first, then most active: `activity` counts the replies
+        and likes since `since` (a time, or a window back from now). Pass the last row as `before`
+        to page."""
         page = validated(
             _Page,
             {
@@ -401,6 +404,7 @@ class CommunityRepository:
                 since=start,
                 course_id=page.course_id,
                 before_id=page.before_id,
+                before_pinned=getattr(before, "pinned", None) is True if before else None,
                 before_activity=before.activity if before else None,
                 before_created_at=page.before_created_at,
                 page_size=page.limit,

@@ -11,7 +11,7 @@ from uuid import UUID
 import psycopg
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from learnstore._validation import UNSET, Unset, checked_position, validated
+from learnstore._validation import UNSET, Unset, acting_user, checked_position, validated
 from learnstore.database import Database
 from learnstore.errors import InvalidValue, NotFound, register_messages, translating
 from learnstore.queries.content import Querier
@@ -257,7 +257,9 @@ class ContentRepository:
 
     The methods that change a course take `acting_clerk_id`: given, the change is refused with
     `PermissionDenied` unless that user is the course's author or an accepted editor (the check
-    and the change are one transaction of two statements). Left out, the caller is trusted.
+    and the change are one transaction of two statements). Left out, the caller is trusted; under
+    `as_user` it is the acting user (another id is `PermissionDenied`), and PostgreSQL's policies
+    refuse a non-editor's change whatever the caller passes.
     """
 
     __slots__ = ("_db",)
@@ -279,7 +281,10 @@ class ContentRepository:
         """The connection for a change of a course. Without an acting user (a trusted caller) it is
         the usual one-statement operation; with one, a transaction that first checks that the user
         may change the course the id belongs to (its author or an accepted editor, else
-        `PermissionDenied`) and holds what allows it until the change commits."""
+        `PermissionDenied`) and holds what allows it until the change commits. Under `as_user` the
+        acting user is the identity, whether `acting_clerk_id` is given or not."""
+        identity = self._db.identity
+        acting_clerk_id = acting_user(identity.clerk_id if identity else None, acting_clerk_id)
         if acting_clerk_id is None:
             with self._db.connection() as conn:
                 yield conn

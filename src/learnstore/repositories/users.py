@@ -10,20 +10,21 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from learnstore._validation import UNSET, Unset, check_time_zone, validated
+from learnstore._validation import UNSET, Unset, acting_user, check_time_zone, validated
 from learnstore.database import Database
-from learnstore.errors import InvalidValue, NotFound, register_messages
+from learnstore.errors import InvalidValue, NotFound, PermissionDenied, register_messages
 from learnstore.queries.models import (
     GetStreakRow,
     LearningGoal,
     Notification,
+    SiteRole,
     User,
     UserStreak,
 )
 from learnstore.queries.users import Querier
 from learnstore.types import NotificationType, SourceType
 
-__all__ = ["ClerkEvent", "NotificationType", "ProfileUpdate", "UsersRepository"]
+__all__ = ["ClerkEvent", "NotificationType", "ProfileUpdate", "SiteRoleName", "UsersRepository"]
 
 register_messages(
     {
@@ -37,10 +38,16 @@ register_messages(
         "notifications_type_valid": "type must be one of reply, mention, like, system",
         "notifications_user_clerk_id_fkey": "no user with this clerk_id",
         "notifications_metadata_object": "metadata must be a JSON object",
+        "site_roles_user_clerk_id_fkey": "no user with this clerk_id",
+        "site_roles_granted_by_fkey": "granted_by: no user with this clerk_id",
+        "site_roles_role_valid": "role must be one of moderator, admin",
     }
 )
 
 ClerkId = str
+#: A site-wide role: a moderator of the community, or an admin of the platform.
+SiteRoleName = Literal["moderator", "admin"]
+SITE_ROLES: tuple[SiteRoleName, ...] = ("moderator", "admin")
 
 
 class _ClerkEmail(BaseModel):
@@ -408,6 +415,45 @@ class UsersRepository:
                 page_size=limit,
             )
 
+    # -- site-wide roles ------------------------------------------------------------------------
+
+    def grant_role(
+        self, clerk_id: ClerkId, role: SiteRoleName, *, granted_by: ClerkId | None = None
+    ) -> SiteRole:
+        """Grant `clerk_id` a site-wide role; idempotent (a role held already is returned unchanged).
+
+        Only an admin grants: under `as_user` the acting user must hold `admin` (PostgreSQL refuses
+        anyone else with `PermissionDenied`) and is the grantor; on the service path `granted_by` is
+        whoever the service names, or None.
+        """
+        checked = _site_role(role)
+        # Under as_user the grantor is the acting user: naming anyone else is a forgery.
+        identity = self._db.identity
+        grantor = acting_user(identity.clerk_id if identity else None, granted_by, "granted_by")
+        with self._db.connection() as conn:
+            querier = Querier(conn)
+            row = querier.grant_site_role(user_clerk_id=clerk_id, role=checked, granted_by=grantor)
+            if row is None:
+                # A concurrent grant committed while this INSERT waited on it: ON CONFLICT then does
+                # nothing, and the statement's snapshot predates that row. A second statement sees it.
+                row = querier.grant_site_role(user_clerk_id=clerk_id, role=checked, granted_by=grantor)
+        if row is None:  # held already, and invisible: only an admin sees others' roles
+            raise PermissionDenied(f"only an admin may grant the role {checked!r}", field="role")
+        return SiteRole.model_validate(row.model_dump())
+
+    def revoke_role(self, clerk_id: ClerkId, role: SiteRoleName) -> bool:
+        """Take a site-wide role away; False when the user did not hold it. Only an admin (or the
+        service) revokes: under `as_user` anyone else revokes nothing (False)."""
+        checked = _site_role(role)
+        with self._db.connection() as conn:
+            return Querier(conn).revoke_site_role(user_clerk_id=clerk_id, role=checked) > 0
+
+    def list_roles(self, clerk_id: ClerkId | None = None) -> list[SiteRole]:
+        """A user's site-wide roles, or every grant when `clerk_id` is None, by user then role.
+        Under `as_user` a user sees their own roles, an admin everyone's."""
+        with self._db.connection() as conn:
+            return Querier(conn).list_site_roles(user_clerk_id=clerk_id)
+
     # -- GDPR -------------------------------------------------------------------------------
 
     def export(self, clerk_id: ClerkId) -> dict[str, Any]:
@@ -424,3 +470,10 @@ class UsersRepository:
         edits they wrote stay readable with no author. Idempotent: False if there was no such user."""
         with self._db.connection() as conn:
             return Querier(conn).delete_user(clerk_id=clerk_id) > 0
+
+
+def _site_role(role: object) -> SiteRoleName:
+    for known in SITE_ROLES:
+        if role == known and isinstance(role, str):
+            return known
+    raise InvalidValue(f"role must be one of {', '.join(SITE_ROLES)}, not {role!r}", field="role")

@@ -1,0 +1,338 @@
+"""The derived values learnstore stores, each with the SQL that recomputes it from the base rows,
+finds drift, and repairs it: what `learnstore check` and `store.check()` run (docs/derived-state.md).
+
+The SQL lives here rather than in sql/queries/: the check runs each value's statements the same way,
+by name, and a typed method per statement would add nothing the check reads. tests/test_check.py
+runs every statement against a migrated database.
+
+A drift statement returns (key, stored, expected) text rows, one per thing whose stored value is not
+the recomputed one; `{sample}` is where a TABLESAMPLE clause goes on its driving table (a sampled
+check reads part of the rows, whole groups at a time). A repair is a list of statements run in one
+short transaction per batch of keys (`%(keys)s`, a text[]): the first ones lock what the batch
+rewrites, the last recomputes it, in a later statement, so with a snapshot that holds every write
+that committed before the locks were granted (READ COMMITTED).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["DERIVED_VALUES", "CheckReport", "DerivedValue", "Drift"]
+
+
+@dataclass(frozen=True)
+class DerivedValue:
+    """One derived value: where it is stored, how it stays exact, and its check and repair SQL."""
+
+    name: str
+    stored_in: str
+    kept_by: str
+    drift_sql: str
+    repair_sql: tuple[str, ...]
+
+
+@dataclass
+class Drift:
+    """The check of one derived value: how many keys drifted, the first examples, and (after a
+    repair) how many were repaired and how many still drift."""
+
+    name: str
+    drifted: int
+    examples: list[dict[str, str]] = field(default_factory=list)
+    repaired: int = 0
+    remaining: int | None = None
+
+    def describe(self, *, examples: int = 1) -> str:
+        """`streaks: 2 drift`, the repair's outcome, and the first `examples` on lines of their own."""
+        line = f"{self.name}: {self.drifted} drift"
+        if self.remaining is not None:
+            line += f", {self.repaired} repaired, {self.remaining} remaining"
+        for example in self.examples[:examples]:
+            line += f"\n    {example['key']}: stored {example['stored']}, expected {example['expected']}"
+        return line
+
+
+@dataclass
+class CheckReport:
+    """Every derived value's drift; `drift` is the total, 0 when every value is exact."""
+
+    values: list[Drift]
+    sampled: float | None = None
+
+    @property
+    def drift(self) -> int:
+        """Keys still drifting: after a repair, those it could not fix."""
+        return sum(d.drifted if d.remaining is None else d.remaining for d in self.values)
+
+    def summary(self) -> str:
+        """A line per value (`user_points: 0 drift`), with the first example of any drift."""
+        return "\n".join(d.describe() for d in self.values)
+
+    def as_dict(self) -> dict[str, object]:
+        """The report as JSON-ready data (`learnstore check --json`)."""
+        return {
+            "drift": self.drift,
+            "sampled": self.sampled,
+            "values": [
+                {
+                    "name": d.name,
+                    "drifted": d.drifted,
+                    "examples": d.examples,
+                    "repaired": d.repaired,
+                    "remaining": d.remaining,
+                }
+                for d in self.values
+            ],
+        }
+
+
+# The exclusive form of the lock evaluate_achievements takes per user (78_achievement_evaluation.sql):
+# held, no award is being made anywhere, so a batch rewrites totals that no evaluation is changing.
+_NO_EVALUATION = "SELECT pg_advisory_xact_lock(hashtext('learnstore.evaluate_achievements'))"
+
+_AWARDS = DerivedValue(
+    name="achievement_awards",
+    stored_in="user_achievements (earned_at)",
+    kept_by="evaluate_achievements locks each user it scores before counting; ON CONFLICT awards once",
+    drift_sql="""
+WITH needed AS (
+    SELECT array(SELECT DISTINCT k.kind FROM achievements a,
+                 unnest(achievement_requirement_kinds(a.requirement)) AS k (kind)) AS kinds,
+           array(SELECT DISTINCT (found.course_id #>> '{}')::uuid
+                 FROM achievements a,
+                      jsonb_path_query(a.requirement, 'lax $.**.course_id') AS found (course_id)
+                 WHERE jsonb_typeof(found.course_id) = 'string') AS courses
+), learners AS (
+    SELECT array(SELECT u.clerk_id FROM users u {sample}) AS ids
+)
+SELECT m.user_clerk_id AS key, 'not earned: ' || a.code AS stored,
+       'earned (' || s.score[1] || ' of ' || s.score[2] || ')' AS expected
+FROM needed, learners, achievement_metrics(learners.ids, needed.kinds, needed.courses) AS m
+CROSS JOIN achievements a
+CROSS JOIN LATERAL (SELECT achievement_score(a.requirement, m.metrics) AS score) AS s
+WHERE EXISTS (SELECT FROM achievements) AND s.score[1] >= s.score[2]
+  AND NOT EXISTS (SELECT FROM user_achievements ua
+                  WHERE ua.user_clerk_id = m.user_clerk_id AND ua.achievement_id = a.id
+                    AND ua.earned_at IS NOT NULL)
+""",
+    # evaluate_achievements takes its own locks, then counts in a later statement
+    repair_sql=("SELECT count(*) FROM evaluate_achievements(%(keys)s::text[], NULL, NULL)",),
+)
+
+_POINTS = DerivedValue(
+    name="user_points",
+    stored_in="user_points (points, achievements)",
+    kept_by="deltas added by the user_achievements triggers: additions commute, none is lost",
+    drift_sql="""
+SELECT u.clerk_id AS key,
+       coalesce(up.points, 0) || ' points, ' || coalesce(up.achievements, 0) || ' achievements' AS stored,
+       coalesce(e.points, 0) || ' points, ' || e.achievements || ' achievements' AS expected
+FROM users u {sample}
+LEFT JOIN user_points up ON up.user_clerk_id = u.clerk_id
+CROSS JOIN LATERAL (SELECT sum(a.points) AS points, count(*) AS achievements
+                    FROM user_achievements ua JOIN achievements a ON a.id = ua.achievement_id
+                    WHERE ua.user_clerk_id = u.clerk_id AND ua.earned_at IS NOT NULL) AS e
+WHERE coalesce(up.points, 0) <> coalesce(e.points, 0) OR coalesce(up.achievements, 0) <> e.achievements
+""",
+    repair_sql=(
+        _NO_EVALUATION,
+        "SELECT FROM user_points WHERE user_clerk_id = ANY (%(keys)s::text[])"
+        " ORDER BY user_clerk_id FOR UPDATE",
+        """
+INSERT INTO user_points AS up (user_clerk_id, points, achievements, reached_at)
+SELECT k.id, coalesce(sum(a.points), 0), count(a.id), now()
+FROM unnest(%(keys)s::text[]) AS k (id)
+JOIN users u ON u.clerk_id = k.id
+LEFT JOIN user_achievements ua ON ua.user_clerk_id = k.id AND ua.earned_at IS NOT NULL
+LEFT JOIN achievements a ON a.id = ua.achievement_id
+GROUP BY k.id
+ON CONFLICT (user_clerk_id) DO UPDATE SET points = excluded.points, achievements = excluded.achievements
+""",
+    ),
+)
+
+_LIKE_NOTIFICATIONS = DerivedValue(
+    name="like_notifications",
+    stored_in="notifications (type 'like')",
+    kept_by="the unique key notifications_like_once_key: one per author, source and liker",
+    drift_sql="""
+SELECT n.id::text AS key,
+       'another like notification to ' || n.user_clerk_id || ' by ' || (n.metadata ->> 'by') AS stored,
+       'none' AS expected
+FROM notifications n {sample}
+WHERE n.type = 'like' AND n.metadata ->> 'by' IS NOT NULL
+  AND EXISTS (SELECT FROM notifications e
+              WHERE e.type = 'like' AND e.source_id = n.source_id AND e.user_clerk_id = n.user_clerk_id
+                AND e.metadata ->> 'by' = n.metadata ->> 'by' AND (e.created_at, e.id) < (n.created_at, n.id))
+""",
+    repair_sql=("DELETE FROM notifications WHERE id = ANY (%(keys)s::uuid[])",),
+)
+
+_ENROLMENTS = DerivedValue(
+    name="enrolment_progress",
+    stored_in="user_courses (progress, completed_at)",
+    kept_by="every path locks the enrolments, then recomputes them in a later statement",
+    # Set-based: every course's lesson count once, and the completed lessons grouped by (course,
+    # learner) in one pass over user_progress (a lookup per enrolment took 36 s at the large scale).
+    drift_sql="""
+WITH enrolments AS MATERIALIZED (
+    SELECT uc.id, uc.user_clerk_id, uc.course_id, uc.progress, uc.completed_at FROM user_courses uc {sample}
+), lesson_counts AS (
+    SELECT u.course_id, count(*) AS lessons
+    FROM units u JOIN lessons l ON l.unit_id = u.id
+    GROUP BY u.course_id
+), completed AS (
+    SELECT u.course_id, p.user_clerk_id, count(*) AS done
+    FROM user_progress p JOIN lessons l ON l.id = p.lesson_id JOIN units u ON u.id = l.unit_id
+    WHERE p.status = 'completed' AND p.user_clerk_id IN (SELECT e.user_clerk_id FROM enrolments e)
+    GROUP BY u.course_id, p.user_clerk_id
+), computed AS (
+    SELECT e.*, CASE WHEN coalesce(lc.lessons, 0) = 0 THEN 0
+                     ELSE (100 * coalesce(cc.done, 0) / lc.lessons)::integer END AS expected
+    FROM enrolments e
+    LEFT JOIN lesson_counts lc ON lc.course_id = e.course_id
+    LEFT JOIN completed cc ON cc.course_id = e.course_id AND cc.user_clerk_id = e.user_clerk_id
+)
+SELECT c.id::text AS key,
+       c.user_clerk_id || ' in ' || c.course_id || ': ' || c.progress
+           || CASE WHEN c.completed_at IS NULL THEN '' ELSE ', completed' END AS stored,
+       c.expected || CASE WHEN c.expected = 100 THEN ', completed' ELSE '' END AS expected
+FROM computed c
+WHERE c.progress <> c.expected OR (c.completed_at IS NOT NULL) <> (c.expected = 100)
+""",
+    repair_sql=(
+        "SELECT FROM user_courses WHERE id = ANY (%(keys)s::uuid[]) ORDER BY id FOR NO KEY UPDATE",
+        "SELECT count(*) FROM user_courses uc, recompute_enrolments(ARRAY[uc.course_id], uc.user_clerk_id)"
+        " WHERE uc.id = ANY (%(keys)s::uuid[])",
+    ),
+)
+
+_STREAKS = DerivedValue(
+    name="streaks",
+    stored_in="user_streaks (current_streak, longest_streak, last_active_date)",
+    kept_by="record_activity locks the user's row, then recomputes from login_days in a later statement",
+    drift_sql="""
+SELECT u.clerk_id AS key,
+       coalesce(s.current_streak, 0) || ' current, ' || coalesce(s.longest_streak, 0) || ' longest, last '
+           || coalesce(s.last_active_date::text, 'never') AS stored,
+       c.current_streak || ' current, ' || c.longest_streak || ' longest, last '
+           || coalesce(c.last_active_date::text, 'never') AS expected
+FROM users u {sample}
+LEFT JOIN user_streaks s ON s.user_clerk_id = u.clerk_id
+CROSS JOIN LATERAL streak_of(u.clerk_id) AS c
+WHERE (coalesce(s.current_streak, 0), coalesce(s.longest_streak, 0), s.last_active_date)
+      IS DISTINCT FROM (c.current_streak, c.longest_streak, c.last_active_date)
+""",
+    repair_sql=(
+        "SELECT FROM users WHERE clerk_id = ANY (%(keys)s::text[]) ORDER BY clerk_id FOR NO KEY UPDATE",
+        "SELECT count(recompute_streak(k.id)) FROM unnest(%(keys)s::text[]) AS k (id)",
+    ),
+)
+
+# The last review's "after" state is the schedule: RecordFlashcardReview writes both in one statement.
+# Mastery follows learnstore.repositories.flashcards.mastery_of (MASTERY_STABILITY_DAYS).
+_LAST_REVIEW = """
+JOIN LATERAL (SELECT r.* FROM flashcard_reviews r
+              WHERE r.user_clerk_id = f.user_clerk_id AND r.flashcard_id = f.flashcard_id
+              ORDER BY r.review_number DESC LIMIT 1) AS r ON true
+CROSS JOIN LATERAL (SELECT CASE WHEN r.state_after <> 'review' THEN 1 WHEN r.stability_after < 7 THEN 2
+                                WHEN r.stability_after < 30 THEN 3 WHEN r.stability_after < 90 THEN 4
+                                ELSE 5 END AS mastery) AS m
+"""
+
+_SCHEDULES = DerivedValue(
+    name="flashcard_schedules",
+    stored_in="user_flashcard_progress (state, stability, difficulty, due, mastery)",
+    kept_by="a review writes the schedule and its log row in one statement, versioned by repetitions",
+    drift_sql=f"""
+SELECT f.id::text AS key,
+       f.user_clerk_id || ' card ' || f.flashcard_id || ': review ' || f.repetitions || ', ' || f.state
+           || ', mastery ' || f.mastery || ', due ' || f.next_review_at AS stored,
+       'review ' || r.review_number || ', ' || r.state_after || ', mastery ' || m.mastery
+           || ', due ' || r.due_after AS expected
+FROM user_flashcard_progress f {{sample}}
+{_LAST_REVIEW}
+WHERE (f.repetitions, f.state, f.step, f.stability, f.difficulty, f.next_review_at, f.last_reviewed_at,
+       f.mastery)
+      IS DISTINCT FROM (r.review_number, r.state_after, r.step_after, r.stability_after, r.difficulty_after,
+                        r.due_after, r.reviewed_at, m.mastery)
+""",
+    repair_sql=(
+        "SELECT FROM user_flashcard_progress WHERE id = ANY (%(keys)s::uuid[]) ORDER BY id FOR UPDATE",
+        f"""
+UPDATE user_flashcard_progress AS p
+SET repetitions = r.review_number, state = r.state_after, step = r.step_after,
+    stability = r.stability_after, difficulty = r.difficulty_after, next_review_at = r.due_after,
+    last_reviewed_at = r.reviewed_at, mastery = m.mastery
+FROM user_flashcard_progress f
+{_LAST_REVIEW}
+WHERE p.id = f.id AND f.id = ANY (%(keys)s::uuid[])
+""",
+    ),
+)
+
+
+def _positions(name: str, child: str, parent: str, parent_key: str, lock: str) -> DerivedValue:
+    """Dense positions 0..n-1 of `child` rows under each `parent` row (a unique key forbids equal ones,
+    so the lowest being 0 and the highest n-1 means no gap)."""
+    return DerivedValue(
+        name=name,
+        stored_in=f"{child}.position",
+        kept_by=f"every change of order locks the {parent} row first, then renumbers in later statements",
+        drift_sql=f"""
+SELECT x.id::text AS key, string_agg(c.position::text, ',' ORDER BY c.position) AS stored,
+       '0 to ' || (count(*) - 1) AS expected
+FROM {parent} x {{sample}}
+JOIN {child} c ON c.{parent_key} = x.id
+GROUP BY x.id
+HAVING min(c.position) <> 0 OR max(c.position) <> count(*) - 1
+""",
+        repair_sql=(
+            lock,
+            # the unique (parent, position) keys are DEFERRABLE: checked at the end of the statement
+            f"""
+UPDATE {child} AS c SET position = d.rank - 1
+FROM (SELECT id, row_number() OVER (PARTITION BY {parent_key} ORDER BY position, id) AS rank
+      FROM {child} WHERE {parent_key} = ANY (%(keys)s::uuid[])) AS d
+WHERE c.id = d.id AND c.position <> d.rank - 1
+""",
+        ),
+    )
+
+
+_UNITS = _positions(
+    "unit_positions",
+    "units",
+    "courses",
+    "course_id",
+    "SELECT count(lock_course_content(k.id)) FROM (SELECT unnest(%(keys)s::uuid[]) AS id ORDER BY 1) AS k",
+)
+_LESSONS = _positions(
+    "lesson_positions",
+    "lessons",
+    "units",
+    "unit_id",
+    "SELECT count(lock_course_content(k.course_id))"
+    " FROM (SELECT DISTINCT course_id FROM units WHERE id = ANY (%(keys)s::uuid[]) ORDER BY 1) AS k",
+)
+_CARDS = _positions(
+    "card_positions",
+    "flashcards",
+    "flashcard_sets",
+    "set_id",
+    "SELECT count(lock_flashcard_set(k.id, NULL))"
+    " FROM (SELECT unnest(%(keys)s::uuid[]) AS id ORDER BY 1) AS k",
+)
+
+#: Every stored derived value, in the order the check runs them: awards before the points they add.
+DERIVED_VALUES: tuple[DerivedValue, ...] = (
+    _ENROLMENTS,
+    _STREAKS,
+    _SCHEDULES,
+    _AWARDS,
+    _POINTS,
+    _LIKE_NOTIFICATIONS,
+    _UNITS,
+    _LESSONS,
+    _CARDS,
+)

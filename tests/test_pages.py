@@ -661,6 +661,65 @@ def test_as_a_user_cards_count_every_learner_but_show_only_the_users_own_state(
     assert [u.clerk_id for u in eve.pages.search_users("ana")] == ["ana"]
 
 
+# ---- hidden content (moderation) ------------------------------------------------------------------
+
+
+def test_a_hidden_review_leaves_cards_and_the_course_page_but_for_its_author_and_moderators(
+    db_conn: Conn, world: dict[str, Any]
+) -> None:
+    main = world["main"]
+    user(db_conn, "mo", "Mo", "Moderator")
+    db_conn.execute("INSERT INTO site_roles (user_clerk_id, role) VALUES ('mo', 'moderator')")
+    db_conn.execute("UPDATE course_feedback SET hidden_at = now() WHERE user_clerk_id = 'ben'")
+    store = Store.on(db_conn)
+    # the service path has no acting user: nobody's view shows hidden content
+    for pages in (store.pages, store.as_user("ana").pages):
+        [card] = pages.cards([main])
+        assert (card.rating_count, card.rating_mean) == (1, Decimal("5.00"))
+        page = pages.course_page(main, viewer="ana")
+        assert page.card.rating_count == 1 and page.histogram == {1: 0, 2: 0, 3: 0, 4: 0, 5: 1}
+        assert [r.reviewer_clerk_id for r in page.top_reviews] == ["ana"]
+    assert store.pages.belongings("ben").reviews == []
+    for who in ("ben", "mo"):
+        pages = store.as_user(who).pages
+        [card] = pages.cards([main])
+        assert (card.rating_count, card.rating_mean) == (2, Decimal("4.50"))
+        page = pages.course_page(main)
+        assert page.histogram == {1: 0, 2: 0, 3: 0, 4: 1, 5: 1}
+        assert sorted(r.reviewer_clerk_id or "" for r in page.top_reviews) == ["ana", "ben"]
+    assert [r.rating for r in store.as_user("ben").pages.belongings("ben").reviews] == [4]
+
+
+def test_hidden_posts_and_replies_leave_trending_and_liked_content(
+    db_conn: Conn, world: dict[str, Any]
+) -> None:
+    post = one(
+        db_conn,
+        "INSERT INTO forum_posts (course_id, author_clerk_id, title, body)"
+        " VALUES (%s, 'ana', 't', 'b') RETURNING id",
+        world["older"],
+    )
+    reply = one(
+        db_conn,
+        "INSERT INTO forum_replies (post_id, author_clerk_id, body) VALUES (%s, 'ben', 'r') RETURNING id",
+        post,
+    )
+    db_conn.execute("INSERT INTO forum_post_likes (post_id, user_clerk_id) VALUES (%s, 'cy')", (post,))
+    db_conn.execute("INSERT INTO forum_reply_likes (reply_id, user_clerk_id) VALUES (%s, 'cy')", (reply,))
+    store = Store.on(db_conn)
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    assert [(c.title, c.activity) for c in store.pages.trending_cards(since=hour_ago)] == [("Older", 4)]
+    assert len(store.pages.belongings("cy").likes) == 2
+    db_conn.execute("UPDATE forum_replies SET hidden_at = now() WHERE id = %s", (reply,))
+    assert [(c.title, c.activity) for c in store.pages.trending_cards(since=hour_ago)] == [("Older", 2)]
+    assert [like.kind for like in store.pages.belongings("cy").likes] == ["post"]
+    db_conn.execute("UPDATE forum_posts SET hidden_at = now() WHERE id = %s", (post,))
+    assert store.pages.trending_cards(since=hour_ago) == []
+    assert store.pages.belongings("cy").likes == []
+    # the post's author still sees her thread count
+    assert [c.activity for c in store.as_user("ana").pages.trending_cards(since=hour_ago)] == [2]
+
+
 # ---- round trips and the async twin ------------------------------------------------------------------
 
 

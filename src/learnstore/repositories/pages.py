@@ -425,8 +425,8 @@ _EDITS = TypeAdapter(list[OwnedEdit])
 _GOALS = TypeAdapter(list[OwnedGoal])
 _INVITATIONS = TypeAdapter(list[OwnedInvitation])
 _ROSTER = TypeAdapter(list[RosterEntry])
-#: export_roster's CSV columns, in ExportCourseRoster's order
-ROSTER_CSV_HEADER: Final = "clerk_id,name,progress,enrolled_at,completed_at,last_activity_at"
+# export_roster's CSV columns, in ExportCourseRoster's order
+_ROSTER_CSV_HEADER: Final = "clerk_id,name,progress,enrolled_at,completed_at,last_activity_at"
 _REVIEWS = TypeAdapter(list[PageReview])
 
 
@@ -653,7 +653,7 @@ class PagesRepository:
         # %(name)s form): COPY takes no server-side parameters, psycopg binds them client-side.
         statement = f"COPY ({sync_queries().export_course_roster.sql.rstrip().rstrip(';')})"
         statement += " TO STDOUT WITH (FORMAT csv)"
-        out.write(ROSTER_CSV_HEADER + "\n")
+        out.write(_ROSTER_CSV_HEADER + "\n")
         with self._db.connection() as conn:
             with conn.cursor() as cur:
                 params = {"course_id": query.course_id, "viewer": query.viewer}

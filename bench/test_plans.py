@@ -85,6 +85,83 @@ HOT_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
         },
     ),
     (
+        "dashboard as course cards",
+        "list_enrolled_course_cards",
+        lambda fx: {"user_clerk_id": fx.learner, "page_size": 50},
+    ),
+    (
+        "course cards by id",
+        "list_course_cards_by_ids",
+        lambda fx: {"course_ids": [fx.course_id], "viewer": fx.learner},
+    ),
+    (
+        "an author's course cards",
+        "list_author_course_cards",
+        lambda fx: {"author_clerk_id": "user_000000", "viewer": fx.learner, "page_size": 20},
+    ),
+    (
+        "favorite course cards",
+        "list_favorite_course_cards",
+        lambda fx: {
+            "user_clerk_id": fx.learner,
+            "before_created_at": None,
+            "before_id": None,
+            "page_size": 21,
+        },
+    ),
+    (
+        "trending course cards",
+        "list_trending_course_cards",
+        lambda fx: {"since": "2025-05-01T00:00:00Z", "viewer": fx.learner, "page_size": 10},
+    ),
+    (
+        "the course page",
+        "get_course_page",
+        lambda fx: {"course_id": fx.course_id, "viewer": fx.learner, "top_reviews": 5},
+    ),
+    (
+        "a learner's lesson statuses",
+        "list_learner_lesson_statuses",
+        lambda fx: {
+            "user_clerk_id": fx.learner,
+            "before_updated_at": None,
+            "before_id": None,
+            "page_size": 51,
+        },
+    ),
+    (
+        "what a user owns",
+        "get_user_belongings",
+        lambda fx: {"clerk_id": fx.learner, "per_section": 20},
+    ),
+    *[
+        (
+            f"the roster by {order}",
+            "get_course_roster",
+            lambda fx, order=order: {
+                "course_id": fx.course_id,
+                "viewer": "user_000000",
+                "sort_by": order,
+                "after_progress": None,
+                "after_at": None,
+                "after_name": None,
+                "after_clerk_id": None,
+                "page_size": 51,
+            },
+        )
+        for order in ("progress", "last_activity", "name")
+    ],
+    (
+        "the roster exported",
+        "export_course_roster",
+        lambda fx: {"course_id": fx.course_id, "viewer": "user_000000"},
+    ),
+    (
+        "user search by prefix",
+        "search_users",
+        lambda fx: {"lower_bound": "mar", "upper_bound": "mas", "page_size": 10},
+    ),
+    (
         "the due queue (20)",
         "list_due_flashcards",
         lambda fx: {"user_clerk_id": fx.learner, "set_id": None, "page_size": 20, "new_per_day": 20},

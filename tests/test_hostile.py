@@ -20,6 +20,7 @@ showing within 30).
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -49,6 +50,7 @@ from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.moderation import ModerationRepository
+from learnstore.repositories.pages import PagesRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.reviews import ReviewsRepository
 from learnstore.repositories.users import UsersRepository
@@ -69,6 +71,7 @@ SWEEP: dict[str, tuple[type, dict[str, str]]] = {
     "deliveries": (DeliveriesRepository, {}),
     "collaboration": (CollaborationRepository, {}),
     "reviews": (ReviewsRepository, {}),
+    "pages": (PagesRepository, {}),
     "moderation": (ModerationRepository, {}),
     "audit": (AuditRepository, {}),
 }
@@ -250,6 +253,13 @@ def valid(store: Store) -> dict[str, Any]:
         "points": 10,
         "svix_id": "msg_sweep",
         "event_type": "user.created",
+        # pages
+        "viewer": "bea",
+        "prefix": "ad",
+        "top_reviews": 3,
+        "per_section": 5,
+        "order": "name",
+        "out": io.StringIO(),
         # moderation: ada holds no site role, so a valid moderator write is refused (PermissionDenied)
         "reporter_clerk_id": "bea",
         "moderator_clerk_id": "ada",

@@ -26,6 +26,7 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b__aenter__\b"), "__enter__"),
     (re.compile(r"\b__aexit__\b"), "__exit__"),
     (re.compile(r"\bconnect_async\b"), "connect"),
+    (re.compile(r"\basync_queries\b"), "sync_queries"),
     (re.compile(r"\b(\w+)_async\b"), r"\1"),
     (re.compile(r"\bAsync(?=[A-Z])"), ""),
     (re.compile(r'"apsycopg"'), '"psycopg"'),

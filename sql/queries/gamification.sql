@@ -63,8 +63,9 @@ WHERE ua.user_clerk_id = sqlc.arg(user_clerk_id) AND ua.earned_at IS NOT NULL
 ORDER BY ua.earned_at DESC, a.code;
 
 -- name: GetProfileCard :one
--- A learner's profile card in one query: courses enrolled and completed, lessons completed, the
--- current streak (as of now, on the user's local calendar) and the longest, points from earned
+-- A learner's profile card in one query: courses enrolled and completed, lessons completed, quizzes
+-- passed (distinct quizzes answered right at least once), languages learned, the current streak
+-- (as of now, on the user's local calendar) and the longest, points from earned
 -- achievements, and every achievement as a JSON array: earned ones with earned_at (progress =
 -- target), the rest with their progress toward the target, computed now. No row for an unknown user.
 SELECT u.clerk_id,
@@ -76,6 +77,12 @@ SELECT u.clerk_id,
         WHERE uc.user_clerk_id = u.clerk_id AND uc.completed_at IS NOT NULL)::integer AS courses_completed,
        (SELECT count(*) FROM user_progress p
         WHERE p.user_clerk_id = u.clerk_id AND p.status = 'completed')::integer AS lessons_completed,
+       (SELECT count(DISTINCT q.quiz_id) FROM quiz_attempts q
+        WHERE q.user_clerk_id = u.clerk_id AND q.is_correct)::integer AS quizzes_passed,
+       -- the languages of the courses enrolled in, by code
+       array(SELECT DISTINCT l.code FROM user_courses uc
+             JOIN courses c ON c.id = uc.course_id JOIN languages l ON l.id = c.language_id
+             WHERE uc.user_clerk_id = u.clerk_id ORDER BY l.code)::text[] AS languages_learned,
        coalesce((SELECT CASE WHEN s.last_active_date >= (now() AT TIME ZONE u.timezone)::date - 1
                              THEN s.current_streak ELSE 0 END
                  FROM user_streaks s WHERE s.user_clerk_id = u.clerk_id), 0)::integer AS current_streak,

@@ -35,6 +35,7 @@ from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.moderation import ModerationRepository
+from learnstore.repositories.pages import PagesRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.reviews import ReviewsRepository
 from learnstore.repositories.users import UsersRepository
@@ -61,6 +62,7 @@ class Store:
         self.achievements = AchievementsRepository(db)
         self.collaboration = CollaborationRepository(db)
         self.reviews = ReviewsRepository(db)
+        self.pages = PagesRepository(db)
         self.moderation = ModerationRepository(db)
         self.audit = AuditRepository(db)
 

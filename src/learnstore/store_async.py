@@ -34,6 +34,7 @@ from learnstore.repositories.favorites_async import AsyncFavoritesRepository
 from learnstore.repositories.flashcards_async import AsyncFlashcardsRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
 from learnstore.repositories.moderation_async import AsyncModerationRepository
+from learnstore.repositories.pages_async import AsyncPagesRepository
 from learnstore.repositories.progress_async import AsyncProgressRepository
 from learnstore.repositories.reviews_async import AsyncReviewsRepository
 from learnstore.repositories.users_async import AsyncUsersRepository
@@ -60,6 +61,7 @@ class AsyncStore:
         self.achievements = AsyncAchievementsRepository(db)
         self.collaboration = AsyncCollaborationRepository(db)
         self.reviews = AsyncReviewsRepository(db)
+        self.pages = AsyncPagesRepository(db)
         self.moderation = AsyncModerationRepository(db)
         self.audit = AsyncAuditRepository(db)
 

@@ -120,8 +120,9 @@ class Querier:
         return to_models(models.ListUserAchievementsRow, rows)
 
     def get_profile_card(self, *, clerk_id: str) -> models.GetProfileCardRow | None:
-        """A learner's profile card in one query: courses enrolled and completed, lessons completed, the
-        current streak (as of now, on the user's local calendar) and the longest, points from earned
+        """A learner's profile card in one query: courses enrolled and completed, lessons completed, quizzes
+        passed (distinct quizzes answered right at least once), languages learned, the current streak
+        (as of now, on the user's local calendar) and the longest, points from earned
         achievements, and every achievement as a JSON array: earned ones with earned_at (progress =
         target), the rest with their progress toward the target, computed now. No row for an unknown user.
         """
@@ -255,8 +256,9 @@ class AsyncQuerier:
         return to_models(models.ListUserAchievementsRow, rows)
 
     async def get_profile_card(self, *, clerk_id: str) -> models.GetProfileCardRow | None:
-        """A learner's profile card in one query: courses enrolled and completed, lessons completed, the
-        current streak (as of now, on the user's local calendar) and the longest, points from earned
+        """A learner's profile card in one query: courses enrolled and completed, lessons completed, quizzes
+        passed (distinct quizzes answered right at least once), languages learned, the current streak
+        (as of now, on the user's local calendar) and the longest, points from earned
         achievements, and every achievement as a JSON array: earned ones with earned_at (progress =
         target), the rest with their progress toward the target, computed now. No row for an unknown user.
         """

@@ -22,12 +22,15 @@ __all__ = [
     "CountFlashcardsReviewedRow",
     "CountLessonQuizzesPassedRow",
     "Course",
+    "CourseCardFact",
     "CourseFeedback",
+    "CourseRosterEntry",
     "CourseTag",
     "CreatePostRow",
     "CreateReplyRow",
     "DetachCourseTagsRow",
     "ErasedIdentity",
+    "ExportCourseRosterRow",
     "Favorite",
     "FeedbackUpvote",
     "Flashcard",
@@ -38,9 +41,11 @@ __all__ = [
     "ForumReply",
     "ForumReplyLike",
     "GetCollaborationRequestRow",
+    "GetCoursePageRow",
     "GetCourseRatingStatsRow",
     "GetCourseRatingSummaryRow",
     "GetCourseRoleRow",
+    "GetCourseRosterRow",
     "GetCourseStatsRow",
     "GetEditReviewStateRow",
     "GetEditTargetRow",
@@ -51,6 +56,7 @@ __all__ = [
     "GetProfileCardRow",
     "GetStreakRow",
     "GetThreadRow",
+    "GetUserBelongingsRow",
     "GrantSiteRoleRow",
     "ImportFlashcardSetRow",
     "InviteCollaboratorRow",
@@ -59,8 +65,10 @@ __all__ = [
     "Lesson",
     "LikePostRow",
     "LikeReplyRow",
+    "ListAuthorCourseCardsRow",
     "ListAuthorCourseStatsRow",
     "ListCollaborationInboxRow",
+    "ListCourseCardsByIdsRow",
     "ListCourseCollaboratorsRow",
     "ListCourseFeedbackRow",
     "ListCourseFlashcardSetsRow",
@@ -68,13 +76,17 @@ __all__ = [
     "ListCoursePostsNewestRow",
     "ListCourseTagsRow",
     "ListDueFlashcardsRow",
+    "ListEnrolledCourseCardsRow",
+    "ListFavoriteCourseCardsRow",
     "ListFavoritesRow",
     "ListLeaderboardRow",
     "ListLearnerCoursesRow",
+    "ListLearnerLessonStatusesRow",
     "ListLessonCompletionsRow",
     "ListLessonProgressRow",
     "ListModerationQueueRow",
     "ListRecommendedCoursesRow",
+    "ListTrendingCourseCardsRow",
     "ListTrendingCoursesRow",
     "ListTrendingTagsRow",
     "ListUserAchievementsRow",
@@ -93,6 +105,7 @@ __all__ = [
     "ScoreAchievementForAllUsersRow",
     "ScoreUserAchievementsRow",
     "SearchPublishedCoursesRow",
+    "SearchUsersRow",
     "SiteRole",
     "SuggestedEdit",
     "Tag",
@@ -744,6 +757,45 @@ class ModerationAction(BaseModel):
     updated_at: datetime
 
 
+class CourseCardFact(BaseModel):
+    """One row per course: what a course card shows, computed at read time (counts over every learner)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    created_at: datetime
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+
+
+class CourseRosterEntry(BaseModel):
+    """A course's enrolments as its author and collaborators may read them (the roster)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    user_clerk_id: str
+    progress: int
+    enrolled_at: datetime
+    completed_at: datetime | None
+    last_activity_at: datetime
+
+
 class CollaborationRequest(BaseModel):
     """A user asks to join a course open to collaboration as editor or reviewer; its author decides."""
 
@@ -1379,6 +1431,8 @@ class GetProfileCardRow(BaseModel):
     courses_enrolled: int
     courses_completed: int
     lessons_completed: int
+    quizzes_passed: int
+    languages_learned: list[str]
     current_streak: int
     longest_streak: int
     points: int
@@ -1418,6 +1472,250 @@ class ListModerationQueueRow(BaseModel):
     thread_id: UUID | None
     excerpt: str
     hidden: bool
+
+
+class ListCourseCardsByIdsRow(BaseModel):
+    """A row of ListCourseCardsByIds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    viewer_enrolled_at: datetime | None
+    viewer_progress: int | None
+    viewer_favorited: bool
+
+
+class ListAuthorCourseCardsRow(BaseModel):
+    """A row of ListAuthorCourseCards."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    viewer_enrolled_at: datetime | None
+    viewer_progress: int | None
+    viewer_favorited: bool
+
+
+class ListFavoriteCourseCardsRow(BaseModel):
+    """A row of ListFavoriteCourseCards."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    viewer_enrolled_at: datetime | None
+    viewer_progress: int | None
+    viewer_favorited: bool
+    favorited_at: datetime
+
+
+class ListEnrolledCourseCardsRow(BaseModel):
+    """A row of ListEnrolledCourseCards."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    viewer_enrolled_at: datetime
+    viewer_progress: int
+    viewer_favorited: bool
+    completed_at: datetime | None
+
+
+class ListTrendingCourseCardsRow(BaseModel):
+    """A row of ListTrendingCourseCards."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    viewer_enrolled_at: datetime | None
+    viewer_progress: int | None
+    viewer_favorited: bool
+    activity: int
+
+
+class GetCoursePageRow(BaseModel):
+    """A row of GetCoursePage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    learning_objectives: list[str]
+    open_to_collaboration: bool
+    histogram: list[int]
+    collaborators: str
+    units: str
+    top_reviews: str
+    viewer_enrolled_at: datetime | None
+    viewer_progress: int | None
+    viewer_completed_at: datetime | None
+    viewer_favorited: bool
+    viewer_role: Any
+    next_lesson_id: UUID
+    next_lesson_title: str
+
+
+class SearchUsersRow(BaseModel):
+    """A row of SearchUsers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    name: str
+    avatar_url: str | None
+    matched_email: Any
+
+
+class ListLearnerLessonStatusesRow(BaseModel):
+    """A row of ListLearnerLessonStatuses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    lesson_id: UUID
+    lesson_title: str
+    course_id: UUID
+    course_title: str
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    updated_at: datetime
+
+
+class GetUserBelongingsRow(BaseModel):
+    """A row of GetUserBelongings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    likes: str
+    reviews: str
+    suggested_edits: str
+    goals: str
+    invitations: str
+
+
+class GetCourseRosterRow(BaseModel):
+    """A row of GetCourseRoster."""
+
+    model_config = ConfigDict(frozen=True)
+
+    allowed: bool
+    total: int
+    entries: str
+
+
+class ExportCourseRosterRow(BaseModel):
+    """A row of ExportCourseRoster."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    name: str
+    progress: int
+    enrolled_at: datetime
+    completed_at: datetime | None
+    last_activity_at: datetime
 
 
 class ListLessonProgressRow(BaseModel):

@@ -106,6 +106,10 @@ class ProfileCard(BaseModel):
     courses_enrolled: int
     courses_completed: int
     lessons_completed: int
+    quizzes_passed: int
+    """Distinct quizzes answered right at least once."""
+    languages_learned: list[str]
+    """The language codes of the courses enrolled in."""
     current_streak: int
     """As of now: 0 unless the user was active on their local today or yesterday."""
     longest_streak: int

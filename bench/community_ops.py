@@ -1,6 +1,6 @@
 """The community's hot operations, registered with bench.registry: opening a thread (a post with 50
 replies on 3 levels) and liking a post, for learnstore, raw psycopg (the same SQL, from
-sql/queries/community.sql) and the SQLAlchemy ORM.
+sql/queries/forum.sql) and the SQLAlchemy ORM.
 
     python -m bench.run --scale small --only open_thread --only like_post --import-reps 0
 
@@ -224,7 +224,7 @@ class CommunityFixture:
             fx = cls(found[THREAD_TITLE], found[LIKE_TITLE], viewer)
         else:
             thread = cls._make(conn, store, viewer)
-            target = store.community.create_post(_flagship(conn), AUTHOR, LIKE_TITLE, "Like me")
+            target = store.forum.create_post(_flagship(conn), AUTHOR, LIKE_TITLE, "Like me")
             fx = cls(thread, target.id, viewer)
         notified = {
             by
@@ -235,7 +235,7 @@ class CommunityFixture:
         }
         for liker in likers:
             if liker not in notified:
-                store.community.like_post(fx.like_target, liker)
+                store.forum.like_post(fx.like_target, liker)
         conn.execute(
             "DELETE FROM forum_post_likes WHERE post_id = %s AND user_clerk_id = ANY(%s)",
             (fx.like_target, likers),
@@ -252,25 +252,25 @@ class CommunityFixture:
                 " ON CONFLICT (clerk_id) DO NOTHING",
                 (clerk_id, f"Forum{i}"),
             )
-        thread = store.community.create_post(course, AUTHOR, THREAD_TITLE, "Which index serves this?")
+        thread = store.forum.create_post(course, AUTHOR, THREAD_TITLE, "Which index serves this?")
         n = 0
         for top in range(5):
-            first = store.community.reply(thread.id, REPLIERS[n % 5], f"Reply {top}")
+            first = store.forum.reply(thread.id, REPLIERS[n % 5], f"Reply {top}")
             n += 1
             for mid in range(3):
-                second = store.community.reply(
+                second = store.forum.reply(
                     thread.id, REPLIERS[n % 5], f"Answer {top}.{mid}", parent_reply_id=first.id
                 )
                 n += 1
                 for low in range(2):
-                    third = store.community.reply(
+                    third = store.forum.reply(
                         thread.id, REPLIERS[n % 5], f"Answer {top}.{mid}.{low}", parent_reply_id=second.id
                     )
                     n += 1
                     if low == 0:
-                        store.community.like_reply(third.id, viewer)
-                store.community.like_reply(second.id, REPLIERS[(n + 1) % 5])
-        store.community.like_post(thread.id, REPLIERS[0])
+                        store.forum.like_reply(third.id, viewer)
+                store.forum.like_reply(second.id, REPLIERS[(n + 1) % 5])
+        store.forum.like_post(thread.id, REPLIERS[0])
         return thread.id
 
 
@@ -295,7 +295,7 @@ def open_thread(p: Peers) -> Impls:
     fx = _fixture(p)
     params = {"post_id": fx.thread, "viewer_clerk_id": fx.viewer}
     return {
-        **p.learnstore(lambda s, r: s.community.get_thread(fx.thread, viewer_clerk_id=fx.viewer)),
+        **p.learnstore(lambda s, r: s.forum.get_thread(fx.thread, viewer_clerk_id=fx.viewer)),
         **p.raw(lambda raw, r: raw.all("get_thread", params)),
         "orm": lambda r: p.orm(orm_thread, fx.thread, fx.viewer),
     }
@@ -308,8 +308,8 @@ def like_post(p: Peers) -> Impls:
     def learnstore(name: str, store: Any) -> Any:
         def run(r: int) -> Any:
             if r % 2 == 0:
-                return store.community.like_post(fx.like_target, WRITERS[name])
-            return store.community.unlike_post(fx.like_target, WRITERS[name])
+                return store.forum.like_post(fx.like_target, WRITERS[name])
+            return store.forum.unlike_post(fx.like_target, WRITERS[name])
 
         return run
 

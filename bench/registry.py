@@ -8,7 +8,7 @@ SQLAlchemy ORM) and returns its implementations, each a callable of the round nu
     def thread_page(p: Peers) -> Impls:
         thread = p.setup.execute("SELECT id FROM forum_posts LIMIT 1").fetchone()[0]
         return {
-            **p.learnstore(lambda store, r: store.community.get_thread(thread)),
+            **p.learnstore(lambda store, r: store.forum.get_thread(thread)),
             **p.raw(lambda raw, r: raw.all("get_thread", {"post_id": thread})),
             "orm": lambda r: p.orm(orm_thread, thread),
         }

@@ -795,7 +795,7 @@ async def test_a_like_as_another_user_awards_the_author_under_row_level_security
         [course_id],
     )
 
-    liked = await store.as_user("bo").community.like_post(post, "bo")
+    liked = await store.as_user("bo").forum.like_post(post, "bo")
 
     assert liked.changed and liked.like_count == 1
     assert await earned(adb_conn, "ana") == ["liked"]

@@ -52,7 +52,7 @@ async def test_every_insert_update_and_delete_of_the_audited_tables_is_recorded(
     lesson = await store.content.add_lesson(unit.id, "Select", "text", TEXT)
     media = await store.content.add_media(lesson.id, "image", "https://cdn.example.com/a.png")
     quiz = await store.content.add_quiz(lesson.id, "flashcard", "Q?", "A")
-    seat = await store.community.invite_collaborator(course.id, "ada", "bo")
+    seat = await store.collaboration.invite_collaborator(course.id, "ada", "bo")
     badge = await store.achievements.create("first", "First", {"kind": "lessons_completed", "threshold": 1})
     created = {
         course.id: "courses",
@@ -205,10 +205,10 @@ async def test_acting_clerk_id_may_revert_only_as_the_author_or_an_accepted_edit
     with pytest.raises(PermissionDenied):
         await store.audit.revert(change.id, acting_clerk_id="eve")
     assert (await store.content.get_course(course.id)).title == "Changed"
-    await store.community.invite_collaborator(course.id, "ada", "bo")
+    await store.collaboration.invite_collaborator(course.id, "ada", "bo")
     with pytest.raises(PermissionDenied):  # invited, not yet accepted
         await store.audit.revert(change.id, acting_clerk_id="bo")
-    await store.community.respond_to_invitation(course.id, "bo", accept=True)
+    await store.collaboration.respond_to_invitation(course.id, "bo", accept=True)
     await store.audit.revert(change.id, acting_clerk_id="bo")
     assert (await store.content.get_course(course.id)).title == "SQL"
 
@@ -238,9 +238,9 @@ async def test_under_as_user_only_the_course_team_reads_or_reverts_its_history(f
         await make_users(store, "ada", "bo", "cy", "eve")
         course = await store.content.create_course("ada", "SQL")
         await store.content.update_course(course.id, title="Changed")
-        await store.community.invite_collaborator(course.id, "ada", "bo", "reviewer")
-        await store.community.respond_to_invitation(course.id, "bo", accept=True)
-        await store.community.invite_collaborator(course.id, "ada", "cy")  # pending
+        await store.collaboration.invite_collaborator(course.id, "ada", "bo", "reviewer")
+        await store.collaboration.respond_to_invitation(course.id, "bo", accept=True)
+        await store.collaboration.invite_collaborator(course.id, "ada", "cy")  # pending
         history = await store.audit.history(course.id)
         change = next(e for e in history if (e.table_name, e.operation) == ("courses", "UPDATE"))
 

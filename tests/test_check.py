@@ -51,8 +51,8 @@ def platform(dsn: str, store: Store) -> dict[str, Any]:
     cards = [store.flashcards.add_card("ana", card_set.id, f"w{i}", "x").id for i in range(3)]
     store.flashcards.review("ana", cards[0], "good")
     store.achievements.create("first-post", "First post", ForumPosts(threshold=1), points=5)
-    post = store.community.create_post(course_id, "author", "Hello", "World")
-    store.community.like_post(post.id, "ana")
+    post = store.forum.create_post(course_id, "author", "Hello", "World")
+    store.forum.like_post(post.id, "ana")
     return {"course_id": course_id, "unit_id": units[0].id, "set_id": card_set.id, "post_id": post.id}
 
 

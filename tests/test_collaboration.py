@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
-from test_community_collab import round_trips
+from test_edits import round_trips
 
 import learnstore
 from learnstore import AsyncStore, Store
@@ -74,7 +74,7 @@ async def test_a_request_accepted_makes_a_collaborator_and_tells_both_sides(
 
     accepted = await store.collaboration.decide(request.id, "author", accept=True)
     assert accepted.status == "accepted" and accepted.decided_at is not None
-    assert await store.community.get_course_role(course, "ana") == "reviewer"
+    assert await store.collaboration.get_course_role(course, "ana") == "reviewer"
     assert await notices(adb_conn, "ana") == [("system", "accepted", "reviewer")]
     assert await store.collaboration.inbox("author") == [] == await store.collaboration.inbox("ana")
     assert [r.id for r in await store.collaboration.list_requests(course)] == [request.id]
@@ -86,7 +86,7 @@ async def test_a_declined_or_withdrawn_request_may_be_asked_again(store: AsyncSt
     first = await store.collaboration.request(course, "ana")
     assert (await store.collaboration.decide(first.id, "author", accept=False)).status == "declined"
     assert await notices(adb_conn, "ana") == [("system", "declined", "editor")]
-    assert await store.community.get_course_role(course, "ana") is None
+    assert await store.collaboration.get_course_role(course, "ana") is None
     second = await store.collaboration.request(course, "ana")
     assert (await store.collaboration.withdraw(second.id, "ana")).status == "withdrawn"
     third = await store.collaboration.request(course, "ana", "reviewer")
@@ -101,7 +101,7 @@ async def test_a_declined_or_withdrawn_request_may_be_asked_again(store: AsyncSt
 async def test_the_inbox_lists_an_invitation_too(store: AsyncStore) -> None:
     await users(store, "author", "ana")
     course = await open_course(store)
-    await store.community.invite_collaborator(course, "author", "ana", "reviewer")
+    await store.collaboration.invite_collaborator(course, "author", "ana", "reviewer")
     [item] = await store.collaboration.inbox("ana")
     assert (item.kind, item.other_clerk_id, item.role) == ("invitation", "author", "reviewer")
 
@@ -112,8 +112,8 @@ async def test_what_may_not_be_asked_is_refused_by_rule_and_writes_nothing(
     await users(store, "author", "ana", "ed")
     closed = await open_course(store, open_to_collaboration=False)
     course = await open_course(store)
-    await store.community.invite_collaborator(course, "author", "ed")
-    await store.community.respond_to_invitation(course, "ed", accept=True)
+    await store.collaboration.invite_collaborator(course, "author", "ed")
+    await store.collaboration.respond_to_invitation(course, "ed", accept=True)
     await store.collaboration.request(course, "ana")
     before = await counts(adb_conn)
 
@@ -163,7 +163,7 @@ async def test_only_the_author_decides_and_only_the_requester_withdraws(
     with pytest.raises(Conflict, match="already withdrawn") as late:
         await store.collaboration.decide(request.id, "author", accept=True)
     assert late.value.field == "request_id"
-    assert await store.community.get_course_role(course, "ana") is None
+    assert await store.collaboration.get_course_role(course, "ana") is None
 
 
 async def test_postgresql_refuses_what_a_user_may_not_do_as_user(fresh_db: str) -> None:
@@ -194,7 +194,7 @@ async def test_postgresql_refuses_what_a_user_may_not_do_as_user(fresh_db: str) 
         as_author = store.as_user("author")
         assert [item.id for item in await as_author.collaboration.inbox("author")] == [request.id]
         assert (await as_author.collaboration.decide(request.id, "author", accept=True)).status == "accepted"
-        assert await store.community.get_course_role(course, "ana") == "editor"
+        assert await store.collaboration.get_course_role(course, "ana") == "editor"
 
 
 async def test_sixteen_decisions_at_once_decide_once(fresh_db: str) -> None:
@@ -211,7 +211,7 @@ async def test_sixteen_decisions_at_once_decide_once(fresh_db: str) -> None:
         assert len(decided) == 1 and len(refused) == 15
         assert all(isinstance(r, Conflict) for r in refused)
         status = decided[0].status
-        seats = await store.community.list_collaborators(course)
+        seats = await store.collaboration.list_collaborators(course)
         expected = [("ana", "accepted")] if status == "accepted" else []
         assert [(s.user_clerk_id, s.status) for s in seats] == expected
         notified = await store.users.list_notifications("ana")
@@ -266,4 +266,4 @@ def test_the_sync_store_asks_and_decides(db_conn: psycopg.Connection[Any]) -> No
     request = store.collaboration.request(course.id, "ana", "reviewer")
     assert store.collaboration.get(request.id) == request
     assert store.collaboration.decide(request.id, "author", accept=True).status == "accepted"
-    assert store.community.may_review_course(course.id, "ana")
+    assert store.collaboration.may_review_course(course.id, "ana")

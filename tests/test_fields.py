@@ -44,17 +44,17 @@ def world(fresh_db: str) -> dict[str, Any]:
 
 # (what, the call, the field its error must name)
 CALLS: list[tuple[str, Callable[[Store, dict[str, Any]], object], str]] = [
-    ("post title", lambda s, w: s.community.create_post(w["course_id"], "ana", NUL, "Body"), "title"),
-    ("post body", lambda s, w: s.community.create_post(w["course_id"], "ana", "Title", NUL), "body"),
-    ("reply body", lambda s, w: s.community.reply(w["post_id"], "ana", NUL), "body"),
+    ("post title", lambda s, w: s.forum.create_post(w["course_id"], "ana", NUL, "Body"), "title"),
+    ("post body", lambda s, w: s.forum.create_post(w["course_id"], "ana", "Title", NUL), "body"),
+    ("reply body", lambda s, w: s.forum.reply(w["post_id"], "ana", NUL), "body"),
     (
         "review comment",
-        lambda s, w: s.community.review_course(w["course_id"], "ana", 4, comment=NUL),
+        lambda s, w: s.reviews.review_course(w["course_id"], "ana", 4, comment=NUL),
         "comment",
     ),
     (
         "edit summary",
-        lambda s, w: s.community.propose_edit(w["course_id"], "ana", NUL, {"title": "New"}),
+        lambda s, w: s.edits.propose_edit(w["course_id"], "ana", NUL, {"title": "New"}),
         "summary",
     ),
     ("achievement title", lambda s, w: s.achievements.create("code", NUL, ForumPosts(threshold=1)), "title"),

@@ -43,11 +43,12 @@ from learnstore.repositories.achievements import AchievementsRepository
 from learnstore.repositories.audit import AuditRepository
 from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.collaboration import CollaborationRepository
-from learnstore.repositories.community import CommunityRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.deliveries import DeliveriesRepository
+from learnstore.repositories.edits import EditsRepository
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
+from learnstore.repositories.forum import ForumRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.moderation import ModerationRepository
 from learnstore.repositories.pages import PagesRepository
@@ -64,7 +65,8 @@ SWEEP: dict[str, tuple[type, dict[str, str]]] = {
     "progress": (ProgressRepository, {}),
     "catalog": (CatalogRepository, {"list_languages": "takes no argument"}),
     "imports": (ImportsRepository, {}),
-    "community": (CommunityRepository, {}),
+    "forum": (ForumRepository, {}),
+    "edits": (EditsRepository, {}),
     "flashcards": (FlashcardsRepository, {}),
     "favorites": (FavoritesRepository, {}),
     "achievements": (AchievementsRepository, {"list_all": "takes no argument"}),
@@ -175,10 +177,10 @@ def valid(store: Store) -> dict[str, Any]:
     note = store.users.notify("ada", "system", "hello")
     store.users.apply_clerk_event({"type": "user.created", "data": {"id": "bea", "updated_at": 1}})
     store.progress.enrol("bea", course.id)
-    post = store.community.create_post(course.id, "ada", "Hello", "First post")
-    reply = store.community.reply(post.id, "bea", "A reply")
-    review = store.community.review_course(course.id, "bea", 4, comment="Good")
-    edit = store.community.propose_edit(course.id, "bea", "Better title", {"title": "Rust, better"})
+    post = store.forum.create_post(course.id, "ada", "Hello", "First post")
+    reply = store.forum.reply(post.id, "bea", "A reply")
+    review = store.reviews.review_course(course.id, "bea", 4, comment="Good")
+    edit = store.edits.propose_edit(course.id, "bea", "Better title", {"title": "Rust, better"})
     cards = store.flashcards.create_set("ada", "Words")
     card = store.flashcards.add_card("ada", cards.id, "front", "back")
     achievement = store.achievements.create("first", "First", {"kind": "lessons_completed", "threshold": 1})
@@ -215,7 +217,7 @@ def valid(store: Store) -> dict[str, Any]:
         "since": date(2024, 1, 1),
         "until": date(2024, 2, 1),
         "event": {"type": "user.updated", "data": {"id": "ada", "updated_at": 2}},
-        # community
+        # forum, edits, reviews
         "post_id": post.id,
         "reply_id": reply.id,
         "feedback_id": review.id,

@@ -43,10 +43,10 @@ def build(store: Store, conn: Conn) -> World:
     assert row is not None
     course: UUID = row[0]
     conn.execute("INSERT INTO user_courses (user_clerk_id, course_id) VALUES ('lea', %s)", [course])
-    post = store.community.create_post(course, "lea", "Verbs", "How do I conjugate ser?")
-    reply = store.community.reply(post.id, "bob", "Buy my course at spam.example")
-    answer = store.community.reply(post.id, "lea", "No thanks", parent_reply_id=reply.id)
-    review = store.community.review_course(course, "lea", 1, comment="Terrible!!!")
+    post = store.forum.create_post(course, "lea", "Verbs", "How do I conjugate ser?")
+    reply = store.forum.reply(post.id, "bob", "Buy my course at spam.example")
+    answer = store.forum.reply(post.id, "lea", "No thanks", parent_reply_id=reply.id)
+    review = store.reviews.review_course(course, "lea", 1, comment="Terrible!!!")
     return World(course, post.id, reply.id, answer.id, review.id)
 
 
@@ -148,20 +148,20 @@ def test_a_report_names_one_existing_target_a_reason_and_its_own_reporter(db_con
 
 def visible_everywhere(store: Store, w: World) -> dict[str, Any]:
     """What a reader sees of the world: threads, feeds, counts, activity, trending, ratings, search."""
-    posts = store.community.list_posts(w.course)
+    posts = store.forum.list_posts(w.course)
     thread = None
     with contextlib.suppress(NotFound):
-        thread = store.community.get_thread(w.post)
+        thread = store.forum.get_thread(w.post)
     return {
         "posts": [p.id for p in posts],
-        "active": [p.id for p in store.community.list_active_posts(w.course)],
+        "active": [p.id for p in store.forum.list_active_posts(w.course)],
         "reply_count": posts[0].reply_count if posts else None,
         "thread": [w.post, *[r.id for r in thread.replies]] if thread else None,
-        "lea_activity": {a.id for a in store.community.list_activity("lea")},
-        "bob_activity": {a.id for a in store.community.list_activity("bob")},
-        "trending": [t.activity for t in store.community.list_trending_courses()],
-        "reviews": [r.id for r in store.community.list_reviews(w.course)],
-        "rating_count": store.community.get_rating_stats(w.course).rating_count,
+        "lea_activity": {a.id for a in store.forum.list_activity("lea")},
+        "bob_activity": {a.id for a in store.forum.list_activity("bob")},
+        "trending": [t.activity for t in store.forum.list_trending_courses()],
+        "reviews": [r.id for r in store.reviews.list_reviews(w.course)],
+        "rating_count": store.reviews.get_rating_stats(w.course).rating_count,
         "summary": store.catalog.get_rating_summary(w.course).rating_count,
         "search": [c.rating_count for c in store.catalog.discover(order="rating").items],
     }
@@ -226,13 +226,13 @@ def test_a_hidden_post_has_no_thread_but_for_its_author_and_moderators(db_conn: 
     store.moderation.hide("mod", "Off topic", post_id=w.post)
     for view in (store, store.as_user("bob"), store.as_user("mallory")):
         with pytest.raises(NotFound):
-            view.community.get_thread(w.post)
-        assert view.community.list_posts(w.course) == []
-        assert view.community.list_trending_courses() == []
+            view.forum.get_thread(w.post)
+        assert view.forum.list_posts(w.course) == []
+        assert view.forum.list_trending_courses() == []
     for clerk_id in ("lea", "mod", "root"):
-        posts = store.as_user(clerk_id).community.list_posts(w.course)
+        posts = store.as_user(clerk_id).forum.list_posts(w.course)
         assert [(p.id, p.hidden) for p in posts] == [(w.post, True)]
-        assert store.as_user(clerk_id).community.get_thread(w.post).post.id == w.post
+        assert store.as_user(clerk_id).forum.get_thread(w.post).post.id == w.post
 
 
 # ---- who may moderate -------------------------------------------------------------------------------
@@ -348,38 +348,36 @@ def test_the_action_log_is_append_only_even_for_the_owner_but_lets_erased_users_
 def test_a_locked_thread_refuses_replies_and_pinned_threads_come_first(db_conn: Conn) -> None:
     store = Store.on(db_conn)
     w = build(store, db_conn)
-    newer = store.community.create_post(w.course, "bob", "Newer", "Body")
+    newer = store.forum.create_post(w.course, "bob", "Newer", "Body")
     db_conn.execute(
         "UPDATE forum_posts SET created_at = created_at - interval '1 hour' WHERE id = %s", [w.post]
     )
-    assert [p.id for p in store.community.list_posts(w.course)] == [newer.id, w.post]
+    assert [p.id for p in store.forum.list_posts(w.course)] == [newer.id, w.post]
 
     lock = store.as_user("mod").moderation.set_thread("mod", w.post, "lock", "Heated")
     assert lock is not None and (lock.action, lock.post_id, lock.subject_clerk_id) == ("lock", w.post, "lea")
     replies = scalar(db_conn, "SELECT count(*) FROM forum_replies")
     for view, actor in ((store, "bob"), (store.as_user("bob"), "bob"), (store.as_user("mod"), "mod")):
         with pytest.raises(Conflict, match="locked") as refused:
-            view.community.reply(w.post, actor, "One more thing")
+            view.forum.reply(w.post, actor, "One more thing")
         assert refused.value.field == "post_id"
     assert scalar(db_conn, "SELECT count(*) FROM forum_replies") == replies
-    assert store.community.list_posts(w.course)[1].locked is True
+    assert store.forum.list_posts(w.course)[1].locked is True
     assert store.moderation.set_thread("mod", w.post, "lock", "Again") is None
     assert store.moderation.set_thread("mod", w.post, "unlock", "Calm") is not None
-    store.community.reply(w.post, "bob", "One more thing")
+    store.forum.reply(w.post, "bob", "One more thing")
 
     assert store.moderation.set_thread("root", w.post, "pin", "FAQ") is not None
-    listed = store.community.list_posts(w.course)
+    listed = store.forum.list_posts(w.course)
     assert [(p.id, p.pinned) for p in listed] == [(w.post, True), (newer.id, False)]
-    assert next(p.id for p in store.community.list_active_posts(w.course)) == w.post
+    assert next(p.id for p in store.forum.list_active_posts(w.course)) == w.post
     # Keyset pages of one walk the same order.
-    first = store.community.list_posts(w.course, limit=1)
-    assert [p.id for p in store.community.list_posts(w.course, limit=1, before=first[0])] == [newer.id]
-    active = store.community.list_active_posts(w.course, limit=1)
-    assert [p.id for p in store.community.list_active_posts(w.course, limit=1, before=active[0])] == [
-        newer.id
-    ]
+    first = store.forum.list_posts(w.course, limit=1)
+    assert [p.id for p in store.forum.list_posts(w.course, limit=1, before=first[0])] == [newer.id]
+    active = store.forum.list_active_posts(w.course, limit=1)
+    assert [p.id for p in store.forum.list_active_posts(w.course, limit=1, before=active[0])] == [newer.id]
     assert store.moderation.set_thread("root", w.post, "unpin", "Old") is not None
-    assert [p.id for p in store.community.list_posts(w.course)] == [newer.id, w.post]
+    assert [p.id for p in store.forum.list_posts(w.course)] == [newer.id, w.post]
     with pytest.raises(InvalidValue, match="action"):
         store.moderation.set_thread("mod", w.post, "delete", "x")  # type: ignore[arg-type]
     with pytest.raises(NotFound):
@@ -404,15 +402,15 @@ def test_a_suspended_user_writes_nothing_on_either_path_and_reads_on(db_conn: Co
 
     before = db_conn.execute("SELECT count(*) FROM forum_replies").fetchone()
     writes: dict[str, Callable[[Store], object]] = {
-        "post": lambda s: s.community.create_post(w.course, "bob", "T", "B"),
-        "reply": lambda s: s.community.reply(w.post, "bob", "B"),
-        "edit": lambda s: s.community.edit_reply(w.reply, "bob", "Edited"),
-        "like": lambda s: s.community.like_post(w.post, "bob"),
-        "upvote": lambda s: s.community.upvote_review(w.review, "bob"),
+        "post": lambda s: s.forum.create_post(w.course, "bob", "T", "B"),
+        "reply": lambda s: s.forum.reply(w.post, "bob", "B"),
+        "edit": lambda s: s.forum.edit_reply(w.reply, "bob", "Edited"),
+        "like": lambda s: s.forum.like_post(w.post, "bob"),
+        "upvote": lambda s: s.reviews.upvote_review(w.review, "bob"),
         "report": lambda s: s.moderation.report("bob", "Spam", post_id=w.post),
         # His reply has an answer: deleting it is a tombstone (an UPDATE), refused under as_user; on
         # the service path a deletion goes on (docs/moderation.md).
-        "delete": lambda s: s.community.delete_reply(w.reply, "bob"),
+        "delete": lambda s: s.forum.delete_reply(w.reply, "bob"),
     }
     for name, write in writes.items():
         for view in (store.as_user("bob"),) if name == "delete" else (store, store.as_user("bob")):
@@ -421,20 +419,20 @@ def test_a_suspended_user_writes_nothing_on_either_path_and_reads_on(db_conn: Co
             assert refused.value.field == "suspended", name
     assert db_conn.execute("SELECT count(*) FROM forum_replies").fetchone() == before
     # Reads go on; others' writes around the suspended user's content too.
-    assert len(store.as_user("bob").community.get_thread(w.post).replies) == 2
+    assert len(store.as_user("bob").forum.get_thread(w.post).replies) == 2
     assert store.as_user("bob").users.list_notifications("bob")
-    store.community.like_reply(w.reply, "lea")
-    assert store.community.delete_reply(w.reply, "author") == "tombstoned"  # the course's author moderates
+    store.forum.like_reply(w.reply, "lea")
+    assert store.forum.delete_reply(w.reply, "author") == "tombstoned"  # the course's author moderates
 
     assert store.moderation.unsuspend("mod", "bob", "Served") is not None
     assert store.moderation.unsuspend("mod", "bob", "Twice") is None
-    store.as_user("bob").community.reply(w.post, "bob", "Sorry")
+    store.as_user("bob").forum.reply(w.post, "bob", "Sorry")
     # A suspension ends by itself at its time.
     store.moderation.suspend("root", "lea", datetime.now(UTC) + LATER, "Cool down")
     with pytest.raises(PermissionDenied):
-        store.community.like_post(w.post, "lea")
+        store.forum.like_post(w.post, "lea")
     db_conn.execute("UPDATE user_suspensions SET suspended_until = now() - interval '1 second'")
-    assert store.community.like_post(w.post, "lea").changed
+    assert store.forum.like_post(w.post, "lea").changed
     for bad, field in ((datetime.now(UTC) - LATER, "until"), (datetime(2030, 1, 1), "until")):
         with pytest.raises(InvalidValue) as bad_until:
             store.moderation.suspend("mod", "bob", bad, "x")
@@ -504,8 +502,7 @@ async def test_no_reply_slips_into_a_thread_locked_while_16_replies_wait(fresh_d
         # The lock is taken but not committed; every reply then waits on the post's row.
         await locker.execute("SELECT * FROM moderation_set_thread('mod', %s, 'lock', 'Heated')", [w.post])
         replies = [
-            asyncio.ensure_future(store.as_user(who).community.reply(w.post, who, "Me too"))
-            for who in repliers
+            asyncio.ensure_future(store.as_user(who).forum.reply(w.post, who, "Me too")) for who in repliers
         ]
         # Until all 16 wait on a lock (pg_stat_activity), not a guess at how long that takes; the
         # bound only turns a hang into a failure.

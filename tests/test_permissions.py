@@ -412,11 +412,11 @@ def platform(store: Store) -> dict[str, Any]:
     lesson = store.content.add_lesson(unit.id, "Lesson", "text", {"body": "b"})
     store.content.publish_course(course.id)
     store.progress.enrol("mallory", course.id)
-    store.community.invite_collaborator(course.id, "alice", "eddie", "editor")
-    store.community.respond_to_invitation(course.id, "eddie", accept=True)
+    store.collaboration.invite_collaborator(course.id, "alice", "eddie", "editor")
+    store.collaboration.respond_to_invitation(course.id, "eddie", accept=True)
     deck = store.flashcards.create_set("alice", "Alice's deck", is_public=True)
     card = store.flashcards.add_card("alice", deck.id, "hello", "olá")
-    post = store.community.create_post(course.id, "alice", "Welcome", "Hi all")
+    post = store.forum.create_post(course.id, "alice", "Welcome", "Hi all")
     return {
         "course": course.id,
         "unit": unit.id,
@@ -538,7 +538,7 @@ def test_forged_notifications_of_every_type_are_refused(db_conn: psycopg.Connect
                 )
     assert store.users.count_unread("eddie") == 1  # the invitation alone
     # the real thing goes through: mallory's like notifies alice, signed by mallory
-    store.as_user("mallory").community.like_post(made["post"], "mallory")
+    store.as_user("mallory").forum.like_post(made["post"], "mallory")
     (note,) = store.users.list_notifications("alice")
     assert note.type == "like" and isinstance(note.metadata, dict) and note.metadata["by"] == "mallory"
 
@@ -687,10 +687,10 @@ METHOD_CALLS: list[tuple[str, str, str, Call]] = [
      lambda s, m: s.flashcards.move_card("alice", m["card"], 0)),
     ("flashcards.delete_card", "flashcards", "DELETE",
      lambda s, m: s.flashcards.delete_card("alice", m["card"])),
-    ("community.edit_post", "forum_posts", "UPDATE",
-     lambda s, m: s.community.edit_post(m["post"], "alice", body="B")),
-    ("community.invite_collaborator", "collaborators", "INSERT",
-     lambda s, m: s.community.invite_collaborator(m["course"], "alice", "stan", "reviewer")),
+    ("forum.edit_post", "forum_posts", "UPDATE",
+     lambda s, m: s.forum.edit_post(m["post"], "alice", body="B")),
+    ("collaboration.invite_collaborator", "collaborators", "INSERT",
+     lambda s, m: s.collaboration.invite_collaborator(m["course"], "alice", "stan", "reviewer")),
     ("users.create_goal", "learning_goals", "INSERT", lambda s, m: s.users.create_goal("alice", "G")),
     ("users.notify", "notifications", "INSERT", lambda s, m: s.users.notify("alice", "system", "hi")),
     ("users.update_profile", "users", "UPDATE", lambda s, m: s.users.update_profile("alice", bio="b")),
@@ -698,12 +698,12 @@ METHOD_CALLS: list[tuple[str, str, str, Call]] = [
 ]  # fmt: skip
 # Where the method is narrower than its table: application code may check too, never instead.
 NARROWER = {
-    # a reviewer changes a course or lesson only by approving an edit (community.approve_edit)
+    # a reviewer changes a course or lesson only by approving an edit (edits.approve_edit)
     ("content.update_course", "reviewer"), ("content.unpublish_course", "reviewer"),
     ("content.archive_course", "reviewer"), ("content.update_lesson", "reviewer"),
     ("content.move_lesson", "reviewer"),
     # a post's author edits it; the course's author may only delete it
-    ("community.edit_post", "author"),
+    ("forum.edit_post", "author"),
 }  # fmt: skip
 ACTORS = {"alice": {"own", "author"}, "eddie": {"editor"}, "rita": {"reviewer"}, "mallory": {"learner"},
           "mo": {"moderator"}, "root": {"admin"}, "stan": set()}  # fmt: skip
@@ -723,8 +723,8 @@ def test_each_write_method_does_what_the_model_says_for_each_audience(
     store = Store.on(db_conn)
     made = platform(store)
     people(store, "rita", "mo", "stan")
-    store.community.invite_collaborator(made["course"], "alice", "rita", "reviewer")
-    store.community.respond_to_invitation(made["course"], "rita", accept=True)
+    store.collaboration.invite_collaborator(made["course"], "alice", "rita", "reviewer")
+    store.collaboration.respond_to_invitation(made["course"], "rita", accept=True)
     store.users.grant_role("mo", "moderator")
     made["media"] = store.content.add_media(made["lesson"], "audio", "https://x.example/m.mp3").id
     made["quiz"] = store.content.add_quiz(made["lesson"], "flashcard", "Q?", "a").id
@@ -738,7 +738,7 @@ def test_each_write_method_does_what_the_model_says_for_each_audience(
             bool(({"anyone"} | audiences) & set(MODEL[table][command]))
             and (method, next(iter(audiences), "")) not in NARROWER
         )
-        if method == "community.edit_post" and actor == "alice":
+        if method == "forum.edit_post" and actor == "alice":
             expected = True  # her own post, in her course
         try:
             with db_conn.transaction(force_rollback=True):

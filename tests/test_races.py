@@ -180,7 +180,7 @@ def test_likes_that_together_cross_a_threshold_award_the_author_threads(fresh_db
     posts = make_posts(fresh_db, course_id, "author", 4)
     with learnstore.connect(fresh_db, max_size=1) as store:
         store.achievements.create("liked", "Liked", LikesReceived(threshold=WRITERS), points=7)
-    race_threads(fresh_db, lambda s, i: s.community.like_post(posts[i % 4], likers[i]), seed=seed)
+    race_threads(fresh_db, lambda s, i: s.forum.like_post(posts[i % 4], likers[i]), seed=seed)
     assert awards(fresh_db, "author") == ["liked"]
     assert scalar(fresh_db, "SELECT points FROM user_points WHERE user_clerk_id = 'author'") == 7
     assert_no_drift(fresh_db)
@@ -193,7 +193,7 @@ async def test_likes_that_together_cross_a_threshold_award_the_author_asyncio(fr
     (post,) = make_posts(fresh_db, course_id, "author", 1)
     async with await learnstore.connect_async(fresh_db, max_size=1) as store:
         await store.achievements.create("liked", "Liked", LikesReceived(threshold=WRITERS), points=7)
-    await race_tasks(fresh_db, lambda s, i: s.community.like_post(post, likers[i]), seed=3)
+    await race_tasks(fresh_db, lambda s, i: s.forum.like_post(post, likers[i]), seed=3)
     assert awards(fresh_db, "author") == ["liked"]
     assert_no_drift(fresh_db)
 
@@ -204,9 +204,7 @@ def test_posts_written_at_once_cross_a_threshold(fresh_db: str, seed: int) -> No
     course_id, _ = make_course(fresh_db)
     with learnstore.connect(fresh_db, max_size=1) as store:
         store.achievements.create("prolific", "Prolific", ForumPosts(threshold=WRITERS), points=3)
-    race_threads(
-        fresh_db, lambda s, i: s.community.create_post(course_id, "writer", f"Post {i}", "B"), seed=seed
-    )
+    race_threads(fresh_db, lambda s, i: s.forum.create_post(course_id, "writer", f"Post {i}", "B"), seed=seed)
     assert awards(fresh_db, "writer") == ["prolific"]
     assert scalar(fresh_db, "SELECT (points, achievements)::text FROM user_points") == "(3,1)"
     assert_no_drift(fresh_db)
@@ -218,7 +216,7 @@ async def test_posts_written_at_once_cross_a_threshold_asyncio(fresh_db: str) ->
     async with await learnstore.connect_async(fresh_db, max_size=1) as store:
         await store.achievements.create("prolific", "Prolific", ForumPosts(threshold=WRITERS))
     await race_tasks(
-        fresh_db, lambda s, i: s.community.create_post(course_id, "writer", f"Post {i}", "B"), seed=4
+        fresh_db, lambda s, i: s.forum.create_post(course_id, "writer", f"Post {i}", "B"), seed=4
     )
     assert awards(fresh_db, "writer") == ["prolific"]
     assert_no_drift(fresh_db)
@@ -247,11 +245,11 @@ def test_one_user_liking_and_unliking_from_many_connections_notifies_once(fresh_
         # many short operations each: like and unlike interleave across the connections
         for turn in range(12):
             if (i + turn) % 2 == 0:
-                store.community.like_post(post, "fan")
-                store.community.like_reply(reply, "fan")
+                store.forum.like_post(post, "fan")
+                store.forum.like_reply(reply, "fan")
             else:
-                store.community.unlike_post(post, "fan")
-                store.community.unlike_reply(reply, "fan")
+                store.forum.unlike_post(post, "fan")
+                store.forum.unlike_reply(reply, "fan")
 
     with learnstore.connect(fresh_db, min_size=WRITERS, max_size=WRITERS) as store:
         barrier = threading.Barrier(WRITERS)
@@ -278,9 +276,9 @@ async def test_one_user_liking_and_unliking_from_many_tasks_notifies_once(fresh_
         async def flip(i: int) -> None:
             for turn in range(12):
                 if (i + turn) % 2 == 0:
-                    await store.community.like_post(post, "fan")
+                    await store.forum.like_post(post, "fan")
                 else:
-                    await store.community.unlike_post(post, "fan")
+                    await store.forum.unlike_post(post, "fan")
 
         await asyncio.gather(*(flip(i) for i in range(WRITERS)))
     assert like_notifications(fresh_db, "author") == 1
@@ -313,7 +311,7 @@ async def test_many_awards_at_once_add_up_in_user_points(fresh_db: str) -> None:
     async with await learnstore.connect_async(fresh_db, max_size=1) as store:
         for n in range(1, WRITERS + 1):
             await store.achievements.create(f"liked-{n}", f"Liked {n}", LikesReceived(threshold=n), points=n)
-    await race_tasks(fresh_db, lambda s, i: s.community.like_post(posts[i], likers[i]), seed=6)
+    await race_tasks(fresh_db, lambda s, i: s.forum.like_post(posts[i], likers[i]), seed=6)
     assert len(awards(fresh_db, "author")) == WRITERS
     expected = f"({WRITERS * (WRITERS + 1) // 2},{WRITERS})"
     assert scalar(fresh_db, "SELECT (points, achievements)::text FROM user_points") == expected
@@ -330,12 +328,12 @@ async def test_concurrent_likes_are_counted_once_each(fresh_db: str) -> None:
     (post,) = make_posts(fresh_db, course_id, "author", 1)
     # each liker likes twice from two connections: one like each, whatever the order
     await race_tasks(
-        fresh_db, lambda s, i: s.community.like_post(post, likers[i % WRITERS]), writers=2 * WRITERS, seed=7
+        fresh_db, lambda s, i: s.forum.like_post(post, likers[i % WRITERS]), writers=2 * WRITERS, seed=7
     )
     async with await learnstore.connect_async(fresh_db, max_size=1) as store:
-        thread = await store.community.get_thread(post)
+        thread = await store.forum.get_thread(post)
         assert thread.post.like_count == WRITERS
-        assert (await store.community.like_post(post, likers[0])).like_count == WRITERS
+        assert (await store.forum.like_post(post, likers[0])).like_count == WRITERS
     assert like_notifications(fresh_db, "author") == WRITERS
     assert_no_drift(fresh_db)
 
@@ -355,12 +353,12 @@ def test_concurrent_reviews_make_the_rating_summary_of_one_review_per_learner(fr
     # two reviews per learner at once (the second replaces the first): stars i % 5 + 1 both times
     race_threads(
         fresh_db,
-        lambda s, i: s.community.review_course(course_id, learners[i % WRITERS], i % WRITERS % 5 + 1),
+        lambda s, i: s.reviews.review_course(course_id, learners[i % WRITERS], i % WRITERS % 5 + 1),
         writers=2 * WRITERS,
         seed=8,
     )
     with learnstore.connect(fresh_db, max_size=1) as store:
-        stats = store.community.get_rating_stats(course_id)
+        stats = store.reviews.get_rating_stats(course_id)
     assert stats.rating_count == WRITERS
     assert sum(stats.histogram.values()) == WRITERS
     assert stats.histogram == {
@@ -471,7 +469,7 @@ async def test_backfills_racing_writers_award_everyone_once(fresh_db: str) -> No
     async def act(s: AsyncStore, i: int) -> object:
         if i % 2:
             return await s.achievements.backfill(badge.id)
-        return await s.community.create_post(course_id, writers[i], "Second", "Post")
+        return await s.forum.create_post(course_id, writers[i], "Second", "Post")
 
     await race_tasks(fresh_db, act, seed=14)
     assert [awards(fresh_db, writers[i]) for i in range(0, WRITERS, 2)] == [["two-posts"]] * (WRITERS // 2)
@@ -494,14 +492,14 @@ async def test_repairs_racing_awards_leave_no_drift(fresh_db: str) -> None:
     async with await learnstore.connect_async(fresh_db, max_size=1) as store:
         for n in (2, 4, 6, 8):
             await store.achievements.create(f"liked-{n}", f"Liked {n}", LikesReceived(threshold=n), points=n)
-        await store.community.like_post(posts[0], likers[0])
+        await store.forum.like_post(posts[0], likers[0])
     # no award yet: a stray total, which the repairs fix while the awards add to it
     sql(fresh_db, "INSERT INTO user_points (user_clerk_id, points) VALUES ('author', 1000)")
 
     async def act(s: AsyncStore, i: int) -> object:
         if i % 2:
             return await s.check(repair=True)
-        return await s.community.like_post(posts[i], likers[i])
+        return await s.forum.like_post(posts[i], likers[i])
 
     await race_tasks(fresh_db, act, seed=15)
     assert awards(fresh_db, "author") == ["liked-2", "liked-4", "liked-6", "liked-8"]

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
-from test_community_collab import round_trips
+from test_edits import round_trips
 
 import learnstore
 from learnstore import AsyncStore, Store
@@ -36,7 +36,7 @@ async def reviewed(store: AsyncStore) -> tuple[UUID, UUID]:
     await store.content.add_lesson(unit.id, "Hello", "text", TextContent(body="Olá"))
     await store.content.publish_course(course.id)
     await store.progress.enrol("ana", course.id)
-    review = await store.community.review_course(course.id, "ana", 4, comment="Good")
+    review = await store.reviews.review_course(course.id, "ana", 4, comment="Good")
     return course.id, review.id
 
 
@@ -57,7 +57,7 @@ async def test_the_author_answers_edits_and_deletes_and_the_list_carries_it(
         "feedback_id": str(review),
         "reply_id": str(answer.id),
     }
-    [row] = await store.community.list_reviews(course)
+    [row] = await store.reviews.list_reviews(course)
     assert (row.answer_body, row.answered_at, row.answer_edited_at) == ("Thank you!", answer.created_at, None)
 
     edited = await store.reviews.edit_answer(review, "author", "Thank you, Ana!")
@@ -67,7 +67,7 @@ async def test_the_author_answers_edits_and_deletes_and_the_list_carries_it(
 
     await store.reviews.delete_answer(review, "author")
     assert await store.reviews.get_answer(review) is None
-    [row] = await store.community.list_reviews(course)
+    [row] = await store.reviews.list_reviews(course)
     assert row.answer_body is None
     # answered again after deleting: a new answer
     assert (await store.reviews.answer(review, "author", "Obrigado")).body == "Obrigado"
@@ -149,7 +149,7 @@ async def test_erasing_the_author_keeps_the_answer_anonymously(store: AsyncStore
     await store.reviews.answer(review, "author", "Thanks")
     assert await store.users.erase("author") is True
     assert await answers(adb_conn) == [(review, None, "Thanks")]
-    [row] = await store.community.list_reviews(course)
+    [row] = await store.reviews.list_reviews(course)
     assert row.answer_body == "Thanks"
 
 
@@ -178,7 +178,7 @@ def test_the_sync_store_answers(db_conn: psycopg.Connection[Any]) -> None:
     store.content.add_lesson(unit.id, "L", "text", TextContent(body="b"))
     store.content.publish_course(course.id)
     store.progress.enrol("ana", course.id)
-    review = store.community.review_course(course.id, "ana", 5)
+    review = store.reviews.review_course(course.id, "ana", 5)
     assert store.reviews.answer(review.id, "author", "Thanks").body == "Thanks"
 
 
@@ -192,10 +192,10 @@ async def test_an_answer_to_a_hidden_review_is_hidden_with_it(store: AsyncStore)
 
     eve = store.as_user("eve")
     assert await eve.reviews.get_answer(review) is None
-    assert await eve.community.list_reviews(course) == []
+    assert await eve.reviews.list_reviews(course) == []
     for who in ("ana", "mod"):
         assert await store.as_user(who).reviews.get_answer(review) == answer, who
-        [row] = await store.as_user(who).community.list_reviews(course)
+        [row] = await store.as_user(who).reviews.list_reviews(course)
         assert row.answer_body == "Thank you!", who
 
     await store.moderation.unhide("mod", "Not spam", feedback_id=review)

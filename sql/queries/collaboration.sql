@@ -64,3 +64,66 @@ WHERE course_id = sqlc.arg(course_id)::uuid
        OR (created_at, id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT sqlc.arg(page_size);
+
+-- ---- collaborators -----------------------------------------------------------------------------
+
+-- name: InviteCollaborator :one
+-- The course's author invites a user (not themself) as editor or reviewer: a pending seat, and a
+-- 'system' notification to the invitee. Inviting again changes the role; a declined invitation
+-- becomes pending again, an accepted seat stays accepted. No row when the course is unknown, the
+-- inviter is not its author, or the invitee is the author.
+WITH course AS (
+    SELECT c.id, c.title FROM courses c
+    WHERE c.id = sqlc.arg(course_id)::uuid AND c.author_clerk_id = sqlc.arg(author_clerk_id)::text
+      AND c.author_clerk_id <> sqlc.arg(user_clerk_id)::text
+), seat AS (
+    INSERT INTO collaborators (course_id, user_clerk_id, role, status)
+    SELECT c.id, sqlc.arg(user_clerk_id)::text, sqlc.arg(role)::text, 'pending' FROM course c
+    ON CONFLICT (course_id, user_clerk_id) DO UPDATE
+    SET role = excluded.role,
+        status = CASE WHEN collaborators.status = 'declined' THEN 'pending' ELSE collaborators.status END
+    RETURNING *
+), notified AS (
+    INSERT INTO notifications (user_clerk_id, type, message, source_id, source_type, metadata)
+    SELECT s.user_clerk_id, 'system', 'You are invited to co-author "' || left(c.title, 200) || '" as ' || s.role,
+           s.course_id, 'course',
+           jsonb_build_object('by', sqlc.arg(author_clerk_id)::text, 'course_id', s.course_id, 'role', s.role)
+    FROM seat s CROSS JOIN course c
+    WHERE s.status = 'pending'
+)
+SELECT * FROM seat;
+
+-- name: RespondToInvitation :one
+-- The invitee accepts or declines a pending invitation; no row if there is none pending.
+UPDATE collaborators
+SET status = CASE WHEN sqlc.arg(accept)::boolean THEN 'accepted' ELSE 'declined' END
+WHERE course_id = sqlc.arg(course_id) AND user_clerk_id = sqlc.arg(user_clerk_id) AND status = 'pending'
+RETURNING *;
+
+-- name: SetCollaboratorRole :one
+-- The course's author changes a collaborator's role; no row otherwise.
+UPDATE collaborators k
+SET role = sqlc.arg(role)::text
+FROM courses c
+WHERE c.id = k.course_id AND k.course_id = sqlc.arg(course_id)::uuid
+  AND k.user_clerk_id = sqlc.arg(user_clerk_id)::text AND c.author_clerk_id = sqlc.arg(author_clerk_id)::text
+RETURNING k.*;
+
+-- name: RemoveCollaborator :one
+-- The course's author removes a collaborator, or a collaborator leaves (actor = the user); no row
+-- otherwise.
+DELETE FROM collaborators k
+USING courses c
+WHERE c.id = k.course_id AND k.course_id = sqlc.arg(course_id)::uuid
+  AND k.user_clerk_id = sqlc.arg(user_clerk_id)::text
+  AND (c.author_clerk_id = sqlc.arg(actor_clerk_id)::text OR k.user_clerk_id = sqlc.arg(actor_clerk_id)::text)
+RETURNING k.*;
+
+-- name: ListCollaborators :many
+-- A course's collaborators of every status, oldest invitation first.
+SELECT * FROM collaborators WHERE course_id = sqlc.arg(course_id) ORDER BY created_at, user_clerk_id;
+
+-- name: GetCourseRole :one
+-- Whether the course exists, its author, and the user's role in it (see course_role).
+SELECT c.id, c.author_clerk_id, course_role(c.id, sqlc.arg(clerk_id)::text)::text AS role
+FROM courses c WHERE c.id = sqlc.arg(course_id)::uuid;

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Any, Final, TypeVar
+from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import TypeAdapter, ValidationError
@@ -83,3 +85,23 @@ def acting_user(identity: str | None, given: str | None, field: str = "acting_cl
     if given != identity:
         raise PermissionDenied(f"{field} {given!r} is not the acting user {identity!r}", field=field)
     return given
+
+
+def check_id(value: object, field: str) -> UUID:
+    """`value` as a UUID (a UUID as is, a string parsed), or InvalidValue naming `field`."""
+    if isinstance(value, UUID):
+        return value
+    return validated(UUID, value, field)
+
+
+def keyset(before: object, column: str) -> dict[str, Any]:
+    """The keyset of a page's last row (`before`): its `column` timestamp and id, or InvalidValue."""
+    if before is None:
+        return {"before_created_at": None, "before_id": None}
+    at, row_id = getattr(before, column, None), getattr(before, "id", None)
+    if not isinstance(at, datetime) or not isinstance(row_id, UUID):
+        raise InvalidValue(
+            f"before: must be the last row of a page (with {column} and id), not {type(before).__name__}",
+            field="before",
+        )
+    return {"before_created_at": at, "before_id": row_id}

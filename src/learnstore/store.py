@@ -28,11 +28,12 @@ from learnstore.repositories.achievements import AchievementsRepository
 from learnstore.repositories.audit import AuditRepository
 from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.collaboration import CollaborationRepository
-from learnstore.repositories.community import CommunityRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.deliveries import DeliveriesRepository
+from learnstore.repositories.edits import EditsRepository
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
+from learnstore.repositories.forum import ForumRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.moderation import ModerationRepository
 from learnstore.repositories.pages import PagesRepository
@@ -56,11 +57,12 @@ class Store:
         self.progress = ProgressRepository(db)
         self.imports = ImportsRepository(db)
         self.deliveries = DeliveriesRepository(db)
-        self.community = CommunityRepository(db)
+        self.forum = ForumRepository(db)
         self.flashcards = FlashcardsRepository(db)
         self.favorites = FavoritesRepository(db)
         self.achievements = AchievementsRepository(db)
         self.collaboration = CollaborationRepository(db)
+        self.edits = EditsRepository(db)
         self.reviews = ReviewsRepository(db)
         self.pages = PagesRepository(db)
         self.moderation = ModerationRepository(db)

@@ -27,11 +27,12 @@ from learnstore.repositories.achievements_async import AsyncAchievementsReposito
 from learnstore.repositories.audit_async import AsyncAuditRepository
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
 from learnstore.repositories.collaboration_async import AsyncCollaborationRepository
-from learnstore.repositories.community_async import AsyncCommunityRepository
 from learnstore.repositories.content_async import AsyncContentRepository
 from learnstore.repositories.deliveries_async import AsyncDeliveriesRepository
+from learnstore.repositories.edits_async import AsyncEditsRepository
 from learnstore.repositories.favorites_async import AsyncFavoritesRepository
 from learnstore.repositories.flashcards_async import AsyncFlashcardsRepository
+from learnstore.repositories.forum_async import AsyncForumRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
 from learnstore.repositories.moderation_async import AsyncModerationRepository
 from learnstore.repositories.pages_async import AsyncPagesRepository
@@ -55,11 +56,12 @@ class AsyncStore:
         self.progress = AsyncProgressRepository(db)
         self.imports = AsyncImportsRepository(db)
         self.deliveries = AsyncDeliveriesRepository(db)
-        self.community = AsyncCommunityRepository(db)
+        self.forum = AsyncForumRepository(db)
         self.flashcards = AsyncFlashcardsRepository(db)
         self.favorites = AsyncFavoritesRepository(db)
         self.achievements = AsyncAchievementsRepository(db)
         self.collaboration = AsyncCollaborationRepository(db)
+        self.edits = AsyncEditsRepository(db)
         self.reviews = AsyncReviewsRepository(db)
         self.pages = AsyncPagesRepository(db)
         self.moderation = AsyncModerationRepository(db)

@@ -121,6 +121,91 @@ class Querier:
             rows = cursor.fetchall()
         return to_models(models.CollaborationRequest, rows)
 
+    def invite_collaborator(
+        self,
+        *,
+        course_id: UUID,
+        author_clerk_id: str,
+        user_clerk_id: str,
+        role: str,
+    ) -> models.InviteCollaboratorRow | None:
+        """The course's author invites a user (not themself) as editor or reviewer: a pending seat, and a
+        'system' notification to the invitee. Inviting again changes the role; a declined invitation
+        becomes pending again, an accepted seat stays accepted. No row when the course is unknown, the
+        inviter is not its author, or the invitee is the author.
+        """
+        row = self._sql.invite_collaborator(
+            self._conn,
+            course_id=course_id,
+            author_clerk_id=author_clerk_id,
+            user_clerk_id=user_clerk_id,
+            role=role,
+        )
+        return to_model(models.InviteCollaboratorRow, row)
+
+    def respond_to_invitation(
+        self,
+        *,
+        accept: bool,
+        course_id: UUID,
+        user_clerk_id: str,
+    ) -> models.Collaborator | None:
+        """The invitee accepts or declines a pending invitation; no row if there is none pending."""
+        row = self._sql.respond_to_invitation(
+            self._conn,
+            accept=accept,
+            course_id=course_id,
+            user_clerk_id=user_clerk_id,
+        )
+        return to_model(models.Collaborator, row)
+
+    def set_collaborator_role(
+        self,
+        *,
+        role: str,
+        course_id: UUID,
+        user_clerk_id: str,
+        author_clerk_id: str,
+    ) -> models.Collaborator | None:
+        """The course's author changes a collaborator's role; no row otherwise."""
+        row = self._sql.set_collaborator_role(
+            self._conn,
+            role=role,
+            course_id=course_id,
+            user_clerk_id=user_clerk_id,
+            author_clerk_id=author_clerk_id,
+        )
+        return to_model(models.Collaborator, row)
+
+    def remove_collaborator(
+        self,
+        *,
+        course_id: UUID,
+        user_clerk_id: str,
+        actor_clerk_id: str,
+    ) -> models.Collaborator | None:
+        """The course's author removes a collaborator, or a collaborator leaves (actor = the user); no row
+        otherwise.
+        """
+        row = self._sql.remove_collaborator(
+            self._conn,
+            course_id=course_id,
+            user_clerk_id=user_clerk_id,
+            actor_clerk_id=actor_clerk_id,
+        )
+        return to_model(models.Collaborator, row)
+
+    def list_collaborators(self, *, course_id: UUID) -> list[models.Collaborator]:
+        """A course's collaborators of every status, oldest invitation first."""
+        with self._sql.list_collaborators_cursor(self._conn, course_id=course_id) as cursor:
+            rows = cursor.fetchall()
+        return to_models(models.Collaborator, rows)
+
+    def get_course_role(self, *, clerk_id: str, course_id: UUID) -> models.GetCourseRoleRow | None:
+        """Whether the course exists, its author, and the user's role in it (see course_role)."""
+        row = self._sql.get_course_role(self._conn, clerk_id=clerk_id, course_id=course_id)
+        return to_model(models.GetCourseRoleRow, row)
+
 
 class AsyncQuerier:
     """The queries of collaboration.sql, run on a connection the caller owns."""
@@ -225,3 +310,92 @@ class AsyncQuerier:
         ) as cursor:
             rows = await cursor.fetchall()
         return to_models(models.CollaborationRequest, rows)
+
+    async def invite_collaborator(
+        self,
+        *,
+        course_id: UUID,
+        author_clerk_id: str,
+        user_clerk_id: str,
+        role: str,
+    ) -> models.InviteCollaboratorRow | None:
+        """The course's author invites a user (not themself) as editor or reviewer: a pending seat, and a
+        'system' notification to the invitee. Inviting again changes the role; a declined invitation
+        becomes pending again, an accepted seat stays accepted. No row when the course is unknown, the
+        inviter is not its author, or the invitee is the author.
+        """
+        row = await self._sql.invite_collaborator(
+            self._conn,
+            course_id=course_id,
+            author_clerk_id=author_clerk_id,
+            user_clerk_id=user_clerk_id,
+            role=role,
+        )
+        return to_model(models.InviteCollaboratorRow, row)
+
+    async def respond_to_invitation(
+        self,
+        *,
+        accept: bool,
+        course_id: UUID,
+        user_clerk_id: str,
+    ) -> models.Collaborator | None:
+        """The invitee accepts or declines a pending invitation; no row if there is none pending."""
+        row = await self._sql.respond_to_invitation(
+            self._conn,
+            accept=accept,
+            course_id=course_id,
+            user_clerk_id=user_clerk_id,
+        )
+        return to_model(models.Collaborator, row)
+
+    async def set_collaborator_role(
+        self,
+        *,
+        role: str,
+        course_id: UUID,
+        user_clerk_id: str,
+        author_clerk_id: str,
+    ) -> models.Collaborator | None:
+        """The course's author changes a collaborator's role; no row otherwise."""
+        row = await self._sql.set_collaborator_role(
+            self._conn,
+            role=role,
+            course_id=course_id,
+            user_clerk_id=user_clerk_id,
+            author_clerk_id=author_clerk_id,
+        )
+        return to_model(models.Collaborator, row)
+
+    async def remove_collaborator(
+        self,
+        *,
+        course_id: UUID,
+        user_clerk_id: str,
+        actor_clerk_id: str,
+    ) -> models.Collaborator | None:
+        """The course's author removes a collaborator, or a collaborator leaves (actor = the user); no row
+        otherwise.
+        """
+        row = await self._sql.remove_collaborator(
+            self._conn,
+            course_id=course_id,
+            user_clerk_id=user_clerk_id,
+            actor_clerk_id=actor_clerk_id,
+        )
+        return to_model(models.Collaborator, row)
+
+    async def list_collaborators(self, *, course_id: UUID) -> list[models.Collaborator]:
+        """A course's collaborators of every status, oldest invitation first."""
+        async with self._sql.list_collaborators_cursor(self._conn, course_id=course_id) as cursor:
+            rows = await cursor.fetchall()
+        return to_models(models.Collaborator, rows)
+
+    async def get_course_role(self, *, clerk_id: str, course_id: UUID) -> models.GetCourseRoleRow | None:
+        """Whether the course exists, its author, and the user's role in it (see course_role)."""
+        row = await self._sql.get_course_role(
+            self._conn,
+            clerk_id=clerk_id,
+            course_id=course_id,
+        )
+        return to_model(models.GetCourseRoleRow, row)

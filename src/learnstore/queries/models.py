@@ -932,139 +932,6 @@ class ListCollaborationInboxRow(BaseModel):
     created_at: datetime
 
 
-class CreatePostRow(BaseModel):
-    """A row of CreatePost."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    course_id: UUID
-    author_clerk_id: str | None
-    title: str
-    body: str
-    created_at: datetime
-    updated_at: datetime
-    edited_at: datetime | None
-    deleted_at: datetime | None
-    hidden_at: datetime | None
-    locked_at: datetime | None
-    pinned_at: datetime | None
-
-
-class ListCoursePostsNewestRow(BaseModel):
-    """A row of ListCoursePostsNewest."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    course_id: UUID
-    author_clerk_id: str | None
-    author_name: str
-    title: str
-    created_at: datetime
-    edited_at: datetime | None
-    deleted: bool
-    reply_count: int
-    like_count: int
-    pinned: bool
-    locked: bool
-    hidden: bool
-
-
-class ListCoursePostsActiveRow(BaseModel):
-    """A row of ListCoursePostsActive."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    course_id: UUID
-    author_clerk_id: str | None
-    author_name: str
-    title: str
-    created_at: datetime
-    edited_at: datetime | None
-    reply_count: int
-    like_count: int
-    activity: int
-    pinned: bool
-
-
-class CreateReplyRow(BaseModel):
-    """A row of CreateReply."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    post_id: UUID
-    parent_reply_id: UUID | None
-    author_clerk_id: str | None
-    body: str
-    created_at: datetime
-    updated_at: datetime
-    edited_at: datetime | None
-    deleted_at: datetime | None
-    hidden_at: datetime | None
-
-
-class GetThreadRow(BaseModel):
-    """A row of GetThread."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    parent_reply_id: UUID | None
-    depth: int
-    author_clerk_id: str | None
-    author_name: str
-    title: str | None
-    body: str
-    deleted: bool
-    created_at: datetime
-    edited_at: datetime | None
-    like_count: int
-    liked_by_viewer: bool
-
-
-class LikePostRow(BaseModel):
-    """A row of LikePost."""
-
-    model_config = ConfigDict(frozen=True)
-
-    found: bool
-    changed: bool
-    like_count: int
-
-
-class UnlikePostRow(BaseModel):
-    """A row of UnlikePost."""
-
-    model_config = ConfigDict(frozen=True)
-
-    found: bool
-    changed: bool
-    like_count: int
-
-
-class LikeReplyRow(BaseModel):
-    """A row of LikeReply."""
-
-    model_config = ConfigDict(frozen=True)
-
-    found: bool
-    changed: bool
-    like_count: int
-
-
-class UnlikeReplyRow(BaseModel):
-    """A row of UnlikeReply."""
-
-    model_config = ConfigDict(frozen=True)
-
-    found: bool
-    changed: bool
-    like_count: int
-
-
 class InviteCollaboratorRow(BaseModel):
     """A row of InviteCollaborator."""
 
@@ -1089,116 +956,6 @@ class GetCourseRoleRow(BaseModel):
     role: str
 
 
-class GetEditTargetRow(BaseModel):
-    """A row of GetEditTarget."""
-
-    model_config = ConfigDict(frozen=True)
-
-    course_id: UUID
-    lesson_id: UUID
-    content_type: str
-    updated_at: datetime
-
-
-class GetEditReviewStateRow(BaseModel):
-    """A row of GetEditReviewState."""
-
-    model_config = ConfigDict(frozen=True)
-
-    status: str
-    role: str
-    current: bool
-
-
-class UpvoteFeedbackRow(BaseModel):
-    """A row of UpvoteFeedback."""
-
-    model_config = ConfigDict(frozen=True)
-
-    found: bool
-    own: bool
-    changed: bool
-    upvote_count: int
-
-
-class RemoveFeedbackUpvoteRow(BaseModel):
-    """A row of RemoveFeedbackUpvote."""
-
-    model_config = ConfigDict(frozen=True)
-
-    found: bool
-    changed: bool
-    upvote_count: int
-
-
-class GetCourseRatingStatsRow(BaseModel):
-    """A row of GetCourseRatingStats."""
-
-    model_config = ConfigDict(frozen=True)
-
-    course_id: UUID
-    rating_count: int
-    average_rating: Decimal
-    one_star: int
-    two_stars: int
-    three_stars: int
-    four_stars: int
-    five_stars: int
-    score: Decimal
-
-
-class ListCourseFeedbackRow(BaseModel):
-    """A row of ListCourseFeedback."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    course_id: UUID
-    user_clerk_id: str | None
-    author_name: str
-    rating: int
-    comment: str | None
-    created_at: datetime
-    updated_at: datetime
-    upvote_count: int
-    answer_body: str | None
-    answered_at: datetime | None
-    answer_edited_at: datetime | None
-
-
-class ListUserActivityRow(BaseModel):
-    """A row of ListUserActivity."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: str
-    id: UUID
-    post_id: UUID
-    course_id: UUID
-    text: str
-    created_at: datetime
-
-
-class ListTrendingCoursesRow(BaseModel):
-    """A row of ListTrendingCourses."""
-
-    model_config = ConfigDict(frozen=True)
-
-    course_id: UUID
-    title: str
-    activity: int
-
-
-class ListTrendingTagsRow(BaseModel):
-    """A row of ListTrendingTags."""
-
-    model_config = ConfigDict(frozen=True)
-
-    tag_id: UUID
-    name: str
-    activity: int
-
-
 class ListCourseCollaboratorsRow(BaseModel):
     """A row of ListCourseCollaborators."""
 
@@ -1220,6 +977,27 @@ class CountLessonQuizzesPassedRow(BaseModel):
 
     quizzes: int
     passed: int
+
+
+class GetEditTargetRow(BaseModel):
+    """A row of GetEditTarget."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    lesson_id: UUID
+    content_type: str
+    updated_at: datetime
+
+
+class GetEditReviewStateRow(BaseModel):
+    """A row of GetEditReviewState."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: str
+    role: str
+    current: bool
 
 
 class AddFavoriteRow(BaseModel):
@@ -1387,6 +1165,172 @@ class CountFlashcardsReviewedRow(BaseModel):
     cards_reviewed: int
     reviews: int
     cards_mastered: int
+
+
+class CreatePostRow(BaseModel):
+    """A row of CreatePost."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    author_clerk_id: str | None
+    title: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+    hidden_at: datetime | None
+    locked_at: datetime | None
+    pinned_at: datetime | None
+
+
+class ListCoursePostsNewestRow(BaseModel):
+    """A row of ListCoursePostsNewest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    author_clerk_id: str | None
+    author_name: str
+    title: str
+    created_at: datetime
+    edited_at: datetime | None
+    deleted: bool
+    reply_count: int
+    like_count: int
+    pinned: bool
+    locked: bool
+    hidden: bool
+
+
+class ListCoursePostsActiveRow(BaseModel):
+    """A row of ListCoursePostsActive."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    author_clerk_id: str | None
+    author_name: str
+    title: str
+    created_at: datetime
+    edited_at: datetime | None
+    reply_count: int
+    like_count: int
+    activity: int
+    pinned: bool
+
+
+class CreateReplyRow(BaseModel):
+    """A row of CreateReply."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    post_id: UUID
+    parent_reply_id: UUID | None
+    author_clerk_id: str | None
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+    hidden_at: datetime | None
+
+
+class GetThreadRow(BaseModel):
+    """A row of GetThread."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    parent_reply_id: UUID | None
+    depth: int
+    author_clerk_id: str | None
+    author_name: str
+    title: str | None
+    body: str
+    deleted: bool
+    created_at: datetime
+    edited_at: datetime | None
+    like_count: int
+    liked_by_viewer: bool
+
+
+class LikePostRow(BaseModel):
+    """A row of LikePost."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    changed: bool
+    like_count: int
+
+
+class UnlikePostRow(BaseModel):
+    """A row of UnlikePost."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    changed: bool
+    like_count: int
+
+
+class LikeReplyRow(BaseModel):
+    """A row of LikeReply."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    changed: bool
+    like_count: int
+
+
+class UnlikeReplyRow(BaseModel):
+    """A row of UnlikeReply."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    changed: bool
+    like_count: int
+
+
+class ListUserActivityRow(BaseModel):
+    """A row of ListUserActivity."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    id: UUID
+    post_id: UUID
+    course_id: UUID
+    text: str
+    created_at: datetime
+
+
+class ListTrendingCoursesRow(BaseModel):
+    """A row of ListTrendingCourses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    activity: int
+
+
+class ListTrendingTagsRow(BaseModel):
+    """A row of ListTrendingTags."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tag_id: UUID
+    name: str
+    activity: int
 
 
 class ScoreUserAchievementsRow(BaseModel):
@@ -1802,6 +1746,62 @@ class ListLessonCompletionsRow(BaseModel):
     enrolments: int
     started: int
     completed: int
+
+
+class UpvoteFeedbackRow(BaseModel):
+    """A row of UpvoteFeedback."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    own: bool
+    changed: bool
+    upvote_count: int
+
+
+class RemoveFeedbackUpvoteRow(BaseModel):
+    """A row of RemoveFeedbackUpvote."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    changed: bool
+    upvote_count: int
+
+
+class GetCourseRatingStatsRow(BaseModel):
+    """A row of GetCourseRatingStats."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    rating_count: int
+    average_rating: Decimal
+    one_star: int
+    two_stars: int
+    three_stars: int
+    four_stars: int
+    five_stars: int
+    score: Decimal
+
+
+class ListCourseFeedbackRow(BaseModel):
+    """A row of ListCourseFeedback."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    user_clerk_id: str | None
+    author_name: str
+    rating: int
+    comment: str | None
+    created_at: datetime
+    updated_at: datetime
+    upvote_count: int
+    answer_body: str | None
+    answered_at: datetime | None
+    answer_edited_at: datetime | None
 
 
 class GetStreakRow(BaseModel):

@@ -7,18 +7,19 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from learnstore._validation import validated
+from learnstore._validation import check_id, validated
 from learnstore.database_async import AsyncDatabase
 from learnstore.errors import Conflict, InvalidValue, NotFound, PermissionDenied, register_messages
 from learnstore.queries.collaboration import AsyncQuerier
-from learnstore.queries.models import CollaborationRequest, ListCollaborationInboxRow
+from learnstore.queries.models import CollaborationRequest, Collaborator, ListCollaborationInboxRow
 from learnstore.types import ClerkId
 
-__all__ = ["AsyncCollaborationRepository", "InboxItem"]
+__all__ = ["AsyncCollaborationRepository", "CollaboratorRole", "InboxItem"]
 
 register_messages(
     {
         "collaboration_requests_requester_clerk_id_fkey": "requester_clerk_id: no user with this clerk_id",
+        "collaborators_user_clerk_id_fkey": "user_clerk_id: no user with this clerk_id",
         "collaboration_requests_message_length": "message: at most 2,000 characters",
     }
 )
@@ -27,13 +28,13 @@ InboxItem = ListCollaborationInboxRow
 """A pending invitation to the user ('invitation'), a request on a course they author ('request'),
 or their own open request ('sent'); `other_clerk_id` is the user on the other side."""
 
-Role = Literal["editor", "reviewer"]
+CollaboratorRole = Literal["editor", "reviewer"]
 
 
 class _Ask(BaseModel):
     course_id: UUID
     requester_clerk_id: ClerkId
-    role: Role
+    role: CollaboratorRole
     message: Annotated[str, Field(max_length=2000)] | None = None
 
 
@@ -53,6 +54,28 @@ class _Page(BaseModel):
     limit: Annotated[StrictInt, Field(ge=1, le=200)] = 20
 
 
+class _Invitation(BaseModel):
+    course_id: UUID
+    author_clerk_id: ClerkId
+    user_clerk_id: ClerkId
+    role: CollaboratorRole
+
+
+class _Seat(BaseModel):
+    course_id: UUID
+    user_clerk_id: ClerkId
+    actor_clerk_id: ClerkId
+
+
+class _Accept(BaseModel):
+    accept: StrictBool
+
+
+class _Target(BaseModel):
+    id: UUID
+    clerk_id: ClerkId
+
+
 class AsyncCollaborationRepository:
     """Collaboration requests. Each write is one statement: the triggers of migration 0017 check the
     rule (an open course, not its author, decisions final), write the notifications and, on
@@ -65,7 +88,12 @@ class AsyncCollaborationRepository:
         self._db = db
 
     async def request(
-        self, course_id: UUID, requester_clerk_id: str, role: Role = "editor", *, message: str | None = None
+        self,
+        course_id: UUID,
+        requester_clerk_id: str,
+        role: CollaboratorRole = "editor",
+        *,
+        message: str | None = None,
     ) -> CollaborationRequest:
         """Ask to join a course as 'editor' or 'reviewer'; its author is notified.
 
@@ -179,3 +207,146 @@ class AsyncCollaborationRepository:
                 before_id=before.id if before else None,
                 page_size=page.limit,
             )
+
+    # -- collaborators --------------------------------------------------------------------------
+
+    async def invite_collaborator(
+        self, course_id: UUID, author_clerk_id: str, user_clerk_id: str, role: CollaboratorRole = "editor"
+    ) -> Collaborator:
+        """The course's author invites a user as 'editor' or 'reviewer' (status 'pending'; the
+        invitee gets a notification). Inviting again changes the role and re-opens a declined
+        invitation. `PermissionDenied` unless `author_clerk_id` is the author; `InvalidValue`
+        (field user_clerk_id) for the author themself; `NotFound` for an unknown course."""
+        invitation = validated(
+            _Invitation,
+            {
+                "course_id": course_id,
+                "author_clerk_id": author_clerk_id,
+                "user_clerk_id": user_clerk_id,
+                "role": role,
+            },
+            "invitation",
+        )
+        async with self._db.connection() as conn:
+            seat = await AsyncQuerier(conn).invite_collaborator(
+                course_id=invitation.course_id,
+                author_clerk_id=invitation.author_clerk_id,
+                user_clerk_id=invitation.user_clerk_id,
+                role=invitation.role,
+            )
+        if seat is None:
+            author = await self._course_author(invitation.course_id)
+            if author != invitation.author_clerk_id:
+                raise PermissionDenied(
+                    f"user {invitation.author_clerk_id!r} is not the author of course {invitation.course_id}",
+                    field="author_clerk_id",
+                )
+            raise InvalidValue(
+                "user_clerk_id: the author cannot be their own collaborator", field="user_clerk_id"
+            )
+        return Collaborator.model_construct(**seat.model_dump())
+
+    async def respond_to_invitation(
+        self, course_id: UUID, user_clerk_id: str, *, accept: bool
+    ) -> Collaborator:
+        """The invitee accepts (status 'accepted') or declines ('declined') a pending invitation;
+        `NotFound` (field course_id) when none is pending."""
+        seat_key = validated(
+            _Seat,
+            {"course_id": course_id, "user_clerk_id": user_clerk_id, "actor_clerk_id": user_clerk_id},
+            "seat",
+        )
+        answer = validated(_Accept, {"accept": accept}, "invitation")
+        async with self._db.connection() as conn:
+            seat = await AsyncQuerier(conn).respond_to_invitation(
+                accept=answer.accept, course_id=seat_key.course_id, user_clerk_id=seat_key.user_clerk_id
+            )
+        if seat is None:
+            raise NotFound(
+                f"user {seat_key.user_clerk_id!r} has no pending invitation to course {seat_key.course_id}",
+                field="course_id",
+            )
+        return seat
+
+    async def set_collaborator_role(
+        self, course_id: UUID, author_clerk_id: str, user_clerk_id: str, role: CollaboratorRole
+    ) -> Collaborator:
+        """The course's author changes a collaborator's role. `PermissionDenied` for anyone else;
+        `NotFound` (field user_clerk_id) for a user without a seat."""
+        change = validated(
+            _Invitation,
+            {
+                "course_id": course_id,
+                "author_clerk_id": author_clerk_id,
+                "user_clerk_id": user_clerk_id,
+                "role": role,
+            },
+            "collaborator",
+        )
+        async with self._db.connection() as conn:
+            seat = await AsyncQuerier(conn).set_collaborator_role(
+                role=change.role,
+                course_id=change.course_id,
+                user_clerk_id=change.user_clerk_id,
+                author_clerk_id=change.author_clerk_id,
+            )
+        if seat is None:
+            await self._require_author(change.course_id, change.author_clerk_id, "author_clerk_id")
+            raise NotFound(f"user {change.user_clerk_id!r} is not a collaborator", field="user_clerk_id")
+        return seat
+
+    async def remove_collaborator(
+        self, course_id: UUID, actor_clerk_id: str, user_clerk_id: str
+    ) -> Collaborator:
+        """The course's author removes a collaborator, or the collaborator leaves (actor = user).
+        `PermissionDenied` for anyone else; `NotFound` for a user without a seat."""
+        seat_key = validated(
+            _Seat,
+            {"course_id": course_id, "user_clerk_id": user_clerk_id, "actor_clerk_id": actor_clerk_id},
+            "collaborator",
+        )
+        async with self._db.connection() as conn:
+            seat = await AsyncQuerier(conn).remove_collaborator(
+                course_id=seat_key.course_id,
+                user_clerk_id=seat_key.user_clerk_id,
+                actor_clerk_id=seat_key.actor_clerk_id,
+            )
+        if seat is None:
+            if seat_key.actor_clerk_id != seat_key.user_clerk_id:
+                await self._require_author(seat_key.course_id, seat_key.actor_clerk_id, "actor_clerk_id")
+            raise NotFound(f"user {seat_key.user_clerk_id!r} is not a collaborator", field="user_clerk_id")
+        return seat
+
+    async def list_collaborators(self, course_id: UUID) -> list[Collaborator]:
+        """A course's collaborators of every status (pending, accepted, declined), oldest first."""
+        key = check_id(course_id, "course_id")
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).list_collaborators(course_id=key)
+
+    async def get_course_role(self, course_id: UUID, clerk_id: str) -> str | None:
+        """'author', 'editor' or 'reviewer' (accepted seats only), or None; `NotFound` for no course."""
+        key = validated(_Target, {"id": course_id, "clerk_id": clerk_id}, "course")
+        async with self._db.connection() as conn:
+            row = await AsyncQuerier(conn).get_course_role(clerk_id=key.clerk_id, course_id=key.id)
+        if row is None:
+            raise NotFound(f"no course with id {key.id}", field="course_id")
+        return row.role
+
+    async def may_edit_course(self, course_id: UUID, clerk_id: str) -> bool:
+        """May this user change this course? Its author or an accepted editor may."""
+        return await self.get_course_role(course_id, clerk_id) in ("author", "editor")
+
+    async def may_review_course(self, course_id: UUID, clerk_id: str) -> bool:
+        """May this user approve or reject suggested edits? Its author or an accepted reviewer may."""
+        return await self.get_course_role(course_id, clerk_id) in ("author", "reviewer")
+
+    async def _course_author(self, course_id: UUID) -> str | None:
+        async with self._db.connection() as conn:
+            row = await AsyncQuerier(conn).get_course_role(clerk_id="", course_id=course_id)
+        if row is None:
+            raise NotFound(f"no course with id {course_id}", field="course_id")
+        return row.author_clerk_id
+
+    async def _require_author(self, course_id: UUID, clerk_id: str, field: str) -> None:
+        if await self._course_author(course_id) != clerk_id:
+            raise PermissionDenied(f"user {clerk_id!r} is not the author of course {course_id}", field=field)

@@ -20,7 +20,7 @@ from learnstore import AsyncStore, Store
 from learnstore._resources import queries_dir
 from learnstore.errors import Conflict, InvalidReference, InvalidValue, NotFound, PermissionDenied
 from learnstore.queries._loader import parse_dir
-from learnstore.repositories.community_async import mentions_in
+from learnstore.repositories.forum_async import mentions_in
 
 AConn = psycopg.AsyncConnection[Any]
 
@@ -101,7 +101,7 @@ async def notifications(conn: AConn, clerk_id: str) -> list[tuple[str, str | Non
 
 async def test_a_post_is_created_edited_and_listed(store: AsyncStore, adb_conn: AConn) -> None:
     course = await world(adb_conn)
-    post = await store.community.create_post(course, "bob", "Pronunciation", "How do I say ão?")
+    post = await store.forum.create_post(course, "bob", "Pronunciation", "How do I say ão?")
     assert (post.course_id, post.author_clerk_id, post.edited_at, post.deleted_at) == (
         course,
         "bob",
@@ -109,11 +109,11 @@ async def test_a_post_is_created_edited_and_listed(store: AsyncStore, adb_conn: 
         None,
     )
 
-    edited = await store.community.edit_post(post.id, "bob", body="How do I say 'ão'?")
+    edited = await store.forum.edit_post(post.id, "bob", body="How do I say 'ão'?")
     assert edited.title == "Pronunciation" and edited.body == "How do I say 'ão'?"
     assert edited.edited_at is not None
 
-    [listed] = await store.community.list_posts(course)
+    [listed] = await store.forum.list_posts(course)
     assert (listed.id, listed.author_name, listed.reply_count, listed.like_count) == (post.id, "Bob", 0, 0)
 
 
@@ -121,15 +121,15 @@ async def test_only_the_author_edits_a_post_and_a_refused_edit_changes_nothing(
     store: AsyncStore, adb_conn: AConn
 ) -> None:
     course = await world(adb_conn)
-    post = await store.community.create_post(course, "bob", "Title", "Body")
+    post = await store.forum.create_post(course, "bob", "Title", "Body")
     with pytest.raises(PermissionDenied) as refused:
-        await store.community.edit_post(post.id, "cy", body="Mine now")
+        await store.forum.edit_post(post.id, "cy", body="Mine now")
     assert refused.value.field == "author_clerk_id"
     with pytest.raises(PermissionDenied):
-        await store.community.edit_post(post.id, "author", title="Course authors moderate, not rewrite")
-    assert (await store.community.get_post(post.id)).body == "Body"
+        await store.forum.edit_post(post.id, "author", title="Course authors moderate, not rewrite")
+    assert (await store.forum.get_post(post.id)).body == "Body"
     with pytest.raises(NotFound):
-        await store.community.edit_post(uuid4(), "bob", body="x")
+        await store.forum.edit_post(uuid4(), "bob", body="x")
 
 
 async def test_hostile_post_input_is_refused_before_the_database(store: AsyncStore, adb_conn: AConn) -> None:
@@ -146,33 +146,33 @@ async def test_hostile_post_input_is_refused_before_the_database(store: AsyncSto
     ]
     for case in cases:
         with pytest.raises(InvalidValue):
-            await store.community.create_post(*case)
+            await store.forum.create_post(*case)
     with pytest.raises(InvalidReference, match="course_id"):
-        await store.community.create_post(uuid4(), "bob", "T", "B")
+        await store.forum.create_post(uuid4(), "bob", "T", "B")
     with pytest.raises(InvalidReference, match="author_clerk_id"):
-        await store.community.create_post(course, "ghost", "T", "B")
+        await store.forum.create_post(course, "ghost", "T", "B")
     # SQL metacharacters are data
     evil = "'); DROP TABLE forum_posts; --"
-    post = await store.community.create_post(course, "bob", evil, evil + " %s %(x)s $1")
-    assert (await store.community.get_post(post.id)).body == evil + " %s %(x)s $1"
+    post = await store.forum.create_post(course, "bob", evil, evil + " %s %(x)s $1")
+    assert (await store.forum.get_post(post.id)).body == evil + " %s %(x)s $1"
     assert await counts(adb_conn) == (before[0] + 1, *before[1:])
 
 
 async def test_posts_page_newest_first_and_by_activity(fresh_db: str) -> None:
     async with await learnstore.connect_async(fresh_db) as store:
         course = await world_in(fresh_db)
-        posts = [await store.community.create_post(course, "bob", f"Post {i}", "Body") for i in range(5)]
-        first = await store.community.list_posts(course, limit=2)
-        second = await store.community.list_posts(course, limit=2, before=first[-1])
-        third = await store.community.list_posts(course, limit=2, before=second[-1])
+        posts = [await store.forum.create_post(course, "bob", f"Post {i}", "Body") for i in range(5)]
+        first = await store.forum.list_posts(course, limit=2)
+        second = await store.forum.list_posts(course, limit=2, before=first[-1])
+        third = await store.forum.list_posts(course, limit=2, before=second[-1])
         assert [p.id for p in first + second + third] == [p.id for p in reversed(posts)]
 
-        await store.community.reply(posts[1].id, "cy", "A reply")
-        await store.community.reply(posts[1].id, "author", "Another")
-        await store.community.like_post(posts[3].id, "cy")
-        active = await store.community.list_active_posts(course, limit=2)
+        await store.forum.reply(posts[1].id, "cy", "A reply")
+        await store.forum.reply(posts[1].id, "author", "Another")
+        await store.forum.like_post(posts[3].id, "cy")
+        active = await store.forum.list_active_posts(course, limit=2)
         assert [(p.id, p.activity) for p in active] == [(posts[1].id, 2), (posts[3].id, 1)]
-        rest = await store.community.list_active_posts(course, limit=10, before=active[-1])
+        rest = await store.forum.list_active_posts(course, limit=10, before=active[-1])
         assert [p.id for p in rest] == [posts[4].id, posts[2].id, posts[0].id]
 
 
@@ -182,19 +182,18 @@ async def test_posts_page_newest_first_and_by_activity(fresh_db: str) -> None:
 async def test_a_thread_comes_back_in_tree_order_with_depth_names_and_likes(fresh_db: str) -> None:
     async with await learnstore.connect_async(fresh_db) as store:
         course = await world_in(fresh_db)
-        c = store.community
-        post = await c.create_post(course, "author", "Question", "Body")
-        a = await c.reply(post.id, "bob", "a")
-        b = await c.reply(post.id, "cy", "b")
-        a1 = await c.reply(post.id, "cy", "a1", parent_reply_id=a.id)
-        a1x = await c.reply(post.id, "author", "a1x", parent_reply_id=a1.id)
-        a2 = await c.reply(post.id, "author", "a2", parent_reply_id=a.id)
-        b1 = await c.reply(post.id, "bob", "b1", parent_reply_id=b.id)
-        await c.like_reply(a1.id, "bob")
-        await c.like_reply(a1.id, "author")
-        await c.like_post(post.id, "cy")
+        post = await store.forum.create_post(course, "author", "Question", "Body")
+        a = await store.forum.reply(post.id, "bob", "a")
+        b = await store.forum.reply(post.id, "cy", "b")
+        a1 = await store.forum.reply(post.id, "cy", "a1", parent_reply_id=a.id)
+        a1x = await store.forum.reply(post.id, "author", "a1x", parent_reply_id=a1.id)
+        a2 = await store.forum.reply(post.id, "author", "a2", parent_reply_id=a.id)
+        b1 = await store.forum.reply(post.id, "bob", "b1", parent_reply_id=b.id)
+        await store.forum.like_reply(a1.id, "bob")
+        await store.forum.like_reply(a1.id, "author")
+        await store.forum.like_post(post.id, "cy")
 
-        thread = await c.get_thread(post.id, viewer_clerk_id="bob")
+        thread = await store.forum.get_thread(post.id, viewer_clerk_id="bob")
         assert (thread.post.id, thread.post.depth, thread.post.title, thread.post.author_name) == (
             post.id,
             0,
@@ -222,52 +221,51 @@ async def test_a_parent_from_another_post_or_course_is_refused_and_writes_nothin
 ) -> None:
     course = await world(adb_conn)
     other_course = await make_course(adb_conn, title="Other")
-    post = await store.community.create_post(course, "bob", "Mine", "Body")
-    sibling = await store.community.create_post(course, "bob", "Sibling", "Body")
-    foreign = await store.community.create_post(other_course, "bob", "Foreign", "Body")
-    sibling_reply = await store.community.reply(sibling.id, "cy", "there")
-    foreign_reply = await store.community.reply(foreign.id, "cy", "elsewhere")
+    post = await store.forum.create_post(course, "bob", "Mine", "Body")
+    sibling = await store.forum.create_post(course, "bob", "Sibling", "Body")
+    foreign = await store.forum.create_post(other_course, "bob", "Foreign", "Body")
+    sibling_reply = await store.forum.reply(sibling.id, "cy", "there")
+    foreign_reply = await store.forum.reply(foreign.id, "cy", "elsewhere")
     before = await counts(adb_conn)
     for parent in (sibling_reply.id, foreign_reply.id, uuid4()):
         with pytest.raises(InvalidReference) as refused:
-            await store.community.reply(post.id, "cy", "misplaced", parent_reply_id=parent)
+            await store.forum.reply(post.id, "cy", "misplaced", parent_reply_id=parent)
         assert "parent_reply_id" in str(refused.value)
         assert refused.value.constraint == "forum_replies_parent_reply_id_fkey"
     with pytest.raises(NotFound, match="post"):
-        await store.community.reply(uuid4(), "cy", "nowhere")
+        await store.forum.reply(uuid4(), "cy", "nowhere")
     with pytest.raises(InvalidValue):
-        await store.community.reply(post.id, "cy", "x" * 50_001)
+        await store.forum.reply(post.id, "cy", "x" * 50_001)
     assert await counts(adb_conn) == before
 
 
 async def test_a_cycle_cannot_be_written_even_in_plain_sql(store: AsyncStore, adb_conn: AConn) -> None:
     course = await world(adb_conn)
-    post = await store.community.create_post(course, "bob", "T", "B")
-    a = await store.community.reply(post.id, "cy", "a")
-    b = await store.community.reply(post.id, "cy", "b", parent_reply_id=a.id)
+    post = await store.forum.create_post(course, "bob", "T", "B")
+    a = await store.forum.reply(post.id, "cy", "a")
+    b = await store.forum.reply(post.id, "cy", "b", parent_reply_id=a.id)
     with pytest.raises(psycopg.errors.CheckViolation):
         async with adb_conn.transaction():
             await adb_conn.execute("UPDATE forum_replies SET parent_reply_id = id WHERE id = %s", [a.id])
     # the repository never moves a reply; a reply is only ever created under an existing one
-    thread = await store.community.get_thread(post.id)
+    thread = await store.forum.get_thread(post.id)
     assert [(r.id, r.depth) for r in thread.replies] == [(a.id, 1), (b.id, 2)]
 
 
 async def test_deleting_keeps_threads_readable_as_tombstones(store: AsyncStore, adb_conn: AConn) -> None:
     course = await world(adb_conn)
-    c = store.community
-    post = await c.create_post(course, "bob", "Q", "Body")
-    a = await c.reply(post.id, "cy", "a")
-    a1 = await c.reply(post.id, "author", "a1", parent_reply_id=a.id)
-    lonely = await c.create_post(course, "bob", "Nobody answers", "Body")
+    post = await store.forum.create_post(course, "bob", "Q", "Body")
+    a = await store.forum.reply(post.id, "cy", "a")
+    a1 = await store.forum.reply(post.id, "author", "a1", parent_reply_id=a.id)
+    lonely = await store.forum.create_post(course, "bob", "Nobody answers", "Body")
 
-    assert await c.delete_reply(a.id, "cy") == "tombstoned"
-    assert await c.delete_post(post.id, "bob") == "tombstoned"
-    assert await c.delete_post(lonely.id, "author") == "deleted"  # the course's author moderates
+    assert await store.forum.delete_reply(a.id, "cy") == "tombstoned"
+    assert await store.forum.delete_post(post.id, "bob") == "tombstoned"
+    assert await store.forum.delete_post(lonely.id, "author") == "deleted"  # the course's author moderates
     with pytest.raises(NotFound):
-        await c.get_post(lonely.id)
+        await store.forum.get_post(lonely.id)
 
-    thread = await c.get_thread(post.id)
+    thread = await store.forum.get_thread(post.id)
     assert (thread.post.deleted, thread.post.title, thread.post.body) == (True, "[deleted]", "[deleted]")
     assert [(r.id, r.deleted, r.body) for r in thread.replies] == [
         (a.id, True, "[deleted]"),
@@ -276,46 +274,45 @@ async def test_deleting_keeps_threads_readable_as_tombstones(store: AsyncStore, 
 
     before = await counts(adb_conn)
     with pytest.raises(Conflict, match="deleted"):
-        await c.like_post(post.id, "cy")
+        await store.forum.like_post(post.id, "cy")
     with pytest.raises(Conflict, match="deleted"):
-        await c.reply(post.id, "cy", "too late")
+        await store.forum.reply(post.id, "cy", "too late")
     with pytest.raises(Conflict):
-        await c.edit_post(post.id, "bob", body="back")
+        await store.forum.edit_post(post.id, "bob", body="back")
     with pytest.raises(Conflict):
-        await c.like_reply(a.id, "bob")
+        await store.forum.like_reply(a.id, "bob")
 
     with pytest.raises(PermissionDenied):
-        await c.delete_reply(a1.id, "bob")
+        await store.forum.delete_reply(a1.id, "bob")
     assert await counts(adb_conn) == before
-    assert await c.delete_reply(a1.id, "author") == "deleted"
+    assert await store.forum.delete_reply(a1.id, "author") == "deleted"
 
 
 async def test_a_deleted_reply_takes_no_answers(store: AsyncStore, adb_conn: AConn) -> None:
     course = await world(adb_conn)
-    c = store.community
-    post = await c.create_post(course, "bob", "Q", "Body")
-    a = await c.reply(post.id, "cy", "a")
-    await c.reply(post.id, "bob", "a1", parent_reply_id=a.id)
-    assert await c.delete_reply(a.id, "cy") == "tombstoned"
+    post = await store.forum.create_post(course, "bob", "Q", "Body")
+    a = await store.forum.reply(post.id, "cy", "a")
+    await store.forum.reply(post.id, "bob", "a1", parent_reply_id=a.id)
+    assert await store.forum.delete_reply(a.id, "cy") == "tombstoned"
     before = await counts(adb_conn)
     with pytest.raises(Conflict) as refused:
-        await c.reply(post.id, "bob", "to a deleted reply", parent_reply_id=a.id)
+        await store.forum.reply(post.id, "bob", "to a deleted reply", parent_reply_id=a.id)
     assert refused.value.field == "parent_reply_id"
     assert await counts(adb_conn) == before
-    await c.reply(post.id, "bob", "the post itself still takes replies")
+    await store.forum.reply(post.id, "bob", "the post itself still takes replies")
 
 
 async def test_an_erased_user_reads_as_deleted_user_and_counts_stay_exact(
     store: AsyncStore, adb_conn: AConn
 ) -> None:
     course = await world(adb_conn)
-    post = await store.community.create_post(course, "bob", "Q", "Body")
-    reply = await store.community.reply(post.id, "bob", "my own answer")
-    await store.community.like_post(post.id, "bob")
-    await store.community.like_post(post.id, "cy")
-    await store.community.like_reply(reply.id, "bob")
+    post = await store.forum.create_post(course, "bob", "Q", "Body")
+    reply = await store.forum.reply(post.id, "bob", "my own answer")
+    await store.forum.like_post(post.id, "bob")
+    await store.forum.like_post(post.id, "cy")
+    await store.forum.like_reply(reply.id, "bob")
     await store.users.erase("bob")
-    thread = await store.community.get_thread(post.id)
+    thread = await store.forum.get_thread(post.id)
     assert (thread.post.author_name, thread.post.author_clerk_id, thread.post.like_count) == (
         "deleted user",
         None,
@@ -326,15 +323,15 @@ async def test_an_erased_user_reads_as_deleted_user_and_counts_stay_exact(
         "my own answer",
         0,
     )
-    [listed] = await store.community.list_posts(course)
+    [listed] = await store.forum.list_posts(course)
     assert (listed.author_name, listed.like_count, listed.reply_count) == ("deleted user", 1, 1)
 
 
 async def test_the_thread_of_an_unknown_post_is_not_found(store: AsyncStore) -> None:
     with pytest.raises(NotFound):
-        await store.community.get_thread(uuid4())
+        await store.forum.get_thread(uuid4())
     with pytest.raises(InvalidValue):
-        await store.community.get_thread("nope")  # type: ignore[arg-type]
+        await store.forum.get_thread("nope")  # type: ignore[arg-type]
 
 
 # -- likes and notifications ---------------------------------------------------------------------------
@@ -342,35 +339,33 @@ async def test_the_thread_of_an_unknown_post_is_not_found(store: AsyncStore) -> 
 
 async def test_likes_are_idempotent_and_say_what_they_did(store: AsyncStore, adb_conn: AConn) -> None:
     course = await world(adb_conn)
-    post = await store.community.create_post(course, "bob", "Q", "Body")
-    c = store.community
-    assert (await c.like_post(post.id, "cy")).model_dump() == {"changed": True, "like_count": 1}
-    assert (await c.like_post(post.id, "cy")).model_dump() == {"changed": False, "like_count": 1}
-    assert (await c.like_post(post.id, "author")).like_count == 2
-    assert (await c.unlike_post(post.id, "cy")).model_dump() == {"changed": True, "like_count": 1}
-    assert (await c.unlike_post(post.id, "cy")).model_dump() == {"changed": False, "like_count": 1}
+    post = await store.forum.create_post(course, "bob", "Q", "Body")
+    assert (await store.forum.like_post(post.id, "cy")).model_dump() == {"changed": True, "like_count": 1}
+    assert (await store.forum.like_post(post.id, "cy")).model_dump() == {"changed": False, "like_count": 1}
+    assert (await store.forum.like_post(post.id, "author")).like_count == 2
+    assert (await store.forum.unlike_post(post.id, "cy")).model_dump() == {"changed": True, "like_count": 1}
+    assert (await store.forum.unlike_post(post.id, "cy")).model_dump() == {"changed": False, "like_count": 1}
     with pytest.raises(NotFound):
-        await c.like_post(uuid4(), "cy")
+        await store.forum.like_post(uuid4(), "cy")
     with pytest.raises(NotFound):
-        await c.unlike_reply(uuid4(), "cy")
+        await store.forum.unlike_reply(uuid4(), "cy")
     with pytest.raises(InvalidReference, match="clerk_id"):
-        await c.like_post(post.id, "ghost")
+        await store.forum.like_post(post.id, "ghost")
 
 
 async def test_a_like_notifies_the_author_once_per_liker_never_the_liker(
     store: AsyncStore, adb_conn: AConn
 ) -> None:
     course = await world(adb_conn)
-    post = await store.community.create_post(course, "bob", "Q", "Body")
-    reply = await store.community.reply(post.id, "cy", "A")
-    c = store.community
-    await c.like_post(post.id, "cy")
-    await c.unlike_post(post.id, "cy")
-    await c.like_post(post.id, "cy")
-    await c.like_post(post.id, "bob")  # one's own post: no notification
-    await c.like_reply(reply.id, "author")
-    await c.unlike_reply(reply.id, "author")
-    await c.like_reply(reply.id, "author")
+    post = await store.forum.create_post(course, "bob", "Q", "Body")
+    reply = await store.forum.reply(post.id, "cy", "A")
+    await store.forum.like_post(post.id, "cy")
+    await store.forum.unlike_post(post.id, "cy")
+    await store.forum.like_post(post.id, "cy")
+    await store.forum.like_post(post.id, "bob")  # one's own post: no notification
+    await store.forum.like_reply(reply.id, "author")
+    await store.forum.unlike_reply(reply.id, "author")
+    await store.forum.like_reply(reply.id, "author")
     assert await notifications(adb_conn, "bob") == [("like", "cy"), ("reply", "cy")]
     assert await notifications(adb_conn, "cy") == [("like", "author")]
 
@@ -378,18 +373,19 @@ async def test_a_like_notifies_the_author_once_per_liker_never_the_liker(
 async def test_replies_and_mentions_notify_in_the_same_statement(store: AsyncStore, adb_conn: AConn) -> None:
     course = await world(adb_conn)
     await make_user(adb_conn, "dee")
-    c = store.community
-    post = await c.create_post(course, "bob", "Q", "Hello @cy and @nobody, mail me at x@dee.example")
+    post = await store.forum.create_post(
+        course, "bob", "Q", "Hello @cy and @nobody, mail me at x@dee.example"
+    )
     assert await notifications(adb_conn, "cy") == [("mention", "bob")]
     assert await notifications(adb_conn, "dee") == []  # an email address is not a mention
 
-    a = await c.reply(post.id, "cy", "@bob @dee @cy see this.")
+    a = await store.forum.reply(post.id, "cy", "@bob @dee @cy see this.")
     # bob: the post's author, notified once (reply, not also mention); dee: mentioned; cy: never herself
     assert await notifications(adb_conn, "bob") == [("reply", "cy")]
     assert await notifications(adb_conn, "dee") == [("mention", "cy")]
     assert await notifications(adb_conn, "cy") == [("mention", "bob")]
 
-    await c.reply(post.id, "author", "nested", parent_reply_id=a.id)
+    await store.forum.reply(post.id, "author", "nested", parent_reply_id=a.id)
     assert await notifications(adb_conn, "cy") == [("mention", "bob"), ("reply", "author")]
     assert await notifications(adb_conn, "bob") == [("reply", "author"), ("reply", "cy")]
 
@@ -421,27 +417,26 @@ async def test_each_forum_operation_is_one_round_trip(fresh_db: str) -> None:
     async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as conn:
         course = await world(conn)
         store = AsyncStore.on(conn)
-        c = store.community
-        post = await c.create_post(course, "bob", "Q", "@cy look")
-        reply = await c.reply(post.id, "cy", "first")
+        post = await store.forum.create_post(course, "bob", "Q", "@cy look")
+        reply = await store.forum.reply(post.id, "cy", "first")
         for _ in range(20):
-            reply = await c.reply(post.id, "bob", "deeper", parent_reply_id=reply.id)
+            reply = await store.forum.reply(post.id, "bob", "deeper", parent_reply_id=reply.id)
         operations: dict[str, Any] = {
-            "create_post": lambda: c.create_post(course, "bob", "Q2", "@cy hi"),
-            "reply": lambda: c.reply(post.id, "author", "@bob yes", parent_reply_id=reply.id),
-            "like_post": lambda: c.like_post(post.id, "cy"),
-            "unlike_post": lambda: c.unlike_post(post.id, "cy"),
-            "like_reply": lambda: c.like_reply(reply.id, "cy"),
-            "edit_post": lambda: c.edit_post(post.id, "bob", body="edited"),
-            "list_posts": lambda: c.list_posts(course),
-            "list_active_posts": lambda: c.list_active_posts(course),
-            "get_thread": lambda: c.get_thread(post.id, viewer_clerk_id="cy"),
+            "create_post": lambda: store.forum.create_post(course, "bob", "Q2", "@cy hi"),
+            "reply": lambda: store.forum.reply(post.id, "author", "@bob yes", parent_reply_id=reply.id),
+            "like_post": lambda: store.forum.like_post(post.id, "cy"),
+            "unlike_post": lambda: store.forum.unlike_post(post.id, "cy"),
+            "like_reply": lambda: store.forum.like_reply(reply.id, "cy"),
+            "edit_post": lambda: store.forum.edit_post(post.id, "bob", body="edited"),
+            "list_posts": lambda: store.forum.list_posts(course),
+            "list_active_posts": lambda: store.forum.list_active_posts(course),
+            "get_thread": lambda: store.forum.get_thread(post.id, viewer_clerk_id="cy"),
         }
         for name, operation in operations.items():
             with round_trips(conn) as trips:
                 await operation()
             assert len(trips) == 1, (name, trips)
-        thread = await c.get_thread(post.id)
+        thread = await store.forum.get_thread(post.id)
         assert len(thread.replies) == 22 and thread.replies[-1].depth == 22
 
 
@@ -451,7 +446,7 @@ async def test_the_thread_query_reads_likes_and_children_through_indexes(fresh_d
         conn.execute("INSERT INTO users (clerk_id) VALUES ('a'), ('b')")
         course = conn.execute("INSERT INTO courses (title) VALUES ('C') RETURNING id").fetchone()
         assert course is not None
-        post = store.community.create_post(course[0], "a", "T", "B")
+        post = store.forum.create_post(course[0], "a", "T", "B")
         # enough rows that a sequential scan would lose
         conn.execute(
             "INSERT INTO forum_posts (course_id, title, body)"
@@ -466,7 +461,7 @@ async def test_the_thread_query_reads_likes_and_children_through_indexes(fresh_d
             "INSERT INTO forum_reply_likes (reply_id, user_clerk_id) SELECT id, 'b' FROM forum_replies"
         )
         conn.execute("ANALYZE")
-        store.community.reply(post.id, "b", "r")
+        store.forum.reply(post.id, "b", "r")
         query = next(q for q in parse_dir(queries_dir()) if q.name == "GetThread")
         plan = conn.execute(
             f"EXPLAIN {query.psycopg_sql}".encode(), {"post_id": post.id, "viewer_clerk_id": "b"}
@@ -483,20 +478,20 @@ async def test_32_threads_liking_and_unliking_one_post_leave_the_exact_count(fre
     users = [f"user_{i}" for i in range(32)]
     async with await learnstore.connect_async(fresh_db, max_size=32) as store:
         course = await world_in(fresh_db, *users)
-        post = await store.community.create_post(course, "bob", "Hot", "Take")
+        post = await store.forum.create_post(course, "bob", "Hot", "Take")
         rng = random.Random(9)
         plans = {user: [rng.choice(["like", "unlike"]) for _ in range(12)] for user in users}
 
         async def run(user: str) -> None:
             for action in plans[user]:
                 if action == "like":
-                    await store.community.like_post(post.id, user)
+                    await store.forum.like_post(post.id, user)
                 else:
-                    await store.community.unlike_post(post.id, user)
+                    await store.forum.unlike_post(post.id, user)
 
         await asyncio.gather(*(run(user) for user in users))
         expected = sum(1 for user in users if plans[user][-1] == "like")
-        thread = await store.community.get_thread(post.id)
+        thread = await store.forum.get_thread(post.id)
         assert thread.post.like_count == expected
         notified = await store.users.list_notifications("bob", limit=100)
         likers = {
@@ -513,8 +508,8 @@ def test_the_sync_store_runs_a_thread(db_conn: psycopg.Connection[Any]) -> None:
     ).fetchone()
     assert row is not None
     store = Store.on(db_conn)
-    post = store.community.create_post(row[0], "a", "T", "B")
-    reply = store.community.reply(post.id, "b", "R")
-    assert store.community.like_reply(reply.id, "a").changed
-    thread = store.community.get_thread(post.id, viewer_clerk_id="a")
+    post = store.forum.create_post(row[0], "a", "T", "B")
+    reply = store.forum.reply(post.id, "b", "R")
+    assert store.forum.like_reply(reply.id, "a").changed
+    thread = store.forum.get_thread(post.id, viewer_clerk_id="a")
     assert [(n.depth, n.liked_by_viewer) for n in [thread.post, *thread.replies]] == [(0, False), (1, True)]

@@ -18,7 +18,7 @@ from psycopg import pq
 import learnstore
 from learnstore import AsyncStore, Store
 from learnstore.errors import Conflict, InvalidReference, InvalidValue, NotFound, PermissionDenied
-from learnstore.repositories.community_async import CourseEdit, LessonEdit
+from learnstore.repositories.edits_async import CourseEdit, LessonEdit
 from learnstore.types import TextContent
 
 AConn = psycopg.AsyncConnection[Any]
@@ -68,22 +68,25 @@ async def rows(conn: AConn, table: str) -> list[tuple[Any, ...]]:
 async def test_an_invitation_is_accepted_and_makes_an_editor(store: AsyncStore, adb_conn: AConn) -> None:
     await users(adb_conn, "author", "ed", "rev")
     course, _, _ = await course_with_lesson(store)
-    c = store.community
-    seat = await c.invite_collaborator(course, "author", "ed", "editor")
+    seat = await store.collaboration.invite_collaborator(course, "author", "ed", "editor")
     assert (seat.status, seat.role) == ("pending", "editor")
-    assert not await c.may_edit_course(course, "ed")  # not before accepting
+    assert not await store.collaboration.may_edit_course(course, "ed")  # not before accepting
     [invited] = await store.users.list_notifications("ed")
     assert (invited.type, invited.source_id) == ("system", course)
 
-    accepted = await c.respond_to_invitation(course, "ed", accept=True)
+    accepted = await store.collaboration.respond_to_invitation(course, "ed", accept=True)
     assert accepted.status == "accepted"
-    assert await c.may_edit_course(course, "ed") and await c.may_edit_course(course, "author")
-    assert not await c.may_review_course(course, "ed")
+    assert await store.collaboration.may_edit_course(
+        course, "ed"
+    ) and await store.collaboration.may_edit_course(course, "author")
+    assert not await store.collaboration.may_review_course(course, "ed")
 
-    await c.invite_collaborator(course, "author", "rev", "reviewer")
-    await c.respond_to_invitation(course, "rev", accept=True)
-    assert await c.may_review_course(course, "rev") and not await c.may_edit_course(course, "rev")
-    assert [(s.user_clerk_id, s.role) for s in await c.list_collaborators(course)] == [
+    await store.collaboration.invite_collaborator(course, "author", "rev", "reviewer")
+    await store.collaboration.respond_to_invitation(course, "rev", accept=True)
+    assert await store.collaboration.may_review_course(
+        course, "rev"
+    ) and not await store.collaboration.may_edit_course(course, "rev")
+    assert [(s.user_clerk_id, s.role) for s in await store.collaboration.list_collaborators(course)] == [
         ("ed", "editor"),
         ("rev", "reviewer"),
     ]
@@ -93,26 +96,31 @@ async def test_an_invitation_is_accepted_and_makes_an_editor(store: AsyncStore, 
 async def test_declining_changing_roles_leaving_and_removing(store: AsyncStore, adb_conn: AConn) -> None:
     await users(adb_conn, "author", "ed", "cy")
     course, _, _ = await course_with_lesson(store)
-    c = store.community
-    await c.invite_collaborator(course, "author", "ed")
-    declined = await c.respond_to_invitation(course, "ed", accept=False)
-    assert declined.status == "declined" and not await c.may_edit_course(course, "ed")
+    await store.collaboration.invite_collaborator(course, "author", "ed")
+    declined = await store.collaboration.respond_to_invitation(course, "ed", accept=False)
+    assert declined.status == "declined" and not await store.collaboration.may_edit_course(course, "ed")
     with pytest.raises(NotFound):
-        await c.respond_to_invitation(course, "ed", accept=True)  # nothing pending
-    assert (await c.invite_collaborator(course, "author", "ed", "reviewer")).status == "pending"
-    await c.respond_to_invitation(course, "ed", accept=True)
-    assert (await c.set_collaborator_role(course, "author", "ed", "editor")).role == "editor"
-    assert await c.may_edit_course(course, "ed")
+        await store.collaboration.respond_to_invitation(course, "ed", accept=True)  # nothing pending
+    assert (
+        await store.collaboration.invite_collaborator(course, "author", "ed", "reviewer")
+    ).status == "pending"
+    await store.collaboration.respond_to_invitation(course, "ed", accept=True)
+    assert (
+        await store.collaboration.set_collaborator_role(course, "author", "ed", "editor")
+    ).role == "editor"
+    assert await store.collaboration.may_edit_course(course, "ed")
     # re-inviting an accepted collaborator keeps them accepted
-    assert (await c.invite_collaborator(course, "author", "ed", "editor")).status == "accepted"
+    assert (
+        await store.collaboration.invite_collaborator(course, "author", "ed", "editor")
+    ).status == "accepted"
 
-    await c.invite_collaborator(course, "author", "cy")
-    await c.remove_collaborator(course, "cy", "cy")  # leaving
-    await c.remove_collaborator(course, "author", "ed")  # removed
-    assert await c.list_collaborators(course) == []
-    assert not await c.may_edit_course(course, "ed")
+    await store.collaboration.invite_collaborator(course, "author", "cy")
+    await store.collaboration.remove_collaborator(course, "cy", "cy")  # leaving
+    await store.collaboration.remove_collaborator(course, "author", "ed")  # removed
+    assert await store.collaboration.list_collaborators(course) == []
+    assert not await store.collaboration.may_edit_course(course, "ed")
     with pytest.raises(NotFound):
-        await c.remove_collaborator(course, "author", "ed")
+        await store.collaboration.remove_collaborator(course, "author", "ed")
 
 
 async def test_only_the_author_manages_collaborators_and_refusals_write_nothing(
@@ -120,27 +128,26 @@ async def test_only_the_author_manages_collaborators_and_refusals_write_nothing(
 ) -> None:
     await users(adb_conn, "author", "ed", "cy")
     course, _, _ = await course_with_lesson(store)
-    c = store.community
-    await c.invite_collaborator(course, "author", "ed")
-    await c.respond_to_invitation(course, "ed", accept=True)
+    await store.collaboration.invite_collaborator(course, "author", "ed")
+    await store.collaboration.respond_to_invitation(course, "ed", accept=True)
     before = (await rows(adb_conn, "collaborators"), await rows(adb_conn, "notifications"))
     with pytest.raises(PermissionDenied):
-        await c.invite_collaborator(course, "ed", "cy")  # an editor does not manage seats
+        await store.collaboration.invite_collaborator(course, "ed", "cy")  # an editor does not manage seats
     with pytest.raises(PermissionDenied):
-        await c.set_collaborator_role(course, "cy", "ed", "reviewer")
+        await store.collaboration.set_collaborator_role(course, "cy", "ed", "reviewer")
     with pytest.raises(PermissionDenied):
-        await c.remove_collaborator(course, "cy", "ed")
+        await store.collaboration.remove_collaborator(course, "cy", "ed")
     with pytest.raises(InvalidValue, match="own collaborator"):
-        await c.invite_collaborator(course, "author", "author")
+        await store.collaboration.invite_collaborator(course, "author", "author")
     with pytest.raises(InvalidValue):
-        await c.invite_collaborator(course, "author", "cy", "owner")  # type: ignore[arg-type]
+        await store.collaboration.invite_collaborator(course, "author", "cy", "owner")  # type: ignore[arg-type]
     with pytest.raises(NotFound):
-        await c.invite_collaborator(uuid4(), "author", "cy")
+        await store.collaboration.invite_collaborator(uuid4(), "author", "cy")
     with pytest.raises(InvalidReference, match="user_clerk_id"):
-        await c.invite_collaborator(course, "author", "ghost")
+        await store.collaboration.invite_collaborator(course, "author", "ghost")
     assert (await rows(adb_conn, "collaborators"), await rows(adb_conn, "notifications")) == before
     with pytest.raises(NotFound):
-        await c.may_edit_course(uuid4(), "ed")
+        await store.collaboration.may_edit_course(uuid4(), "ed")
 
 
 # -- content changes with an acting user ---------------------------------------------------------------
@@ -149,11 +156,10 @@ async def test_only_the_author_manages_collaborators_and_refusals_write_nothing(
 async def test_content_changes_check_the_acting_user(store: AsyncStore, adb_conn: AConn) -> None:
     await users(adb_conn, "author", "ed", "rev", "cy")
     course, unit, lesson = await course_with_lesson(store)
-    c = store.community
     for user, role in (("ed", "editor"), ("rev", "reviewer")):
-        await c.invite_collaborator(course, "author", user, role)  # type: ignore[arg-type]
-        await c.respond_to_invitation(course, user, accept=True)
-    await c.invite_collaborator(course, "author", "cy")  # pending: not yet an editor
+        await store.collaboration.invite_collaborator(course, "author", user, role)  # type: ignore[arg-type]
+        await store.collaboration.respond_to_invitation(course, user, accept=True)
+    await store.collaboration.invite_collaborator(course, "author", "cy")  # pending: not yet an editor
 
     content = store.content
     renamed = await content.update_course(course, title="By the editor", acting_clerk_id="ed")
@@ -195,11 +201,11 @@ async def test_an_editor_removed_mid_change_waits_for_it(fresh_db: str) -> None:
                 {"type": "user.created", "data": {"id": clerk_id, "updated_at": 1}}
             )
         course = await store.content.create_course("author", "C")
-        await store.community.invite_collaborator(course.id, "author", "ed")
-        await store.community.respond_to_invitation(course.id, "ed", accept=True)
+        await store.collaboration.invite_collaborator(course.id, "author", "ed")
+        await store.collaboration.respond_to_invitation(course.id, "ed", accept=True)
         async with store.transaction() as tx:
             await tx.content.update_course(course.id, title="Mid-change", acting_clerk_id="ed")
-            removal = asyncio.create_task(store.community.remove_collaborator(course.id, "author", "ed"))
+            removal = asyncio.create_task(store.collaboration.remove_collaborator(course.id, "author", "ed"))
             await asyncio.sleep(0.3)
             assert not removal.done()
         await removal
@@ -214,25 +220,26 @@ async def test_an_editor_removed_mid_change_waits_for_it(fresh_db: str) -> None:
 async def test_an_approved_edit_is_applied_with_its_status(store: AsyncStore, adb_conn: AConn) -> None:
     await users(adb_conn, "author", "rev", "learner")
     course, _, lesson = await course_with_lesson(store)
-    c = store.community
-    await c.invite_collaborator(course, "author", "rev", "reviewer")
-    await c.respond_to_invitation(course, "rev", accept=True)
+    await store.collaboration.invite_collaborator(course, "author", "rev", "reviewer")
+    await store.collaboration.respond_to_invitation(course, "rev", accept=True)
 
-    course_edit = await c.propose_edit(
+    course_edit = await store.edits.propose_edit(
         course,
         "learner",
         "Clearer title",
         CourseEdit(title="Portuguese for travellers", learning_objectives=["Greet"]),
     )
-    lesson_edit = await c.propose_edit(
+    lesson_edit = await store.edits.propose_edit(
         course, "learner", "Fix the greeting", {"content": {"body": "Olá!"}}, lesson_id=lesson
     )
     # one transaction: both have the same created_at, so the page is ordered by id
-    pending = await c.list_pending_edits(course)
+    pending = await store.edits.list_pending_edits(course)
     assert [e.id for e in pending] == sorted([course_edit.id, lesson_edit.id], reverse=True)
-    assert [e.id for e in await c.list_pending_edits(course, limit=1, before=pending[0])] == [pending[1].id]
+    assert [e.id for e in await store.edits.list_pending_edits(course, limit=1, before=pending[0])] == [
+        pending[1].id
+    ]
 
-    approved = await c.approve_edit(course_edit.id, "rev", note="Thanks")
+    approved = await store.edits.approve_edit(course_edit.id, "rev", note="Thanks")
     assert (approved.status, approved.reviewer_clerk_id, approved.review_note) == (
         "approved",
         "rev",
@@ -244,12 +251,12 @@ async def test_an_approved_edit_is_applied_with_its_status(store: AsyncStore, ad
         ["Greet"],
         "Phrases",
     )
-    rejected = await c.reject_edit(lesson_edit.id, "author", note="Keep it calm")
+    rejected = await store.edits.reject_edit(lesson_edit.id, "author", note="Keep it calm")
     assert (rejected.status, rejected.review_note) == ("rejected", "Keep it calm")
     assert (await store.content.get_lesson(lesson)).content == {"body": "Olá"}
-    assert await c.list_pending_edits(course) == []
+    assert await store.edits.list_pending_edits(course) == []
     with pytest.raises(Conflict, match="already"):
-        await c.approve_edit(lesson_edit.id, "author")
+        await store.edits.approve_edit(lesson_edit.id, "author")
 
 
 async def test_a_stale_edit_conflicts_and_applies_nothing(fresh_db: str) -> None:
@@ -261,21 +268,21 @@ async def test_a_stale_edit_conflicts_and_applies_nothing(fresh_db: str) -> None
         course = await store.content.create_course("author", "C")
         unit = await store.content.add_unit(course.id, "U")
         lesson = await store.content.add_lesson(unit.id, "L", "text", {"body": "one"})
-        edit = await store.community.propose_edit(
+        edit = await store.edits.propose_edit(
             course.id, "learner", "Better", LessonEdit(content={"body": "two"}), lesson_id=lesson.id
         )
         await store.content.update_lesson(lesson.id, title="Changed meanwhile")
         with pytest.raises(Conflict, match="stale") as stale:
-            await store.community.approve_edit(edit.id, "author")
+            await store.edits.approve_edit(edit.id, "author")
         assert stale.value.field == "edit_id"
         after = await store.content.get_lesson(lesson.id)
         assert (after.title, after.content) == ("Changed meanwhile", {"body": "one"})
-        assert (await store.community.get_edit(edit.id)).status == "pending"
+        assert (await store.edits.get_edit(edit.id)).status == "pending"
         # a fresh proposal against the current lesson goes through
-        again = await store.community.propose_edit(
+        again = await store.edits.propose_edit(
             course.id, "learner", "Better", {"content": {"body": "two"}}, lesson_id=lesson.id
         )
-        await store.community.approve_edit(again.id, "author")
+        await store.edits.approve_edit(again.id, "author")
         assert (await store.content.get_lesson(lesson.id)).content == {"body": "two"}
 
 
@@ -285,10 +292,9 @@ async def test_hostile_edits_and_reviews_are_refused_and_write_nothing(
     await users(adb_conn, "author", "ed", "learner")
     course, _, lesson = await course_with_lesson(store)
     other, _, other_lesson = await course_with_lesson(store)
-    c = store.community
-    await c.invite_collaborator(course, "author", "ed", "editor")
-    await c.respond_to_invitation(course, "ed", accept=True)
-    edit = await c.propose_edit(course, "learner", "Title", {"title": "New"})
+    await store.collaboration.invite_collaborator(course, "author", "ed", "editor")
+    await store.collaboration.respond_to_invitation(course, "ed", accept=True)
+    edit = await store.edits.propose_edit(course, "learner", "Title", {"title": "New"})
     before = [await rows(adb_conn, t) for t in ("suggested_edits", "courses", "lessons")]
 
     bad_changes: list[Any] = [
@@ -300,28 +306,30 @@ async def test_hostile_edits_and_reviews_are_refused_and_write_nothing(
     ]
     for changes in bad_changes:
         with pytest.raises(InvalidValue):
-            await c.propose_edit(course, "learner", "S", changes)
+            await store.edits.propose_edit(course, "learner", "S", changes)
     with pytest.raises(InvalidValue):  # content of the wrong type for a text lesson
-        await c.propose_edit(
+        await store.edits.propose_edit(
             course, "learner", "S", {"content": {"url": "https://v.example/x"}}, lesson_id=lesson
         )
     with pytest.raises(InvalidValue):
-        await c.propose_edit(course, "learner", "S", {"description": "lessons have none"}, lesson_id=lesson)
+        await store.edits.propose_edit(
+            course, "learner", "S", {"description": "lessons have none"}, lesson_id=lesson
+        )
     with pytest.raises(NotFound, match="lesson"):
-        await c.propose_edit(course, "learner", "S", {"title": "T"}, lesson_id=other_lesson)
+        await store.edits.propose_edit(course, "learner", "S", {"title": "T"}, lesson_id=other_lesson)
     with pytest.raises(NotFound, match="course"):
-        await c.propose_edit(uuid4(), "learner", "S", {"title": "T"})
+        await store.edits.propose_edit(uuid4(), "learner", "S", {"title": "T"})
     with pytest.raises(InvalidValue):
-        await c.propose_edit(course, "learner", "x" * 501, {"title": "T"})
+        await store.edits.propose_edit(course, "learner", "x" * 501, {"title": "T"})
     for outsider in ("ed", "learner", "ghost"):  # an editor is not a reviewer
         with pytest.raises(PermissionDenied):
-            await c.approve_edit(edit.id, outsider)
+            await store.edits.approve_edit(edit.id, outsider)
         with pytest.raises(PermissionDenied):
-            await c.reject_edit(edit.id, outsider)
+            await store.edits.reject_edit(edit.id, outsider)
     with pytest.raises(NotFound):
-        await c.approve_edit(uuid4(), "author")
+        await store.edits.approve_edit(uuid4(), "author")
     with pytest.raises(InvalidValue):
-        await c.approve_edit(edit.id, "author", note="x" * 2001)
+        await store.edits.approve_edit(edit.id, "author", note="x" * 2001)
     assert [await rows(adb_conn, t) for t in ("suggested_edits", "courses", "lessons")] == before
     assert other != course
 
@@ -330,8 +338,8 @@ def test_the_sync_store_reviews_an_edit(db_conn: psycopg.Connection[Any]) -> Non
     db_conn.execute("INSERT INTO users (clerk_id) VALUES ('author'), ('learner')")
     store = Store.on(db_conn)
     course = store.content.create_course("author", "C")
-    edit = store.community.propose_edit(course.id, "learner", "Describe", {"description": "Now described"})
-    store.community.approve_edit(edit.id, "author")
+    edit = store.edits.propose_edit(course.id, "learner", "Describe", {"description": "Now described"})
+    store.edits.approve_edit(edit.id, "author")
     assert store.content.get_course(course.id).description == "Now described"
 
 
@@ -342,12 +350,12 @@ async def test_two_reviewers_approving_at_once_apply_the_edit_once(fresh_db: str
                 {"type": "user.created", "data": {"id": clerk_id, "updated_at": 1}}
             )
         course = await store.content.create_course("author", "C")
-        await store.community.invite_collaborator(course.id, "author", "rev", "reviewer")
-        await store.community.respond_to_invitation(course.id, "rev", accept=True)
-        edit = await store.community.propose_edit(course.id, "learner", "Rename", {"title": "Renamed"})
+        await store.collaboration.invite_collaborator(course.id, "author", "rev", "reviewer")
+        await store.collaboration.respond_to_invitation(course.id, "rev", accept=True)
+        edit = await store.edits.propose_edit(course.id, "learner", "Rename", {"title": "Renamed"})
         results = await asyncio.gather(
-            store.community.approve_edit(edit.id, "author"),
-            store.community.approve_edit(edit.id, "rev"),
+            store.edits.approve_edit(edit.id, "author"),
+            store.edits.approve_edit(edit.id, "rev"),
             return_exceptions=True,
         )
         approved = [r for r in results if not isinstance(r, BaseException)]
@@ -362,21 +370,26 @@ async def test_collaborator_and_edit_operations_are_one_round_trip(fresh_db: str
         await users(conn, "author", "ed", "learner")
         store = AsyncStore.on(conn)
         course = await store.content.create_course("author", "C")
-        c = store.community
         edits = [
-            await c.propose_edit(course.id, "learner", f"Edit {i}", {"description": f"D{i}"})
+            await store.edits.propose_edit(course.id, "learner", f"Edit {i}", {"description": f"D{i}"})
             for i in range(2)
         ]
         operations: dict[str, Any] = {
-            "invite_collaborator": lambda: c.invite_collaborator(course.id, "author", "ed", "reviewer"),
-            "respond_to_invitation": lambda: c.respond_to_invitation(course.id, "ed", accept=True),
-            "set_collaborator_role": lambda: c.set_collaborator_role(course.id, "author", "ed", "reviewer"),
-            "may_edit_course": lambda: c.may_edit_course(course.id, "ed"),
-            "list_collaborators": lambda: c.list_collaborators(course.id),
-            "propose_edit": lambda: c.propose_edit(course.id, "learner", "Another", {"title": "T"}),
-            "approve_edit": lambda: c.approve_edit(edits[0].id, "ed"),
-            "reject_edit": lambda: c.reject_edit(edits[1].id, "author", note="No"),
-            "list_pending_edits": lambda: c.list_pending_edits(course.id),
+            "invite_collaborator": lambda: store.collaboration.invite_collaborator(
+                course.id, "author", "ed", "reviewer"
+            ),
+            "respond_to_invitation": lambda: store.collaboration.respond_to_invitation(
+                course.id, "ed", accept=True
+            ),
+            "set_collaborator_role": lambda: store.collaboration.set_collaborator_role(
+                course.id, "author", "ed", "reviewer"
+            ),
+            "may_edit_course": lambda: store.collaboration.may_edit_course(course.id, "ed"),
+            "list_collaborators": lambda: store.collaboration.list_collaborators(course.id),
+            "propose_edit": lambda: store.edits.propose_edit(course.id, "learner", "Another", {"title": "T"}),
+            "approve_edit": lambda: store.edits.approve_edit(edits[0].id, "ed"),
+            "reject_edit": lambda: store.edits.reject_edit(edits[1].id, "author", note="No"),
+            "list_pending_edits": lambda: store.edits.list_pending_edits(course.id),
         }
         for name, operation in operations.items():
             with round_trips(conn) as trips:

@@ -85,32 +85,32 @@ async def test_a_learner_reviews_once_and_reviewing_again_replaces_it(
     await users(adb_conn, "ana", "ben")
     course = await published(adb_conn)
     await enrol(adb_conn, course, "ana", "ben")
-    first = await store.community.review_course(course, "ana", 2, comment="Too fast")
-    again = await store.community.review_course(course, "ana", 4, comment="Better on a second look")
+    first = await store.reviews.review_course(course, "ana", 2, comment="Too fast")
+    again = await store.reviews.review_course(course, "ana", 4, comment="Better on a second look")
     assert again.id == first.id and (again.rating, again.comment) == (4, "Better on a second look")
-    await store.community.review_course(course, "ben", 5)
-    reviews = await store.community.list_reviews(course)
+    await store.reviews.review_course(course, "ben", 5)
+    reviews = await store.reviews.list_reviews(course)
     assert sorted((r.author_name, r.rating) for r in reviews) == [("Ana", 4), ("Ben", 5)]
-    assert await store.community.delete_review(course, "ben")
-    assert not await store.community.delete_review(course, "ben")
+    assert await store.reviews.delete_review(course, "ben")
+    assert not await store.reviews.delete_review(course, "ben")
 
 
 async def test_hostile_reviews_are_refused_and_write_nothing(store: AsyncStore, adb_conn: AConn) -> None:
     await users(adb_conn, "ana", "outsider")
     course = await published(adb_conn)
     await enrol(adb_conn, course, "ana")
-    await store.community.review_course(course, "ana", 3)
+    await store.reviews.review_course(course, "ana", 3)
     before = await feedback_rows(adb_conn)
     for rating in (0, 6, -1, 3.5, "5", True, None):
         with pytest.raises(InvalidValue, match="rating"):
-            await store.community.review_course(course, "ana", rating)  # type: ignore[arg-type]
+            await store.reviews.review_course(course, "ana", rating)  # type: ignore[arg-type]
     with pytest.raises(InvalidValue, match="comment"):
-        await store.community.review_course(course, "ana", 5, comment="x" * 1_000_000)
+        await store.reviews.review_course(course, "ana", 5, comment="x" * 1_000_000)
     with pytest.raises(Conflict, match="enrolled") as refused:
-        await store.community.review_course(course, "outsider", 5)
+        await store.reviews.review_course(course, "outsider", 5)
     assert refused.value.field == "course_id"
     with pytest.raises(Conflict):
-        await store.community.review_course(uuid4(), "ana", 5)
+        await store.reviews.review_course(uuid4(), "ana", 5)
     assert await feedback_rows(adb_conn) == before
 
 
@@ -118,20 +118,28 @@ async def test_upvotes_are_idempotent_and_never_ones_own(store: AsyncStore, adb_
     await users(adb_conn, "ana", "ben", "cy")
     course = await published(adb_conn)
     await enrol(adb_conn, course, "ana")
-    review = await store.community.review_course(course, "ana", 5)
-    c = store.community
-    assert (await c.upvote_review(review.id, "ben")).model_dump() == {"changed": True, "upvote_count": 1}
-    assert (await c.upvote_review(review.id, "ben")).model_dump() == {"changed": False, "upvote_count": 1}
-    assert (await c.upvote_review(review.id, "cy")).upvote_count == 2
-    assert (await c.remove_upvote(review.id, "cy")).model_dump() == {"changed": True, "upvote_count": 1}
-    assert not (await c.remove_upvote(review.id, "cy")).changed
+    review = await store.reviews.review_course(course, "ana", 5)
+    assert (await store.reviews.upvote_review(review.id, "ben")).model_dump() == {
+        "changed": True,
+        "upvote_count": 1,
+    }
+    assert (await store.reviews.upvote_review(review.id, "ben")).model_dump() == {
+        "changed": False,
+        "upvote_count": 1,
+    }
+    assert (await store.reviews.upvote_review(review.id, "cy")).upvote_count == 2
+    assert (await store.reviews.remove_upvote(review.id, "cy")).model_dump() == {
+        "changed": True,
+        "upvote_count": 1,
+    }
+    assert not (await store.reviews.remove_upvote(review.id, "cy")).changed
     before = await feedback_rows(adb_conn)
     with pytest.raises(InvalidValue, match="own"):
-        await c.upvote_review(review.id, "ana")
+        await store.reviews.upvote_review(review.id, "ana")
     with pytest.raises(NotFound):
-        await c.upvote_review(uuid4(), "ben")
+        await store.reviews.upvote_review(uuid4(), "ben")
     assert await feedback_rows(adb_conn) == before
-    [listed] = await c.list_reviews(course)
+    [listed] = await store.reviews.list_reviews(course)
     assert listed.upvote_count == 1
 
 
@@ -142,10 +150,10 @@ async def test_32_concurrent_upvoters_are_counted_exactly(fresh_db: str) -> None
         course = await published(conn)
         await enrol(conn, course, "ana")
     async with await learnstore.connect_async(fresh_db, max_size=32) as store:
-        review = await store.community.review_course(course, "ana", 4)
-        await asyncio.gather(*(store.community.upvote_review(review.id, v) for v in voters + voters[:8]))
-        await asyncio.gather(*(store.community.remove_upvote(review.id, v) for v in voters[:5]))
-        [listed] = await store.community.list_reviews(course)
+        review = await store.reviews.review_course(course, "ana", 4)
+        await asyncio.gather(*(store.reviews.upvote_review(review.id, v) for v in voters + voters[:8]))
+        await asyncio.gather(*(store.reviews.remove_upvote(review.id, v) for v in voters[:5]))
+        [listed] = await store.reviews.list_reviews(course)
         assert listed.upvote_count == 27
 
 
@@ -158,8 +166,8 @@ async def test_the_rating_summary_counts_means_and_scores(store: AsyncStore, adb
     course = await published(adb_conn)
     await enrol(adb_conn, course, *learners)
     for learner, stars in zip(learners, [5, 5, 4, 4, 1, 5], strict=True):
-        await store.community.review_course(course, learner, stars)
-    stats = await store.community.get_rating_stats(course)
+        await store.reviews.review_course(course, learner, stars)
+    stats = await store.reviews.get_rating_stats(course)
     assert (stats.rating_count, stats.average_rating) == (6, Decimal("4.00"))
     assert stats.histogram == {1: 1, 2: 0, 3: 0, 4: 2, 5: 3}
     assert stats.score == Decimal("3.3750")  # (10 * 3 + 24) / (10 + 6)
@@ -168,10 +176,10 @@ async def test_the_rating_summary_counts_means_and_scores(store: AsyncStore, adb
     assert (summary.average_rating, summary.rating_count) == (stats.average_rating, stats.rating_count)
 
     empty = await published(adb_conn, "Empty")
-    unrated = await store.community.get_rating_stats(empty)
+    unrated = await store.reviews.get_rating_stats(empty)
     assert (unrated.rating_count, unrated.average_rating, unrated.score) == (0, None, Decimal(3))
     with pytest.raises(NotFound):
-        await store.community.get_rating_stats(uuid4())
+        await store.reviews.get_rating_stats(uuid4())
 
 
 async def test_one_five_star_review_does_not_beat_five_hundred_at_4_8(
@@ -181,7 +189,7 @@ async def test_one_five_star_review_does_not_beat_five_hundred_at_4_8(
     lucky = await published(adb_conn, "One lucky review")
     loved = await published(adb_conn, "Loved by many")
     await enrol(adb_conn, lucky, "fan")
-    await store.community.review_course(lucky, "fan", 5)
+    await store.reviews.review_course(lucky, "fan", 5)
     # 500 reviews averaging 4.8: 400 fives and 100 fours, by erased reviewers (author NULL)
     await adb_conn.execute(
         "INSERT INTO course_feedback (course_id, user_clerk_id, rating)"
@@ -191,7 +199,7 @@ async def test_one_five_star_review_does_not_beat_five_hundred_at_4_8(
     best = await store.catalog.discover(order="rating", limit=2)
     assert [c.title for c in best.items] == ["Loved by many", "One lucky review"]
     assert [c.rating_score for c in best.items] == [Decimal("4.7647"), Decimal("3.1818")]
-    assert (await store.community.get_rating_stats(loved)).score == best.items[0].rating_score
+    assert (await store.reviews.get_rating_stats(loved)).score == best.items[0].rating_score
 
 
 # -- activity and trending ------------------------------------------------------------------------------
@@ -202,20 +210,19 @@ async def test_a_users_activity_is_one_feed_newest_first(fresh_db: str) -> None:
         await users(conn, "ana", "ben")
         course = await published(conn)
     async with await learnstore.connect_async(fresh_db) as store:
-        c = store.community
-        post = await c.create_post(course, "ana", "My question", "Body")
-        other = await c.create_post(course, "ben", "Ben's", "Body")
-        reply = await c.reply(other.id, "ana", "An answer")
-        await c.like_post(other.id, "ana")
-        await c.like_reply(reply.id, "ben")  # ben's gesture: not in ana's feed
-        first = await c.list_activity("ana", limit=2)
-        rest = await c.list_activity("ana", limit=10, before=first[-1])
+        post = await store.forum.create_post(course, "ana", "My question", "Body")
+        other = await store.forum.create_post(course, "ben", "Ben's", "Body")
+        reply = await store.forum.reply(other.id, "ana", "An answer")
+        await store.forum.like_post(other.id, "ana")
+        await store.forum.like_reply(reply.id, "ben")  # ben's gesture: not in ana's feed
+        first = await store.forum.list_activity("ana", limit=2)
+        rest = await store.forum.list_activity("ana", limit=10, before=first[-1])
         feed = [(a.kind, a.text) for a in first + rest]
         assert feed == [("post_like", "Ben's"), ("reply", "An answer"), ("post", "My question")]
         assert first[0].post_id == other.id and rest[0].post_id == post.id
-        assert await c.list_activity("nobody") == []
+        assert await store.forum.list_activity("nobody") == []
         with pytest.raises(InvalidValue):
-            await c.list_activity("ana", limit=0)
+            await store.forum.list_activity("ana", limit=0)
 
 
 async def test_trending_courses_and_tags_count_recent_forum_activity(
@@ -227,21 +234,20 @@ async def test_trending_courses_and_tags_count_recent_forum_activity(
     old = await published(adb_conn, "Old news")
     for course, tag in ((busy, "SQL"), (quiet, "SQL"), (old, "Rust")):
         await store.catalog.attach_tags(course, [tag])
-    c = store.community
-    post = await c.create_post(busy, "ana", "Hot", "Body")
-    await c.reply(post.id, "ben", "Yes")
-    await c.like_post(post.id, "ben")
-    await c.create_post(quiet, "ben", "Hello", "Body")
-    stale = await c.create_post(old, "ana", "Long ago", "Body")
+    post = await store.forum.create_post(busy, "ana", "Hot", "Body")
+    await store.forum.reply(post.id, "ben", "Yes")
+    await store.forum.like_post(post.id, "ben")
+    await store.forum.create_post(quiet, "ben", "Hello", "Body")
+    stale = await store.forum.create_post(old, "ana", "Long ago", "Body")
     await adb_conn.execute(
         "UPDATE forum_posts SET created_at = now() - interval '30 days' WHERE id = %s", [stale.id]
     )
-    trending = await c.list_trending_courses(days=7)
+    trending = await store.forum.list_trending_courses(days=7)
     assert [(t.title, t.activity) for t in trending] == [("Busy", 3), ("Quiet", 1)]
-    assert [(t.name, t.activity) for t in await c.list_trending_tags(days=7)] == [("SQL", 4)]
-    assert [t.title for t in await c.list_trending_courses(days=60, limit=1)] == ["Busy"]
+    assert [(t.name, t.activity) for t in await store.forum.list_trending_tags(days=7)] == [("SQL", 4)]
+    assert [t.title for t in await store.forum.list_trending_courses(days=60, limit=1)] == ["Busy"]
     with pytest.raises(InvalidValue):
-        await c.list_trending_courses(days=0)
+        await store.forum.list_trending_courses(days=0)
 
 
 def test_the_sync_store_reviews_and_summarises(db_conn: psycopg.Connection[Any]) -> None:
@@ -250,9 +256,9 @@ def test_the_sync_store_reviews_and_summarises(db_conn: psycopg.Connection[Any])
     assert row is not None
     db_conn.execute("INSERT INTO user_courses (user_clerk_id, course_id) VALUES ('ana', %s)", [row[0]])
     store = Store.on(db_conn)
-    review = store.community.review_course(row[0], "ana", 5, comment="Great")
-    assert store.community.upvote_review(review.id, "ben").upvote_count == 1
-    assert store.community.get_rating_stats(row[0]).histogram[5] == 1
+    review = store.reviews.review_course(row[0], "ana", 5, comment="Great")
+    assert store.reviews.upvote_review(review.id, "ben").upvote_count == 1
+    assert store.reviews.get_rating_stats(row[0]).histogram[5] == 1
 
 
 async def test_review_feed_and_trending_operations_are_one_round_trip(fresh_db: str) -> None:
@@ -261,18 +267,17 @@ async def test_review_feed_and_trending_operations_are_one_round_trip(fresh_db: 
         course = await published(conn)
         await enrol(conn, course, "ana")
         store = AsyncStore.on(conn)
-        c = store.community
-        review = await c.review_course(course, "ana", 4)
-        await c.create_post(course, "ana", "T", "B")
+        review = await store.reviews.review_course(course, "ana", 4)
+        await store.forum.create_post(course, "ana", "T", "B")
         operations: dict[str, Any] = {
-            "review_course": lambda: c.review_course(course, "ana", 5),
-            "upvote_review": lambda: c.upvote_review(review.id, "ben"),
-            "remove_upvote": lambda: c.remove_upvote(review.id, "ben"),
-            "get_rating_stats": lambda: c.get_rating_stats(course),
-            "list_reviews": lambda: c.list_reviews(course),
-            "list_activity": lambda: c.list_activity("ana"),
-            "list_trending_courses": lambda: c.list_trending_courses(),
-            "list_trending_tags": lambda: c.list_trending_tags(),
+            "review_course": lambda: store.reviews.review_course(course, "ana", 5),
+            "upvote_review": lambda: store.reviews.upvote_review(review.id, "ben"),
+            "remove_upvote": lambda: store.reviews.remove_upvote(review.id, "ben"),
+            "get_rating_stats": lambda: store.reviews.get_rating_stats(course),
+            "list_reviews": lambda: store.reviews.list_reviews(course),
+            "list_activity": lambda: store.forum.list_activity("ana"),
+            "list_trending_courses": lambda: store.forum.list_trending_courses(),
+            "list_trending_tags": lambda: store.forum.list_trending_tags(),
         }
         for name, operation in operations.items():
             with round_trips(conn) as trips:
@@ -286,28 +291,27 @@ async def test_export_and_erase_cover_what_a_user_did_in_the_community(
     await users(adb_conn, "ana", "ben")
     course = await published(adb_conn, author="ben")
     await enrol(adb_conn, course, "ana")
-    c = store.community
-    post = await c.create_post(course, "ana", "Mine", "Body")
-    reply = await c.reply(post.id, "ben", "Answer")
-    await c.like_reply(reply.id, "ana")
-    await c.like_post(post.id, "ben")
-    review = await c.review_course(course, "ana", 5)
-    await c.upvote_review(review.id, "ben")
-    await c.invite_collaborator(course, "ben", "ana")
-    await c.propose_edit(course, "ana", "Typo", {"title": "Fixed"})
+    post = await store.forum.create_post(course, "ana", "Mine", "Body")
+    reply = await store.forum.reply(post.id, "ben", "Answer")
+    await store.forum.like_reply(reply.id, "ana")
+    await store.forum.like_post(post.id, "ben")
+    review = await store.reviews.review_course(course, "ana", 5)
+    await store.reviews.upvote_review(review.id, "ben")
+    await store.collaboration.invite_collaborator(course, "ben", "ana")
+    await store.edits.propose_edit(course, "ana", "Typo", {"title": "Fixed"})
     document = await store.users.export("ana")
     assert [len(document[t]) for t in ("forum_posts", "forum_reply_likes", "course_feedback")] == [1, 1, 1]
     assert [len(document[t]) for t in ("collaborators", "suggested_edits", "notifications")] == [1, 1, 3]
     assert document["forum_posts"][0]["deleted_at"] is None  # the new columns are exported too
 
     await store.users.erase("ana")
-    thread = await c.get_thread(post.id)
+    thread = await store.forum.get_thread(post.id)
     assert (thread.post.author_name, thread.post.like_count, thread.replies[0].like_count) == (
         "deleted user",
         1,
         0,
     )
-    stats = await c.get_rating_stats(course)
+    stats = await store.reviews.get_rating_stats(course)
     assert stats.rating_count == 1  # the rating stays in the summary, anonymously
-    [kept] = await c.list_reviews(course)
+    [kept] = await store.reviews.list_reviews(course)
     assert (kept.author_name, kept.upvote_count) == ("deleted user", 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -749,3 +750,79 @@ def test_each_write_method_does_what_the_model_says_for_each_audience(
         if allowed != expected:
             wrong.append((actor, "allowed" if allowed else "refused"))
     assert wrong == []
+
+
+def test_a_draft_and_its_content_are_read_by_its_team_and_admins_only(
+    db_conn: psycopg.Connection[Any],
+) -> None:
+    store = Store.on(db_conn)
+    made = platform(store)
+    draft = store.content.create_course("alice", "Alice's draft")
+    unit = store.content.add_unit(draft.id, "Secret unit")
+    lesson = store.content.add_lesson(unit.id, "Secret lesson", "text", {"body": "s"})
+    store.content.add_quiz(lesson.id, "flashcard", "Q?", "a")
+    store.content.add_media(lesson.id, "image", "https://example.com/a.png")
+    db_conn.execute(
+        "WITH t AS (INSERT INTO tags (name) VALUES ('secret') RETURNING id)"
+        " INSERT INTO course_tags (course_id, tag_id) SELECT %s, id FROM t",
+        [draft.id],
+    )
+    counts = sql.SQL(
+        "SELECT (SELECT count(*) FROM courses WHERE id = %(c)s),"
+        " (SELECT count(*) FROM units WHERE course_id = %(c)s),"
+        " (SELECT count(*) FROM lessons WHERE id = %(l)s),"
+        " (SELECT count(*) FROM quizzes WHERE lesson_id = %(l)s),"
+        " (SELECT count(*) FROM media WHERE lesson_id = %(l)s),"
+        " (SELECT count(*) FROM course_tags WHERE course_id = %(c)s)"
+    )
+
+    def seen_by(actor: str) -> tuple[int, ...]:
+        with db_conn.transaction(force_rollback=True):
+            act(db_conn, actor)
+            row = db_conn.execute(counts, {"c": draft.id, "l": lesson.id}).fetchone()
+        assert row is not None
+        return tuple(row)
+
+    # The author and an admin see the draft whole; a learner, an editor of another course, nobody else.
+    assert seen_by("alice") == seen_by("root") == (1, 1, 1, 1, 1, 1)
+    assert seen_by("mallory") == seen_by("eddie") == (0, 0, 0, 0, 0, 0)
+    with pytest.raises(NotFound):
+        store.as_user("mallory").content.get_course(draft.id)
+    assert store.as_user("mallory").content.list_lessons(unit.id) == []
+    # ... while the published course stays readable by anyone.
+    assert store.as_user("mallory").content.get_course(made["course"]).title == "Alice's course"
+    # A reviewer of the draft joins its team and sees it; publishing shows it to everyone.
+    store.collaboration.invite_collaborator(draft.id, "alice", "mallory", "reviewer")
+    assert seen_by("mallory") == (0, 0, 0, 0, 0, 0)  # pending: not yet on the team
+    store.collaboration.respond_to_invitation(draft.id, "mallory", accept=True)
+    assert seen_by("mallory") == (1, 1, 1, 1, 1, 1)
+    store.content.publish_course(draft.id)
+    assert seen_by("eddie") == (1, 1, 1, 1, 1, 1)
+
+
+def test_a_suspended_user_neither_asks_to_collaborate_nor_answers_reviews(
+    db_conn: psycopg.Connection[Any],
+) -> None:
+    store = Store.on(db_conn)
+    made = platform(store)
+    db_conn.execute("UPDATE courses SET open_to_collaboration = true WHERE id = %s", [made["course"]])
+    people(store, "bob")
+    review = store.reviews.review_course(made["course"], "mallory", 4)
+    until = datetime.now(UTC) + timedelta(days=1)
+    store.moderation.suspend("root", "bob", until, "Spam")
+    store.moderation.suspend("root", "alice", until, "Cool down")
+    for view in (store, store.as_user("bob")):
+        with pytest.raises(PermissionDenied) as refused:
+            view.collaboration.request(made["course"], "bob", "editor")
+        assert refused.value.field == "suspended"
+    for view in (store, store.as_user("alice")):
+        with pytest.raises(PermissionDenied) as refused:
+            view.reviews.answer(review.id, "alice", "Thanks")
+        assert refused.value.field == "suspended"
+    assert db_conn.execute("SELECT count(*) FROM collaboration_requests").fetchone() == (0,)
+    assert db_conn.execute("SELECT count(*) FROM review_replies").fetchone() == (0,)
+    # Once the suspensions end, both go through.
+    store.moderation.unsuspend("root", "bob", "Served")
+    store.moderation.unsuspend("root", "alice", "Served")
+    assert store.as_user("bob").collaboration.request(made["course"], "bob", "editor").status == "pending"
+    assert store.as_user("alice").reviews.answer(review.id, "alice", "Thanks").body == "Thanks"

@@ -207,6 +207,43 @@ COMMENT ON FUNCTION learnstore_team_courses(text[]) IS 'The courses the acting u
 REVOKE EXECUTE ON FUNCTION learnstore_team_courses(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION learnstore_team_courses(text[]) TO learnstore_app;
 
+-- What the acting user may not see of the content: the draft courses they are not on the team of
+-- (an admin sees every draft), and their units and lessons. A content policy asks `course_id NOT IN
+-- (SELECT learnstore_hidden_courses())`: an uncorrelated sub-select, run once per statement and
+-- hashed, so a list pays one lookup per row, and the published catalog (whose drafts are few) little.
+-- SECURITY DEFINER: they read what the policies hide, for the acting identity only.
+CREATE FUNCTION learnstore_hidden_courses() RETURNS SETOF uuid
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT c.id FROM public.courses c
+    WHERE c.status = 'draft' AND NOT public.learnstore_has_site_role('admin')
+      AND c.id NOT IN (SELECT public.learnstore_team_courses('{author,editor,reviewer}'));
+END;
+COMMENT ON FUNCTION learnstore_hidden_courses() IS 'The draft courses the acting user is not on the team of (none for an admin).';
+REVOKE EXECUTE ON FUNCTION learnstore_hidden_courses() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION learnstore_hidden_courses() TO learnstore_app;
+
+CREATE FUNCTION learnstore_hidden_units() RETURNS SETOF uuid
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT u.id FROM public.units u WHERE u.course_id IN (SELECT public.learnstore_hidden_courses());
+END;
+COMMENT ON FUNCTION learnstore_hidden_units() IS 'The units of the courses learnstore_hidden_courses() hides.';
+REVOKE EXECUTE ON FUNCTION learnstore_hidden_units() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION learnstore_hidden_units() TO learnstore_app;
+
+CREATE FUNCTION learnstore_hidden_lessons() RETURNS SETOF uuid
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT l.id FROM public.lessons l WHERE l.unit_id IN (SELECT public.learnstore_hidden_units());
+END;
+COMMENT ON FUNCTION learnstore_hidden_lessons() IS 'The lessons of the courses learnstore_hidden_courses() hides.';
+REVOKE EXECUTE ON FUNCTION learnstore_hidden_lessons() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION learnstore_hidden_lessons() TO learnstore_app;
+
 -- Whether the acting user authors a course or edits one as an accepted editor: who may create tags.
 CREATE FUNCTION learnstore_edits_any_course() RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
@@ -386,7 +423,7 @@ CREATE POLICY flashcards_own_update ON flashcards FOR UPDATE
 CREATE POLICY flashcards_own_delete ON flashcards FOR DELETE
     USING (set_id IN (SELECT s.id FROM flashcard_sets s WHERE s.owner_clerk_id = (select learnstore_actor())));
 
--- ---- content: read by anyone, written by the course's team ---------------------------------------
+-- ---- content: read by anyone (a draft by its team), written by the course's team -----------------
 -- A course is created by its author (in their own name), changed by its author, an accepted editor
 -- or (when approving a suggested edit, which rewrites title, description and objectives) an accepted
 -- reviewer, deleted by its author; an admin may do all of it. Anyone may lock a course row (enrolment
@@ -394,7 +431,7 @@ CREATE POLICY flashcards_own_delete ON flashcards FOR DELETE
 -- security): `courses_anyone_lock` lets the lock through and refuses every change it would allow
 -- (WITH CHECK false), so a stranger's UPDATE is an error, PermissionDenied, not a silent no-op.
 ALTER TABLE courses ENABLE ROW LEVEL SECURITY;
-CREATE POLICY courses_anyone_select ON courses FOR SELECT USING (true);
+CREATE POLICY courses_anyone_select ON courses FOR SELECT USING (id NOT IN (SELECT learnstore_hidden_courses()));
 CREATE POLICY courses_own_insert ON courses FOR INSERT WITH CHECK (author_clerk_id = (select learnstore_actor()));
 CREATE POLICY courses_team_update ON courses FOR UPDATE
     USING (id IN (SELECT learnstore_team_courses('{author,editor,reviewer}')))
@@ -406,7 +443,7 @@ CREATE POLICY courses_admin_update ON courses FOR UPDATE
 CREATE POLICY courses_admin_delete ON courses FOR DELETE USING ((select learnstore_has_site_role('admin')));
 
 ALTER TABLE units ENABLE ROW LEVEL SECURITY;
-CREATE POLICY units_anyone_select ON units FOR SELECT USING (true);
+CREATE POLICY units_anyone_select ON units FOR SELECT USING (course_id NOT IN (SELECT learnstore_hidden_courses()));
 CREATE POLICY units_editors_insert ON units FOR INSERT
     WITH CHECK (course_id IN (SELECT learnstore_team_courses('{author,editor}')) OR (select learnstore_has_site_role('admin')));
 CREATE POLICY units_editors_update ON units FOR UPDATE
@@ -418,7 +455,7 @@ CREATE POLICY units_editors_delete ON units FOR DELETE
 -- Lessons: as units; an accepted reviewer may change one too (approving an edit rewrites its title
 -- and content), and anyone may lock one (a learner's set_lesson_status holds FOR KEY SHARE on it).
 ALTER TABLE lessons ENABLE ROW LEVEL SECURITY;
-CREATE POLICY lessons_anyone_select ON lessons FOR SELECT USING (true);
+CREATE POLICY lessons_anyone_select ON lessons FOR SELECT USING (unit_id NOT IN (SELECT learnstore_hidden_units()));
 CREATE POLICY lessons_editors_insert ON lessons FOR INSERT
     WITH CHECK (unit_id IN (SELECT u.id FROM units u WHERE u.course_id IN (SELECT learnstore_team_courses('{author,editor}')))
                 OR (select learnstore_has_site_role('admin')));
@@ -432,7 +469,7 @@ CREATE POLICY lessons_editors_delete ON lessons FOR DELETE
     USING (unit_id IN (SELECT u.id FROM units u WHERE u.course_id IN (SELECT learnstore_team_courses('{author,editor}')))
            OR (select learnstore_has_site_role('admin')));
 ALTER TABLE media ENABLE ROW LEVEL SECURITY;
-CREATE POLICY media_anyone_select ON media FOR SELECT USING (true);
+CREATE POLICY media_anyone_select ON media FOR SELECT USING (lesson_id NOT IN (SELECT learnstore_hidden_lessons()));
 CREATE POLICY media_editors_insert ON media FOR INSERT
     WITH CHECK (lesson_id IN (SELECT l.id FROM lessons l JOIN units u ON u.id = l.unit_id
                         WHERE u.course_id IN (SELECT learnstore_team_courses('{author,editor}')))
@@ -449,7 +486,7 @@ CREATE POLICY media_editors_delete ON media FOR DELETE
                         WHERE u.course_id IN (SELECT learnstore_team_courses('{author,editor}')))
            OR (select learnstore_has_site_role('admin')));
 ALTER TABLE quizzes ENABLE ROW LEVEL SECURITY;
-CREATE POLICY quizzes_anyone_select ON quizzes FOR SELECT USING (true);
+CREATE POLICY quizzes_anyone_select ON quizzes FOR SELECT USING (lesson_id NOT IN (SELECT learnstore_hidden_lessons()));
 CREATE POLICY quizzes_editors_insert ON quizzes FOR INSERT
     WITH CHECK (lesson_id IN (SELECT l.id FROM lessons l JOIN units u ON u.id = l.unit_id
                         WHERE u.course_id IN (SELECT learnstore_team_courses('{author,editor}')))
@@ -467,7 +504,7 @@ CREATE POLICY quizzes_editors_delete ON quizzes FOR DELETE
            OR (select learnstore_has_site_role('admin')));
 -- A course's tags: attached and detached by the course's author and editors (an admin too).
 ALTER TABLE course_tags ENABLE ROW LEVEL SECURITY;
-CREATE POLICY course_tags_anyone_select ON course_tags FOR SELECT USING (true);
+CREATE POLICY course_tags_anyone_select ON course_tags FOR SELECT USING (course_id NOT IN (SELECT learnstore_hidden_courses()));
 CREATE POLICY course_tags_editors_insert ON course_tags FOR INSERT
     WITH CHECK (course_id IN (SELECT learnstore_team_courses('{author,editor}')) OR (select learnstore_has_site_role('admin')));
 CREATE POLICY course_tags_editors_delete ON course_tags FOR DELETE

@@ -218,3 +218,11 @@ CREATE POLICY review_replies_own_update ON review_replies FOR UPDATE
     USING (author_clerk_id = (select learnstore_actor())) WITH CHECK (author_clerk_id = (select learnstore_actor()));
 CREATE POLICY review_replies_own_delete ON review_replies FOR DELETE
     USING (author_clerk_id = (select learnstore_actor()));
+
+-- A suspended user asks nothing and answers nothing (learnstore_refuse_suspended, 94_moderation.sql):
+-- under as_user the acting user, on the service path the row's user. A decision on a request stays
+-- open to the course's author whoever asked, so only the ask is checked there.
+CREATE TRIGGER collaboration_requests_refuse_suspended BEFORE INSERT ON collaboration_requests
+    FOR EACH ROW EXECUTE FUNCTION learnstore_refuse_suspended('requester_clerk_id');
+CREATE TRIGGER review_replies_refuse_suspended BEFORE INSERT OR DELETE OR UPDATE OF body ON review_replies
+    FOR EACH ROW EXECUTE FUNCTION learnstore_refuse_suspended('author_clerk_id');

@@ -277,6 +277,8 @@ COURSE_SCOPED: Final = frozenset({
 })  # fmt: skip
 
 #: What a cell's audience does not say: the conditions the policies add.
+_DRAFTS: Final = "a draft course and its content: only its author, editors, reviewers and admins"
+
 NOTES: Final[dict[tuple[str, str], str]] = {
     ("notifications", "INSERT"): "and, for another user, only the notice of one's own forum action, signed"
     " `metadata.by` = the actor (a like: to the liked post's or reply's author; a reply: to the author of"
@@ -289,6 +291,12 @@ NOTES: Final[dict[tuple[str, str], str]] = {
     ): "the profile columns only: names, avatar, bio, time zone (the rest is the identity provider's)",
     ("flashcard_sets", "SELECT"): "anyone when the set is public",
     ("flashcards", "SELECT"): "anyone when the card's set is public; written by the set's owner only",
+    ("courses", "SELECT"): _DRAFTS,
+    ("units", "SELECT"): _DRAFTS,
+    ("lessons", "SELECT"): _DRAFTS,
+    ("media", "SELECT"): _DRAFTS,
+    ("quizzes", "SELECT"): _DRAFTS,
+    ("course_tags", "SELECT"): _DRAFTS,
     ("courses", "UPDATE"): "a reviewer through an approved suggested edit; anyone may lock the row"
     " (enrolment), and an UPDATE by anyone else is refused with PermissionDenied",
     ("courses", "INSERT"): "in one's own name (author_clerk_id = the actor)",

@@ -1,0 +1,11 @@
+DROP TRIGGER review_replies_refuse_suspended ON review_replies;
+DROP TRIGGER collaboration_requests_refuse_suspended ON collaboration_requests;
+ALTER POLICY courses_anyone_select ON courses USING (true);
+ALTER POLICY units_anyone_select ON units USING (true);
+ALTER POLICY lessons_anyone_select ON lessons USING (true);
+ALTER POLICY media_anyone_select ON media USING (true);
+ALTER POLICY quizzes_anyone_select ON quizzes USING (true);
+ALTER POLICY course_tags_anyone_select ON course_tags USING (true);
+DROP FUNCTION learnstore_hidden_lessons();
+DROP FUNCTION learnstore_hidden_units();
+DROP FUNCTION learnstore_hidden_courses();

@@ -39,6 +39,8 @@ DEFAULT_RETRIES = 3
 # Both settings are transaction-local (is_local = true): they end with the transaction, so a pooled
 # connection (or a PgBouncer server connection) never carries one user's identity into the next.
 _SET_IDENTITY = "SELECT set_config('role', %s, true), set_config('learnstore.clerk_id', %s, true)"
+
+
 # Inside a transaction that is not the identity's own: set them and return what they were, so that
 # they can be put back after the operation (OFFSET 0 reads the old values before the new are set).
 _SWAP_IDENTITY = (
@@ -58,18 +60,23 @@ class Identity:
 
     def begin(self) -> sql.Composed:
         """BEGIN and both settings in one simple-protocol string: one round trip, no parameters."""
-        return sql.SQL(
-            "BEGIN; SELECT set_config('role', {}, true), set_config('learnstore.clerk_id', {}, true)"
-        ).format(sql.Literal(self.role), sql.Literal(self.clerk_id))
+        return sql.SQL("BEGIN; ") + _settings(self.role, self.clerk_id)
+
+
+def _settings(role: str, clerk_id: str) -> sql.Composed:
+    """_SET_IDENTITY with its values as literals, for a simple-protocol string."""
+    return sql.SQL("SELECT set_config('role', {}, true), set_config('learnstore.clerk_id', {}, true)").format(
+        sql.Literal(role), sql.Literal(clerk_id)
+    )
 
 
 class AsyncLearnstoreConnection(psycopg.AsyncConnection[Any]):
     """The connections of learnstore's pool: a lone operation under `as_user` costs one round trip.
 
     While an operation runs as an identity (`learnstore_identity`, set by `AsyncDatabase.connection()`
-    on an idle autocommit connection), each statement its cursors execute is sent in pipeline mode
-    right behind the statement that sets the identity, and one Sync ends both: one round trip, one
-    implicit transaction, the transaction-local settings gone with it (`AsyncLearnstoreCursor`).
+    on an idle autocommit connection), each statement its cursors execute is sent in one string right
+    behind the statement that sets the identity: one round trip, one implicit transaction, the
+    transaction-local settings gone with it (`AsyncLearnstoreCursor`).
     """
 
     #: (role, clerk_id) the statements of the current operation run as; None on the owner path.
@@ -78,8 +85,14 @@ class AsyncLearnstoreConnection(psycopg.AsyncConnection[Any]):
 
 class AsyncLearnstoreCursor(psycopg.AsyncCursor[Any]):
     """The cursor of `AsyncLearnstoreConnection`: under an identity, execute() sends the settings
-    and the statement together. Results (rowcount included) are in the cursor when execute()
-    returns, as outside a pipeline (aiosql reads rowcount right after it)."""
+    and the statement as one simple-protocol string, the statement's parameters bound as literals
+    by psycopg's client-side binding, and leaves the cursor on the statement's result (rowcount
+    included: aiosql reads it right after execute()).
+
+    Why not pipeline mode, which keeps server-side binding: its enter, Sync and exit cost more than
+    the statement (a one-row read as a user took 1.5-1.8x the owner path's time in a pipeline, 1.2-1.4x
+    as one string: bench/security_bench.py). The statement is planned each time (a prepared plan
+    is per session, and so per user's identity anyway)."""
 
     # Not overloaded for t-strings (Python 3.14's Template): learnstore sends none.
     async def execute(  # type: ignore[override]
@@ -94,10 +107,9 @@ class AsyncLearnstoreCursor(psycopg.AsyncCursor[Any]):
         identity = conn.learnstore_identity if isinstance(conn, AsyncLearnstoreConnection) else None
         if identity is None:
             return await super().execute(query, params, prepare=prepare, binary=binary)
-        async with conn.pipeline():  # its exit sends Sync, and waits for every result
-            # A plain cursor for the settings: this class would set them again.
-            await psycopg.AsyncCursor(conn).execute(_SET_IDENTITY, identity)
-            await super().execute(query, params, prepare=prepare, binary=binary)
+        statement = psycopg.AsyncClientCursor(conn).mogrify(query, params)
+        await super().execute(_settings(*identity) + sql.SQL("; ") + sql.SQL(statement))
+        self.nextset()  # past the settings' result, to the statement's
         return self
 
     def copy(self, *args: Any, **kwargs: Any) -> Any:

@@ -22,6 +22,7 @@ from psycopg.pq import ConnStatus, TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
 from learnstore.errors import Contention, is_stale_plan, translate, translating
+from learnstore.replicas_async import AsyncReplicas, AsyncRoute, primary_position
 from learnstore.security import APP_ROLE
 
 __all__ = [
@@ -81,6 +82,9 @@ class AsyncLearnstoreConnection(psycopg.AsyncConnection[Any]):
 
     #: (role, clerk_id) the statements of the current operation run as; None on the owner path.
     learnstore_identity: tuple[str, str] | None = None
+    #: Where the current operation's read-only queries may run (a store with replicas, outside a
+    #: transaction); None: here. Set and cleared by `AsyncDatabase.connection()`.
+    learnstore_route: AsyncRoute | None = None
 
 
 class AsyncLearnstoreCursor(psycopg.AsyncCursor[Any]):
@@ -129,7 +133,7 @@ class AsyncDatabase:
     With an `identity`, every operation runs as that user under the non-owner role: see `as_user`.
     """
 
-    __slots__ = ("_applied", "_conn", "_identity", "_pool", "_retries")
+    __slots__ = ("_applied", "_conn", "_identity", "_pool", "_replicas", "_retries", "_route")
 
     def __init__(
         self,
@@ -138,6 +142,8 @@ class AsyncDatabase:
         retries: int = DEFAULT_RETRIES,
         identity: Identity | None = None,
         applied: bool = False,
+        replicas: AsyncReplicas | None = None,
+        after: int = 0,
     ) -> None:
         self._pool = source if isinstance(source, AsyncConnectionPool) else None
         self._conn = source if isinstance(source, psycopg.AsyncConnection) else None
@@ -146,6 +152,10 @@ class AsyncDatabase:
         # True when the connection's open transaction already carries the identity (the database
         # inside `transaction()`): operations then run as they are, with nothing to set.
         self._applied = applied
+        # Replicas serve only operations on the store's own pool: a caller's connection and the
+        # connection of `transaction()` are the primary's to the end.
+        self._replicas = replicas if self._pool is not None else None
+        self._route = AsyncRoute(self._replicas, after) if self._replicas is not None else None
 
     @property
     def identity(self) -> Identity | None:
@@ -156,7 +166,41 @@ class AsyncDatabase:
         """The same connections, each operation run as `clerk_id` under `role`."""
         source = self._pool if self._pool is not None else self._conn
         assert source is not None
-        return AsyncDatabase(source, retries=self._retries, identity=Identity(clerk_id, role))
+        return AsyncDatabase(
+            source,
+            retries=self._retries,
+            identity=Identity(clerk_id, role),
+            replicas=self._replicas,
+            after=self.after,
+        )
+
+    @property
+    def replicas(self) -> AsyncReplicas | None:
+        """The replicas read-only queries may run on; None: every operation runs on the primary."""
+        return self._replicas
+
+    @property
+    def after(self) -> int:
+        """The WAL position a replica must have replayed before it serves a read (0: any)."""
+        return self._route.after if self._route is not None else 0
+
+    def reading_after(self, position: int) -> AsyncDatabase:
+        """The same connections, reads on a replica only once it has replayed `position`."""
+        source = self._pool if self._pool is not None else self._conn
+        assert source is not None
+        return AsyncDatabase(
+            source,
+            retries=self._retries,
+            identity=self._identity,
+            applied=self._applied,
+            replicas=self._replicas,
+            after=max(self.after, position),
+        )
+
+    async def position(self) -> int:
+        """The primary's WAL position now, at or past every commit made before (`store.token()`)."""
+        async with self._acquire() as conn:
+            return max(self.after, await primary_position(conn))
 
     @asynccontextmanager
     async def _acquire(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -184,7 +228,7 @@ class AsyncDatabase:
         Inside a transaction the operation gets a savepoint, so that when it fails the
         transaction is left as it was and usable; otherwise it runs in autocommit, one round trip.
         """
-        return _Operation(self._pool, self._conn, None if self._applied else self._identity)
+        return _Operation(self._pool, self._conn, None if self._applied else self._identity, self._route)
 
     def bound(self, conn: psycopg.AsyncConnection[Any]) -> AsyncDatabase:
         """A database over `conn`, which `transaction()` gave: same identity, already applied."""
@@ -350,17 +394,30 @@ class _Operation:
     libpq directly. This took about two thirds of learnstore's overhead off a one-row read (bench/).
     """
 
-    __slots__ = ("_began", "_conn", "_identity", "_pool", "_previous", "_savepoint", "_tagged")
+    __slots__ = (
+        "_began",
+        "_conn",
+        "_identity",
+        "_pool",
+        "_previous",
+        "_route",
+        "_routed",
+        "_savepoint",
+        "_tagged",
+    )
 
     def __init__(
         self,
         pool: AsyncConnectionPool[Any] | None,
         conn: psycopg.AsyncConnection[Any] | None,
         identity: Identity | None = None,
+        route: AsyncRoute | None = None,
     ) -> None:
         self._pool = pool
         self._conn = conn
         self._identity = identity
+        self._route = route
+        self._routed: AsyncLearnstoreConnection | None = None  # carries the route
         self._savepoint: AbstractAsyncContextManager[Any] | None = None
         self._began = False  # this operation opened a transaction to carry the identity
         self._previous: tuple[str, str] | None = None  # to put back in the caller's transaction
@@ -380,6 +437,15 @@ class _Operation:
                 self._savepoint = savepoint
             if self._identity is not None:
                 await self._set_identity(conn, self._identity)
+            if (
+                self._route is not None
+                and isinstance(conn, AsyncLearnstoreConnection)
+                and conn.autocommit
+                and conn.pgconn.transaction_status == TransactionStatus.IDLE
+            ):
+                # Each statement is its own transaction here: a read-only query may go elsewhere.
+                conn.learnstore_route = self._route
+                self._routed = conn
         except BaseException as exc:
             await self._give_back()
             _raise_translated(exc)
@@ -444,6 +510,9 @@ class _Operation:
             # Before anything else: a connection back in the pool must never run as this user.
             self._tagged.learnstore_identity = None
             self._tagged = None
+        if self._routed is not None:
+            self._routed.learnstore_route = None
+            self._routed = None
         if self._began and self._conn is not None:
             # The identity's transaction is still open after a failure (also on a caller's
             # connection, which is not given back): the error being raised is the one to report.

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self
@@ -24,6 +24,7 @@ from learnstore.derived import CheckReport
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translate, translating
 from learnstore.pooler import detect_pooler
+from learnstore.replicas import DEFAULT_REPLICA_WAIT, Replicas, format_lsn, parse_token
 from learnstore.repositories.achievements import AchievementsRepository
 from learnstore.repositories.audit import AuditRepository
 from learnstore.repositories.catalog import CatalogRepository
@@ -48,9 +49,15 @@ __all__ = ["Store", "connect"]
 class Store:
     """The repositories, each operation in its own transaction unless inside `transaction()`."""
 
-    def __init__(self, db: Database, pool: ConnectionPool[Any] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        pool: ConnectionPool[Any] | None = None,
+        replicas: Replicas | None = None,
+    ) -> None:
         self._db = db
         self._pool = pool
+        self._replicas = replicas  # owned: closed with the pool
         self.users = UsersRepository(db)
         self.catalog = CatalogRepository(db)
         self.content = ContentRepository(db)
@@ -84,6 +91,20 @@ class Store:
             raise InvalidValue("clerk_id: must not contain NUL characters", field="clerk_id")
         return Store(self._db.as_user(validated(ClerkId, clerk_id, "clerk_id")))
 
+    def token(self) -> str:
+        """A causal token: a short string (the primary's WAL position, such as "0/1A2B3C4D") that,
+        given to `reading_after()` in this process or any other, makes reads wait for a replica
+        that has seen every write this store committed before the call (docs/replicas.md)."""
+        return format_lsn(self._db.position())
+
+    def reading_after(self, token: str | None) -> Store:
+        """A view of this store whose reads see at least what `token` saw: a read-only query runs
+        on a replica that has replayed the token's position, waiting for one up to the store's
+        `replica_wait`, else on the primary. None: this store. Shares this store's pools."""
+        if token is None:
+            return self
+        return Store(self._db.reading_after(parse_token(token)))
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """A unit of work: every call on the yielded store commits together, or not at all.
@@ -104,6 +125,8 @@ class Store:
         """Close the pool this store opened (a store made with `on()` owns nothing to close)."""
         if self._pool is not None:
             self._pool.close()
+        if self._replicas is not None:
+            self._replicas.close()
 
     def __enter__(self) -> Self:
         return self
@@ -123,6 +146,8 @@ def connect(
     statement_timeout: float | None = None,
     retries: int = DEFAULT_RETRIES,
     prepare: bool | None = None,
+    replicas: Sequence[str] = (),
+    replica_wait: float = DEFAULT_REPLICA_WAIT,
 ) -> Store:
     """Open a pool of autocommit connections to `dsn`, and the store over it.
 
@@ -138,6 +163,12 @@ def connect(
     race (`Contention`) runs. `prepare`: whether psycopg may prepare frequent statements on the
     server; None (the default) prepares unless the DSN leads through a pooler that cannot keep
     them (PgBouncer before 1.21, or without `max_prepared_statements`).
+
+    `replicas`: DSNs of streaming standbys of `dsn`, a pool of the same size each. A query that
+    only reads, outside `transaction()`, runs on one of them; everything else on the primary. A
+    replica read may be stale: `token()` and `reading_after()` bound it. `replica_wait` (seconds):
+    how long a read waits for a replica (to connect, or to replay a token) before it runs on the
+    primary (docs/replicas.md). A replica that is down when the store opens only costs that wait.
     """
     if dsn is None:
         dsn = default_dsn()
@@ -185,7 +216,31 @@ def connect(
     except Unavailable:
         pool.close()
         raise
-    return Store(Database(pool, retries=retries), pool)
+    if isinstance(replicas, str):
+        raise InvalidValue("replicas: a list of DSNs, not one string", field="replicas")
+    if not replica_wait >= 0:
+        raise InvalidValue("replica_wait: must be a number of seconds, 0 or more", field="replica_wait")
+    standbys = None
+    if replicas:
+        # Opened without waiting: a replica that is down makes reads fall back, not the store fail.
+        standbys = Replicas(
+            [
+                ConnectionPool(
+                    replica,
+                    connection_class=LearnstoreConnection,
+                    min_size=min_size,
+                    max_size=max_size,
+                    timeout=timeout,
+                    kwargs=kwargs,
+                    open=False,
+                )
+                for replica in replicas
+            ],
+            wait=replica_wait,
+        )
+        for replica_pool in standbys.pools:
+            replica_pool.open(wait=False)
+    return Store(Database(pool, retries=retries, replicas=standbys), pool, standbys)
 
 
 def _with_statement_timeout(dsn: str, seconds: float) -> str:

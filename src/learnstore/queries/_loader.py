@@ -324,15 +324,19 @@ def to_aiosql(queries: list[QueryDef]) -> str:
     return "\n".join(blocks)
 
 
-def load(path: str | Path, driver: Driver) -> Queries:
-    """aiosql Queries for a query file or directory; cached per (path, driver)."""
+def load(path: str | Path, driver: Driver, routed: frozenset[str] = frozenset()) -> Queries:
+    """aiosql Queries for a query file or directory; cached per (path, driver, routed).
+
+    `routed`: the queries (by method name) that only read, which a connection tagged with a route
+    (`learnstore_route`: a store with replicas) runs through it, on a replica (replicas_async).
+    """
     if driver not in ("psycopg", "apsycopg"):
         raise ValueError(f"driver must be 'psycopg' or 'apsycopg', not {driver!r}")
-    return _load(Path(path).resolve(), driver)
+    return _load(Path(path).resolve(), driver, routed)
 
 
 @functools.cache
-def _load(path: Path, driver: Driver) -> Queries:
+def _load(path: Path, driver: Driver, routed: frozenset[str]) -> Queries:
     queries = parse_dir(path) if path.is_dir() else parse_file(path)
     try:
         loaded: Queries = aiosql.from_str(to_aiosql(queries), driver, attribute=None)
@@ -351,11 +355,12 @@ def _load(path: Path, driver: Driver) -> Queries:
             function.__code__ = function.__code__.replace(
                 co_filename=str(query.source), co_firstlineno=query.line
             )
-            setattr(loaded, method, _refusing_nul(getattr(loaded, method), query))
+            wrapped = _refusing_nul(getattr(loaded, method), query, routed=query.method in routed)
+            setattr(loaded, method, wrapped)
     return loaded
 
 
-def _refusing_nul(method: Any, query: QueryDef) -> Any:
+def _refusing_nul(method: Any, query: QueryDef, *, routed: bool = False) -> Any:
     """`method`, refusing a NUL character in any parameter by the parameter's name.
 
     PostgreSQL text cannot hold NUL: psycopg would refuse it with a message that names no
@@ -363,10 +368,18 @@ def _refusing_nul(method: Any, query: QueryDef) -> Any:
     the check is in one place for all of them; a str is scanned in C, a few nanoseconds per call.
     """
 
+    cursor = method.__name__.endswith("_cursor")
+
     def call(*args: Any, **kwargs: Any) -> Any:
         for name, value in kwargs.items():
             if _holds_nul(value):
                 raise InvalidValue(f"{name}: a NUL character (\\x00) cannot be stored in text", field=name)
+        if routed and args:
+            # A query that only reads, on a connection its operation tagged with a route (a store
+            # with replicas, outside a transaction): the route runs it on a replica, or here.
+            route = getattr(args[0], "learnstore_route", None)
+            if route is not None:
+                return (route.cursor if cursor else route.read)(method, args[0], kwargs)
         return method(*args, **kwargs)
 
     # What the loaded method says of itself, the wrapper says too: its SQL, its keyword-only

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from learnstore._resources import queries_dir
 from learnstore.queries._loader import load
+from learnstore.queries._reads import read_only_queries
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -21,13 +22,13 @@ M = TypeVar("M", bound=BaseModel)
 @cache
 def sync_queries() -> Any:
     """Every query of sql/queries, loaded once through aiosql's psycopg (sync) adapter."""
-    return load(queries_dir(), "psycopg")
+    return load(queries_dir(), "psycopg", read_only_queries())
 
 
 @cache
 def async_queries() -> Any:
     """Every query of sql/queries, loaded once through aiosql's apsycopg (async) adapter."""
-    return load(queries_dir(), "apsycopg")
+    return load(queries_dir(), "apsycopg", read_only_queries())
 
 
 def _plan(cls: type[M]) -> tuple[tuple[str, ...], set[str]] | None:

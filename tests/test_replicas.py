@@ -6,6 +6,7 @@ the primary within the wait."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,13 +14,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import learnstore
 from learnstore import InvalidValue, Store
+from learnstore._resources import queries_dir
 from learnstore.queries._loader import parse_dir
 from learnstore.queries._reads import read_only_queries
-from learnstore._resources import queries_dir
 
 STANDBY = os.environ.get("LEARNSTORE_TEST_REPLICA_DSN")
 
@@ -80,7 +82,8 @@ def _standby_sql(*statements: str) -> None:
 @contextmanager
 def delayed(seconds: float) -> Iterator[None]:
     """The standby applies each commit `seconds` after it was made (recovery_min_apply_delay)."""
-    _standby_sql(f"ALTER SYSTEM SET recovery_min_apply_delay = '{int(seconds * 1000)}ms'", "SELECT pg_reload_conf()")
+    delay = f"ALTER SYSTEM SET recovery_min_apply_delay = '{int(seconds * 1000)}ms'"
+    _standby_sql(delay, "SELECT pg_reload_conf()")
     try:
         yield
     finally:
@@ -100,7 +103,12 @@ def _event(clerk_id: str, updated_at: int = 1, email: str | None = None) -> dict
     emails = [{"id": "e1", "email_address": email}] if email else []
     return {
         "type": "user.created",
-        "data": {"id": clerk_id, "updated_at": updated_at, "email_addresses": emails, "primary_email_address_id": "e1"},
+        "data": {
+            "id": clerk_id,
+            "updated_at": updated_at,
+            "email_addresses": emails,
+            "primary_email_address_id": "e1",
+        },
     }
 
 
@@ -250,19 +258,40 @@ def test_every_read_only_query_runs_on_the_standby(pair: tuple[str, str]) -> Non
             try:
                 with conn.transaction():
                     conn.execute(query.psycopg_sql, dict.fromkeys(query.params))
-            except (psycopg.errors.ReadOnlySqlTransaction, psycopg.errors.ObjectNotInPrerequisiteState) as exc:
+            except (pg_errors.ReadOnlySqlTransaction, pg_errors.ObjectNotInPrerequisiteState) as exc:
                 refused.append(f"{query.name}: {exc}")
             except psycopg.Error:
                 pass  # NULL is not a valid value for every parameter: only a refusal to write counts
     assert refused == []
 
 
-def test_no_writing_query_is_read_only() -> None:
+# Volatile in pg_proc, and still harmless on a standby: they write nothing.
+_HARMLESS_VOLATILE = {"random", "clock_timestamp", "timeofday", "pg_sleep", "set_config"}
+
+
+def test_no_read_only_query_calls_a_volatile_function(fresh_db: str) -> None:
+    """The catalog's word on every function a read-only query calls: none is VOLATILE (a volatile
+    function may write), but for a few builtins that cannot; and no query that names INSERT,
+    UPDATE or DELETE, or calls record_activity-like functions, is read-only."""
     reads = read_only_queries()
+    with psycopg.connect(fresh_db) as conn:
+        volatile = {
+            name
+            for (name,) in conn.execute(
+                "SELECT DISTINCT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                " WHERE provolatile = 'v' AND nspname IN ('public', 'pg_catalog')"
+            )
+        }
+    assert {"record_activity", "enrol_in_course", "nextval"} <= volatile
+    checked = 0
     for query in parse_dir(queries_dir()):
-        words = query.psycopg_sql.upper().split()
-        if {"INSERT", "UPDATE", "DELETE"} & set(words) or query.name.startswith(("Record", "Erase", "Upsert")):
+        calls = {name.lower() for name in re.findall(r"\b(\w+)\s*\(", query.psycopg_sql)}
+        if query.method in reads:
+            checked += 1
+            assert not (calls & volatile) - _HARMLESS_VOLATILE, query.name
+        if {"INSERT", "UPDATE", "DELETE"} & set(re.findall(r"\w+", query.psycopg_sql.upper())):
             assert query.method not in reads, query.name
+    assert checked == len(reads)
 
 
 def test_store_on_a_connection_never_routes(pair: tuple[str, str]) -> None:

@@ -20,6 +20,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 import learnstore
 from learnstore import InvalidValue, Store
 from learnstore._resources import queries_dir
+from learnstore.doctor import diagnose
 from learnstore.queries._loader import parse_dir
 from learnstore.queries._reads import read_only_queries
 
@@ -300,3 +301,10 @@ def test_store_on_a_connection_never_routes(pair: tuple[str, str]) -> None:
         store = Store.on(conn)
         store.users.apply_clerk_event(_event("user_on"))
         assert store.users.get("user_on").clerk_id == "user_on"
+
+
+def test_doctor_shows_each_replicas_lag(pair: tuple[str, str]) -> None:
+    primary, _ = pair
+    (check,) = [c for c in diagnose(primary) if c.name == "replicas"]
+    assert check.outcome == "pass"
+    assert "replay lag" in check.detail and "bytes behind" in check.detail

@@ -225,6 +225,29 @@ def derived_state(conn: psycopg.Connection[Any], _: Target) -> Check:
 
 
 #: the checks, in order; a new one is a function (connection, Target) -> Check
+def replicas(conn: psycopg.Connection[Any], _: Target) -> Check:
+    """Each streaming replica of this server, and how far behind it is: a read without a token on a
+    replica may be that stale (docs/replicas.md). Read from pg_stat_replication on the primary."""
+    if _one(conn, "SELECT pg_is_in_recovery()"):
+        lag = _one(conn, "SELECT now() - pg_last_xact_replay_timestamp()")
+        return Check("replicas", "skip", f"this server is itself a replica (last replayed commit {lag} ago)")
+    rows = conn.execute(
+        "SELECT coalesce(application_name, '?'), coalesce(host(client_addr), 'local'), state,"
+        " extract(epoch FROM replay_lag) * 1000,"
+        " pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)"
+        " FROM pg_stat_replication ORDER BY application_name"
+    ).fetchall()
+    if not rows:
+        return Check("replicas", "skip", "no streaming replica is connected")
+    lines = []
+    for name, host, state, lag_ms, behind in rows:
+        lag = "unknown" if lag_ms is None else f"{float(lag_ms):.1f} ms"
+        bytes_behind = "unknown" if behind is None else f"{int(behind)} bytes"
+        lines.append(f"{name} ({host}): {state}, replay lag {lag}, {bytes_behind} behind")
+    # Informational: a replica catching up still serves reads, and token reads never read stale.
+    return Check("replicas", "pass", "; ".join(lines))
+
+
 CHECKS: tuple[Probe, ...] = (
     server_version,
     extensions,
@@ -233,6 +256,7 @@ CHECKS: tuple[Probe, ...] = (
     migration_lock,
     row_level_security,
     derived_state,
+    replicas,
 )
 
 

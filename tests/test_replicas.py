@@ -23,6 +23,7 @@ from learnstore._resources import queries_dir
 from learnstore.doctor import diagnose
 from learnstore.queries._loader import parse_dir
 from learnstore.queries._reads import read_only_queries
+from learnstore.repositories._routing import read_only_methods
 
 STANDBY = os.environ.get("LEARNSTORE_TEST_REPLICA_DSN")
 
@@ -127,6 +128,29 @@ def test_a_plain_read_goes_to_the_replica_and_misses_a_fresh_write_a_token_read_
         # In a transaction every read is the primary's.
         with store.transaction() as tx:
             assert tx.users.get_or_none("user_fresh") is not None
+
+
+def test_a_method_that_writes_reads_on_the_primary_before_and_after_its_write(
+    pair: tuple[str, str],
+) -> None:
+    primary, replica = pair
+    with delayed(3), learnstore.connect(primary, replicas=[replica], replica_wait=0.2) as store:
+        store.users.apply_clerk_event(_event("user_writes"))
+        assert store.users.get_or_none("user_writes") is None  # a read-only method: the replica
+        # recompute_streak checks that the user exists first (a read), then writes: all on the primary
+        assert store.users.recompute_streak("user_writes").current_streak == 0
+        goal = store.users.create_goal("user_writes", "first")
+        assert store.users.complete_goal("user_writes", goal.id).completed_at is not None
+
+
+def test_which_methods_only_read_comes_from_their_queries() -> None:
+    reads = read_only_methods()
+    assert {"get", "get_or_none", "list_notifications", "export"} <= reads["UsersRepository"]
+    assert reads["UsersRepository"] == reads["AsyncUsersRepository"]
+    for writer in ("recompute_streak", "record_activity", "update_profile", "apply_clerk_event", "notify"):
+        assert writer not in reads["UsersRepository"]
+    assert "course_page" in reads["PagesRepository"]
+    assert reads["ImportsRepository"] == frozenset()  # bulk writes, in transactions
 
 
 def test_a_token_read_waits_for_the_replica_when_it_replays_within_the_wait(pair: tuple[str, str]) -> None:

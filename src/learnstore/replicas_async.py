@@ -10,11 +10,14 @@ the primary connection the operation already holds. docs/replicas.md.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -23,7 +26,16 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from learnstore.errors import InvalidValue
 
-__all__ = ["DEFAULT_REPLICA_WAIT", "AsyncReplicas", "AsyncRoute", "format_lsn", "parse_token"]
+__all__ = [
+    "DEFAULT_REPLICA_WAIT",
+    "AsyncReplicas",
+    "AsyncRoute",
+    "format_lsn",
+    "parse_token",
+    "routing_class",
+]
+
+R = TypeVar("R")
 
 #: How long (seconds) a read with a token waits for a replica to replay it before it reads on the
 #: primary; also how long a read waits for a replica's connection.
@@ -63,6 +75,51 @@ def parse_token(token: str) -> int:
 def format_lsn(position: int) -> str:
     """A WAL position as PostgreSQL writes it (and as a token): "16/B374D848"."""
     return f"{position >> 32:X}/{position & 0xFFFFFFFF:X}"
+
+
+#: Whether the public repository method running now only reads (repositories._routing): its
+#: queries may go to a replica. Set by the outermost method called: a method that writes keeps
+#: every read it makes, through other methods too, on the primary. None: no method is running.
+READING: ContextVar[bool | None] = ContextVar("learnstore_reading", default=None)
+
+
+async def _template() -> None:
+    """The kind of function this module wraps (a coroutine function here, a plain one in its twin)."""
+
+
+def routing_class(cls: type[R], reads: frozenset[str]) -> type[R]:
+    """A subclass of the repository class `cls`, same layout, whose public methods say whether they
+    only read (`reads`, by name) while they run (`READING`). Cached per class."""
+    key = (cls, reads)
+    found = _ROUTING.get(key)
+    if found is None:
+        wrapped: dict[str, Any] = {"__slots__": (), "__doc__": cls.__doc__, "__module__": cls.__module__}
+        for name, method in vars(cls).items():
+            if name.startswith("_") or not inspect.isfunction(method):
+                continue
+            if inspect.isasyncgenfunction(method) or inspect.isgeneratorfunction(method):
+                continue  # a generator would run after READING is reset: it reads on the primary
+            if inspect.iscoroutinefunction(method) == inspect.iscoroutinefunction(_template):
+                wrapped[name] = _saying(method, name in reads)
+        found = _ROUTING[key] = type(cls.__name__, (cls,), wrapped)
+    return found
+
+
+_ROUTING: dict[tuple[type, frozenset[str]], type] = {}
+
+
+def _saying(method: Any, reads: bool) -> Any:
+    @functools.wraps(method)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        if READING.get() is not None:  # called by another method: that one decides
+            return await method(*args, **kwargs)
+        token = READING.set(reads)
+        try:
+            return await method(*args, **kwargs)
+        finally:
+            READING.reset(token)
+
+    return call
 
 
 def _elsewhere(exc: BaseException) -> bool:
@@ -181,6 +238,8 @@ class AsyncRoute:
 
     async def read(self, method: Any, primary: psycopg.AsyncConnection[Any], kwargs: Any) -> Any:
         """`method(conn, **kwargs)` (a loaded query that returns its row or count) on a replica."""
+        if not READING.get():
+            return await method(primary, **kwargs)
         taken = await self.replicas.take(self.after)
         if taken is not None:
             index, conn = taken
@@ -203,7 +262,7 @@ class AsyncRoute:
     ) -> AsyncIterator[Any]:
         """`method(conn, **kwargs)` (a loaded query's `_cursor` form) on a replica: the cursor,
         executed, for the block to fetch from, the replica's connection held until it ends."""
-        taken = await self.replicas.take(self.after)
+        taken = await self.replicas.take(self.after) if READING.get() else None
         if taken is not None:
             index, conn = taken
             failed: BaseException | None = None

@@ -24,7 +24,14 @@ from learnstore.derived import CheckReport
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translate, translating
 from learnstore.pooler import detect_pooler
-from learnstore.replicas import DEFAULT_REPLICA_WAIT, Replicas, format_lsn, parse_token
+from learnstore.replicas import (
+    DEFAULT_REPLICA_WAIT,
+    Replicas,
+    format_lsn,
+    parse_token,
+    routing_class,
+)
+from learnstore.repositories._routing import read_only_methods
 from learnstore.repositories.achievements import AchievementsRepository
 from learnstore.repositories.audit import AuditRepository
 from learnstore.repositories.catalog import CatalogRepository
@@ -74,6 +81,12 @@ class Store:
         self.pages = PagesRepository(db)
         self.moderation = ModerationRepository(db)
         self.audit = AuditRepository(db)
+        if db.replicas is not None:
+            # Only the methods that only read may read on a replica (repositories._routing).
+            reads = read_only_methods()
+            for repository in vars(self).values():
+                if type(repository).__name__.endswith("Repository"):
+                    repository.__class__ = routing_class(type(repository), reads[type(repository).__name__])
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:

@@ -23,7 +23,14 @@ from learnstore.derived import CheckReport
 from learnstore.embedded import default_dsn
 from learnstore.errors import InvalidValue, Unavailable, translate, translating
 from learnstore.pooler_async import detect_pooler
-from learnstore.replicas_async import DEFAULT_REPLICA_WAIT, AsyncReplicas, format_lsn, parse_token
+from learnstore.replicas_async import (
+    DEFAULT_REPLICA_WAIT,
+    AsyncReplicas,
+    format_lsn,
+    parse_token,
+    routing_class,
+)
+from learnstore.repositories._routing import read_only_methods
 from learnstore.repositories.achievements_async import AsyncAchievementsRepository
 from learnstore.repositories.audit_async import AsyncAuditRepository
 from learnstore.repositories.catalog_async import AsyncCatalogRepository
@@ -73,6 +80,12 @@ class AsyncStore:
         self.pages = AsyncPagesRepository(db)
         self.moderation = AsyncModerationRepository(db)
         self.audit = AsyncAuditRepository(db)
+        if db.replicas is not None:
+            # Only the methods that only read may read on a replica (repositories._routing).
+            reads = read_only_methods()
+            for repository in vars(self).values():
+                if type(repository).__name__.endswith("Repository"):
+                    repository.__class__ = routing_class(type(repository), reads[type(repository).__name__])
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:

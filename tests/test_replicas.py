@@ -5,6 +5,7 @@ the primary within the wait."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -257,6 +258,31 @@ async def test_the_async_store_routes_and_honours_tokens(pair: tuple[str, str]) 
             token = await store.token()
             assert await store.users.get_or_none("user_async") is None
             assert (await store.reading_after(token).users.get("user_async")).clerk_id == "user_async"
+
+
+async def test_thirty_two_concurrent_writers_each_read_their_write_with_their_token(
+    pair: tuple[str, str],
+) -> None:
+    """32 callers at once, each on its own connection: write, take a token, read through it. The
+    replica applies each commit 0.3 s late; every token read sees its own write, and each user's
+    streak (derived, kept by the write) reads back exact."""
+    primary, replica = pair
+    store = await learnstore.connect_async(primary, replicas=[replica], replica_wait=10, max_size=32)
+
+    async def caller(i: int) -> tuple[str | None, int]:
+        clerk = f"user_racer_{i}"
+        await store.users.apply_clerk_event(_event(clerk))
+        await store.users.record_activity(clerk)
+        token = await store.token()
+        reader = store.reading_after(token)
+        user = await reader.users.get_or_none(clerk)
+        streak = await reader.users.get_streak(clerk)
+        return (None if user is None else user.clerk_id), streak.current_streak
+
+    async with store:
+        with delayed(0.3):
+            results = await asyncio.gather(*(caller(i) for i in range(32)))
+    assert results == [(f"user_racer_{i}", 1) for i in range(32)]
 
 
 def test_a_token_is_short_and_checked(fresh_db: str) -> None:

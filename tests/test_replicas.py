@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -217,6 +219,29 @@ def test_a_replica_stopped_under_the_store_sends_reads_to_the_primary(pair: tupl
         time.sleep(0.2)
         assert store.users.get("user_stopped").clerk_id == "user_stopped"
         assert store.reading_after(store.token()).users.get("user_stopped").clerk_id == "user_stopped"
+
+
+@pytest.mark.skipif(
+    shutil.which("pg_ctlcluster") is None or ":5433/" not in (STANDBY or ""),
+    reason="stops and starts the standby of tools/standby.py (Debian cluster 15/replica on 5433)",
+)
+def test_a_replica_really_stopped_sends_reads_to_the_primary(pair: tuple[str, str]) -> None:
+    primary, replica = pair
+    control = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "replica"]
+    with learnstore.connect(primary, replicas=[replica], replica_wait=0.3, timeout=20) as store:
+        store.users.apply_clerk_event(_event("user_down"))
+        caught_up(primary, replica)
+        assert store.users.get("user_down").clerk_id == "user_down"
+        subprocess.run([*control, "stop", "-m", "fast"], check=True, capture_output=True)
+        try:
+            started = time.monotonic()
+            store.users.update_profile("user_down", bio="written while the replica is down")
+            assert store.users.get("user_down").bio == "written while the replica is down"
+            assert store.reading_after(store.token()).users.get("user_down").bio is not None
+            assert time.monotonic() - started < 10  # the wait, not the pool's 20 s timeout
+        finally:
+            subprocess.run([*control, "start"], check=True, capture_output=True)
+            caught_up(primary, replica)
 
 
 def test_writes_under_replicas_land_on_the_primary(pair: tuple[str, str]) -> None:

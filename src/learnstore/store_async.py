@@ -84,8 +84,9 @@ class AsyncStore:
             # Only the methods that only read may read on a replica (repositories._routing).
             reads = read_only_methods()
             for repository in vars(self).values():
-                if type(repository).__name__.endswith("Repository"):
-                    repository.__class__ = routing_class(type(repository), reads[type(repository).__name__])
+                kind = type(repository)
+                if kind.__name__.endswith("Repository"):
+                    repository.__class__ = routing_class(kind, reads.get(kind.__name__, frozenset()))
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:

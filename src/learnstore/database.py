@@ -22,6 +22,7 @@ from psycopg.abc import Params, QueryNoTemplate
 from psycopg.pq import ConnStatus, TransactionStatus
 from psycopg_pool import ConnectionPool
 
+from learnstore._identity_pipeline import run_as
 from learnstore.errors import Contention, is_stale_plan, translate, translating
 from learnstore.replicas import Replicas, Route, primary_position
 from learnstore.security import APP_ROLE
@@ -81,17 +82,17 @@ class LearnstoreConnection(psycopg.Connection[Any]):
     #: transaction); None: here. Set and cleared by `Database.connection()`.
     learnstore_route: Route | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: the statements prepared on this connection for identities: text -> name
+        self.learnstore_prepared: dict[bytes, bytes] = {}
+
 
 class LearnstoreCursor(psycopg.Cursor[Any]):
     """The cursor of `LearnstoreConnection`: under an identity, execute() sends the settings
-    and the statement as one simple-protocol string, the statement's parameters bound as literals
-    by psycopg's client-side binding, and leaves the cursor on the statement's result (rowcount
-    included: aiosql reads it right after execute()).
-
-    Why not pipeline mode, which keeps server-side binding: its enter, Sync and exit cost more than
-    the statement (a one-row read as a user took 1.5-1.8x the owner path's time in a pipeline, 1.2-1.4x
-    as one string: bench/security_bench.py). The statement is planned each time (a prepared plan
-    is per session, and so per user's identity anyway)."""
+    and the statement in one libpq pipeline, both prepared once per connection, and leaves the
+    cursor on the statement's result (rowcount included: aiosql reads it right after execute()).
+    How and why: `learnstore._identity_pipeline`."""
 
     # Not overloaded for t-strings (Python 3.14's Template): learnstore sends none.
     def execute(  # type: ignore[override]
@@ -103,12 +104,12 @@ class LearnstoreCursor(psycopg.Cursor[Any]):
         binary: bool | None = None,
     ) -> Self:
         conn = self.connection
-        identity = conn.learnstore_identity if isinstance(conn, LearnstoreConnection) else None
-        if identity is None:
+        if not isinstance(conn, LearnstoreConnection) or conn.learnstore_identity is None:
             return super().execute(query, params, prepare=prepare, binary=binary)
-        statement = psycopg.ClientCursor(conn).mogrify(query, params)
-        super().execute(_settings(*identity) + sql.SQL("; ") + sql.SQL(statement))
-        self.nextset()  # past the settings' result, to the statement's
+        prepares = prepare is not False and conn.prepare_threshold is not None
+        statements = conn.learnstore_prepared if prepares else None
+        with conn.lock:
+            conn.wait(run_as(self, query, params, conn.learnstore_identity, statements, binary))
         return self
 
     def copy(self, *args: Any, **kwargs: Any) -> Any:
@@ -537,6 +538,11 @@ def _forget_stale_plans(conn: psycopg.Connection[Any], exc: BaseException) -> No
     `attempts()` runs it again); DEALLOCATE ALL, which psycopg watches for, makes it prepare anew.
     """
     if is_stale_plan(exc):
+        if isinstance(conn, LearnstoreConnection):
+            # The operation is over: DEALLOCATE goes out as psycopg's own statement, which it watches
+            # to forget its prepared statements, and learnstore's are forgotten with them.
+            conn.learnstore_identity = None
+            conn.learnstore_prepared.clear()
         with suppress(psycopg.Error):  # in a failed transaction of the caller's: theirs to end
             conn.execute("DEALLOCATE ALL")
 

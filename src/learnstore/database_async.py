@@ -21,6 +21,7 @@ from psycopg.abc import Params, QueryNoTemplate
 from psycopg.pq import ConnStatus, TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
+from learnstore._identity_pipeline import run_as
 from learnstore.errors import Contention, is_stale_plan, translate, translating
 from learnstore.replicas_async import AsyncReplicas, AsyncRoute, primary_position
 from learnstore.security import APP_ROLE
@@ -86,17 +87,17 @@ class AsyncLearnstoreConnection(psycopg.AsyncConnection[Any]):
     #: transaction); None: here. Set and cleared by `AsyncDatabase.connection()`.
     learnstore_route: AsyncRoute | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: the statements prepared on this connection for identities: text -> name
+        self.learnstore_prepared: dict[bytes, bytes] = {}
+
 
 class AsyncLearnstoreCursor(psycopg.AsyncCursor[Any]):
     """The cursor of `AsyncLearnstoreConnection`: under an identity, execute() sends the settings
-    and the statement as one simple-protocol string, the statement's parameters bound as literals
-    by psycopg's client-side binding, and leaves the cursor on the statement's result (rowcount
-    included: aiosql reads it right after execute()).
-
-    Why not pipeline mode, which keeps server-side binding: its enter, Sync and exit cost more than
-    the statement (a one-row read as a user took 1.5-1.8x the owner path's time in a pipeline, 1.2-1.4x
-    as one string: bench/security_bench.py). The statement is planned each time (a prepared plan
-    is per session, and so per user's identity anyway)."""
+    and the statement in one libpq pipeline, both prepared once per connection, and leaves the
+    cursor on the statement's result (rowcount included: aiosql reads it right after execute()).
+    How and why: `learnstore._identity_pipeline`."""
 
     # Not overloaded for t-strings (Python 3.14's Template): learnstore sends none.
     async def execute(  # type: ignore[override]
@@ -108,12 +109,12 @@ class AsyncLearnstoreCursor(psycopg.AsyncCursor[Any]):
         binary: bool | None = None,
     ) -> Self:
         conn = self.connection
-        identity = conn.learnstore_identity if isinstance(conn, AsyncLearnstoreConnection) else None
-        if identity is None:
+        if not isinstance(conn, AsyncLearnstoreConnection) or conn.learnstore_identity is None:
             return await super().execute(query, params, prepare=prepare, binary=binary)
-        statement = psycopg.AsyncClientCursor(conn).mogrify(query, params)
-        await super().execute(_settings(*identity) + sql.SQL("; ") + sql.SQL(statement))
-        self.nextset()  # past the settings' result, to the statement's
+        prepares = prepare is not False and conn.prepare_threshold is not None
+        statements = conn.learnstore_prepared if prepares else None
+        async with conn.lock:
+            await conn.wait(run_as(self, query, params, conn.learnstore_identity, statements, binary))
         return self
 
     def copy(self, *args: Any, **kwargs: Any) -> Any:
@@ -542,6 +543,11 @@ async def _forget_stale_plans(conn: psycopg.AsyncConnection[Any], exc: BaseExcep
     `attempts()` runs it again); DEALLOCATE ALL, which psycopg watches for, makes it prepare anew.
     """
     if is_stale_plan(exc):
+        if isinstance(conn, AsyncLearnstoreConnection):
+            # The operation is over: DEALLOCATE goes out as psycopg's own statement, which it watches
+            # to forget its prepared statements, and learnstore's are forgotten with them.
+            conn.learnstore_identity = None
+            conn.learnstore_prepared.clear()
         with suppress(psycopg.Error):  # in a failed transaction of the caller's: theirs to end
             await conn.execute("DEALLOCATE ALL")
 

@@ -157,17 +157,20 @@ CREATE TABLE suggested_edits (
         CASE kind
             WHEN 'fields' THEN unit_id IS NULL AND quiz_id IS NULL AND base_lesson_ids IS NULL
             WHEN 'quiz' THEN quiz_id IS NOT NULL AND lesson_id IS NULL AND unit_id IS NULL AND base_lesson_ids IS NULL
-            ELSE unit_id IS NOT NULL AND lesson_id IS NULL AND quiz_id IS NULL AND base_lesson_ids IS NOT NULL
+            WHEN 'add_lesson' THEN unit_id IS NOT NULL AND lesson_id IS NULL AND quiz_id IS NULL AND base_lesson_ids IS NOT NULL
+            WHEN 'remove_lesson' THEN unit_id IS NOT NULL AND lesson_id IS NULL AND quiz_id IS NULL AND base_lesson_ids IS NOT NULL
+            WHEN 'reorder_lessons' THEN unit_id IS NOT NULL AND lesson_id IS NULL AND quiz_id IS NULL AND base_lesson_ids IS NOT NULL
+            ELSE true
         END),
-    CONSTRAINT suggested_edits_kind_payload CHECK (
-        CASE kind
+    CONSTRAINT suggested_edits_kind_payload CHECK (  -- a missing key is NULL: refused, not let through
+        coalesce(CASE kind
             WHEN 'add_lesson' THEN payload ?& ARRAY['title', 'content_type', 'content']
                                    AND jsonb_typeof(payload -> 'content') = 'object'
             WHEN 'remove_lesson' THEN jsonb_typeof(payload -> 'lesson_id') = 'string'
             WHEN 'reorder_lessons' THEN jsonb_typeof(payload -> 'lesson_ids') = 'array'
             WHEN 'quiz' THEN payload ?| ARRAY['question', 'options', 'correct_answer']
             ELSE true
-        END),
+        END, false)),
     -- A withdrawn edit was never reviewed: its proposer closed it.
     CONSTRAINT suggested_edits_withdrawn_unreviewed CHECK (status <> 'withdrawn' OR reviewer_clerk_id IS NULL)
 );

@@ -303,7 +303,9 @@ NOTES: Final[dict[tuple[str, str], str]] = {
     ("lessons", "UPDATE"): "a reviewer through an approved suggested edit; anyone may lock the row",
     ("collaborators", "UPDATE"): "the invitee answers (status); only the author changes a role",
     ("suggested_edits", "INSERT"): "pending and unreviewed (the review columns are not granted)",
-    ("suggested_edits", "UPDATE"): "the review columns, in the reviewer's own name",
+    ("suggested_edits", "UPDATE"): "the review columns, in the reviewer's own name; its proposer only"
+    " withdraws a pending edit (status `withdrawn`, unreviewed); approval applies any kind through"
+    " approve_suggested_edit (SECURITY DEFINER), which admits the course's author and reviewers only",
     ("tags", "INSERT"): "the author or an editor of any course: a new tag is named when tagging a course",
     ("site_roles", "INSERT"): "in the admin's own name (granted_by = the actor)",
     ("forum_posts", "UPDATE"): "the course's author moderates its forum",
@@ -481,8 +483,10 @@ WRITES: Final[dict[str, tuple[str, ...]]] = {
     "collaboration.set_collaborator_role": ("collaborators",),
     "collaboration.remove_collaborator": ("collaborators",),
     "edits.propose_edit": ("suggested_edits",),
-    "edits.approve_edit": ("suggested_edits", "courses", "lessons"),
-    "edits.reject_edit": ("suggested_edits",),
+    "edits.approve_edit": ("suggested_edits", "courses", "lessons", "quizzes", "notifications"),
+    "edits.reject_edit": ("suggested_edits", "notifications"),
+    "edits.propose_change": ("suggested_edits",),
+    "edits.withdraw_edit": ("suggested_edits",),
     "reviews.review_course": ("course_feedback",),
     "reviews.delete_review": ("course_feedback",),
     "reviews.upvote_review": ("feedback_upvotes",),

@@ -378,6 +378,7 @@ WRITES: Final[dict[str, tuple[str, ...]]] = {
             "forum.list_activity",
             "collaboration.list_collaborators",
             "edits.list_pending_edits",
+            "edits.list_edits",
             "forum.list_posts",
             "reviews.list_reviews",
             "forum.list_trending_courses",

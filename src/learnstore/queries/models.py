@@ -1067,11 +1067,27 @@ class ListRecommendedCoursesRow(BaseModel):
 
     course_id: UUID
     title: str
+    description: str
     difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
     tag_score: int
     co_score: int
     popularity: int
-    score: int
+    bayesian_rating: float
+    score: float
 
 
 class ImportFlashcardSetRow(BaseModel):

@@ -357,7 +357,9 @@ def orm_due_queue(session: Session, clerk_id: str, limit: int, new_per_day: int)
     return [*due, *fresh]
 
 
-def orm_recommendations(session: Session, clerk_id: str, limit: int) -> list[tuple[UUID, int, int, int]]:
+def orm_recommendations(
+    session: Session, clerk_id: str | None, limit: int
+) -> list[tuple[UUID, int, int, int]]:
     """What an ORM user writes: a query per signal, merged and ranked in Python."""
     mine = set(session.scalars(select(UserCourse.course_id).where(UserCourse.user_clerk_id == clerk_id)))
     my_tags = Counter(
@@ -544,6 +546,11 @@ def main(argv: list[str] | None = None) -> int:
                 "raw": lambda r: raw.all("list_recommended_courses", rec_params),
                 "orm": lambda r: in_session(orm_recommendations, learner, 10),
             },
+            "recommendations, anonymous visitor (10)": {
+                "learnstore": lambda r: store.favorites.recommend(None, limit=10),
+                "raw": lambda r: raw.all("list_recommended_courses", {**rec_params, "user_clerk_id": None}),
+                "orm": lambda r: in_session(orm_recommendations, None, 10),
+            },
             "review a card": {
                 "learnstore": lambda r: store.flashcards.review(*card("learnstore", r)),
                 "raw": lambda r: raw_review(raw, *card("raw", r)),
@@ -559,6 +566,8 @@ def main(argv: list[str] | None = None) -> int:
         ours = [r.course_id for r in store.favorites.recommend(learner, limit=10)]
         assert ours == [row[0] for row in raw.all("list_recommended_courses", rec_params)]
         assert ours == [c for c, *_ in in_session(orm_recommendations, learner, 10)], "ORM ranks differently"
+        visitor = [r.course_id for r in store.favorites.recommend(None, limit=10)]
+        assert visitor == [c for c, *_ in in_session(orm_recommendations, None, 10)], "ORM ranks differently"
         assert len(store.flashcards.list_due(READER)) == len(in_session(orm_due_queue, READER, 20, 20)) == 20
         assert sql("list_due_flashcards")
 

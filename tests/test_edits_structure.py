@@ -6,20 +6,40 @@ PostgreSQL refuses what a user may not do under as_user."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from psycopg import pq
 
 import learnstore
-from learnstore import AsyncStore
+from learnstore import AsyncStore, Store
 from learnstore.errors import Conflict, InvalidValue, LearnstoreError, NotFound, PermissionDenied
+from learnstore.repositories.edits import ReorderLessons as SyncReorder
 from learnstore.repositories.edits_async import AddLesson, QuizEdit, RemoveLesson, ReorderLessons
 from learnstore.security import APP_ROLE
 from learnstore.types import TextContent
 
 AConn = psycopg.AsyncConnection[Any]
+
+
+@contextmanager
+def round_trips(conn: AConn) -> Iterator[list[str]]:
+    """The round trips made on `conn` inside the block, from libpq's protocol trace."""
+    counted: list[str] = []
+    with tempfile.TemporaryFile("w+") as trace:
+        conn.pgconn.trace(trace.fileno())
+        conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            yield counted
+        finally:
+            conn.pgconn.untrace()
+            trace.seek(0)
+            counted.extend(line for line in trace.read().splitlines() if "\tReadyForQuery" in line)
 
 
 @pytest.fixture
@@ -406,3 +426,49 @@ async def test_export_holds_the_new_kinds_and_erasure_keeps_them_anonymous(store
     await store.users.erase("learner")
     kept = {e.id: e.author_clerk_id for e in await store.edits.list_edits(course)}
     assert kept == {edit.id: None, withdrawn.id: None}
+
+
+def test_the_sync_store_proposes_and_approves_a_change(db_conn: psycopg.Connection[Any]) -> None:
+    db_conn.execute("INSERT INTO users (clerk_id) VALUES ('author'), ('learner')")
+    store = Store.on(db_conn)
+    course = store.content.create_course("author", "C")
+    unit = store.content.add_unit(course.id, "U")
+    first = store.content.add_lesson(unit.id, "First", "text", {"body": "1"})
+    second = store.content.add_lesson(unit.id, "Second", "text", {"body": "2"})
+    edit = store.edits.propose_change(
+        course.id, "learner", "Swap", SyncReorder(unit_id=unit.id, lesson_ids=[second.id, first.id])
+    )
+    assert store.edits.approve_edit(edit.id, "author").status == "approved"
+    assert [lesson.title for lesson in store.content.list_lessons(unit.id)] == ["Second", "First"]
+    assert [e.id for e in store.edits.list_edits(course.id, status="approved")] == [edit.id]
+    # the async module's twin of a change is taken too: the same fields
+    again = store.edits.propose_change(
+        course.id,
+        "learner",
+        "Swap back",
+        ReorderLessons(unit_id=unit.id, lesson_ids=[first.id, second.id]),  # type: ignore[arg-type]
+    )
+    assert again.kind == "reorder_lessons"
+
+
+async def test_each_new_operation_takes_the_round_trips_the_docs_say(fresh_db: str) -> None:
+    async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as conn:
+        store = AsyncStore.on(conn)
+        await users(store, "author", "rev", "learner")
+        course, unit, lessons, quiz = await course_with_lessons(store)
+        reorder = ReorderLessons(unit_id=unit, lesson_ids=lessons[::-1])
+        with round_trips(conn) as proposing:
+            edit = await store.edits.propose_change(course, "learner", "Reverse", reorder)
+        other = await store.edits.propose_change(
+            course, "learner", "Ask", QuizEdit(quiz_id=quiz, question="Q?")
+        )
+        operations: dict[str, Any] = {
+            "approve_edit": lambda: store.edits.approve_edit(edit.id, "author"),
+            "withdraw_edit": lambda: store.edits.withdraw_edit(other.id, "learner"),
+            "list_edits": lambda: store.edits.list_edits(course),
+        }
+        for name, operation in operations.items():
+            with round_trips(conn) as trips:
+                await operation()
+            assert len(trips) == 1, (name, trips)
+        assert len(proposing) == 2  # the unit's lessons read, then the proposal written

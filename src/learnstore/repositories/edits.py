@@ -243,6 +243,12 @@ class EditsRepository:
             "edit",
         )
         kind = _KINDS.get(type(change))
+        if kind is None and isinstance(change, BaseModel):
+            # the twin module's model (sync and async each define theirs): the same fields
+            twin = {model.__name__: model for model in _KINDS}.get(type(change).__name__)
+            if twin is not None:
+                change = validated(twin, change.model_dump(), "change")  # type: ignore[assignment]
+                kind = _KINDS[twin]
         if kind is None:
             raise InvalidValue(
                 "change: must be an AddLesson, RemoveLesson, ReorderLessons or QuizEdit, "

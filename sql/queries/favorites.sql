@@ -65,8 +65,9 @@ WHERE user_clerk_id = sqlc.arg(user_clerk_id) AND course_id = ANY (sqlc.arg(cour
 --                       ratings, so a course with one 5 does not outrank one with a hundred 4.8s;
 --   0.08 recency:       1 / (1 + days it was published before the newest candidate / 90).
 -- A visitor (or a new learner) has no tag or peer signal: popular, well rated, recent courses come
--- first. Ties go to the newest, then the id. Every signal is read from an index per candidate; the
--- cards (course_card_facts) are built for the page only.
+-- first. Ties go to the newest, then the id. Every signal is read from an index per candidate
+-- (ratings only for the candidates that can still reach the page); the cards (course_card_facts)
+-- are built for the page only.
 WITH mine AS (
     SELECT uc.course_id FROM user_courses uc WHERE uc.user_clerk_id = sqlc.narg(user_clerk_id)::text
     UNION
@@ -108,32 +109,43 @@ WITH mine AS (
     UNION SELECT course_id FROM by_peers
     UNION SELECT course_id FROM popular
     UNION SELECT course_id FROM newest
-), signals AS (
+), base AS (
     SELECT c.id AS course_id, c.published_at,
            coalesce(t.tag_score, 0) AS tag_score,
            coalesce(p.co_score, 0) AS co_score,
-           coalesce(pop.popularity, 0) AS popularity,
-           (17.5::float8 + r.total) / (5 + r.n) AS rating
+           coalesce(pop.popularity, 0) AS popularity
     FROM candidates k
     JOIN courses c ON c.id = k.course_id AND c.status = 'published'
     LEFT JOIN by_tags t ON t.course_id = k.course_id
     LEFT JOIN by_peers p ON p.course_id = k.course_id
     LEFT JOIN popular pop ON pop.course_id = k.course_id
+    WHERE NOT EXISTS (SELECT FROM mine WHERE mine.course_id = k.course_id)
+), partial AS (
+    -- the signals that need no further read, and the newest candidate (recency is relative to it)
+    SELECT b.*,
+           0.35 * b.tag_score::float8 / greatest(max(b.tag_score) OVER (), 1)
+           + 0.30 * b.co_score::float8 / greatest(max(b.co_score) OVER (), 1)
+           + 0.15 * b.popularity::float8 / greatest(max(b.popularity) OVER (), 1) AS partial,
+           max(b.published_at) OVER () AS newest_at
+    FROM base b
+), kept AS MATERIALIZED (
+    -- Rating and recency add at most 0.12 + 0.08 = 0.2: a candidate more than 0.2 below the page's
+    -- last partial score cannot reach the page, so only the others' ratings are read (exact pruning).
+    SELECT * FROM partial
+    WHERE partial >= coalesce((SELECT x.partial FROM partial x ORDER BY x.partial DESC
+                               OFFSET sqlc.arg(page_size)::integer - 1 LIMIT 1), 0) - 0.2000001
+), ranked AS (
+    SELECT s.course_id, s.published_at, s.tag_score, s.co_score, s.popularity, r.rating,
+           s.partial
+           + 0.12 * (r.rating - 1) / 4
+           + 0.08 / (1 + coalesce(extract(epoch FROM s.newest_at - s.published_at)::float8, 1e9) / 86400 / 90)
+             AS score
+    FROM kept s
     -- course_feedback_course_rating_idx: from the index alone
     CROSS JOIN LATERAL (
-        SELECT coalesce(sum(f.rating), 0) AS total, count(*) AS n FROM course_feedback f
-        WHERE f.course_id = c.id AND learnstore_visible(f.hidden_at, f.user_clerk_id)
+        SELECT (17.5::float8 + coalesce(sum(f.rating), 0)) / (5 + count(*)) AS rating FROM course_feedback f
+        WHERE f.course_id = s.course_id AND learnstore_visible(f.hidden_at, f.user_clerk_id)
     ) r
-    WHERE NOT EXISTS (SELECT FROM mine WHERE mine.course_id = k.course_id)
-), ranked AS (
-    SELECT s.course_id, s.published_at, s.tag_score, s.co_score, s.popularity, s.rating,
-           0.35 * s.tag_score::float8 / greatest(max(s.tag_score) OVER (), 1)
-           + 0.30 * s.co_score::float8 / greatest(max(s.co_score) OVER (), 1)
-           + 0.15 * s.popularity::float8 / greatest(max(s.popularity) OVER (), 1)
-           + 0.12 * (s.rating - 1) / 4
-           + 0.08 / (1 + coalesce(extract(epoch FROM max(s.published_at) OVER () - s.published_at)::float8,
-                                  1e9) / 86400 / 90) AS score
-    FROM signals s
 ), page AS (
     SELECT * FROM ranked
     ORDER BY score DESC, published_at DESC NULLS LAST, course_id

@@ -104,8 +104,9 @@ class Querier:
         ratings, so a course with one 5 does not outrank one with a hundred 4.8s;
         0.08 recency:       1 / (1 + days it was published before the newest candidate / 90).
         A visitor (or a new learner) has no tag or peer signal: popular, well rated, recent courses come
-        first. Ties go to the newest, then the id. Every signal is read from an index per candidate; the
-        cards (course_card_facts) are built for the page only.
+        first. Ties go to the newest, then the id. Every signal is read from an index per candidate
+        (ratings only for the candidates that can still reach the page); the cards (course_card_facts)
+        are built for the page only.
         """
         with self._sql.list_recommended_courses_cursor(
             self._conn,
@@ -205,8 +206,9 @@ class AsyncQuerier:
         ratings, so a course with one 5 does not outrank one with a hundred 4.8s;
         0.08 recency:       1 / (1 + days it was published before the newest candidate / 90).
         A visitor (or a new learner) has no tag or peer signal: popular, well rated, recent courses come
-        first. Ties go to the newest, then the id. Every signal is read from an index per candidate; the
-        cards (course_card_facts) are built for the page only.
+        first. Ties go to the newest, then the id. Every signal is read from an index per candidate
+        (ratings only for the candidates that can still reach the page); the cards (course_card_facts)
+        are built for the page only.
         """
         async with self._sql.list_recommended_courses_cursor(
             self._conn,

@@ -24,7 +24,7 @@ from sqlalchemy import ForeignKey, create_engine, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bench import dataset
-from bench.peers.orm import Base, Course, UserCourse, course_tags
+from bench.peers.orm import Base, Course, CourseFeedback, UserCourse, course_tags
 from bench.peers.raw import RawSync, sql
 from bench.run import _interleave
 from learnstore import Store
@@ -357,7 +357,9 @@ def orm_due_queue(session: Session, clerk_id: str, limit: int, new_per_day: int)
     return [*due, *fresh]
 
 
-def orm_recommendations(session: Session, clerk_id: str, limit: int) -> list[tuple[UUID, int, int, int]]:
+def orm_recommendations(
+    session: Session, clerk_id: str | None, limit: int
+) -> list[tuple[UUID, int, int, int]]:
     """What an ORM user writes: a query per signal, merged and ranked in Python."""
     mine = set(session.scalars(select(UserCourse.course_id).where(UserCourse.user_clerk_id == clerk_id)))
     my_tags = Counter(
@@ -403,11 +405,34 @@ def orm_recommendations(session: Session, clerk_id: str, limit: int) -> list[tup
             select(Course).where(Course.id.in_(candidates), Course.status == "published")
         )
     }
-    newest = {c.id: -(c.published_at.timestamp() if c.published_at else 0.0) for c in published.values()}
-    ranked = sorted(
-        published,
-        key=lambda c: (-(2 * tag_score[c] + co_score[c]), -popularity[c], newest[c], str(c)),
-    )
+    totals = {
+        course_id: (int(total), int(n))
+        for course_id, total, n in session.execute(
+            select(CourseFeedback.course_id, func.coalesce(func.sum(CourseFeedback.rating), 0), func.count())
+            .where(CourseFeedback.course_id.in_(published), CourseFeedback.hidden_at.is_(None))
+            .group_by(CourseFeedback.course_id)
+        )
+    }
+    # the blend of ListRecommendedCourses, in the same float operations and order
+    tops = [max([1, *(signal[c] for c in published)]) for signal in (tag_score, co_score, popularity)]
+    latest_at = max((c.published_at for c in published.values() if c.published_at), default=None)
+
+    def score(c: UUID) -> float:
+        total, n = totals.get(c, (0, 0))
+        at = published[c].published_at
+        age = (latest_at - at).total_seconds() if at and latest_at else 1e9
+        return (
+            0.35 * tag_score[c] / tops[0]
+            + 0.30 * co_score[c] / tops[1]
+            + 0.15 * popularity[c] / tops[2]
+            + 0.12 * ((17.5 + total) / (5 + n) - 1) / 4
+            + 0.08 / (1 + age / 86400 / 90)
+        )
+
+    newest = {
+        c.id: -(c.published_at.timestamp() if c.published_at else float("-inf")) for c in published.values()
+    }
+    ranked = sorted(published, key=lambda c: (-score(c), newest[c], str(c)))
     return [(c, tag_score[c], co_score[c], popularity[c]) for c in ranked[:limit]]
 
 
@@ -521,6 +546,11 @@ def main(argv: list[str] | None = None) -> int:
                 "raw": lambda r: raw.all("list_recommended_courses", rec_params),
                 "orm": lambda r: in_session(orm_recommendations, learner, 10),
             },
+            "recommendations, anonymous visitor (10)": {
+                "learnstore": lambda r: store.favorites.recommend(None, limit=10),
+                "raw": lambda r: raw.all("list_recommended_courses", {**rec_params, "user_clerk_id": None}),
+                "orm": lambda r: in_session(orm_recommendations, None, 10),
+            },
             "review a card": {
                 "learnstore": lambda r: store.flashcards.review(*card("learnstore", r)),
                 "raw": lambda r: raw_review(raw, *card("raw", r)),
@@ -536,6 +566,8 @@ def main(argv: list[str] | None = None) -> int:
         ours = [r.course_id for r in store.favorites.recommend(learner, limit=10)]
         assert ours == [row[0] for row in raw.all("list_recommended_courses", rec_params)]
         assert ours == [c for c, *_ in in_session(orm_recommendations, learner, 10)], "ORM ranks differently"
+        visitor = [r.course_id for r in store.favorites.recommend(None, limit=10)]
+        assert visitor == [c for c, *_ in in_session(orm_recommendations, None, 10)], "ORM ranks differently"
         assert len(store.flashcards.list_due(READER)) == len(in_session(orm_due_queue, READER, 20, 20)) == 20
         assert sql("list_due_flashcards")
 

@@ -85,6 +85,11 @@ HOT_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
         },
     ),
     (
+        "recommendations, anonymous visitor",
+        "list_recommended_courses",
+        lambda fx: {"user_clerk_id": None, "peer_sample": 100, "popular_window": 2000, "page_size": 10},
+    ),
+    (
         "dashboard as course cards",
         "list_enrolled_course_cards",
         lambda fx: {"user_clerk_id": fx.learner, "page_size": 50},

@@ -178,10 +178,50 @@ async def test_recommendations_rank_tag_overlap_and_co_enrolment_and_skip_what_t
     # postgres shares sql (2 of ana's courses carry it) and databases (1): 3; indexing: 1
     assert (by_id[postgres].tag_score, by_id[indexing].tag_score) == (3, 1)
     assert (by_id[drawing].co_score, by_id[cooking].co_score) == (2, 1)
-    # score ties (indexing and drawing, 2 each) go to the more popular: drawing has 2 enrolments
-    assert [r.course_id for r in recommended] == [postgres, drawing, indexing, cooking]
-    assert [r.score for r in recommended] == [6, 2, 2, 1]
+    assert (by_id[drawing].popularity, by_id[cooking].popularity, by_id[postgres].popularity) == (2, 1, 0)
+    # no ratings (the prior: 3.5 each), published together (recency 1 each); scaled to the best:
+    # drawing .30 co + .15 popular, postgres .35 tags, cooking .15 + .075, indexing .35 / 3
+    base = 0.12 * 2.5 / 4 + 0.08
+    expected = {drawing: 0.45 + base, postgres: 0.35 + base, cooking: 0.225 + base, indexing: 0.35 / 3 + base}
+    assert [r.course_id for r in recommended] == [drawing, postgres, cooking, indexing]
+    assert [r.score for r in recommended] == pytest.approx([expected[r.course_id] for r in recommended])
+    assert {r.bayesian_rating for r in recommended} == {3.5}
+    # each one a course card
+    assert (by_id[drawing].title, by_id[drawing].enrolment_count, by_id[postgres].tags) == (
+        "Drawing",
+        2,
+        ["databases", "sql"],
+    )
     assert len(await store.favorites.recommend("ana", limit=2)) == 2
+
+
+async def test_the_bayesian_rating_and_recency_break_what_the_other_signals_leave_even(
+    store: AsyncStore, adb_conn: AConn
+) -> None:
+    await make_users(adb_conn, "new", *(f"r{i}" for i in range(20)))
+    one_five = await make_course(adb_conn, "One five")
+    many_good = await make_course(adb_conn, "Many 4.8")
+    unrated = await make_course(adb_conn, "Unrated")
+    old_unrated = await make_course(adb_conn, "Old, unrated")
+    await adb_conn.execute(
+        "UPDATE courses SET published_at = now() - interval '900 days' WHERE id = %s", [old_unrated]
+    )
+    await adb_conn.execute(
+        "INSERT INTO course_feedback (course_id, user_clerk_id, rating) VALUES (%s, 'r0', 5)", [one_five]
+    )
+    for i in range(20):  # sixteen 5s and four 4s: a mean of 4.8
+        await adb_conn.execute(
+            "INSERT INTO course_feedback (course_id, user_clerk_id, rating) VALUES (%s, %s, %s)",
+            [many_good, f"r{i}", 5 if i < 16 else 4],
+        )
+    recommended = await store.favorites.recommend("new")
+    assert [r.course_id for r in recommended] == [many_good, one_five, unrated, old_unrated]
+    ratings = {r.course_id: r.bayesian_rating for r in recommended}
+    assert ratings[one_five] == pytest.approx((17.5 + 5) / 6)  # 3.75: one 5 is not yet a 5
+    assert ratings[many_good] == pytest.approx((17.5 + 96) / 25)  # 4.54
+    assert (ratings[unrated], ratings[old_unrated]) == (3.5, 3.5)
+    # an anonymous visitor gets the same ranking: no learner, no tag or peer signal
+    assert [r.course_id for r in await store.favorites.recommend(None)] == [r.course_id for r in recommended]
 
 
 async def test_a_new_learner_gets_the_popular_courses(store: AsyncStore, adb_conn: AConn) -> None:
@@ -194,7 +234,7 @@ async def test_a_new_learner_gets_the_popular_courses(store: AsyncStore, adb_con
     await enrol(adb_conn, "c", hit)
     recommended = await store.favorites.recommend("new")
     assert [r.course_id for r in recommended[:2]] == [hit, known]
-    assert [(r.popularity, r.score) for r in recommended[:2]] == [(3, 0), (2, 0)]
+    assert [(r.popularity, r.tag_score, r.co_score) for r in recommended[:2]] == [(3, 0, 0), (2, 0, 0)]
     assert niche in {r.course_id for r in recommended}  # published, no enrolment yet: still a candidate
     assert await store.favorites.recommend("nobody-at-all") == recommended  # unknown learner: same fallback
     with pytest.raises(InvalidValue, match="limit"):

@@ -45,7 +45,7 @@ from learnstore.repositories.catalog import CatalogRepository
 from learnstore.repositories.collaboration import CollaborationRepository
 from learnstore.repositories.content import ContentRepository
 from learnstore.repositories.deliveries import DeliveriesRepository
-from learnstore.repositories.edits import EditsRepository
+from learnstore.repositories.edits import EditsRepository, QuizEdit
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.forum import ForumRepository
@@ -229,6 +229,7 @@ def valid(store: Store) -> dict[str, Any]:
         "body": "A body",
         "summary": "A summary",
         "changes": {"title": "Rust, again"},
+        "change": QuizEdit(quiz_id=quiz.id, question="A better question?"),
         "note": "A note",
         "role": "reviewer",
         "accept": True,

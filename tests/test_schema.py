@@ -666,6 +666,19 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("suggested_edits_status_valid", "suggested_edits", "status = 'merged'"),
     bad("suggested_edits_reviewed_at_set", "suggested_edits", "reviewed_at = NULL"),
     bad("suggested_edits_reviewed_at_set", "suggested_edits", "status = 'pending'"),
+    bad("suggested_edits_unit_id_fkey", "suggested_edits",
+        "kind = 'reorder_lessons', lesson_id = NULL, unit_id = gen_random_uuid(), base_lesson_ids = '{}',"
+        """ payload = '{"lesson_ids": []}'"""),
+    bad("suggested_edits_quiz_id_fkey", "suggested_edits",
+        "kind = 'quiz', lesson_id = NULL, quiz_id = gen_random_uuid(), payload = '{\"question\": \"Q\"}'"),
+    bad("suggested_edits_kind_valid", "suggested_edits", "kind = 'rename_course'"),
+    bad("suggested_edits_kind_target", "suggested_edits", "unit_id = %(units)s"),
+    bad("suggested_edits_kind_target", "suggested_edits", "kind = 'quiz', payload = '{\"question\": \"Q\"}'"),
+    bad("suggested_edits_kind_payload", "suggested_edits",
+        "kind = 'reorder_lessons', lesson_id = NULL, unit_id = %(units)s, base_lesson_ids = '{}'"),
+    bad("suggested_edits_kind_payload", "suggested_edits",
+        "kind = 'quiz', lesson_id = NULL, quiz_id = %(quizzes)s"),
+    bad("suggested_edits_withdrawn_unreviewed", "suggested_edits", "status = 'withdrawn'"),
     bad("suggested_edits_review_note_length", "suggested_edits", f"review_note = {LONG.format(2001)}"),
     # course_feedback and feedback_upvotes
     Violation(

@@ -179,6 +179,7 @@ class CourseFeedback(Base):
     course_id: Mapped[UUID] = mapped_column(ForeignKey("courses.id"))
     user_clerk_id: Mapped[str | None]
     rating: Mapped[int]
+    hidden_at: Mapped[datetime | None]
 
 
 # -- the operations: each takes a Session (the async runner passes AsyncSession.run_sync's) --------

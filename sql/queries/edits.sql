@@ -30,39 +30,11 @@ RETURNING *;
 SELECT * FROM suggested_edits WHERE id = sqlc.arg(id);
 
 -- name: ApproveEdit :one
--- Approves a pending edit and applies it in the same statement, by the course's author or an
--- accepted reviewer: the payload's fields replace the course's (title, description,
--- learning_objectives) or the lesson's (title, content). Only if the target's updated_at is still
--- the one the proposal saw: otherwise nothing changes. No row when nothing was applied.
-WITH edit AS (
-    SELECT e.* FROM suggested_edits e
-    WHERE e.id = sqlc.arg(id)::uuid AND e.status = 'pending'
-      AND course_role(e.course_id, sqlc.arg(reviewer_clerk_id)::text) IN ('author', 'reviewer')
-    FOR UPDATE
-), course_change AS (
-    UPDATE courses c
-    SET title = coalesce(e.payload ->> 'title', c.title),
-        description = coalesce(e.payload ->> 'description', c.description),
-        learning_objectives = CASE WHEN e.payload -> 'learning_objectives' IS NULL THEN c.learning_objectives
-            ELSE array(SELECT jsonb_array_elements_text(e.payload -> 'learning_objectives')) END
-    FROM edit e
-    WHERE e.lesson_id IS NULL AND c.id = e.course_id AND c.updated_at = e.base_updated_at
-    RETURNING c.id
-), lesson_change AS (
-    UPDATE lessons l
-    SET title = coalesce(e.payload ->> 'title', l.title),
-        content = coalesce(e.payload -> 'content', l.content)
-    FROM edit e
-    WHERE l.id = e.lesson_id AND l.updated_at = e.base_updated_at
-    RETURNING l.id
-)
-UPDATE suggested_edits s
-SET status = 'approved', reviewer_clerk_id = sqlc.arg(reviewer_clerk_id)::text, reviewed_at = now(),
-    review_note = sqlc.narg(review_note)::text
-FROM edit e
-WHERE s.id = e.id
-  AND (EXISTS (SELECT FROM course_change) OR EXISTS (SELECT FROM lesson_change))
-RETURNING s.*;
+-- Approves a pending edit of any kind and applies it whole (approve_suggested_edit), by the
+-- course's author or an accepted reviewer, only if its target is still as the proposal saw it. No
+-- row when nothing was applied.
+SELECT * FROM approve_suggested_edit(sqlc.arg(id)::uuid, sqlc.arg(reviewer_clerk_id)::text,
+                                     sqlc.narg(review_note)::text);
 
 -- name: RejectEdit :one
 -- Rejects a pending edit with a reason, by the course's author or an accepted reviewer; no row
@@ -76,17 +48,63 @@ RETURNING s.*;
 
 -- name: GetEditReviewState :one
 -- Why an approval or rejection did nothing: the edit's status, the reviewer's role, and whether
--- the target is still as the proposal saw it.
+-- the target is still as the proposal saw it (its updated_at; a unit's lessons in order).
 SELECT e.status, course_role(e.course_id, sqlc.arg(reviewer_clerk_id)::text)::text AS role,
-       coalesce((SELECT l.updated_at = e.base_updated_at FROM lessons l WHERE l.id = e.lesson_id),
-                (SELECT c.updated_at = e.base_updated_at FROM courses c
-                 WHERE c.id = e.course_id AND e.lesson_id IS NULL), false)::boolean AS current
+       coalesce(CASE e.kind
+           WHEN 'fields' THEN
+               coalesce((SELECT l.updated_at = e.base_updated_at FROM lessons l WHERE l.id = e.lesson_id),
+                        (SELECT c.updated_at = e.base_updated_at FROM courses c
+                         WHERE c.id = e.course_id AND e.lesson_id IS NULL))
+           WHEN 'quiz' THEN (SELECT q.updated_at = e.base_updated_at FROM quizzes q WHERE q.id = e.quiz_id)
+           ELSE array(SELECT l.id FROM lessons l WHERE l.unit_id = e.unit_id ORDER BY l.position) = e.base_lesson_ids
+       END, false)::boolean AS current
 FROM suggested_edits e WHERE e.id = sqlc.arg(id)::uuid;
 
 -- name: ListPendingEdits :many
 -- A course's pending edits, newest first; keyset on (created_at, id).
 SELECT * FROM suggested_edits
 WHERE course_id = sqlc.arg(course_id) AND status = 'pending'
+  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
+       OR (created_at, id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg(page_size);
+
+-- name: GetEditUnit :one
+-- The unit a lesson edit of a unit targets (given, or the lesson's), its course, and its lessons in
+-- order: what the proposal is checked against and remembers. No row for an unknown unit or lesson.
+SELECT u.id AS unit_id, u.course_id,
+       array(SELECT l.id FROM lessons l WHERE l.unit_id = u.id ORDER BY l.position)::uuid[] AS lesson_ids
+FROM units u
+WHERE u.id = coalesce(sqlc.narg(unit_id)::uuid, (SELECT l.unit_id FROM lessons l WHERE l.id = sqlc.narg(lesson_id)::uuid));
+
+-- name: GetEditQuiz :one
+-- The quiz a quiz edit targets, with its course: what the proposal is checked against.
+SELECT q.id, q.question_type, q.question, q.options, q.correct_answer, q.updated_at, u.course_id
+FROM quizzes q JOIN lessons l ON l.id = q.lesson_id JOIN units u ON u.id = l.unit_id
+WHERE q.id = sqlc.arg(id)::uuid;
+
+-- name: ProposeStructureEdit :one
+-- Proposes a lesson edit of a unit (add_lesson, remove_lesson, reorder_lessons) or a quiz edit,
+-- with what approval checks for staleness: the unit's lessons in order, or the quiz's updated_at.
+INSERT INTO suggested_edits (course_id, kind, unit_id, quiz_id, author_clerk_id, summary, payload,
+                             base_lesson_ids, base_updated_at)
+VALUES (sqlc.arg(course_id)::uuid, sqlc.arg(kind)::text, sqlc.narg(unit_id)::uuid, sqlc.narg(quiz_id)::uuid,
+        sqlc.arg(author_clerk_id)::text, sqlc.arg(summary)::text, sqlc.arg(payload)::jsonb,
+        sqlc.narg(base_lesson_ids)::uuid[], sqlc.narg(base_updated_at)::timestamptz)
+RETURNING *;
+
+-- name: WithdrawEdit :one
+-- The proposer withdraws their pending edit; no row if it is not theirs or not pending.
+UPDATE suggested_edits
+SET status = 'withdrawn', reviewed_at = now()
+WHERE id = sqlc.arg(id)::uuid AND author_clerk_id = sqlc.arg(author_clerk_id)::text AND status = 'pending'
+RETURNING *;
+
+-- name: ListCourseEdits :many
+-- A course's edits in every status (or one), newest first; keyset on (created_at, id).
+SELECT * FROM suggested_edits
+WHERE course_id = sqlc.arg(course_id)
+  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
   AND (sqlc.narg(before_created_at)::timestamptz IS NULL
        OR (created_at, id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
 ORDER BY created_at DESC, id DESC

@@ -131,6 +131,10 @@ CREATE TABLE suggested_edits (
     updated_at        timestamptz NOT NULL DEFAULT now(),
     base_updated_at   timestamptz,
     review_note       text,
+    kind              text        NOT NULL DEFAULT 'fields',
+    unit_id           uuid,
+    quiz_id           uuid,
+    base_lesson_ids   uuid[],
     CONSTRAINT suggested_edits_pkey PRIMARY KEY (id),
     CONSTRAINT suggested_edits_course_id_fkey FOREIGN KEY (course_id) REFERENCES courses (id) ON DELETE CASCADE,
     CONSTRAINT suggested_edits_lesson_id_fkey FOREIGN KEY (lesson_id) REFERENCES lessons (id) ON DELETE CASCADE,
@@ -140,17 +144,50 @@ CREATE TABLE suggested_edits (
         REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE SET NULL,
     CONSTRAINT suggested_edits_summary_not_blank CHECK (is_not_blank(summary) AND char_length(summary) <= 500),
     CONSTRAINT suggested_edits_payload_object CHECK (jsonb_typeof(payload) = 'object' AND payload <> '{}'),
-    CONSTRAINT suggested_edits_status_valid CHECK (status IN ('pending', 'approved', 'rejected')),
+    CONSTRAINT suggested_edits_status_valid CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn')),
     CONSTRAINT suggested_edits_reviewed_at_set CHECK ((status = 'pending') = (reviewed_at IS NULL)),
-    CONSTRAINT suggested_edits_review_note_length CHECK (char_length(review_note) <= 2000)
+    CONSTRAINT suggested_edits_review_note_length CHECK (char_length(review_note) <= 2000),
+    CONSTRAINT suggested_edits_unit_id_fkey FOREIGN KEY (unit_id) REFERENCES units (id) ON DELETE CASCADE,
+    CONSTRAINT suggested_edits_quiz_id_fkey FOREIGN KEY (quiz_id) REFERENCES quizzes (id) ON DELETE CASCADE,
+    CONSTRAINT suggested_edits_kind_valid
+        CHECK (kind IN ('fields', 'add_lesson', 'remove_lesson', 'reorder_lessons', 'quiz')),
+    -- What each kind targets: fields the course (or lesson_id), quiz a quiz, the others a unit whose
+    -- lessons (in order) the proposal saw.
+    CONSTRAINT suggested_edits_kind_target CHECK (
+        CASE kind
+            WHEN 'fields' THEN unit_id IS NULL AND quiz_id IS NULL AND base_lesson_ids IS NULL
+            WHEN 'quiz' THEN quiz_id IS NOT NULL AND lesson_id IS NULL AND unit_id IS NULL AND base_lesson_ids IS NULL
+            WHEN 'add_lesson' THEN unit_id IS NOT NULL AND lesson_id IS NULL AND quiz_id IS NULL AND base_lesson_ids IS NOT NULL
+            WHEN 'remove_lesson' THEN unit_id IS NOT NULL AND lesson_id IS NULL AND quiz_id IS NULL AND base_lesson_ids IS NOT NULL
+            WHEN 'reorder_lessons' THEN unit_id IS NOT NULL AND lesson_id IS NULL AND quiz_id IS NULL AND base_lesson_ids IS NOT NULL
+            ELSE true
+        END),
+    CONSTRAINT suggested_edits_kind_payload CHECK (  -- a missing key is NULL: refused, not let through
+        coalesce(CASE kind
+            WHEN 'add_lesson' THEN payload ?& ARRAY['title', 'content_type', 'content']
+                                   AND jsonb_typeof(payload -> 'content') = 'object'
+            WHEN 'remove_lesson' THEN jsonb_typeof(payload -> 'lesson_id') = 'string'
+            WHEN 'reorder_lessons' THEN jsonb_typeof(payload -> 'lesson_ids') = 'array'
+            WHEN 'quiz' THEN payload ?| ARRAY['question', 'options', 'correct_answer']
+            ELSE true
+        END, false)),
+    -- A withdrawn edit was never reviewed: its proposer closed it.
+    CONSTRAINT suggested_edits_withdrawn_unreviewed CHECK (status <> 'withdrawn' OR reviewer_clerk_id IS NULL)
 );
 COMMENT ON TABLE suggested_edits IS 'A proposed change to a course or lesson, reviewed by its author or a collaborator.';
 COMMENT ON COLUMN suggested_edits.base_updated_at IS 'The target''s updated_at when the edit was proposed: approval fails if it moved.';
 COMMENT ON COLUMN suggested_edits.review_note IS 'The reviewer''s reason for approving or rejecting.';
+COMMENT ON COLUMN suggested_edits.kind IS 'What the edit does: fields, add_lesson, remove_lesson, reorder_lessons or quiz.';
+COMMENT ON COLUMN suggested_edits.base_lesson_ids IS 'A unit''s lessons in order when the edit was proposed: approval fails if they moved.';
+COMMENT ON COLUMN suggested_edits.reviewed_at IS 'When the edit was approved, rejected or withdrawn.';
 CREATE INDEX suggested_edits_course_id_idx ON suggested_edits (course_id, status);
 CREATE INDEX suggested_edits_lesson_id_idx ON suggested_edits (lesson_id);
 CREATE INDEX suggested_edits_author_clerk_id_idx ON suggested_edits (author_clerk_id);
 CREATE INDEX suggested_edits_reviewer_clerk_id_idx ON suggested_edits (reviewer_clerk_id);
+CREATE INDEX suggested_edits_unit_id_idx ON suggested_edits (unit_id);
+CREATE INDEX suggested_edits_quiz_id_idx ON suggested_edits (quiz_id);
+-- A course's edit history in every status, newest first (edits.list_edits' keyset).
+CREATE INDEX suggested_edits_course_history_idx ON suggested_edits (course_id, created_at DESC, id DESC);
 CREATE TRIGGER suggested_edits_set_updated_at BEFORE UPDATE ON suggested_edits
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 

@@ -72,10 +72,9 @@ class Querier:
         reviewer_clerk_id: str,
         review_note: str | None,
     ) -> models.SuggestedEdit | None:
-        """Approves a pending edit and applies it in the same statement, by the course's author or an
-        accepted reviewer: the payload's fields replace the course's (title, description,
-        learning_objectives) or the lesson's (title, content). Only if the target's updated_at is still
-        the one the proposal saw: otherwise nothing changes. No row when nothing was applied.
+        """Approves a pending edit of any kind and applies it whole (approve_suggested_edit), by the
+        course's author or an accepted reviewer, only if its target is still as the proposal saw it. No
+        row when nothing was applied.
         """
         row = self._sql.approve_edit(
             self._conn,
@@ -110,7 +109,7 @@ class Querier:
         id: UUID,
     ) -> models.GetEditReviewStateRow | None:
         """Why an approval or rejection did nothing: the edit's status, the reviewer's role, and whether
-        the target is still as the proposal saw it.
+        the target is still as the proposal saw it (its updated_at; a unit's lessons in order).
         """
         row = self._sql.get_edit_review_state(
             self._conn,
@@ -131,6 +130,74 @@ class Querier:
         with self._sql.list_pending_edits_cursor(
             self._conn,
             course_id=course_id,
+            before_created_at=before_created_at,
+            before_id=before_id,
+            page_size=page_size,
+        ) as cursor:
+            rows = cursor.fetchall()
+        return to_models(models.SuggestedEdit, rows)
+
+    def get_edit_unit(self, *, unit_id: UUID | None, lesson_id: UUID | None) -> models.GetEditUnitRow | None:
+        """The unit a lesson edit of a unit targets (given, or the lesson's), its course, and its lessons in
+        order: what the proposal is checked against and remembers. No row for an unknown unit or lesson.
+        """
+        row = self._sql.get_edit_unit(self._conn, unit_id=unit_id, lesson_id=lesson_id)
+        return to_model(models.GetEditUnitRow, row)
+
+    def get_edit_quiz(self, *, id: UUID) -> models.GetEditQuizRow | None:
+        """The quiz a quiz edit targets, with its course: what the proposal is checked against."""
+        row = self._sql.get_edit_quiz(self._conn, id=id)
+        return to_model(models.GetEditQuizRow, row)
+
+    def propose_structure_edit(
+        self,
+        *,
+        course_id: UUID,
+        kind: str,
+        unit_id: UUID | None,
+        quiz_id: UUID | None,
+        author_clerk_id: str,
+        summary: str,
+        payload: JsonValue,
+        base_lesson_ids: list[UUID] | None,
+        base_updated_at: datetime | None,
+    ) -> models.SuggestedEdit | None:
+        """Proposes a lesson edit of a unit (add_lesson, remove_lesson, reorder_lessons) or a quiz edit,
+        with what approval checks for staleness: the unit's lessons in order, or the quiz's updated_at.
+        """
+        row = self._sql.propose_structure_edit(
+            self._conn,
+            course_id=course_id,
+            kind=kind,
+            unit_id=unit_id,
+            quiz_id=quiz_id,
+            author_clerk_id=author_clerk_id,
+            summary=summary,
+            payload=Jsonb(payload),
+            base_lesson_ids=base_lesson_ids,
+            base_updated_at=base_updated_at,
+        )
+        return to_model(models.SuggestedEdit, row)
+
+    def withdraw_edit(self, *, id: UUID, author_clerk_id: str) -> models.SuggestedEdit | None:
+        """The proposer withdraws their pending edit; no row if it is not theirs or not pending."""
+        row = self._sql.withdraw_edit(self._conn, id=id, author_clerk_id=author_clerk_id)
+        return to_model(models.SuggestedEdit, row)
+
+    def list_course_edits(
+        self,
+        *,
+        course_id: UUID,
+        status: str | None,
+        before_created_at: datetime | None,
+        before_id: UUID | None,
+        page_size: int,
+    ) -> list[models.SuggestedEdit]:
+        """A course's edits in every status (or one), newest first; keyset on (created_at, id)."""
+        with self._sql.list_course_edits_cursor(
+            self._conn,
+            course_id=course_id,
+            status=status,
             before_created_at=before_created_at,
             before_id=before_id,
             page_size=page_size,
@@ -201,10 +268,9 @@ class AsyncQuerier:
         reviewer_clerk_id: str,
         review_note: str | None,
     ) -> models.SuggestedEdit | None:
-        """Approves a pending edit and applies it in the same statement, by the course's author or an
-        accepted reviewer: the payload's fields replace the course's (title, description,
-        learning_objectives) or the lesson's (title, content). Only if the target's updated_at is still
-        the one the proposal saw: otherwise nothing changes. No row when nothing was applied.
+        """Approves a pending edit of any kind and applies it whole (approve_suggested_edit), by the
+        course's author or an accepted reviewer, only if its target is still as the proposal saw it. No
+        row when nothing was applied.
         """
         row = await self._sql.approve_edit(
             self._conn,
@@ -239,7 +305,7 @@ class AsyncQuerier:
         id: UUID,
     ) -> models.GetEditReviewStateRow | None:
         """Why an approval or rejection did nothing: the edit's status, the reviewer's role, and whether
-        the target is still as the proposal saw it.
+        the target is still as the proposal saw it (its updated_at; a unit's lessons in order).
         """
         row = await self._sql.get_edit_review_state(
             self._conn,
@@ -260,6 +326,83 @@ class AsyncQuerier:
         async with self._sql.list_pending_edits_cursor(
             self._conn,
             course_id=course_id,
+            before_created_at=before_created_at,
+            before_id=before_id,
+            page_size=page_size,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return to_models(models.SuggestedEdit, rows)
+
+    async def get_edit_unit(
+        self,
+        *,
+        unit_id: UUID | None,
+        lesson_id: UUID | None,
+    ) -> models.GetEditUnitRow | None:
+        """The unit a lesson edit of a unit targets (given, or the lesson's), its course, and its lessons in
+        order: what the proposal is checked against and remembers. No row for an unknown unit or lesson.
+        """
+        row = await self._sql.get_edit_unit(self._conn, unit_id=unit_id, lesson_id=lesson_id)
+        return to_model(models.GetEditUnitRow, row)
+
+    async def get_edit_quiz(self, *, id: UUID) -> models.GetEditQuizRow | None:
+        """The quiz a quiz edit targets, with its course: what the proposal is checked against."""
+        row = await self._sql.get_edit_quiz(self._conn, id=id)
+        return to_model(models.GetEditQuizRow, row)
+
+    async def propose_structure_edit(
+        self,
+        *,
+        course_id: UUID,
+        kind: str,
+        unit_id: UUID | None,
+        quiz_id: UUID | None,
+        author_clerk_id: str,
+        summary: str,
+        payload: JsonValue,
+        base_lesson_ids: list[UUID] | None,
+        base_updated_at: datetime | None,
+    ) -> models.SuggestedEdit | None:
+        """Proposes a lesson edit of a unit (add_lesson, remove_lesson, reorder_lessons) or a quiz edit,
+        with what approval checks for staleness: the unit's lessons in order, or the quiz's updated_at.
+        """
+        row = await self._sql.propose_structure_edit(
+            self._conn,
+            course_id=course_id,
+            kind=kind,
+            unit_id=unit_id,
+            quiz_id=quiz_id,
+            author_clerk_id=author_clerk_id,
+            summary=summary,
+            payload=Jsonb(payload),
+            base_lesson_ids=base_lesson_ids,
+            base_updated_at=base_updated_at,
+        )
+        return to_model(models.SuggestedEdit, row)
+
+    async def withdraw_edit(self, *, id: UUID, author_clerk_id: str) -> models.SuggestedEdit | None:
+        """The proposer withdraws their pending edit; no row if it is not theirs or not pending."""
+        row = await self._sql.withdraw_edit(
+            self._conn,
+            id=id,
+            author_clerk_id=author_clerk_id,
+        )
+        return to_model(models.SuggestedEdit, row)
+
+    async def list_course_edits(
+        self,
+        *,
+        course_id: UUID,
+        status: str | None,
+        before_created_at: datetime | None,
+        before_id: UUID | None,
+        page_size: int,
+    ) -> list[models.SuggestedEdit]:
+        """A course's edits in every status (or one), newest first; keyset on (created_at, id)."""
+        async with self._sql.list_course_edits_cursor(
+            self._conn,
+            course_id=course_id,
+            status=status,
             before_created_at=before_created_at,
             before_id=before_id,
             page_size=page_size,

@@ -85,21 +85,28 @@ class Querier:
     def list_recommended_courses(
         self,
         *,
-        user_clerk_id: str,
+        user_clerk_id: str | None,
         peer_sample: int,
         popular_window: int,
         page_size: int,
     ) -> list[models.ListRecommendedCoursesRow]:
-        """Published courses the learner is not enrolled in, ranked by
-        tag_score:  for each tag, how many of the learner's courses (enrolled or favorited) carry it,
-        summed over the candidate's tags;
-        co_score:   how many learners who share a course with the learner took the candidate
-        (at most peer_sample learners per shared course, so a course of 50,000 learners
-        costs what one of peer_sample does);
-        popularity: the candidate's enrolments among the latest popular_window enrolments overall,
-        score = 2 * tag_score + co_score, then popularity, then the newest. A new learner has neither
-        score: the ranking falls back to popularity, then to the newest published courses. Courses the
-        learner enrolled in or favorited are left out.
+        """Published courses for a learner (user_clerk_id) or an anonymous visitor (NULL) to take next, as
+        course cards, best first. The candidates: courses sharing a tag with the learner's courses
+        (enrolled or favorited), courses their peers took (at most peer_sample learners per shared
+        course, so a course of 50,000 learners costs what one of peer_sample does), the courses of the
+        latest popular_window enrolments, and the newest published ones; never the learner's own. Each is
+        scored on five signals, each scaled to 0..1 among the candidates, weighted:
+        0.35 tag overlap:   for each tag, how many of the learner's courses carry it, summed over the
+        candidate's tags;
+        0.30 co-enrolment:  how many of the learner's peers took the candidate;
+        0.15 popularity:    its enrolments among the latest popular_window enrolments;
+        0.12 rating:        the Bayesian mean (17.5 + sum of ratings) / (5 + count): five phantom 3.5
+        ratings, so a course with one 5 does not outrank one with a hundred 4.8s;
+        0.08 recency:       1 / (1 + days it was published before the newest candidate / 90).
+        A visitor (or a new learner) has no tag or peer signal: popular, well rated, recent courses come
+        first. Ties go to the newest, then the id. Every signal is read from an index per candidate
+        (ratings only for the candidates that can still reach the page); the cards (course_card_facts)
+        are built for the page only.
         """
         with self._sql.list_recommended_courses_cursor(
             self._conn,
@@ -180,21 +187,28 @@ class AsyncQuerier:
     async def list_recommended_courses(
         self,
         *,
-        user_clerk_id: str,
+        user_clerk_id: str | None,
         peer_sample: int,
         popular_window: int,
         page_size: int,
     ) -> list[models.ListRecommendedCoursesRow]:
-        """Published courses the learner is not enrolled in, ranked by
-        tag_score:  for each tag, how many of the learner's courses (enrolled or favorited) carry it,
-        summed over the candidate's tags;
-        co_score:   how many learners who share a course with the learner took the candidate
-        (at most peer_sample learners per shared course, so a course of 50,000 learners
-        costs what one of peer_sample does);
-        popularity: the candidate's enrolments among the latest popular_window enrolments overall,
-        score = 2 * tag_score + co_score, then popularity, then the newest. A new learner has neither
-        score: the ranking falls back to popularity, then to the newest published courses. Courses the
-        learner enrolled in or favorited are left out.
+        """Published courses for a learner (user_clerk_id) or an anonymous visitor (NULL) to take next, as
+        course cards, best first. The candidates: courses sharing a tag with the learner's courses
+        (enrolled or favorited), courses their peers took (at most peer_sample learners per shared
+        course, so a course of 50,000 learners costs what one of peer_sample does), the courses of the
+        latest popular_window enrolments, and the newest published ones; never the learner's own. Each is
+        scored on five signals, each scaled to 0..1 among the candidates, weighted:
+        0.35 tag overlap:   for each tag, how many of the learner's courses carry it, summed over the
+        candidate's tags;
+        0.30 co-enrolment:  how many of the learner's peers took the candidate;
+        0.15 popularity:    its enrolments among the latest popular_window enrolments;
+        0.12 rating:        the Bayesian mean (17.5 + sum of ratings) / (5 + count): five phantom 3.5
+        ratings, so a course with one 5 does not outrank one with a hundred 4.8s;
+        0.08 recency:       1 / (1 + days it was published before the newest candidate / 90).
+        A visitor (or a new learner) has no tag or peer signal: popular, well rated, recent courses come
+        first. Ties go to the newest, then the id. Every signal is read from an index per candidate
+        (ratings only for the candidates that can still reach the page); the cards (course_card_facts)
+        are built for the page only.
         """
         async with self._sql.list_recommended_courses_cursor(
             self._conn,

@@ -47,8 +47,10 @@ __all__ = [
     "GetCourseRoleRow",
     "GetCourseRosterRow",
     "GetCourseStatsRow",
+    "GetEditQuizRow",
     "GetEditReviewStateRow",
     "GetEditTargetRow",
+    "GetEditUnitRow",
     "GetFlashcardForReviewRow",
     "GetFlashcardSetRow",
     "GetNextLessonRow",
@@ -466,12 +468,19 @@ class SuggestedEdit(BaseModel):
     status: str
     reviewer_clerk_id: str | None
     reviewed_at: datetime | None
+    """When the edit was approved, rejected or withdrawn."""
     created_at: datetime
     updated_at: datetime
     base_updated_at: datetime | None
     """The target's updated_at when the edit was proposed: approval fails if it moved."""
     review_note: str | None
     """The reviewer's reason for approving or rejecting."""
+    kind: str
+    """What the edit does: fields, add_lesson, remove_lesson, reorder_lessons or quiz."""
+    unit_id: UUID | None
+    quiz_id: UUID | None
+    base_lesson_ids: list[UUID] | None
+    """A unit's lessons in order when the edit was proposed: approval fails if they moved."""
 
 
 class CourseFeedback(BaseModel):
@@ -1000,6 +1009,30 @@ class GetEditReviewStateRow(BaseModel):
     current: bool
 
 
+class GetEditUnitRow(BaseModel):
+    """A row of GetEditUnit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unit_id: UUID
+    course_id: UUID
+    lesson_ids: list[UUID]
+
+
+class GetEditQuizRow(BaseModel):
+    """A row of GetEditQuiz."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    question_type: str
+    question: str
+    options: JsonValue
+    correct_answer: JsonValue
+    updated_at: datetime
+    course_id: UUID
+
+
 class AddFavoriteRow(BaseModel):
     """A row of AddFavorite."""
 
@@ -1034,11 +1067,27 @@ class ListRecommendedCoursesRow(BaseModel):
 
     course_id: UUID
     title: str
+    description: str
     difficulty: str
+    status: str
+    published_at: datetime | None
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
     tag_score: int
     co_score: int
     popularity: int
-    score: int
+    bayesian_rating: float
+    score: float
 
 
 class ImportFlashcardSetRow(BaseModel):

@@ -12,6 +12,7 @@ import psycopg
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from learnstore._validation import UNSET, Unset, acting_user, checked_position, validated
+from learnstore._validation import checked_quiz as _quiz
 from learnstore.database import Database
 from learnstore.errors import InvalidValue, NotFound, register_messages, translating
 from learnstore.queries.content import Querier
@@ -141,54 +142,6 @@ class _MediaInput(BaseModel):
     media_type: MediaType
     url: Url
     title: str | None = Field(default=None, max_length=200)
-
-
-Option = Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=r"\S")]
-Answer = Annotated[StrictStr, Field(min_length=1, max_length=2000, pattern=r"\S")]
-
-
-class _QuizInput(BaseModel):
-    question_type: QuestionType
-    question: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
-    options: list[Option] = Field(default_factory=list, max_length=20)
-    correct_answer: Answer | list[Answer]
-
-
-def _quiz(question_type: object, question: object, options: object, correct_answer: object) -> _QuizInput:
-    """A quiz whose options and correct answer fit its question_type, or InvalidValue naming the rule."""
-    quiz = validated(
-        _QuizInput,
-        {
-            "question_type": question_type,
-            "question": question,
-            "options": list(options)
-            if isinstance(options, Sequence) and not isinstance(options, str)
-            else options,
-            "correct_answer": correct_answer,
-        },
-        "quiz",
-    )
-    answers = quiz.correct_answer if isinstance(quiz.correct_answer, list) else [quiz.correct_answer]
-    if len(set(quiz.options)) != len(quiz.options):
-        raise InvalidValue("options: each option must appear once", field="options")
-    if not answers or len(set(answers)) != len(answers):
-        raise InvalidValue(
-            "correct_answer: a list must hold at least one answer, each once", field="correct_answer"
-        )
-    if quiz.question_type == "mcq":
-        if len(quiz.options) < 2:
-            raise InvalidValue("options: a multiple-choice quiz needs at least 2 options", field="options")
-        strays = [answer for answer in answers if answer not in quiz.options]
-        if strays:
-            raise InvalidValue(
-                f"correct_answer: {strays[0]!r} is not one of the options", field="correct_answer"
-            )
-    elif quiz.question_type == "flashcard":
-        if quiz.options:
-            raise InvalidValue("options: a flashcard has no options", field="options")
-        if isinstance(quiz.correct_answer, list):
-            raise InvalidValue("correct_answer: a flashcard has one answer, a string", field="correct_answer")
-    return quiz
 
 
 class _AttemptInput(BaseModel):

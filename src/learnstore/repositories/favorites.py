@@ -41,6 +41,13 @@ class _Page(BaseModel):
     limit: Annotated[StrictInt, Field(ge=1, le=500)]
 
 
+class _Recommendations(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: ClerkId | None
+    limit: Annotated[StrictInt, Field(ge=1, le=100)]
+
+
 class _Ids(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -133,14 +140,17 @@ class FavoritesRepository:
             )
         return set(found)
 
-    def recommend(self, clerk_id: str, *, limit: int = 10) -> list[ListRecommendedCoursesRow]:
-        """Published courses for the learner to take next, best first, one statement.
+    def recommend(self, clerk_id: str | None, *, limit: int = 10) -> list[ListRecommendedCoursesRow]:
+        """Published courses for a learner to take next, as course cards, best first: one statement.
 
-        Ranked by score = 2 x tag overlap with the courses they enrolled in or favorited + how many
-        learners who share a course with them took it, then by recent popularity; a new learner gets
-        the popular courses. Courses they are enrolled in or favorited are left out.
+        The score blends five signals, each scaled to 0..1 among the candidates: tag overlap with
+        the courses they enrolled in or favorited (0.35), how many learners who share a course with
+        them took it (0.30), recent popularity (0.15), the Bayesian rating (0.12: five phantom 3.5
+        ratings) and recency (0.08). Courses they are enrolled in or favorited are left out. With
+        `clerk_id` None (an anonymous visitor), or for a new learner, the popular, well rated, recent
+        courses come first.
         """
-        page = validated(_Page, {"clerk_id": clerk_id, "limit": limit}, "recommendations")
+        page = validated(_Recommendations, {"clerk_id": clerk_id, "limit": limit}, "recommendations")
         with self._db.connection() as conn:
             return Querier(conn).list_recommended_courses(
                 user_clerk_id=page.clerk_id,

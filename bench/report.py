@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench import provenance, throughput
 from bench.run import HISTORY, render_imports, render_rows
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -31,21 +32,53 @@ def latest(scale: str, history: Path = HISTORY) -> dict[str, Any] | None:
     path = history / f"{scale}.jsonl"
     if not path.exists():
         return None
-    runs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    runs = published(path)
     if not runs:
         return None
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     imports: list[dict[str, Any]] = []
     for run in runs:
+        stamp = provenance.measured_at(run["meta"], run["date"])
         for row in run["rows"]:
-            rows[(row["operation"], row["mode"])] = {**row, "run_date": run["date"]}
-        imports = run["imports"] or imports
+            rows[(row["operation"], row["mode"])] = {**row, "run_date": run["date"], "measured_at": stamp}
+        imports = [{**r, "measured_at": stamp} for r in run["imports"]] or imports
     merged = dict(runs[-1])
     merged["rows"] = list(rows.values())
     merged["imports"] = imports
     merged["runs"] = len(runs)
     merged["rounds"] = "-".join(str(r) for r in sorted({run["rounds"] for run in runs}))
     return merged
+
+
+def published(path: Path) -> list[dict[str, Any]]:
+    """The runs of a history file that measured a commit: a run over uncommitted changes (which
+    an older runner appended, marked) is never published."""
+    if not path.exists():
+        return []
+    runs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [run for run in runs if provenance.publishable(run["meta"])]
+
+
+def latest_throughput(history: Path = HISTORY) -> dict[str, Any] | None:
+    """The latest published run of bench.throughput."""
+    runs = published(history / throughput.HISTORY.name)
+    return runs[-1] if runs else None
+
+
+def throughput_markdown(run: dict[str, Any]) -> list[str]:
+    return [
+        "### Throughput under concurrency",
+        "",
+        "`python -m bench.throughput`: N callers (threads on the sync pool, tasks on the async one)"
+        " call one operation in a loop on a pool of the same size for every implementation;"
+        " learnstore is held to raw psycopg on psycopg_pool (taken with getconn / putconn), sync"
+        " and async, asyncpg's pool alongside.",
+        "",
+        *throughput.render(run),
+        "",
+        "![throughput against concurrent callers](throughput.png)",
+        "",
+    ]
 
 
 def _summary(runs: list[dict[str, Any]]) -> list[str]:
@@ -76,7 +109,7 @@ def _summary(runs: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def markdown(runs: list[dict[str, Any]]) -> str:
+def markdown(runs: list[dict[str, Any]], tp: dict[str, Any] | None = None) -> str:
     out = [
         BEGIN,
         "<!-- written by `python -m bench.report` from bench/history/*.jsonl: edit the runner, not this -->",
@@ -98,8 +131,9 @@ def markdown(runs: list[dict[str, Any]]) -> str:
             f" (latest of {run['runs']} runs, {run['date']})",
             "",
             f"- {meta['machine']}; {meta['server']}",
-            # the commit each run measured stays in bench/history, with its state
             f"- {meta['python']}",
+            "- every row names the commit and the date it was measured at (its run in bench/history);"
+            " a run over uncommitted changes is not published",
             "",
         ]
         for mode in ("sync", "async"):
@@ -109,6 +143,8 @@ def markdown(runs: list[dict[str, Any]]) -> str:
         if run["imports"]:
             out += [f"#### {run['scale']}, bulk import against raw binary COPY of the same rows", ""]
             out += [*render_imports(run["imports"]), ""]
+    if tp is not None:
+        out += throughput_markdown(tp)
     out.append(END)
     return "\n".join(out)
 
@@ -159,9 +195,11 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def page(runs: list[dict[str, Any]]) -> str:
-    """docs/benchmarks.md: the intro, then the results of `runs`."""
-    return INTRO.read_text() + "\n## Results\n\n" + markdown(runs) + "\n"
+def page(runs: list[dict[str, Any]], tp: dict[str, Any] | None = None) -> str:
+    """docs/benchmarks.md: the intro, then the results of `runs` and the throughput run `tp` (by
+    default the latest in bench/history)."""
+    tp = tp if tp is not None else latest_throughput()
+    return INTRO.read_text() + "\n## Results\n\n" + markdown(runs, tp) + "\n"
 
 
 def runs_of_history(history: Path = HISTORY) -> list[dict[str, Any]]:
@@ -180,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = runs_of_history()
     if not runs:
         raise SystemExit("no run in bench/history: run python -m bench.run first")
-    text = page(runs)
+    tp = latest_throughput()
+    text = page(runs, tp)
     if args.check:
         if args.docs.read_text() != text:
             print(f"{args.docs} is stale: python -m bench.report", file=sys.stderr)
@@ -188,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.docs.write_text(text)
     plot(runs, args.png)
+    if tp is not None:
+        throughput.plot(tp, args.png.with_name("throughput.png"))
     print(f"wrote {args.docs} and {args.png} from {', '.join(run['scale'] for run in runs)}")
     return 0
 

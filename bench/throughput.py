@@ -41,10 +41,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
@@ -52,6 +52,9 @@ import learnstore
 from bench import dataset, provenance
 from bench.ops import Fixture
 from bench.peers.raw import sql
+
+if TYPE_CHECKING:
+    import asyncpg
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -305,6 +308,8 @@ async def measure(
     astore = await learnstore.connect_async(dsn, timeout=60, **size)
     araw = AsyncConnectionPool(dsn, kwargs={"autocommit": True}, timeout=60, open=False, **size)
     await araw.open(wait=True)
+    import asyncpg  # here: bench.report renders this module's results without asyncpg installed
+
     apg = await asyncpg.create_pool(dsn, **size)
     try:
         calls: dict[str, Callable[[str], Call]] = {
@@ -335,7 +340,10 @@ async def measure(
                             await asyncio.to_thread(run_threads, calls[impl](op), n, warmup, seconds, cell)
                         else:
                             await run_tasks(calls[impl](op), n, warmup, seconds, cell)
-                    say(f"  round {round_ + 1}/{rounds} {op:<5} {n:>3} callers: " + _brief(cells, op, n))
+                    say(
+                        f"  {datetime.now(UTC):%H:%M:%S} round {round_ + 1}/{rounds} {op:<5} {n:>3} callers: "
+                        + _brief(cells, op, n)
+                    )
         return list(cells.values())
     finally:
         await apg.close()
@@ -485,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         "commit": provenance.commit().label,
         "load": {"before": load_before, "after": provenance.load()},
         "server": f"PostgreSQL {server[0] if server else '?'} on the same machine, over TCP",
-        "asyncpg": asyncpg.__version__,
+        "asyncpg": version("asyncpg"),
     }
     result = {
         "scale": args.scale,

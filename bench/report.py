@@ -60,9 +60,46 @@ def published(path: Path) -> list[dict[str, Any]]:
 
 
 def latest_throughput(history: Path = HISTORY) -> dict[str, Any] | None:
-    """The latest published run of bench.throughput."""
+    """The latest published run of bench.throughput at the default pool size, with `pool_runs`:
+    every published run (the pool-size table reads them all)."""
     runs = published(history / throughput.HISTORY.name)
-    return runs[-1] if runs else None
+    main = [run for run in runs if run["pool_size"] == throughput.DEFAULT_POOL]
+    return {**main[-1], "pool_runs": runs} if main else None
+
+
+def pool_sizing(runs: list[dict[str, Any]]) -> list[str]:
+    """learnstore's ops/s and p99 by pool size, from the latest measurement of each cell."""
+    cells: dict[tuple[int, str, str, int], tuple[dict[str, Any], str]] = {}
+    for run in runs:
+        stamp = provenance.measured_at(run["meta"], run["date"])
+        for cell in run["cells"]:
+            if cell["impl"] in throughput.FLOOR and cell["ops_per_s"] is not None:
+                cells[(run["pool_size"], cell["impl"], cell["op"], cell["callers"])] = (cell, stamp)
+    sizes = sorted({key[0] for key in cells})
+    if len(sizes) < 2:
+        return []
+    out = [
+        "#### learnstore by pool size",
+        "",
+        "ops/s (p99 ms) of learnstore's pools at each pool size measured, the latest of each cell.",
+        "",
+        "| pool | operation | callers | learnstore (sync) | learnstore_async | measured at |",
+        "|---:|---|---:|---:|---:|---|",
+    ]
+    keys = sorted({(size, op, n) for size, _, op, n in cells}, key=lambda k: (k[1], k[2], k[0]))
+    for size, op, n in keys:
+        found = [cells.get((size, impl, op, n)) for impl in throughput.FLOOR]
+        if sum(f is not None for f in found) == 0:
+            continue
+        texts = [
+            ""
+            if f is None or f[0]["p99_us"] is None
+            else f"{f[0]['ops_per_s']:,.0f} ({f[0]['p99_us'] / 1000:.1f})"
+            for f in found
+        ]
+        stamp = next(f[1] for f in found if f is not None)
+        out.append(f"| {size} | {throughput.TITLES[op]} | {n} | {texts[0]} | {texts[1]} | {stamp} |")
+    return [*out, ""]
 
 
 def throughput_markdown(run: dict[str, Any]) -> list[str]:
@@ -78,6 +115,7 @@ def throughput_markdown(run: dict[str, Any]) -> list[str]:
         "",
         "![throughput against concurrent callers](throughput.png)",
         "",
+        *pool_sizing(run.get("pool_runs", [])),
     ]
 
 

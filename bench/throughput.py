@@ -65,6 +65,7 @@ OPERATIONS = ("read", "list", "write")
 TITLES = {"read": "one-row read", "list": "50-row list", "write": "write (lesson status)"}
 SYNC = ("learnstore", "raw_pool")
 ASYNC = ("learnstore_async", "raw_pool_async", "asyncpg")
+DEFAULT_POOL = 8
 #: learnstore's throughput / raw psycopg's on the same kind of pool, at least
 BAR = 0.85
 #: the implementation each learnstore one is held to
@@ -456,7 +457,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dsn", help="a database of your own (default: learnstore_bench on the local server)"
     )
-    parser.add_argument("--pool-size", type=int, default=8, help="every implementation's pool size")
+    parser.add_argument(
+        "--pool-size", type=int, default=DEFAULT_POOL, help="every implementation's pool size"
+    )
     parser.add_argument("--callers", type=int, action="append", help="repeatable (default: 1, 8, 32, 128)")
     parser.add_argument("--op", choices=OPERATIONS, action="append", help="repeatable (default: all)")
     parser.add_argument("--impl", choices=(*SYNC, *ASYNC), action="append", help="repeatable (default: all)")

@@ -104,12 +104,10 @@ def pool_sizing(runs: list[dict[str, Any]]) -> list[str]:
 
 def throughput_markdown(run: dict[str, Any]) -> list[str]:
     return [
-        "### Throughput under concurrency",
+        "### Throughput: learnstore's pools against raw psycopg and asyncpg",
         "",
-        "`python -m bench.throughput`: N callers (threads on the sync pool, tasks on the async one)"
-        " call one operation in a loop on a pool of the same size for every implementation;"
-        " learnstore is held to raw psycopg on psycopg_pool (taken with getconn / putconn), sync"
-        " and async, asyncpg's pool alongside.",
+        "`python -m bench.throughput` (how: see [Throughput under concurrency](#throughput-under-concurrency)"
+        " above); learnstore / raw psycopg is ops/s against ops/s on the same kind of pool.",
         "",
         *throughput.render(run),
         "",
@@ -171,7 +169,7 @@ def markdown(runs: list[dict[str, Any]], tp: dict[str, Any] | None = None) -> st
             f"- {meta['machine']}; {meta['server']}",
             f"- {meta['python']}",
             "- every row names the commit and the date it was measured at (its run in bench/history);"
-            " a run over uncommitted changes is not published",
+            " a run over a checkout that differed from its commit is not published",
             "",
         ]
         for mode in ("sync", "async"):

@@ -415,6 +415,16 @@ def render(result: dict[str, Any]) -> list[str]:
     return out
 
 
+#: a learnstore pool and its raw floor share a colour
+COLORS = {
+    "learnstore": "tab:blue",
+    "raw_pool": "tab:blue",
+    "learnstore_async": "tab:green",
+    "raw_pool_async": "tab:green",
+    "asyncpg": "tab:purple",
+}
+
+
 def plot(result: dict[str, Any], path: Path) -> None:
     """ops/s against callers, one panel per operation, one line per implementation."""
     import matplotlib
@@ -431,7 +441,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
             )
             if points:
                 style = "-" if impl.startswith("learnstore") else "--"
-                ax.plot(*zip(*points, strict=True), style, marker="o", label=impl)
+                ax.plot(*zip(*points, strict=True), style, marker="o", label=impl, color=COLORS[impl])
         ax.set_xscale("log", base=2)
         ax.set_xticks(result["callers"], [str(n) for n in result["callers"]])
         ax.set_ylim(bottom=0)

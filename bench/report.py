@@ -168,6 +168,14 @@ def markdown(runs: list[dict[str, Any]], tp: dict[str, Any] | None = None) -> st
             "",
             f"- {meta['machine']}; {meta['server']}",
             f"- {meta['python']}",
+            *(
+                [
+                    f"- load average (1, 5, 15 min) of the latest run: {meta['load']['before']} before,"
+                    f" {meta['load']['after']} after (on 2 shared CPUs: indicative numbers)"
+                ]
+                if meta.get("load")
+                else []
+            ),
             "- every row names the commit and the date it was measured at (its run in bench/history);"
             " a run over a checkout that differed from its commit is not published",
             "",

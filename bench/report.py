@@ -86,7 +86,14 @@ def pool_sizing(runs: list[dict[str, Any]]) -> list[str]:
         "| pool | operation | callers | learnstore (sync) | learnstore_async | measured at |",
         "|---:|---|---:|---:|---:|---|",
     ]
-    keys = sorted({(size, op, n) for size, _, op, n in cells}, key=lambda k: (k[1], k[2], k[0]))
+    sizes_of: dict[tuple[str, int], set[int]] = {}
+    for size, _, op, n in cells:
+        sizes_of.setdefault((op, n), set()).add(size)
+    # only where more than one pool size was measured: that is what the table compares
+    keys = sorted(
+        {(size, op, n) for size, _, op, n in cells if len(sizes_of[(op, n)]) > 1},
+        key=lambda k: (k[1], k[2], k[0]),
+    )
     for size, op, n in keys:
         found = [cells.get((size, impl, op, n)) for impl in throughput.FLOOR]
         if sum(f is not None for f in found) == 0:

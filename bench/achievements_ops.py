@@ -80,7 +80,7 @@ CATALOGUE: tuple[tuple[str, int, dict[str, Any]], ...] = (
 
 
 # -- the ORM peer: the tables evaluation reads -----------------------------------------------------
-# On a declarative base of their own: the runner (bench/registry.py) imports every bench/*_ops.py into
+# On a declarative base of their own: the suite (bench/suite.py) imports every bench/*_ops.py into
 # one process, and bench/community_ops.py and bench/flashcards_ops.py map forum_posts and
 # user_flashcard_progress (with every column) on bench/peers/orm.py's Base; a second mapping of a
 # table on that Base fails at import. These models only count and insert, with no relationships, so

@@ -28,6 +28,11 @@ class ImportResult:
     learnstore_rate: float  # rows per second, median
     raw_rate: float
     learnstore_copy_share: float  # of learnstore's time, what its COPY statement alone took (median)
+    # of learnstore's time, what its other statements took (the locks and the recompute of derived
+    # columns the raw COPY does not keep); the rest is checking the input and building the rows
+    learnstore_statement_share: float = 0.0
+    # learnstore's COPY statements alone against the raw COPY of the same rows (time, median)
+    copy_over_raw: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -168,16 +173,25 @@ def _raw_copy(
 
 
 class _CopyTimer:
-    """Times the COPY statements learnstore sends, through psycopg's cursor: the share of the
-    import spent in COPY itself, against checking rows and keeping derived columns."""
+    """Times the COPY statements learnstore sends, and its other statements, through psycopg's
+    cursor: the share of the import spent in COPY itself, in the statements that keep derived
+    columns, and (the rest) in checking the input and building the rows."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
+        self.statements = 0.0
 
     def factory(self) -> type[psycopg.Cursor[Any]]:
         timer = self
 
         class TimedCursor(psycopg.Cursor[Any]):
+            def execute(self, *args: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return super().execute(*args, **kwargs)
+                finally:
+                    timer.statements += time.perf_counter() - started
+
             def copy(self, *args: Any, **kwargs: Any) -> Any:
                 inner = super().copy(*args, **kwargs)
 
@@ -210,6 +224,8 @@ def _compare(
     ours: list[float] = []
     theirs: list[float] = []
     shares: list[float] = []
+    statement_shares: list[float] = []
+    copies: list[float] = []
     with (
         psycopg.connect(dsn, cursor_factory=timer.factory()) as conn,
         psycopg.connect(dsn, autocommit=True) as admin,
@@ -218,7 +234,7 @@ def _compare(
         for rep in range(reps + 1):  # the first pair warms up
             for which in ("learnstore", "raw") if rep % 2 == 0 else ("raw", "learnstore"):
                 admin.execute(f"VACUUM {vacuum}")
-                timer.seconds = 0.0
+                timer.seconds = timer.statements = 0.0
                 started = time.perf_counter()
                 if which == "learnstore":
                     learnstore_run(store)
@@ -231,12 +247,16 @@ def _compare(
                 (ours if which == "learnstore" else theirs).append(elapsed)
                 if which == "learnstore":
                     shares.append(timer.seconds / elapsed)
+                    statement_shares.append(timer.statements / elapsed)
+                    copies.append(timer.seconds)
     return ImportResult(
         name,
         rows,
         rows / statistics.median(ours),
         rows / statistics.median(theirs),
         statistics.median(shares),
+        statistics.median(statement_shares),
+        statistics.median(copies) / statistics.median(theirs),
     )
 
 

@@ -14,17 +14,18 @@ SQLAlchemy ORM) and returns its implementations, each a callable of the round nu
         }
 
 The same function serves the sync and the async run: the async stores and raw peers have the same
-method names, and there each call returns an awaitable, which the runner awaits. The runner imports
-every `bench/*_ops.py` module, so a new file is all it takes; `--only <name>` runs one operation.
+method names, and there each call returns an awaitable, which the runner awaits. The suite
+(bench/suite.py) imports every `bench/*_ops.py` module, so a new file is all it takes; `--only <name>`
+runs one operation.
+
+The imports point one way: each operation module imports this one, and this one imports none of them
+(bench/suite.py finds them; pyproject.toml's import-linter contract and tests/test_layers.py hold it).
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 Kind = Literal["read", "list", "tree", "write"]
@@ -97,10 +98,7 @@ def operation(name: str, title: str, *, kind: Kind, rows: str) -> Callable[[Call
     return register
 
 
-def operations() -> list[Op]:
-    """Every registered operation: bench/ops.py first, then each bench/*_ops.py in name order."""
-    importlib.import_module("bench.ops")
-    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
-        if info.name.endswith("_ops"):
-            importlib.import_module(f"bench.{info.name}")
+def registered() -> list[Op]:
+    """The operations registered so far, in the order their modules were imported (bench.suite
+    imports them all)."""
     return list(_OPS.values())

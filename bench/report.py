@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench import provenance, throughput
 from bench.run import HISTORY, render_imports, render_rows
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -31,21 +32,96 @@ def latest(scale: str, history: Path = HISTORY) -> dict[str, Any] | None:
     path = history / f"{scale}.jsonl"
     if not path.exists():
         return None
-    runs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    runs = published(path)
     if not runs:
         return None
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     imports: list[dict[str, Any]] = []
     for run in runs:
+        stamp = provenance.measured_at(run["meta"], run["date"])
         for row in run["rows"]:
-            rows[(row["operation"], row["mode"])] = {**row, "run_date": run["date"]}
-        imports = run["imports"] or imports
+            rows[(row["operation"], row["mode"])] = {**row, "run_date": run["date"], "measured_at": stamp}
+        imports = [{**r, "measured_at": stamp} for r in run["imports"]] or imports
     merged = dict(runs[-1])
     merged["rows"] = list(rows.values())
     merged["imports"] = imports
     merged["runs"] = len(runs)
     merged["rounds"] = "-".join(str(r) for r in sorted({run["rounds"] for run in runs}))
     return merged
+
+
+def published(path: Path) -> list[dict[str, Any]]:
+    """The runs of a history file that measured a commit: a run over uncommitted changes (which
+    an older runner appended, marked) is never published."""
+    if not path.exists():
+        return []
+    runs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [run for run in runs if provenance.publishable(run["meta"])]
+
+
+def latest_throughput(history: Path = HISTORY) -> dict[str, Any] | None:
+    """The latest published run of bench.throughput at the default pool size, with `pool_runs`:
+    every published run (the pool-size table reads them all)."""
+    runs = published(history / throughput.HISTORY.name)
+    main = [run for run in runs if run["pool_size"] == throughput.DEFAULT_POOL]
+    return {**main[-1], "pool_runs": runs} if main else None
+
+
+def pool_sizing(runs: list[dict[str, Any]]) -> list[str]:
+    """learnstore's ops/s and p99 by pool size, from the latest measurement of each cell."""
+    cells: dict[tuple[int, str, str, int], tuple[dict[str, Any], str]] = {}
+    for run in runs:
+        stamp = provenance.measured_at(run["meta"], run["date"])
+        for cell in run["cells"]:
+            if cell["impl"] in throughput.FLOOR and cell["ops_per_s"] is not None:
+                cells[(run["pool_size"], cell["impl"], cell["op"], cell["callers"])] = (cell, stamp)
+    sizes = sorted({key[0] for key in cells})
+    if len(sizes) < 2:
+        return []
+    out = [
+        "#### learnstore by pool size",
+        "",
+        "ops/s (p99 ms) of learnstore's pools at each pool size measured, the latest of each cell.",
+        "",
+        "| pool | operation | callers | learnstore (sync) | learnstore_async | measured at |",
+        "|---:|---|---:|---:|---:|---|",
+    ]
+    sizes_of: dict[tuple[str, int], set[int]] = {}
+    for size, _, op, n in cells:
+        sizes_of.setdefault((op, n), set()).add(size)
+    # only where more than one pool size was measured: that is what the table compares
+    keys = sorted(
+        {(size, op, n) for size, _, op, n in cells if len(sizes_of[(op, n)]) > 1},
+        key=lambda k: (k[1], k[2], k[0]),
+    )
+    for size, op, n in keys:
+        found = [cells.get((size, impl, op, n)) for impl in throughput.FLOOR]
+        if sum(f is not None for f in found) == 0:
+            continue
+        texts = [
+            ""
+            if f is None or f[0]["p99_us"] is None
+            else f"{f[0]['ops_per_s']:,.0f} ({f[0]['p99_us'] / 1000:.1f})"
+            for f in found
+        ]
+        stamp = next(f[1] for f in found if f is not None)
+        out.append(f"| {size} | {throughput.TITLES[op]} | {n} | {texts[0]} | {texts[1]} | {stamp} |")
+    return [*out, ""]
+
+
+def throughput_markdown(run: dict[str, Any]) -> list[str]:
+    return [
+        "### Throughput: learnstore's pools against raw psycopg and asyncpg",
+        "",
+        "`python -m bench.throughput` (how: see [Throughput under concurrency](#throughput-under-concurrency)"
+        " above); learnstore / raw psycopg is ops/s against ops/s on the same kind of pool.",
+        "",
+        *throughput.render(run),
+        "",
+        "![throughput against concurrent callers](throughput.png)",
+        "",
+        *pool_sizing(run.get("pool_runs", [])),
+    ]
 
 
 def _summary(runs: list[dict[str, Any]]) -> list[str]:
@@ -76,7 +152,7 @@ def _summary(runs: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def markdown(runs: list[dict[str, Any]]) -> str:
+def markdown(runs: list[dict[str, Any]], tp: dict[str, Any] | None = None) -> str:
     out = [
         BEGIN,
         "<!-- written by `python -m bench.report` from bench/history/*.jsonl: edit the runner, not this -->",
@@ -98,8 +174,17 @@ def markdown(runs: list[dict[str, Any]]) -> str:
             f" (latest of {run['runs']} runs, {run['date']})",
             "",
             f"- {meta['machine']}; {meta['server']}",
-            # the commit each run measured stays in bench/history, with its state
             f"- {meta['python']}",
+            *(
+                [
+                    f"- load average (1, 5, 15 min) of the latest run: {meta['load']['before']} before,"
+                    f" {meta['load']['after']} after (on 2 shared CPUs: indicative numbers)"
+                ]
+                if meta.get("load")
+                else []
+            ),
+            "- every row names the commit and the date it was measured at (its run in bench/history);"
+            " a run over a checkout that differed from its commit is not published",
             "",
         ]
         for mode in ("sync", "async"):
@@ -109,6 +194,8 @@ def markdown(runs: list[dict[str, Any]]) -> str:
         if run["imports"]:
             out += [f"#### {run['scale']}, bulk import against raw binary COPY of the same rows", ""]
             out += [*render_imports(run["imports"]), ""]
+    if tp is not None:
+        out += throughput_markdown(tp)
     out.append(END)
     return "\n".join(out)
 
@@ -159,9 +246,11 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def page(runs: list[dict[str, Any]]) -> str:
-    """docs/benchmarks.md: the intro, then the results of `runs`."""
-    return INTRO.read_text() + "\n## Results\n\n" + markdown(runs) + "\n"
+def page(runs: list[dict[str, Any]], tp: dict[str, Any] | None = None) -> str:
+    """docs/benchmarks.md: the intro, then the results of `runs` and the throughput run `tp` (by
+    default the latest in bench/history)."""
+    tp = tp if tp is not None else latest_throughput()
+    return INTRO.read_text() + "\n## Results\n\n" + markdown(runs, tp) + "\n"
 
 
 def runs_of_history(history: Path = HISTORY) -> list[dict[str, Any]]:
@@ -180,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = runs_of_history()
     if not runs:
         raise SystemExit("no run in bench/history: run python -m bench.run first")
-    text = page(runs)
+    tp = latest_throughput()
+    text = page(runs, tp)
     if args.check:
         if args.docs.read_text() != text:
             print(f"{args.docs} is stale: python -m bench.report", file=sys.stderr)
@@ -188,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.docs.write_text(text)
     plot(runs, args.png)
+    if tp is not None:
+        throughput.plot(tp, args.png.with_name("throughput.png"))
     print(f"wrote {args.docs} and {args.png} from {', '.join(run['scale'] for run in runs)}")
     return 0
 

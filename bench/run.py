@@ -20,7 +20,7 @@ import os
 import platform
 import random
 import statistics
-import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,10 +38,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import sessionmaker
 
 import learnstore
-from bench import dataset, imports_bench
+from bench import dataset, imports_bench, provenance
 from bench.ops import Fixture, ensure_writers
 from bench.peers.raw import RawAsync, RawPoolAsync, RawPoolSync, RawSync
-from bench.registry import BARS, ORM_BARS, Op, Peers, operations
+from bench.registry import BARS, ORM_BARS, Op, Peers
+from bench.suite import operations
 from learnstore import AsyncStore, Store
 
 HERE = Path(__file__).resolve().parent
@@ -312,19 +313,8 @@ def _machine(dsn: str) -> dict[str, str]:
         "machine": f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}",
         "server": f"PostgreSQL {server[0] if server else '?'} on the same machine, over TCP (127.0.0.1)",
         "python": f"Python {platform.python_version()}; {packages}",
-        "commit": _commit(),
+        "commit": provenance.commit().label,
     }
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        )
-        dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, check=True)
-        return out.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _fmt(value: float | None, spec: str = ".0f", suffix: str = "") -> str:
@@ -336,8 +326,8 @@ def render_rows(rows: list[dict[str, Any]]) -> list[str]:
     out = [
         "| operation | rows | learnstore µs | raw µs | **learnstore / raw** | pool µs | raw pool µs"
         " | **pool / raw pool** | ORM µs | **ORM / learnstore** | learnstore / raw, the two alone"
-        " | round trips (ORM statements) | bar | met? |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        " | round trips (ORM statements) | bar | met? | measured at |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for row in rows:
         m = row["medians_us"]
@@ -361,22 +351,34 @@ def render_rows(rows: list[dict[str, Any]]) -> list[str]:
             trips,
             bar,
             verdict,
+            row.get("measured_at", ""),
         ]
         out.append("| " + " | ".join(cells) + " |")
     return out
 
 
+def _share(r: dict[str, Any], which: str) -> str:
+    """A share of learnstore's import time that older runs did not record (blank for them)."""
+    statements = r.get("learnstore_statement_share")
+    if statements is None:
+        return ""
+    value = statements if which == "statement" else 1 - statements - r["learnstore_copy_share"]
+    return f"{value:.0%}"
+
+
 def render_imports(imports: list[dict[str, Any]]) -> list[str]:
     out = [
         "| import | rows | learnstore rows/s | raw COPY rows/s | **learnstore / raw** | COPY share of"
-        " learnstore's time | bar | met? |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
+        " learnstore's time | other statements' share (locks, derived columns) | checking and building"
+        " rows | learnstore's COPY alone / raw COPY (time) | bar | met? | measured at |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for r in imports:
         out.append(
             f"| {r['name']} | {r['rows']:,} | {r['learnstore_rows_per_s']:,.0f} | {r['raw_rows_per_s']:,.0f}"
-            f" | **{r['ratio']:.2f}x** | {r['learnstore_copy_share']:.0%} | ≥ 0.90x"
-            f" | {'met' if r['ratio'] >= 0.9 else 'missed'} |"
+            f" | **{r['ratio']:.2f}x** | {r['learnstore_copy_share']:.0%} | {_share(r, 'statement')}"
+            f" | {_share(r, 'rest')} | {_fmt(r.get('copy_over_raw'), '.2f', 'x')} | ≥ 0.90x"
+            f" | {'met' if r['ratio'] >= 0.9 else 'missed'} | {r.get('measured_at', '')} |"
         )
     return out
 
@@ -387,7 +389,7 @@ def render(result: dict[str, Any]) -> str:
         f"## Scale `{result['scale']}`: medians of {result['rounds']} interleaved rounds",
         "",
         *(f"- {meta[key]}" for key in ("machine", "server", "python")),
-        f"- learnstore commit {meta['commit']}, {result['date']}",
+        f"- learnstore commit {meta['commit']}, {result['date']}; load average {meta.get('load')}",
         "",
     ]
     for mode in ("sync", "async"):
@@ -419,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    load_before = provenance.load()
     dsn = dataset.ensure(args.dsn, args.scale)
     with psycopg.connect(dsn, autocommit=True) as conn:
         ensure_writers(conn)
@@ -434,13 +437,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.import_reps:
         courses = 20 if args.scale == "small" else 200
         imports = imports_bench.measure(dsn, reps=args.import_reps, courses=courses)
+    meta = _machine(dsn)
+    meta["load"] = {"before": load_before, "after": provenance.load()}
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = provenance.measured_at(meta, date)
     result = {
         "scale": args.scale,
         "rounds": args.rounds,
         "warmup": args.warmup,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "meta": _machine(dsn),
-        "rows": [row.as_json() for row in rows],
+        "date": date,
+        "meta": meta,
+        "rows": [{**row.as_json(), "measured_at": stamp} for row in rows],
         "imports": [
             {
                 "name": r.name,
@@ -449,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
                 "raw_rows_per_s": round(r.raw_rate),
                 "ratio": round(r.ratio, 3),
                 "learnstore_copy_share": round(r.learnstore_copy_share, 3),
+                "learnstore_statement_share": round(r.learnstore_statement_share, 3),
+                "copy_over_raw": round(r.copy_over_raw, 3),
+                "measured_at": stamp,
             }
             for r in imports
         ],
@@ -458,13 +468,15 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n")
     out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
-    if not args.no_history:
-        HISTORY.mkdir(exist_ok=True)
-        with (HISTORY / f"{args.scale}.jsonl").open("a") as history:
-            history.write(json.dumps(result, separators=(",", ":")) + "\n")
     print()
     print(text)
     print(f"written to {out} and {out.with_suffix('.json')}")
+    if not args.no_history:
+        try:
+            provenance.append(HISTORY / f"{args.scale}.jsonl", result)
+        except provenance.Unpublishable as refused:
+            print(refused, file=sys.stderr)
+            return 1
     return 0
 
 

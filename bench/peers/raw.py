@@ -103,24 +103,34 @@ class RawAsync:
 
 
 class RawPoolSync:
-    """The same operations on a plain psycopg_pool.ConnectionPool of autocommit connections: a
-    connection taken and returned per call with the pool's own `connection()`, as a service using
-    psycopg directly would. The floor for learnstore's pool path (`learnstore.connect`)."""
+    """The same operations on a plain psycopg_pool.ConnectionPool of autocommit connections, a
+    connection taken and returned per call the cheapest way psycopg_pool allows: `getconn()` and
+    `putconn()`, without `pool.connection()`'s context (which also enters and exits the
+    connection's own). The floor for learnstore's pool path (`learnstore.connect`)."""
 
     def __init__(self, pool: ConnectionPool[Any]) -> None:
         self.pool = pool
 
     def one(self, method: str, params: dict[str, Any], *, prepare: bool | None = True) -> Any:
-        with self.pool.connection() as conn:
+        conn = self.pool.getconn()
+        try:
             return conn.execute(sql(method), params, prepare=prepare).fetchone()
+        finally:
+            self.pool.putconn(conn)
 
     def all(self, method: str, params: dict[str, Any], *, prepare: bool | None = True) -> list[Any]:
-        with self.pool.connection() as conn:
+        conn = self.pool.getconn()
+        try:
             return conn.execute(sql(method), params, prepare=prepare).fetchall()
+        finally:
+            self.pool.putconn(conn)
 
     def tree_relational(self, course_id: UUID) -> dict[str, Any]:
-        with self.pool.connection() as conn:
+        conn = self.pool.getconn()
+        try:
             return RawSync(conn).tree_relational(course_id)
+        finally:
+            self.pool.putconn(conn)
 
 
 class RawPoolAsync:
@@ -128,13 +138,22 @@ class RawPoolAsync:
         self.pool = pool
 
     async def one(self, method: str, params: dict[str, Any], *, prepare: bool | None = True) -> Any:
-        async with self.pool.connection() as conn:
+        conn = await self.pool.getconn()
+        try:
             return await (await conn.execute(sql(method), params, prepare=prepare)).fetchone()
+        finally:
+            await self.pool.putconn(conn)
 
     async def all(self, method: str, params: dict[str, Any], *, prepare: bool | None = True) -> list[Any]:
-        async with self.pool.connection() as conn:
+        conn = await self.pool.getconn()
+        try:
             return await (await conn.execute(sql(method), params, prepare=prepare)).fetchall()
+        finally:
+            await self.pool.putconn(conn)
 
     async def tree_relational(self, course_id: UUID) -> dict[str, Any]:
-        async with self.pool.connection() as conn:
+        conn = await self.pool.getconn()
+        try:
             return await RawAsync(conn).tree_relational(course_id)
+        finally:
+            await self.pool.putconn(conn)

@@ -1,0 +1,88 @@
+"""Where the course tree's time over raw psycopg goes: `python -m bench.floors --dsn ...`.
+
+The course tree is one statement that returns the tree as a JSON document (text). The raw peer
+parses it with `json.loads` (dicts of strings); learnstore parses and validates it into typed
+models with pydantic-core (`CourseTree.model_validate_json`: UUIDs, datetimes, enums, every field
+checked). This splits learnstore's client time per call into the statement (the same for both),
+the parsing of each, and the rest of learnstore's call (the connection's context, the query
+wrapper), with CPU time (`time.process_time`) beside wall time, interleaved, medians. Each parse
+is timed right after its statement, as in a real call: parsing the same document in a hot loop
+hides most of the validation's cost (the caches stay warm). It prints; it publishes nothing (the
+table in docs/benchmarks.md is bench.run's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+from bench import dataset
+from bench.dataset import FLAGSHIP_TITLE
+from bench.peers.raw import sql
+from learnstore import Store
+from learnstore.repositories.content import CourseTree
+
+
+def _medians(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, tuple[float, float]]:
+    wall: dict[str, list[int]] = {name: [] for name in calls}
+    cpu: dict[str, list[int]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            started, started_cpu = time.perf_counter_ns(), time.process_time_ns()
+            call()
+            cpu[name].append(time.process_time_ns() - started_cpu)
+            wall[name].append(time.perf_counter_ns() - started)
+    return {name: (statistics.median(wall[name]) / 1e3, statistics.mean(cpu[name]) / 1e3) for name in calls}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", choices=sorted(dataset.SCALES), default="small")
+    parser.add_argument("--dsn", help="a database of your own (default: learnstore_bench)")
+    parser.add_argument("--rounds", type=int, default=1000)
+    args = parser.parse_args(argv)
+    dsn = dataset.ensure(args.dsn, args.scale)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        found = conn.execute("SELECT id FROM courses WHERE title = %s", (FLAGSHIP_TITLE,)).fetchone()
+        assert found is not None
+        course = found[0]
+        params: dict[str, Any] = {"course_id": course, "include_unpublished": False}
+        text = sql("get_course_tree")
+        document = conn.execute(text, params).fetchone()[0]  # type: ignore[index]
+        store = Store.on(conn)
+
+        def fetch() -> str:
+            return conn.execute(text, params, prepare=True).fetchone()[0]  # type: ignore[index,no-any-return]
+
+        calls: dict[str, Callable[[], object]] = {
+            "statement (text fetched)": fetch,
+            "raw: statement + json.loads": lambda: json.loads(fetch()),
+            "statement + model_validate_json": lambda: CourseTree.model_validate_json(fetch()),
+            "learnstore: get_course_tree": lambda: store.content.get_course_tree(course),
+        }
+        _medians(calls, 100)  # warm-up: prepared statements, caches
+        medians = _medians(calls, args.rounds)
+    print(f"course tree: a {len(document):,}-byte document, {args.rounds} interleaved rounds")
+    print(f"{'':<34}{'wall µs (median)':>18}{'CPU µs (mean)':>16}")
+    for name, (wall, cpu) in medians.items():
+        print(f"{name:<34}{wall:>18.1f}{cpu:>16.1f}")
+    cpu = {name: found[1] for name, found in medians.items()}
+    typed = cpu["statement + model_validate_json"] - cpu["raw: statement + json.loads"]
+    rest = cpu["learnstore: get_course_tree"] - cpu["statement + model_validate_json"]
+    print(
+        f"CPU per call: typed validation over json.loads {typed:+.1f} µs,"
+        f" the rest of learnstore's call (connection context, query wrapper) {rest:+.1f} µs"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

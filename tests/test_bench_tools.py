@@ -1,0 +1,119 @@
+"""The benchmark tooling's own logic (no measurement): a run over uncommitted changes is never
+published, every published row names its commit and date, asyncpg gets the same SQL."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# bench is scripts with their own typing standard: imported by name, so mypy does not follow it.
+provenance = importlib.import_module("bench.provenance")
+report = importlib.import_module("bench.report")
+throughput = importlib.import_module("bench.throughput")
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "one")
+    return tmp_path
+
+
+def _run(commit: str, date: str = "2026-12-03 06:00 UTC") -> dict[str, Any]:
+    return {"date": date, "meta": {"commit": commit}, "rows": [], "imports": []}
+
+
+def test_a_clean_checkout_is_publishable_and_a_changed_one_is_not(repo: Path) -> None:
+    clean = provenance.commit(repo)
+    assert not clean.dirty and len(clean.sha) >= 7
+    assert provenance.publishable({"commit": clean.label})
+    (repo / "code.py").write_text("x = 2\n")
+    changed = provenance.commit(repo)
+    assert changed.dirty and changed.sha == clean.sha
+    assert not provenance.publishable({"commit": changed.label})
+    (repo / "code.py").write_text("x = 1\n")
+    (repo / "new.py").write_text("y = 1\n")  # an untracked file is measured code too
+    assert provenance.commit(repo).dirty
+
+
+def test_the_history_a_run_appends_to_does_not_make_the_tree_dirty(repo: Path) -> None:
+    (repo / "bench" / "history").mkdir(parents=True)
+    (repo / "bench" / "history" / "small.jsonl").write_text("{}\n")
+    assert not provenance.commit(repo).dirty
+
+
+def test_outside_a_checkout_nothing_is_publishable(tmp_path: Path) -> None:
+    found = provenance.commit(tmp_path)
+    assert found.sha == "unknown"
+    assert not provenance.publishable({"commit": found.label})
+
+
+def test_a_run_over_uncommitted_changes_is_refused_by_the_history(tmp_path: Path) -> None:
+    history = tmp_path / "history" / "small.jsonl"
+    with pytest.raises(provenance.Unpublishable):
+        provenance.append(history, _run("abc1234 (with uncommitted changes)"))
+    assert not history.exists()
+    provenance.append(history, _run("abc1234"))
+    assert [json.loads(line)["meta"]["commit"] for line in history.read_text().splitlines()] == ["abc1234"]
+
+
+def test_the_report_leaves_out_runs_an_older_runner_appended_over_changes(tmp_path: Path) -> None:
+    row = {"operation": "op", "mode": "sync", "title": "t"}
+    runs = [
+        {**_run("aaa1111", "2026-12-01 10:00 UTC"), "rows": [row], "rounds": 10},
+        {**_run("bbb2222 (with uncommitted changes)"), "rows": [{**row, "mode": "async"}], "rounds": 10},
+    ]
+    (tmp_path / "small.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+    merged = report.latest("small", tmp_path)
+    assert merged is not None
+    assert [(r["mode"], r["measured_at"]) for r in merged["rows"]] == [
+        ("sync", "aaa1111, 2026-12-01 10:00 UTC")
+    ]
+    assert merged["meta"]["commit"] == "aaa1111"
+
+
+def test_every_published_row_carries_its_commit_and_date() -> None:
+    for run in report.runs_of_history():
+        for row in run["rows"]:
+            assert row["measured_at"].startswith(run["meta"]["commit"] + ",") or row["measured_at"]
+            assert provenance.DIRTY_MARK not in row["measured_at"]
+        for found in run["imports"]:
+            assert provenance.DIRTY_MARK not in found["measured_at"]
+
+
+def test_asyncpg_gets_the_same_sql_numbered() -> None:
+    text, names = throughput.asyncpg_sql(
+        "SELECT * FROM t WHERE a = %(a)s AND b = %(b)s OR a = %(a)s AND c LIKE 'x%%'"
+    )
+    assert text == "SELECT * FROM t WHERE a = $1 AND b = $2 OR a = $1 AND c LIKE 'x%'"
+    assert names == ["a", "b"]
+
+
+def test_the_throughput_ratio_is_against_the_raw_pool_of_the_same_kind() -> None:
+    def cell(impl: str, rate: float) -> dict[str, Any]:
+        return {"impl": impl, "op": "read", "callers": 8, "ops_per_s": rate}
+
+    found = throughput.ratios(
+        [cell("learnstore", 80), cell("raw_pool", 100), cell("learnstore_async", 90), cell("asyncpg", 50)]
+    )
+    assert found == [{"impl": "learnstore", "op": "read", "callers": 8, "ratio": 0.8, "met": False}]

@@ -226,6 +226,7 @@ PAST_THE_POLICY = (
     psycopg.errors.UniqueViolation,
     psycopg.errors.ForeignKeyViolation,
     psycopg.errors.CheckViolation,
+    psycopg.errors.RestrictViolation,
 )
 
 

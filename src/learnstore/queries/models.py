@@ -295,6 +295,8 @@ class Media(BaseModel):
     title: str | None
     created_at: datetime
     updated_at: datetime
+    position: int
+    """The file's place under its lesson, 0-based, dense."""
 
 
 class Quiz(BaseModel):
@@ -310,6 +312,8 @@ class Quiz(BaseModel):
     correct_answer: JsonValue
     created_at: datetime
     updated_at: datetime
+    position: int
+    """The quiz's place under its lesson, 0-based, dense."""
 
 
 class CourseTag(BaseModel):
@@ -560,6 +564,10 @@ class FlashcardSet(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
+    language_id: UUID | None
+    """The language the set teaches; NULL when not said."""
+    forked_from: UUID | None
+    """The public set this one was forked from; NULL once that set is deleted."""
 
 
 class Flashcard(BaseModel):
@@ -1054,6 +1062,8 @@ class ImportFlashcardSetRow(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
+    language_id: UUID | None
+    forked_from: UUID | None
 
 
 class GetFlashcardSetRow(BaseModel):
@@ -1069,6 +1079,8 @@ class GetFlashcardSetRow(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
+    language_id: UUID | None
+    forked_from: UUID | None
     card_count: int
 
 
@@ -1085,6 +1097,8 @@ class ListUserFlashcardSetsRow(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
+    language_id: UUID | None
+    forked_from: UUID | None
     card_count: int
 
 
@@ -1101,6 +1115,8 @@ class ListCourseFlashcardSetsRow(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
+    language_id: UUID | None
+    forked_from: UUID | None
     card_count: int
 
 

@@ -1,0 +1,12 @@
+DROP FUNCTION fork_flashcard_set(uuid, text, text);
+DROP FUNCTION clone_course(uuid, text, text);
+ALTER TABLE flashcard_sets DROP COLUMN forked_from;
+ALTER TABLE flashcard_sets DROP COLUMN language_id;
+DROP FUNCTION delete_lesson_item(text, uuid);
+DROP FUNCTION move_lesson_item(text, uuid, integer, text);
+DROP TRIGGER media_append ON media;
+DROP TRIGGER quizzes_append ON quizzes;
+DROP FUNCTION lesson_items_append();
+DROP FUNCTION lock_lesson_course(uuid);
+ALTER TABLE media DROP COLUMN position;
+ALTER TABLE quizzes DROP COLUMN position;

@@ -3,6 +3,8 @@ DROP FUNCTION clone_course(uuid, text, text);
 ALTER TABLE flashcard_sets DROP COLUMN forked_from;
 ALTER TABLE flashcard_sets DROP COLUMN language_id;
 DROP FUNCTION delete_lesson_item(text, uuid);
+DROP FUNCTION move_media(uuid, integer);
+DROP FUNCTION move_quiz(uuid, integer);
 DROP FUNCTION move_lesson_item(text, uuid, integer, text);
 DROP TRIGGER media_append ON media;
 DROP TRIGGER quizzes_append ON quizzes;

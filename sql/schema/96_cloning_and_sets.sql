@@ -80,6 +80,28 @@ BEGIN
 END
 $$;
 
+-- move_lesson_item for each table, returning the moved row.
+CREATE FUNCTION move_quiz(p_quiz_id uuid, p_position integer) RETURNS quizzes
+LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$
+DECLARE
+    moved quizzes;
+BEGIN
+    PERFORM move_lesson_item('quizzes', p_quiz_id, p_position, 'quiz_id');
+    SELECT * INTO moved FROM quizzes WHERE id = p_quiz_id;
+    RETURN moved;
+END
+$$;
+CREATE FUNCTION move_media(p_media_id uuid, p_position integer) RETURNS media
+LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$
+DECLARE
+    moved media;
+BEGIN
+    PERFORM move_lesson_item('media', p_media_id, p_position, 'media_id');
+    SELECT * INTO moved FROM media WHERE id = p_media_id;
+    RETURN moved;
+END
+$$;
+
 -- Deletes a quiz or a media file, closing the gap it leaves; false if there is no such row.
 CREATE FUNCTION delete_lesson_item(p_table text, p_id uuid) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$

@@ -692,8 +692,9 @@ class ContentRepository:
             return Querier(conn).list_lesson_media(lesson_id=lesson_id)
 
     def delete_media(self, media_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
+        """Delete a file, closing the gap it leaves; False if there was no such file."""
         with self._changing(acting_clerk_id, media_id=media_id) as conn:
-            return Querier(conn).delete_media(id=media_id) > 0
+            return bool(Querier(conn).delete_media(id=media_id))
 
     # -- quizzes ------------------------------------------------------------------------------
 
@@ -736,9 +737,9 @@ class ContentRepository:
             return Querier(conn).list_lesson_quizzes(lesson_id=lesson_id)
 
     def delete_quiz(self, quiz_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
-        """Delete a quiz and its attempts; False if there was no such quiz."""
+        """Delete a quiz and its attempts, closing the gap it leaves; False if there was no such quiz."""
         with self._changing(acting_clerk_id, quiz_id=quiz_id) as conn:
-            return Querier(conn).delete_quiz(id=quiz_id) > 0
+            return bool(Querier(conn).delete_quiz(id=quiz_id))
 
     def record_quiz_attempt(
         self, quiz_id: UUID, clerk_id: str, answer: str | float | Sequence[str]

@@ -699,8 +699,9 @@ class AsyncContentRepository:
             return await AsyncQuerier(conn).list_lesson_media(lesson_id=lesson_id)
 
     async def delete_media(self, media_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
+        """Delete a file, closing the gap it leaves; False if there was no such file."""
         async with self._changing(acting_clerk_id, media_id=media_id) as conn:
-            return await AsyncQuerier(conn).delete_media(id=media_id) > 0
+            return bool(await AsyncQuerier(conn).delete_media(id=media_id))
 
     # -- quizzes ------------------------------------------------------------------------------
 
@@ -743,9 +744,9 @@ class AsyncContentRepository:
             return await AsyncQuerier(conn).list_lesson_quizzes(lesson_id=lesson_id)
 
     async def delete_quiz(self, quiz_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
-        """Delete a quiz and its attempts; False if there was no such quiz."""
+        """Delete a quiz and its attempts, closing the gap it leaves; False if there was no such quiz."""
         async with self._changing(acting_clerk_id, quiz_id=quiz_id) as conn:
-            return await AsyncQuerier(conn).delete_quiz(id=quiz_id) > 0
+            return bool(await AsyncQuerier(conn).delete_quiz(id=quiz_id))
 
     async def record_quiz_attempt(
         self, quiz_id: UUID, clerk_id: str, answer: str | float | Sequence[str]

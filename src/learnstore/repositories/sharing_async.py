@@ -1,0 +1,79 @@
+"""What users share: a course cloned as one's own draft, a flashcard set forked with its cards."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from learnstore._validation import acting_user, check_id, validated
+from learnstore.database_async import AsyncDatabase
+from learnstore.errors import register_messages
+from learnstore.queries.models import Course, FlashcardSet
+from learnstore.queries.sharing import AsyncQuerier
+from learnstore.types import ClerkId, Title
+
+__all__ = ["AsyncSharingRepository"]
+
+register_messages(
+    {
+        "flashcard_sets_language_id_fkey": "language_id: no such language",
+        "flashcard_sets_forked_from_fkey": "forked_from: no such flashcard set",
+    }
+)
+
+
+class _Copy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    clerk_id: ClerkId
+    title: Title | None = None
+
+
+class AsyncSharingRepository:
+    """Copies of what others made: each method one statement, whatever the size of the copy.
+
+    Who may clone a course: its author and accepted collaborators whatever its status, anyone a
+    published course (a draft one may not see is `NotFound`, an archived one `PermissionDenied`).
+    Who may fork a set: anyone a public set, its owner a private one (`NotFound` for anyone else).
+    The copy belongs to `clerk_id`; under `as_user` that must be the acting user (else
+    `PermissionDenied`), and PostgreSQL checks it.
+    """
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._db = db
+
+    def _copier(self, clerk_id: object, title: object) -> _Copy:
+        copy = validated(_Copy, {"clerk_id": clerk_id, "title": title}, "copy")
+        identity = self._db.identity
+        acting_user(identity.clerk_id if identity else None, copy.clerk_id, "clerk_id")
+        return copy
+
+    async def clone_course(self, course_id: UUID, clerk_id: str, *, title: str | None = None) -> Course:
+        """A deep copy of a course — its units, lessons, quizzes and media in their order, and its
+        tags — as a new draft authored by `clerk_id` (`title` None keeps the source's). Enrolments,
+        progress, reviews, forum threads and collaborators stay with the source. One statement: the
+        clone is a consistent snapshot of the source, even while it is being edited."""
+        source = check_id(course_id, "course_id")
+        copy = self._copier(clerk_id, title)
+        async with self._db.connection() as conn:
+            course = await AsyncQuerier(conn).clone_course(
+                course_id=source, clerk_id=copy.clerk_id, title=copy.title
+            )
+        assert course is not None  # clone_course returns the new course or raises
+        return course
+
+    async def fork_set(self, set_id: UUID, clerk_id: str, *, title: str | None = None) -> FlashcardSet:
+        """A private copy of a flashcard set, its cards in order, owned by `clerk_id`; its
+        `forked_from` names the source (NULL once the source is deleted). Learners' progress on the
+        source's cards stays there. One statement."""
+        source = check_id(set_id, "set_id")
+        copy = self._copier(clerk_id, title)
+        async with self._db.connection() as conn:
+            created = await AsyncQuerier(conn).fork_flashcard_set(
+                set_id=source, clerk_id=copy.clerk_id, title=copy.title
+            )
+        assert created is not None
+        return created

@@ -151,9 +151,11 @@ GRANT INSERT (language_id), UPDATE (language_id) ON flashcard_sets TO learnstore
 -- SECURITY DEFINER, with the rule above checked here: the copy is one INSERT ... SELECT statement
 -- (one snapshot, so an edit of the source committed meanwhile is either wholly in the clone or not
 -- at all), and inside one statement the new course is not yet visible to the row-level policies
--- that would check its units, lessons, quizzes, media and tags. Ids map old to new through the
--- (parent, position) keys: a unit's copy sits at its position in the new course, a lesson's at its
--- position in the copied unit.
+-- that would check its units, lessons, quizzes, media and tags. Ids map old to new through
+-- unit_map and lesson_map (a new uuid per source row, drawn once: the maps are materialized), which
+-- the children join to find their new parent. The children are read by LATERAL subqueries kept
+-- apart by OFFSET 0 (else the planner flattens them into joins), so each is an index lookup by its
+-- parent: misled by the maps' estimates, the planner had merged whole sorted tables instead.
 CREATE FUNCTION clone_course(p_course_id uuid, p_clerk_id text, p_title text) RETURNS courses
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -195,20 +197,20 @@ BEGIN
         INSERT INTO units (id, course_id, title, description, position)
         SELECT m.new_id, c.id, m.title, m.description, m.position FROM unit_map m CROSS JOIN new_course c
     ), lesson_map AS MATERIALIZED (
-        SELECT l.id AS old_id, gen_random_uuid() AS new_id, m.new_id AS unit_id
-        FROM unit_map m JOIN lessons l ON l.unit_id = m.old_id
+        SELECT l.*, gen_random_uuid() AS new_id, m.new_id AS new_unit_id
+        FROM unit_map m CROSS JOIN LATERAL (SELECT * FROM lessons l WHERE l.unit_id = m.old_id OFFSET 0) AS l
     ), new_lessons AS (
         INSERT INTO lessons (id, unit_id, title, content_type, content, duration_seconds, position)
-        SELECT m.new_id, m.unit_id, l.title, l.content_type, l.content, l.duration_seconds, l.position
-        FROM lesson_map m JOIN lessons l ON l.id = m.old_id
+        SELECT m.new_id, m.new_unit_id, m.title, m.content_type, m.content, m.duration_seconds, m.position
+        FROM lesson_map m
     ), new_quizzes AS (
         INSERT INTO quizzes (lesson_id, question, question_type, options, correct_answer, position)
         SELECT m.new_id, q.question, q.question_type, q.options, q.correct_answer, q.position
-        FROM lesson_map m JOIN quizzes q ON q.lesson_id = m.old_id
+        FROM lesson_map m CROSS JOIN LATERAL (SELECT * FROM quizzes q WHERE q.lesson_id = m.id OFFSET 0) AS q
     ), new_media AS (
         INSERT INTO media (lesson_id, media_type, url, title, position)
         SELECT m.new_id, x.media_type, x.url, x.title, x.position
-        FROM lesson_map m JOIN media x ON x.lesson_id = m.old_id
+        FROM lesson_map m CROSS JOIN LATERAL (SELECT * FROM media x WHERE x.lesson_id = m.id OFFSET 0) AS x
     ), new_tags AS (
         INSERT INTO course_tags (course_id, tag_id)
         SELECT c.id, t.tag_id FROM course_tags t CROSS JOIN new_course c WHERE t.course_id = p_course_id

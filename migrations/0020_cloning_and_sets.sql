@@ -67,15 +67,16 @@ DECLARE
     v_from integer;
     v_to integer;
     v_last integer;
+    v_moved integer;
 BEGIN
     EXECUTE format('SELECT lesson_id FROM %I WHERE id = $1', p_table) INTO v_lesson USING p_id;
     IF v_lesson IS NULL OR lock_lesson_course(v_lesson) IS NULL THEN
-        RAISE EXCEPTION 'no % with id %', p_hint, p_id USING ERRCODE = 'no_data_found', HINT = p_hint;
+        RAISE EXCEPTION 'no % with id %', replace(p_hint, '_id', ''), p_id USING ERRCODE = 'no_data_found', HINT = p_hint;
     END IF;
     -- A fresh snapshot: the row may have moved, or gone, while this waited for the lock.
     EXECUTE format('SELECT position FROM %I WHERE id = $1', p_table) INTO v_from USING p_id;
     IF v_from IS NULL THEN
-        RAISE EXCEPTION 'no % with id %', p_hint, p_id USING ERRCODE = 'no_data_found', HINT = p_hint;
+        RAISE EXCEPTION 'no % with id %', replace(p_hint, '_id', ''), p_id USING ERRCODE = 'no_data_found', HINT = p_hint;
     END IF;
     EXECUTE format('SELECT count(*)::integer - 1 FROM %I WHERE lesson_id = $1', p_table) INTO v_last USING v_lesson;
     v_to := content_position(p_position, v_last);
@@ -83,6 +84,13 @@ BEGIN
         'UPDATE %I SET position = CASE WHEN id = $1 THEN $3 WHEN $3 > $2 THEN position - 1 ELSE position + 1 END'
         ' WHERE lesson_id = $4 AND $2 <> $3 AND position BETWEEN least($2, $3) AND greatest($2, $3)', p_table)
         USING p_id, v_from, v_to, v_lesson;
+    -- Row-level security hides the rows a user may not change from the UPDATE: fewer rows than the
+    -- run means a refusal, which must be an error, not a silent no-op.
+    GET DIAGNOSTICS v_moved = ROW_COUNT;
+    IF v_from <> v_to AND v_moved <> abs(v_to - v_from) + 1 THEN
+        RAISE EXCEPTION 'may not reorder the % of lesson %', p_table, v_lesson
+            USING ERRCODE = 'insufficient_privilege', HINT = p_hint;
+    END IF;
 END
 $$;
 

@@ -46,7 +46,7 @@ async def order(conn: AConn, table: str, lesson: UUID) -> list[str]:
 
 
 async def test_new_quizzes_and_media_go_last_and_list_in_order(store: AsyncStore, adb_conn: AConn) -> None:
-    _, lesson, quizzes, media = await lesson_with_items(store)
+    _, lesson, _, _ = await lesson_with_items(store)
     assert [q.position for q in await store.content.list_quizzes(lesson)] == [0, 1, 2, 3]
     assert [m.title for m in await store.content.list_media(lesson)] == ["M0", "M1", "M2"]
     assert await order(adb_conn, "quizzes", lesson) == ["Q0", "Q1", "Q2", "Q3"]
@@ -180,7 +180,8 @@ async def test_only_the_courses_editors_edit_its_quizzes_and_media(
     # Past learnstore's check, PostgreSQL refuses: a move is an error, an update changes no row.
     async with adb_conn.transaction(force_rollback=True):
         await adb_conn.execute(
-            "SELECT set_config('role', 'learnstore_app', true), set_config('learnstore.clerk_id', 'stranger', true)"
+            "SELECT set_config('role', 'learnstore_app', true),"
+            " set_config('learnstore.clerk_id', 'stranger', true)"
         )
         cur = await adb_conn.execute("UPDATE quizzes SET question = 'Mine?' WHERE lesson_id = %s", [lesson])
         assert cur.rowcount == 0
@@ -209,13 +210,15 @@ def test_quizzes_moved_added_and_deleted_at_once_stay_dense(fresh_db: str) -> No
     )
     lesson = scalar(
         fresh_db,
-        """INSERT INTO lessons (unit_id, title, content_type, content, position) VALUES (%s, 'L', 'text', '{"body": "x"}', 0) RETURNING id""",
+        "INSERT INTO lessons (unit_id, title, content_type, content, position)"
+        """ VALUES (%s, 'L', 'text', '{"body": "x"}', 0) RETURNING id""",
         [unit_id],
     )
     first = [
         scalar(
             fresh_db,
-            "INSERT INTO quizzes (lesson_id, question, question_type, correct_answer) VALUES (%s, %s, 'flashcard', '\"a\"') RETURNING id",
+            "INSERT INTO quizzes (lesson_id, question, question_type, correct_answer)"
+            " VALUES (%s, %s, 'flashcard', '\"a\"') RETURNING id",
             [lesson, f"Q{i}"],
         )
         for i in range(8)

@@ -608,7 +608,8 @@ VIOLATIONS: tuple[Violation, ...] = (
     Violation(
         "media_lesson_position_key",
         "INSERT INTO media (lesson_id, media_type, url, position)"
-        " SELECT lesson_id, 'image', 'https://cdn.example.com/again.png', position FROM media WHERE id = %(media)s",
+        " SELECT lesson_id, 'image', 'https://cdn.example.com/again.png', position"
+        " FROM media WHERE id = %(media)s",
     ),
     # quiz_attempts
     bad("quiz_attempts_quiz_id_fkey", "quiz_attempts", "quiz_id = gen_random_uuid()"),

@@ -184,7 +184,8 @@ async def test_a_clone_is_one_statement_and_its_audit_names_the_cloner(
     clone = await store.as_user("cloner").sharing.clone_course(source, "cloner")
     entries = await fetch(
         adb_conn,
-        "SELECT table_name, count(*), min(actor_clerk_id) FROM audit_log WHERE course_id = %s GROUP BY 1 ORDER BY 1",
+        "SELECT table_name, count(*), min(actor_clerk_id) FROM audit_log"
+        " WHERE course_id = %s GROUP BY 1 ORDER BY 1",
         [clone.id],
     )
     assert entries == [
@@ -270,7 +271,8 @@ def test_a_clone_during_edits_of_the_source_is_a_consistent_snapshot(fresh_db: s
     )
     sql(
         fresh_db,
-        "INSERT INTO quizzes (lesson_id, question, question_type, correct_answer) SELECT id, 'start', 'flashcard', '\"a\"' FROM lessons",
+        "INSERT INTO quizzes (lesson_id, question, question_type, correct_answer)"
+        " SELECT id, 'start', 'flashcard', '\"a\"' FROM lessons",
     )
     barrier = threading.Barrier(WRITERS)
     clones: list[UUID] = []
@@ -290,7 +292,8 @@ def test_a_clone_during_edits_of_the_source_is_a_consistent_snapshot(fresh_db: s
                     conn.execute("UPDATE units SET title = %s WHERE id = %s", [name, unit_id])
                     conn.execute("UPDATE lessons SET title = %s WHERE unit_id = %s", [name, unit_id])
                     conn.execute(
-                        "UPDATE quizzes SET question = %s WHERE lesson_id IN (SELECT id FROM lessons WHERE unit_id = %s)",
+                        "UPDATE quizzes SET question = %s"
+                        " WHERE lesson_id IN (SELECT id FROM lessons WHERE unit_id = %s)",
                         [name, unit_id],
                     )
                 conn.commit()
@@ -347,14 +350,16 @@ def test_a_1000_lesson_course_clones_whole(fresh_db: str) -> None:
     )
     sql(
         fresh_db,
-        "INSERT INTO media (lesson_id, media_type, url, position) SELECT id, 'image', 'https://e.com/x.png', 0 FROM lessons",
+        "INSERT INTO media (lesson_id, media_type, url, position)"
+        " SELECT id, 'image', 'https://e.com/x.png', 0 FROM lessons",
     )
     with learnstore.connect(fresh_db, max_size=1) as store:
         clone = store.as_user("cloner").sharing.clone_course(course_id, "cloner")
     counts = sql(
         fresh_db,
         "SELECT count(DISTINCT l.id), count(DISTINCT q.id), count(DISTINCT m.id) FROM units u"
-        " JOIN lessons l ON l.unit_id = u.id JOIN quizzes q ON q.lesson_id = l.id JOIN media m ON m.lesson_id = l.id"
+        " JOIN lessons l ON l.unit_id = u.id JOIN quizzes q ON q.lesson_id = l.id"
+        " JOIN media m ON m.lesson_id = l.id"
         " WHERE u.course_id = %s",
         [clone.id],
     )

@@ -104,6 +104,8 @@ __all__ = [
     "ReviewReply",
     "ScoreAchievementForAllUsersRow",
     "ScoreUserAchievementsRow",
+    "SearchOwnerFlashcardSetsRow",
+    "SearchPublicFlashcardSetsRow",
     "SearchPublishedCoursesRow",
     "SearchUsersRow",
     "SiteRole",
@@ -1818,6 +1820,43 @@ class ListCourseFeedbackRow(BaseModel):
     answer_body: str | None
     answered_at: datetime | None
     answer_edited_at: datetime | None
+
+
+class SearchPublicFlashcardSetsRow(BaseModel):
+    """A row of SearchPublicFlashcardSets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_clerk_id: str
+    course_id: UUID | None
+    language_id: UUID | None
+    title: str
+    description: str
+    forked_from: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    card_count: int
+    owner_name: str
+    owner_avatar_url: str | None
+
+
+class SearchOwnerFlashcardSetsRow(BaseModel):
+    """A row of SearchOwnerFlashcardSets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_clerk_id: str
+    course_id: UUID | None
+    language_id: UUID | None
+    title: str
+    description: str
+    is_public: bool
+    forked_from: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    card_count: int
 
 
 class GetStreakRow(BaseModel):

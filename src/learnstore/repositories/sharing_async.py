@@ -1,15 +1,21 @@
-"""What users share: a course cloned as one's own draft, a flashcard set forked with its cards."""
+"""What users share: a course cloned as one's own draft, a flashcard set forked, public sets browsed."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from learnstore._validation import acting_user, check_id, validated
+from learnstore._validation import acting_user, check_id, keyset, validated
 from learnstore.database_async import AsyncDatabase
 from learnstore.errors import register_messages
-from learnstore.queries.models import Course, FlashcardSet
+from learnstore.queries.models import (
+    Course,
+    FlashcardSet,
+    SearchOwnerFlashcardSetsRow,
+    SearchPublicFlashcardSetsRow,
+)
 from learnstore.queries.sharing import AsyncQuerier
 from learnstore.types import ClerkId, Title
 
@@ -28,6 +34,20 @@ class _Copy(BaseModel):
 
     clerk_id: ClerkId
     title: Title | None = None
+
+
+class _Browse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, Field(max_length=200)] | None = None
+    language_id: UUID | None = None
+    course_id: UUID | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=100)] = 20
+
+
+def _text(text: str | None) -> str | None:
+    """A search term, or None for no text filter (a blank term filters nothing)."""
+    return text if text is not None and text.strip() else None
 
 
 class AsyncSharingRepository:
@@ -77,3 +97,57 @@ class AsyncSharingRepository:
             )
         assert created is not None
         return created
+
+    # -- browsing sets --------------------------------------------------------------------------
+
+    async def browse_sets(
+        self,
+        *,
+        text: str | None = None,
+        language_id: UUID | None = None,
+        course_id: UUID | None = None,
+        before: SearchPublicFlashcardSetsRow | None = None,
+        limit: int = 20,
+    ) -> list[SearchPublicFlashcardSetsRow]:
+        """One page of public flashcard sets, newest first, matching every filter given: `text`
+        against title and description (web search syntax: words, "a phrase", -not), a language, a
+        course. Pass a page's last row as `before` for the next page. Each row carries the set's
+        card count and its owner's name and avatar. One statement."""
+        query = validated(
+            _Browse,
+            {"text": text, "language_id": language_id, "course_id": course_id, "limit": limit},
+            "browse",
+        )
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).search_public_flashcard_sets(
+                text_query=_text(query.text),
+                language_id=query.language_id,
+                course_id=query.course_id,
+                **keyset(before, "created_at"),
+                page_size=query.limit,
+            )
+
+    async def owner_sets(
+        self,
+        owner_clerk_id: str,
+        *,
+        viewer_clerk_id: str | None = None,
+        text: str | None = None,
+        before: SearchOwnerFlashcardSetsRow | None = None,
+        limit: int = 20,
+    ) -> list[SearchOwnerFlashcardSetsRow]:
+        """One page of a user's sets, newest first, with their card counts: all of them when the
+        viewer is the owner, else the public ones; `text` filters by title and description. Under
+        `as_user` the viewer is the acting user. One statement."""
+        owner = validated(_Copy, {"clerk_id": owner_clerk_id}, "owner").clerk_id
+        identity = self._db.identity
+        viewer = acting_user(identity.clerk_id if identity else None, viewer_clerk_id, "viewer_clerk_id")
+        query = validated(_Browse, {"text": text, "limit": limit}, "browse")
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).search_owner_flashcard_sets(
+                owner_clerk_id=owner,
+                include_private=viewer == owner,
+                text_query=_text(query.text),
+                **keyset(before, "created_at"),
+                page_size=query.limit,
+            )

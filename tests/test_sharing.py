@@ -3,18 +3,22 @@ what, under as_user, during an edit of the source, and the time a 1,000-lesson c
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from psycopg import sql as pgsql
 from test_content import fetch, make_course, make_user
 from test_races import WRITERS, scalar, sql
 
 import learnstore
 from learnstore import AsyncStore, Store
+from learnstore._resources import queries_dir
 from learnstore.errors import InvalidReference, InvalidValue, NotFound, PermissionDenied
+from learnstore.queries._loader import parse_dir
 
 AConn = psycopg.AsyncConnection[Any]
 
@@ -364,3 +368,145 @@ def test_a_1000_lesson_course_clones_whole(fresh_db: str) -> None:
         [clone.id],
     )
     assert counts == [(1000, 1000, 1000)]
+
+
+# -- browsing sets ------------------------------------------------------------------------------------
+
+
+async def sets_to_browse(store: AsyncStore, adb_conn: AConn) -> dict[str, UUID]:
+    """Ana's public Portuguese verbs and nouns (the nouns on a course), her private set, Bo's public
+    French verbs; created in that order, a second apart."""
+    await make_user(store, "ana", "Ana")
+    await make_user(store, "bo", "Bo")
+    pt = (await store.catalog.create_language("pt", "Portuguese")).id
+    fr = (await store.catalog.create_language("fr", "French")).id
+    course, _, _ = await make_course(store, {"U": ["L"]}, author="ana")
+    made = {
+        "verbs": await store.flashcards.create_set(
+            "ana", "Portuguese verbs", description="ser, ter", is_public=True
+        ),
+        "nouns": await store.flashcards.create_set(
+            "ana", "Portuguese nouns", description="casa", is_public=True, course_id=course.id
+        ),
+        "private": await store.flashcards.create_set("ana", "My verbs", description="verbs"),
+        "french": await store.flashcards.create_set("bo", "French verbs", description="être", is_public=True),
+    }
+    for i, (name, card_set) in enumerate(made.items()):
+        language = fr if name == "french" else pt
+        await adb_conn.execute(
+            "UPDATE flashcard_sets SET language_id = %s, created_at = now() - make_interval(secs => %s)"
+            " WHERE id = %s",
+            [language, 10 - i, card_set.id],
+        )
+    for _ in range(2):
+        await store.flashcards.add_card("ana", made["verbs"].id, "ser", "to be")
+    return {"pt": pt, "fr": fr, "course": course.id, **{name: s.id for name, s in made.items()}}
+
+
+async def test_browsing_public_sets_newest_first_with_filters(store: AsyncStore, adb_conn: AConn) -> None:
+    ids = await sets_to_browse(store, adb_conn)
+    rows = await store.sharing.browse_sets()
+    assert [r.id for r in rows] == [ids["french"], ids["nouns"], ids["verbs"]]  # never a private one
+    verbs = rows[2]
+    assert (verbs.card_count, verbs.owner_name, verbs.language_id) == (2, "Ana", ids["pt"])
+    assert [r.id for r in await store.sharing.browse_sets(text="verbs")] == [ids["french"], ids["verbs"]]
+    assert [r.id for r in await store.sharing.browse_sets(text="casa")] == [ids["nouns"]]  # the description
+    assert [r.id for r in await store.sharing.browse_sets(text="verbs", language_id=ids["pt"])] == [
+        ids["verbs"]
+    ]
+    assert [r.id for r in await store.sharing.browse_sets(course_id=ids["course"])] == [ids["nouns"]]
+    assert await store.sharing.browse_sets(text="nothing-like-this") == []
+    assert [r.id for r in await store.sharing.browse_sets(text="  ")] == [r.id for r in rows]
+    # Keyset pages: two, then the rest.
+    first = await store.sharing.browse_sets(limit=2)
+    second = await store.sharing.browse_sets(limit=2, before=first[-1])
+    assert [r.id for r in first + second] == [r.id for r in rows]
+    with pytest.raises(InvalidValue) as bad:
+        await store.sharing.browse_sets(limit=0)
+    assert bad.value.field == "limit"
+    # Under as_user the same: public sets only, whoever looks.
+    assert [r.id for r in await store.as_user("bo").sharing.browse_sets()] == [r.id for r in rows]
+
+
+async def test_an_owners_sets_with_a_search_term(store: AsyncStore, adb_conn: AConn) -> None:
+    ids = await sets_to_browse(store, adb_conn)
+    mine = await store.sharing.owner_sets("ana", viewer_clerk_id="ana")
+    assert [r.id for r in mine] == [ids["private"], ids["nouns"], ids["verbs"]]
+    theirs = await store.sharing.owner_sets("ana", viewer_clerk_id="bo")
+    assert [r.id for r in theirs] == [ids["nouns"], ids["verbs"]]
+    assert [r.id for r in await store.sharing.owner_sets("ana")] == [ids["nouns"], ids["verbs"]]
+    assert [r.id for r in await store.sharing.owner_sets("ana", viewer_clerk_id="ana", text="verbs")] == [
+        ids["private"],
+        ids["verbs"],
+    ]
+    assert [r.id for r in await store.as_user("ana").sharing.owner_sets("ana", text="verbs")] == [
+        ids["private"],
+        ids["verbs"],
+    ]
+    assert [r.id for r in await store.as_user("bo").sharing.owner_sets("ana", text="verbs")] == [ids["verbs"]]
+    page = await store.sharing.owner_sets("ana", viewer_clerk_id="ana", limit=1)
+    assert [r.id for r in await store.sharing.owner_sets("ana", viewer_clerk_id="ana", before=page[0])] == [
+        ids["nouns"],
+        ids["verbs"],
+    ]
+    assert await store.sharing.owner_sets("nobody") == []
+    with pytest.raises(PermissionDenied):
+        await store.as_user("bo").sharing.owner_sets("ana", viewer_clerk_id="ana")
+
+
+def test_browsing_reads_the_indexes_not_the_table(fresh_db: str) -> None:
+    """On 5,000 sets with statistics, each browse and search is served by an index, with custom and
+    with generic plans (a prepared statement's after five runs)."""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO users (clerk_id, first_name) SELECT 'u' || i, 'U' FROM generate_series(1, 500) i"
+        )
+        conn.execute(
+            "INSERT INTO flashcard_sets (owner_clerk_id, title, description, is_public, created_at)"
+            " SELECT 'u' || (i % 500 + 1), 'Set ' || i || CASE WHEN i % 100 = 0 THEN ' rare' ELSE '' END,"
+            " 'words', i % 3 > 0, now() - make_interval(secs => i) FROM generate_series(1, 5000) i"
+        )
+        conn.execute("ANALYZE")
+        queries = {q.name: q for q in parse_dir(queries_dir())}
+        cases = [
+            ("SearchPublicFlashcardSets", {"text_query": None}),
+            ("SearchPublicFlashcardSets", {"text_query": "rare"}),
+            ("SearchOwnerFlashcardSets", {"text_query": "rare"}),
+            ("SearchOwnerFlashcardSets", {"text_query": None}),
+        ]
+        defaults = {
+            "language_id": None,
+            "course_id": None,
+            "before_created_at": None,
+            "before_id": None,
+            "page_size": 20,
+            "owner_clerk_id": "u7",
+            "include_private": True,
+        }
+        for name, params in cases:
+            text = queries[name].psycopg_sql
+            values = {**defaults, **params}
+            custom = conn.execute(f"EXPLAIN {text}".encode(), values).fetchall()
+            for plan in (custom, generic_plan(conn, text, values)):
+                lines = "\n".join(row[0] for row in plan)
+                assert "Seq Scan on flashcard_sets" not in lines, (name, params, lines)
+                assert "flashcard_sets_" in lines, lines  # one of its indexes
+
+
+def generic_plan(conn: psycopg.Connection[Any], text: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The generic plan of a query (what a prepared statement may switch to after five runs)."""
+    names: list[str] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    statement = re.sub(r"%\((\w+)\)s", placeholder, text).replace("%%", "%")
+    with conn.transaction(force_rollback=True):
+        conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        conn.execute(f"PREPARE browse_generic AS {statement}".encode())
+        args = pgsql.SQL(", ").join(pgsql.Literal(values[n]) for n in names)
+        plan = conn.execute(pgsql.SQL("EXPLAIN EXECUTE browse_generic ({})").format(args)).fetchall()
+        conn.execute("DEALLOCATE browse_generic")
+    return plan

@@ -33,8 +33,11 @@ WHERE s.is_public
                 @@ websearch_to_tsquery('simple'::regconfig, sqlc.narg(text_query)::text)))
   AND (sqlc.narg(language_id)::uuid IS NULL OR s.language_id = sqlc.narg(language_id)::uuid)
   AND (sqlc.narg(course_id)::uuid IS NULL OR s.course_id = sqlc.narg(course_id)::uuid)
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (s.created_at, s.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  -- The keyset as one row comparison (no OR; the first page starts past the newest possible row),
+  -- so that even a generic plan reads flashcard_sets_public_created_idx from there and stops at
+  -- the page's end.
+  AND (s.created_at, s.id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                              coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY s.created_at DESC, s.id DESC
 LIMIT sqlc.arg(page_size)::integer;
 
@@ -50,7 +53,10 @@ WHERE s.owner_clerk_id = sqlc.arg(owner_clerk_id)::text
   AND (sqlc.narg(text_query)::text IS NULL
        OR to_tsvector('simple'::regconfig, s.title || ' ' || s.description)
           @@ websearch_to_tsquery('simple'::regconfig, sqlc.narg(text_query)::text))
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (s.created_at, s.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  -- The keyset as one row comparison (no OR; the first page starts past the newest possible row),
+  -- so that even a generic plan reads flashcard_sets_public_created_idx from there and stops at
+  -- the page's end.
+  AND (s.created_at, s.id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                              coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY s.created_at DESC, s.id DESC
 LIMIT sqlc.arg(page_size)::integer;

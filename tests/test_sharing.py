@@ -468,13 +468,13 @@ def test_browsing_reads_the_indexes_not_the_table(fresh_db: str) -> None:
         )
         conn.execute("ANALYZE")
         queries = {q.name: q for q in parse_dir(queries_dir())}
-        cases = [
+        cases: list[tuple[str, dict[str, Any]]] = [
             ("SearchPublicFlashcardSets", {"text_query": None}),
             ("SearchPublicFlashcardSets", {"text_query": "rare"}),
             ("SearchOwnerFlashcardSets", {"text_query": "rare"}),
             ("SearchOwnerFlashcardSets", {"text_query": None}),
         ]
-        defaults = {
+        defaults: dict[str, Any] = {
             "language_id": None,
             "course_id": None,
             "before_created_at": None,

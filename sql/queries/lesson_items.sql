@@ -31,3 +31,14 @@ RETURNING *;
 -- name: MoveMedia :one
 -- Moves a file to a position under its lesson (NULL: the last), shifting the files between.
 SELECT * FROM move_media(sqlc.arg(media_id)::uuid, sqlc.narg(position)::integer);
+
+-- name: AuthorizeLessonItemChange :one
+-- Checks that clerk_id may change the course the quiz or media file belongs to (its author or an
+-- accepted editor: assert_may_edit_course raises insufficient_privilege otherwise), as content's
+-- AuthorizeCourseChange does, and holds what allows it until the transaction ends. NULL, and no
+-- check, for an unknown id.
+SELECT assert_may_edit_course(coalesce(
+    (SELECT u.course_id FROM media m JOIN lessons l ON l.id = m.lesson_id JOIN units u ON u.id = l.unit_id
+     WHERE m.id = sqlc.narg(media_id)::uuid),
+    (SELECT u.course_id FROM quizzes q JOIN lessons l ON l.id = q.lesson_id JOIN units u ON u.id = l.unit_id
+     WHERE q.id = sqlc.narg(quiz_id)::uuid)), sqlc.arg(clerk_id)::text) AS course_id;

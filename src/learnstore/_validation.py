@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any, Final, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, StrictStr, TypeAdapter, ValidationError
 
 from learnstore.errors import InvalidValue, PermissionDenied
-from learnstore.types import INT_MAX
+from learnstore.types import INT_MAX, QuestionType
 
 T = TypeVar("T")
 
@@ -105,3 +106,64 @@ def keyset(before: object, column: str) -> dict[str, Any]:
             field="before",
         )
     return {"before_created_at": at, "before_id": row_id}
+
+
+# -- quizzes: content.add_quiz and lesson_items.update_quiz check them alike ---------------------------
+
+_Option = Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=r"\S")]
+_Answer = Annotated[StrictStr, Field(min_length=1, max_length=2000, pattern=r"\S")]
+
+
+class QuizInput(BaseModel):
+    """A quiz's question and answer, each field checked alone (checked_quiz checks them together)."""
+
+    question_type: QuestionType
+    question: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+    options: list[_Option] = Field(default_factory=list, max_length=20)
+    correct_answer: _Answer | list[_Answer]
+
+
+def checked_quiz(
+    question_type: object, question: object, options: object, correct_answer: object
+) -> QuizInput:
+    """A quiz whose options and correct answer fit its question_type, or InvalidValue naming the rule."""
+    quiz = validated(
+        QuizInput,
+        {
+            "question_type": question_type,
+            "question": question,
+            "options": list(options)
+            if isinstance(options, Sequence) and not isinstance(options, str)
+            else options,
+            "correct_answer": correct_answer,
+        },
+        "quiz",
+    )
+    answers = quiz.correct_answer if isinstance(quiz.correct_answer, list) else [quiz.correct_answer]
+    if len(set(quiz.options)) != len(quiz.options):
+        raise InvalidValue("options: each option must appear once", field="options")
+    if not answers or len(set(answers)) != len(answers):
+        raise InvalidValue(
+            "correct_answer: a list must hold at least one answer, each once", field="correct_answer"
+        )
+    if quiz.question_type == "mcq":
+        if len(quiz.options) < 2:
+            raise InvalidValue("options: a multiple-choice quiz needs at least 2 options", field="options")
+        strays = [answer for answer in answers if answer not in quiz.options]
+        if strays:
+            raise InvalidValue(
+                f"correct_answer: {strays[0]!r} is not one of the options", field="correct_answer"
+            )
+    elif quiz.question_type == "flashcard":
+        if quiz.options:
+            raise InvalidValue("options: a flashcard has no options", field="options")
+        if isinstance(quiz.correct_answer, list):
+            raise InvalidValue("correct_answer: a flashcard has one answer, a string", field="correct_answer")
+    return quiz
+
+
+def listed(value: object) -> object:
+    """A tuple or other non-string sequence as a list (what pydantic and JSON expect), else as given."""
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | list):
+        return list(value)
+    return value

@@ -11,7 +11,15 @@ from uuid import UUID
 import psycopg
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from learnstore._validation import UNSET, Unset, acting_user, checked_position, validated
+from learnstore._validation import (
+    UNSET,
+    Unset,
+    acting_user,
+    checked_position,
+    checked_quiz,
+    listed,
+    validated,
+)
 from learnstore.database import Database
 from learnstore.errors import InvalidValue, NotFound, register_messages, translating
 from learnstore.queries.content import Querier
@@ -141,54 +149,6 @@ class _MediaInput(BaseModel):
     media_type: MediaType
     url: Url
     title: str | None = Field(default=None, max_length=200)
-
-
-Option = Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=r"\S")]
-Answer = Annotated[StrictStr, Field(min_length=1, max_length=2000, pattern=r"\S")]
-
-
-class _QuizInput(BaseModel):
-    question_type: QuestionType
-    question: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
-    options: list[Option] = Field(default_factory=list, max_length=20)
-    correct_answer: Answer | list[Answer]
-
-
-def _quiz(question_type: object, question: object, options: object, correct_answer: object) -> _QuizInput:
-    """A quiz whose options and correct answer fit its question_type, or InvalidValue naming the rule."""
-    quiz = validated(
-        _QuizInput,
-        {
-            "question_type": question_type,
-            "question": question,
-            "options": list(options)
-            if isinstance(options, Sequence) and not isinstance(options, str)
-            else options,
-            "correct_answer": correct_answer,
-        },
-        "quiz",
-    )
-    answers = quiz.correct_answer if isinstance(quiz.correct_answer, list) else [quiz.correct_answer]
-    if len(set(quiz.options)) != len(quiz.options):
-        raise InvalidValue("options: each option must appear once", field="options")
-    if not answers or len(set(answers)) != len(answers):
-        raise InvalidValue(
-            "correct_answer: a list must hold at least one answer, each once", field="correct_answer"
-        )
-    if quiz.question_type == "mcq":
-        if len(quiz.options) < 2:
-            raise InvalidValue("options: a multiple-choice quiz needs at least 2 options", field="options")
-        strays = [answer for answer in answers if answer not in quiz.options]
-        if strays:
-            raise InvalidValue(
-                f"correct_answer: {strays[0]!r} is not one of the options", field="correct_answer"
-            )
-    elif quiz.question_type == "flashcard":
-        if quiz.options:
-            raise InvalidValue("options: a flashcard has no options", field="options")
-        if isinstance(quiz.correct_answer, list):
-            raise InvalidValue("correct_answer: a flashcard has one answer, a string", field="correct_answer")
-    return quiz
 
 
 class _AttemptInput(BaseModel):
@@ -338,7 +298,7 @@ class ContentRepository:
                 "description": description,
                 "difficulty": difficulty,
                 "estimated_duration_minutes": estimated_duration_minutes,
-                "learning_objectives": _listed(learning_objectives),
+                "learning_objectives": listed(learning_objectives),
                 "cover_image_url": cover_image_url,
                 "language_id": language_id,
                 "open_to_collaboration": open_to_collaboration,
@@ -405,7 +365,7 @@ class ContentRepository:
             given, "title", "description", "difficulty", "learning_objectives", "open_to_collaboration"
         )
         if "learning_objectives" in given:
-            given["learning_objectives"] = _listed(given["learning_objectives"])
+            given["learning_objectives"] = listed(given["learning_objectives"])
         fields = validated(_CourseFields, given, "course")
         with self._changing(acting_clerk_id, course_id=course_id) as conn:
             course = Querier(conn).update_course(
@@ -711,7 +671,7 @@ class ContentRepository:
         """Attach a quiz to a lesson. mcq: at least 2 distinct options, the correct answer one of
         them (or a list of them, when several are right); flashcard: no options, one answer;
         fill_blank: an answer or a list of accepted answers (options: an optional word bank)."""
-        quiz = _quiz(question_type, question, options, _listed(correct_answer))
+        quiz = checked_quiz(question_type, question, options, listed(correct_answer))
         with self._changing(acting_clerk_id, lesson_id=lesson_id) as conn:
             created = Querier(conn).add_quiz(
                 lesson_id=lesson_id,
@@ -749,7 +709,7 @@ class ContentRepository:
         mcq: the option (or the list of options, in any order); flashcard and fill_blank: the text,
         compared ignoring case and extra whitespace.
         """
-        checked = validated(_AttemptInput, {"answer": _listed(answer)}, "attempt").answer
+        checked = validated(_AttemptInput, {"answer": listed(answer)}, "attempt").answer
         with self._db.connection() as conn:
             attempt = Querier(conn).record_quiz_attempt(
                 quiz_id=quiz_id,
@@ -778,10 +738,3 @@ class ContentRepository:
         (a lesson without quizzes is passed)."""
         counts = self.count_lesson_quizzes_passed(clerk_id, lesson_id)
         return counts.passed == counts.quizzes
-
-
-def _listed(value: object) -> object:
-    """A tuple or other non-string sequence as a list (what pydantic and JSON expect), else as given."""
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes | list):
-        return list(value)
-    return value

@@ -3,17 +3,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
+import psycopg
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from learnstore._validation import UNSET, Unset, check_id, checked_position, validated
+from learnstore._validation import (
+    UNSET,
+    Unset,
+    acting_user,
+    check_id,
+    checked_position,
+    checked_quiz,
+    listed,
+    validated,
+)
 from learnstore.database import Database
-from learnstore.errors import InvalidValue, NotFound, register_messages
+from learnstore.errors import InvalidValue, NotFound, register_messages, translating
 from learnstore.queries.lesson_items import Querier
 from learnstore.queries.models import Media, Quiz
-from learnstore.repositories.content import ContentRepository, _listed, _quiz
 from learnstore.types import MediaType, QuestionType, Url
 
 __all__ = ["LessonItemsRepository"]
@@ -47,12 +58,35 @@ class LessonItemsRepository:
     A change of order locks the course, so concurrent moves in one course queue and none is lost.
     """
 
-    __slots__ = ("_content", "_db")
+    __slots__ = ("_db",)
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        # The course-change check (_changing) is content's: one rule for who edits a course.
-        self._content = ContentRepository(db)
+
+    @contextmanager
+    def _changing(
+        self, acting_clerk_id: str | None, *, quiz_id: UUID | None = None, media_id: UUID | None = None
+    ) -> Iterator[psycopg.Connection[Any]]:
+        """The connection for a change, as content's: without an acting user (a trusted caller) the
+        usual one-statement operation; with one (under `as_user`, the identity), a transaction that
+        first checks the user may change the item's course and holds what allows it until commit."""
+        identity = self._db.identity
+        acting_clerk_id = acting_user(identity.clerk_id if identity else None, acting_clerk_id)
+        if acting_clerk_id is None:
+            with self._db.connection() as conn:
+                yield conn
+            return
+        if not isinstance(acting_clerk_id, str) or not acting_clerk_id.strip() or len(acting_clerk_id) > 64:
+            raise InvalidValue(
+                f"acting_clerk_id: must be a user's clerk_id, not {acting_clerk_id!r}",
+                field="acting_clerk_id",
+            )
+        with self._db.transaction() as conn:
+            with translating():
+                Querier(conn).authorize_lesson_item_change(
+                    media_id=media_id, quiz_id=quiz_id, clerk_id=acting_clerk_id
+                )
+                yield conn
 
     # -- quizzes ------------------------------------------------------------------------------
 
@@ -82,16 +116,16 @@ class LessonItemsRepository:
             raise InvalidValue("question: nothing to change (pass it, the answer or both)", field="question")
         checked_question: str | None = None
         if not isinstance(question, Unset):
-            checked_question = _quiz("flashcard", question, (), "x").question  # its own rules, alone
+            checked_question = checked_quiz("flashcard", question, (), "x").question  # its own rules, alone
         kind: str = ""
         choices: list[JsonValue] = []
         right: JsonValue = None
         if given:
-            checked = _quiz(question_type, checked_question or "x", options, _listed(correct_answer))
+            checked = checked_quiz(question_type, checked_question or "x", options, listed(correct_answer))
             kind, choices = checked.question_type, list(checked.options)
             answers = checked.correct_answer
             right = answers if isinstance(answers, str) else list(answers)
-        with self._content._changing(acting_clerk_id, quiz_id=quiz) as conn:
+        with self._changing(acting_clerk_id, quiz_id=quiz) as conn:
             updated = Querier(conn).update_quiz(
                 id=quiz,
                 question=checked_question,
@@ -109,7 +143,7 @@ class LessonItemsRepository:
         a position past the end is `InvalidValue` (field `position`), an unknown quiz `NotFound`."""
         quiz = check_id(quiz_id, "quiz_id")
         at = checked_position(position)
-        with self._content._changing(acting_clerk_id, quiz_id=quiz) as conn:
+        with self._changing(acting_clerk_id, quiz_id=quiz) as conn:
             moved = Querier(conn).move_quiz(quiz_id=quiz, position=at)
         assert moved is not None  # move_quiz returns the row or raises
         return moved
@@ -136,7 +170,7 @@ class LessonItemsRepository:
             if name in given and given[name] is None:
                 raise InvalidValue(f"{name} cannot be cleared (None)", field=name)
         fields = validated(_MediaFields, given, "media")
-        with self._content._changing(acting_clerk_id, media_id=media) as conn:
+        with self._changing(acting_clerk_id, media_id=media) as conn:
             updated = Querier(conn).update_media(
                 id=media,
                 media_type=fields.media_type,
@@ -154,7 +188,7 @@ class LessonItemsRepository:
         """Move a file to `position` under its lesson (None: the last), shifting the files between."""
         media = check_id(media_id, "media_id")
         at = checked_position(position)
-        with self._content._changing(acting_clerk_id, media_id=media) as conn:
+        with self._changing(acting_clerk_id, media_id=media) as conn:
             moved = Querier(conn).move_media(media_id=media, position=at)
         assert moved is not None
         return moved

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
 from uuid import UUID
 
+import psycopg
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from learnstore._validation import UNSET, Unset, check_id, checked_position, validated
+from learnstore._validation import (
+    UNSET,
+    Unset,
+    acting_user,
+    check_id,
+    checked_position,
+    checked_quiz,
+    listed,
+    validated,
+)
 from learnstore.database_async import AsyncDatabase
-from learnstore.errors import InvalidValue, NotFound, register_messages
+from learnstore.errors import InvalidValue, NotFound, register_messages, translating
 from learnstore.queries.lesson_items import AsyncQuerier
 from learnstore.queries.models import Media, Quiz
-from learnstore.repositories.content_async import AsyncContentRepository, _listed, _quiz
 from learnstore.types import MediaType, QuestionType, Url
 
 __all__ = ["AsyncLessonItemsRepository"]
@@ -46,12 +57,35 @@ class AsyncLessonItemsRepository:
     A change of order locks the course, so concurrent moves in one course queue and none is lost.
     """
 
-    __slots__ = ("_content", "_db")
+    __slots__ = ("_db",)
 
     def __init__(self, db: AsyncDatabase) -> None:
         self._db = db
-        # The course-change check (_changing) is content's: one rule for who edits a course.
-        self._content = AsyncContentRepository(db)
+
+    @asynccontextmanager
+    async def _changing(
+        self, acting_clerk_id: str | None, *, quiz_id: UUID | None = None, media_id: UUID | None = None
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """The connection for a change, as content's: without an acting user (a trusted caller) the
+        usual one-statement operation; with one (under `as_user`, the identity), a transaction that
+        first checks the user may change the item's course and holds what allows it until commit."""
+        identity = self._db.identity
+        acting_clerk_id = acting_user(identity.clerk_id if identity else None, acting_clerk_id)
+        if acting_clerk_id is None:
+            async with self._db.connection() as conn:
+                yield conn
+            return
+        if not isinstance(acting_clerk_id, str) or not acting_clerk_id.strip() or len(acting_clerk_id) > 64:
+            raise InvalidValue(
+                f"acting_clerk_id: must be a user's clerk_id, not {acting_clerk_id!r}",
+                field="acting_clerk_id",
+            )
+        async with self._db.transaction() as conn:
+            with translating():
+                await AsyncQuerier(conn).authorize_lesson_item_change(
+                    media_id=media_id, quiz_id=quiz_id, clerk_id=acting_clerk_id
+                )
+                yield conn
 
     # -- quizzes ------------------------------------------------------------------------------
 
@@ -81,16 +115,16 @@ class AsyncLessonItemsRepository:
             raise InvalidValue("question: nothing to change (pass it, the answer or both)", field="question")
         checked_question: str | None = None
         if not isinstance(question, Unset):
-            checked_question = _quiz("flashcard", question, (), "x").question  # its own rules, alone
+            checked_question = checked_quiz("flashcard", question, (), "x").question  # its own rules, alone
         kind: str = ""
         choices: list[JsonValue] = []
         right: JsonValue = None
         if given:
-            checked = _quiz(question_type, checked_question or "x", options, _listed(correct_answer))
+            checked = checked_quiz(question_type, checked_question or "x", options, listed(correct_answer))
             kind, choices = checked.question_type, list(checked.options)
             answers = checked.correct_answer
             right = answers if isinstance(answers, str) else list(answers)
-        async with self._content._changing(acting_clerk_id, quiz_id=quiz) as conn:
+        async with self._changing(acting_clerk_id, quiz_id=quiz) as conn:
             updated = await AsyncQuerier(conn).update_quiz(
                 id=quiz,
                 question=checked_question,
@@ -110,7 +144,7 @@ class AsyncLessonItemsRepository:
         a position past the end is `InvalidValue` (field `position`), an unknown quiz `NotFound`."""
         quiz = check_id(quiz_id, "quiz_id")
         at = checked_position(position)
-        async with self._content._changing(acting_clerk_id, quiz_id=quiz) as conn:
+        async with self._changing(acting_clerk_id, quiz_id=quiz) as conn:
             moved = await AsyncQuerier(conn).move_quiz(quiz_id=quiz, position=at)
         assert moved is not None  # move_quiz returns the row or raises
         return moved
@@ -137,7 +171,7 @@ class AsyncLessonItemsRepository:
             if name in given and given[name] is None:
                 raise InvalidValue(f"{name} cannot be cleared (None)", field=name)
         fields = validated(_MediaFields, given, "media")
-        async with self._content._changing(acting_clerk_id, media_id=media) as conn:
+        async with self._changing(acting_clerk_id, media_id=media) as conn:
             updated = await AsyncQuerier(conn).update_media(
                 id=media,
                 media_type=fields.media_type,
@@ -155,7 +189,7 @@ class AsyncLessonItemsRepository:
         """Move a file to `position` under its lesson (None: the last), shifting the files between."""
         media = check_id(media_id, "media_id")
         at = checked_position(position)
-        async with self._content._changing(acting_clerk_id, media_id=media) as conn:
+        async with self._changing(acting_clerk_id, media_id=media) as conn:
             moved = await AsyncQuerier(conn).move_media(media_id=media, position=at)
         assert moved is not None
         return moved

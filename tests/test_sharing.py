@@ -510,3 +510,24 @@ def generic_plan(conn: psycopg.Connection[Any], text: str, values: dict[str, Any
         plan = conn.execute(pgsql.SQL("EXPLAIN EXECUTE browse_generic ({})").format(args)).fetchall()
         conn.execute("DEALLOCATE browse_generic")
     return plan
+
+
+async def test_a_users_clones_and_forks_are_in_their_export_and_go_with_their_erasure(
+    store: AsyncStore, adb_conn: AConn
+) -> None:
+    source, _ = await furnished(store)
+    await make_user(store, "cloner")
+    deck = await store.flashcards.create_set("author_1", "Deck", is_public=True)
+    await store.flashcards.add_card("author_1", deck.id, "a", "b")
+    clone = await store.sharing.clone_course(source, "cloner")
+    fork = await store.sharing.fork_set(deck.id, "cloner")
+    document = await store.users.export("cloner")
+    assert [c["id"] for c in document["courses"]] == [str(clone.id)]
+    assert [(s["id"], s["forked_from"]) for s in document["flashcard_sets"]] == [(str(fork.id), str(deck.id))]
+    assert len(document["flashcards"]) == 1
+    assert await store.users.erase("cloner")
+    # The fork was theirs alone: gone with its cards. The clone is a course: it stays, authorless,
+    # as every erased author's course does; the source and its set are untouched.
+    assert await fetch(adb_conn, "SELECT count(*) FROM flashcard_sets WHERE id = %s", [fork.id]) == [(0,)]
+    assert await fetch(adb_conn, "SELECT author_clerk_id FROM courses WHERE id = %s", [clone.id]) == [(None,)]
+    assert len(await store.flashcards.list_cards("author_1", deck.id)) == 1

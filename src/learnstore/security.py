@@ -543,6 +543,8 @@ WRITES: Final[dict[str, tuple[str, ...]]] = {
     "lesson_items.move_media": ("media",),
     "sharing.clone_course": ("courses", "units", "lessons", "quizzes", "media", "course_tags"),
     "sharing.fork_set": ("flashcard_sets", "flashcards"),
+    "sharing.browse_sets": (),
+    "sharing.owner_sets": (),
 }
 
 

@@ -57,9 +57,9 @@ def _ensure_sets(p: Peers) -> None:
     p.setup.execute(
         "WITH owners AS (SELECT clerk_id, row_number() OVER (ORDER BY clerk_id) AS n FROM users LIMIT 500)"
         " INSERT INTO flashcard_sets (owner_clerk_id, title, description, is_public, created_at)"
-        " SELECT o.clerk_id, 'Bench set ' || i || CASE WHEN i % 50 = 0 THEN ' travel words' ELSE '' END,"
-        " 'Words to learn, set ' || i, i % 3 > 0, now() - make_interval(secs => i)"
-        " FROM generate_series(1, %s) AS i JOIN owners o ON o.n = i % 500 + 1",
+        " SELECT o.clerk_id, 'Bench set ' || i || CASE WHEN mod(i, 50) = 0 THEN ' travel words' ELSE '' END,"
+        " 'Words to learn, set ' || i, mod(i, 3) > 0, now() - make_interval(secs => i)"
+        " FROM generate_series(1, %s) AS i JOIN owners o ON o.n = mod(i, 500) + 1",
         [SETS],
     )
     p.setup.execute(

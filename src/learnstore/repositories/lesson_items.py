@@ -81,11 +81,14 @@ class LessonItemsRepository:
                 f"acting_clerk_id: must be a user's clerk_id, not {acting_clerk_id!r}",
                 field="acting_clerk_id",
             )
-        with self._db.transaction() as conn, translating():
-            Querier(conn).authorize_lesson_item_change(
-                media_id=media_id, quiz_id=quiz_id, clerk_id=acting_clerk_id
-            )
-            yield conn
+        with self._db.transaction() as conn:
+            querier = Querier(conn)
+            # Errors of the check and of the change (thrown in at the yield) leave as learnstore errors.
+            with translating():
+                querier.authorize_lesson_item_change(
+                    media_id=media_id, quiz_id=quiz_id, clerk_id=acting_clerk_id
+                )
+                yield conn
 
     # -- quizzes ------------------------------------------------------------------------------
 

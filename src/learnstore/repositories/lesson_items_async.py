@@ -81,8 +81,10 @@ class AsyncLessonItemsRepository:
                 field="acting_clerk_id",
             )
         async with self._db.transaction() as conn:
+            querier = AsyncQuerier(conn)
+            # Errors of the check and of the change (thrown in at the yield) leave as learnstore errors.
             with translating():
-                await AsyncQuerier(conn).authorize_lesson_item_change(
+                await querier.authorize_lesson_item_change(
                     media_id=media_id, quiz_id=quiz_id, clerk_id=acting_clerk_id
                 )
                 yield conn

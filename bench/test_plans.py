@@ -171,6 +171,33 @@ HOT_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
         "list_due_flashcards",
         lambda fx: {"user_clerk_id": fx.learner, "set_id": None, "page_size": 20, "new_per_day": 20},
     ),
+    *(
+        (
+            f"public flashcard sets{label}",
+            "search_public_flashcard_sets",
+            lambda fx, text=text: {
+                "text_query": text,
+                "language_id": None,
+                "course_id": None,
+                "before_created_at": None,
+                "before_id": None,
+                "page_size": 20,
+            },
+        )
+        for label, text in (("", None), (", searched", "travel"))
+    ),
+    (
+        "an owner's flashcard sets, searched",
+        "search_owner_flashcard_sets",
+        lambda fx: {
+            "owner_clerk_id": fx.learner,
+            "include_private": True,
+            "text_query": "travel",
+            "before_created_at": None,
+            "before_id": None,
+            "page_size": 20,
+        },
+    ),
 ]
 
 

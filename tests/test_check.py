@@ -42,6 +42,10 @@ def platform(dsn: str, store: Store) -> dict[str, Any]:
         store.content.add_lesson(units[0].id, f"Lesson {i}", content_type="text", content={"body": "x"}).id
         for i in range(4)
     ]
+    for i in range(3):
+        store.content.add_quiz(lessons[1], "flashcard", f"Q{i}?", "a")
+    for i in range(2):
+        store.content.add_media(lessons[1], "image", f"https://example.com/{i}.png")
     store.progress.enrol("ana", course_id)
     store.progress.set_lesson_status("ana", lessons[0], "completed")
     now = datetime.now(UTC)
@@ -86,6 +90,8 @@ BREAKS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
     ("unit_positions", "UPDATE units SET position = position + 3", lambda w: "3,4,5"),
     ("lesson_positions", "UPDATE lessons SET position = position * 2", lambda w: "0,2,4,6"),
     ("card_positions", "UPDATE flashcards SET position = position + 1", lambda w: "1,2,3"),
+    ("quiz_positions", "UPDATE quizzes SET position = position + 2", lambda w: "2,3,4"),
+    ("media_positions", "UPDATE media SET position = position * 3", lambda w: "0,3"),
 ]
 
 

@@ -50,10 +50,12 @@ from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.forum import ForumRepository
 from learnstore.repositories.imports import ImportsRepository
+from learnstore.repositories.lesson_items import LessonItemsRepository
 from learnstore.repositories.moderation import ModerationRepository
 from learnstore.repositories.pages import PagesRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.reviews import ReviewsRepository
+from learnstore.repositories.sharing import SharingRepository
 from learnstore.repositories.users import UsersRepository
 
 EXAMPLES = int(os.environ.get("LEARNSTORE_SWEEP_EXAMPLES", "20"))
@@ -76,6 +78,8 @@ SWEEP: dict[str, tuple[type, dict[str, str]]] = {
     "pages": (PagesRepository, {}),
     "moderation": (ModerationRepository, {}),
     "audit": (AuditRepository, {}),
+    "lesson_items": (LessonItemsRepository, {}),
+    "sharing": (SharingRepository, {}),
 }
 
 HOSTILE_TEXT = [
@@ -138,6 +142,8 @@ READS = (
     "has_",
     "search",
     "find",
+    "browse",
+    "owner_sets",
     "is_",
     "export",
     "history",
@@ -270,6 +276,10 @@ def valid(store: Store) -> dict[str, Any]:
         "reason": "A reason",
         "action": "lock",
         "change_id": _a_change(store, course.id),
+        # lesson items and sharing
+        "position": 0,
+        "options": ["3", "4"],
+        "text": "words",
     }
 
 

@@ -597,6 +597,20 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("quizzes_correct_answer_shape", "quizzes", "correct_answer = '{}'"),
     bad("quizzes_correct_answer_shape", "quizzes", "correct_answer = 'null'"),
     bad("quizzes_mcq_has_options", "quizzes", """options = '["Olá"]'"""),
+    # quizzes and media in order (0020_cloning_and_sets)
+    bad("quizzes_position_valid", "quizzes", "position = -1"),
+    bad("media_position_valid", "media", "position = -1"),
+    Violation(
+        "quizzes_lesson_position_key",
+        "INSERT INTO quizzes (lesson_id, question, question_type, correct_answer, position)"
+        """ SELECT lesson_id, 'Again?', 'flashcard', '"a"', position FROM quizzes WHERE id = %(quizzes)s""",
+    ),
+    Violation(
+        "media_lesson_position_key",
+        "INSERT INTO media (lesson_id, media_type, url, position)"
+        " SELECT lesson_id, 'image', 'https://cdn.example.com/again.png', position"
+        " FROM media WHERE id = %(media)s",
+    ),
     # quiz_attempts
     bad("quiz_attempts_quiz_id_fkey", "quiz_attempts", "quiz_id = gen_random_uuid()"),
     bad("quiz_attempts_user_clerk_id_fkey", "quiz_attempts", "user_clerk_id = 'ghost'"),
@@ -747,6 +761,8 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("flashcard_sets_course_id_fkey", "flashcard_sets", "course_id = gen_random_uuid()"),
     bad("flashcard_sets_title_not_blank", "flashcard_sets", "title = ''"),
     bad("flashcard_sets_description_length", "flashcard_sets", f"description = {LONG.format(5001)}"),
+    bad("flashcard_sets_language_id_fkey", "flashcard_sets", "language_id = gen_random_uuid()"),
+    bad("flashcard_sets_forked_from_fkey", "flashcard_sets", "forked_from = gen_random_uuid()"),
     bad("flashcards_set_id_fkey", "flashcards", "set_id = gen_random_uuid()"),
     bad("flashcards_front_not_blank", "flashcards", "front = ' '"),
     bad("flashcards_front_not_blank", "flashcards", f"front = {LONG.format(5001)}"),

@@ -183,10 +183,11 @@ VALUES (sqlc.arg(lesson_id), sqlc.arg(media_type), sqlc.arg(url), sqlc.narg(titl
 RETURNING *;
 
 -- name: ListLessonMedia :many
-SELECT * FROM media WHERE lesson_id = sqlc.arg(lesson_id) ORDER BY created_at, id;
+SELECT * FROM media WHERE lesson_id = sqlc.arg(lesson_id) ORDER BY position;
 
--- name: DeleteMedia :execrows
-DELETE FROM media WHERE id = sqlc.arg(id);
+-- name: DeleteMedia :one
+-- Deletes a file, closing the gap it leaves (delete_lesson_item); false if there was none.
+SELECT delete_lesson_item('media', sqlc.arg(id)::uuid) AS deleted;
 
 -- ---- quizzes -----------------------------------------------------------------------------------
 
@@ -200,11 +201,12 @@ RETURNING *;
 SELECT * FROM quizzes WHERE id = sqlc.arg(id);
 
 -- name: ListLessonQuizzes :many
-SELECT * FROM quizzes WHERE lesson_id = sqlc.arg(lesson_id) ORDER BY created_at, id;
+SELECT * FROM quizzes WHERE lesson_id = sqlc.arg(lesson_id) ORDER BY position;
 
--- name: DeleteQuiz :execrows
--- Deletes a quiz and its attempts.
-DELETE FROM quizzes WHERE id = sqlc.arg(id);
+-- name: DeleteQuiz :one
+-- Deletes a quiz and its attempts, closing the gap it leaves (delete_lesson_item); false if there
+-- was none.
+SELECT delete_lesson_item('quizzes', sqlc.arg(id)::uuid) AS deleted;
 
 -- name: RecordQuizAttempt :one
 -- Scores a learner's answer to a quiz (quiz_answer_is_correct) and records it; no row for an

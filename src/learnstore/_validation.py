@@ -108,17 +108,19 @@ def keyset(before: object, column: str) -> dict[str, Any]:
     return {"before_created_at": at, "before_id": row_id}
 
 
-# -- quizzes (content adds them, a suggested edit changes them) --------------------------------
+# -- quizzes: content.add_quiz and lesson_items.update_quiz check them alike ---------------------------
 
-Option = Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=r"\S")]
-Answer = Annotated[StrictStr, Field(min_length=1, max_length=2000, pattern=r"\S")]
+_Option = Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=r"\S")]
+_Answer = Annotated[StrictStr, Field(min_length=1, max_length=2000, pattern=r"\S")]
 
 
 class QuizInput(BaseModel):
+    """A quiz's question and answer, each field checked alone (checked_quiz checks them together)."""
+
     question_type: QuestionType
     question: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
-    options: list[Option] = Field(default_factory=list, max_length=20)
-    correct_answer: Answer | list[Answer]
+    options: list[_Option] = Field(default_factory=list, max_length=20)
+    correct_answer: _Answer | list[_Answer]
 
 
 def checked_quiz(
@@ -158,3 +160,10 @@ def checked_quiz(
         if isinstance(quiz.correct_answer, list):
             raise InvalidValue("correct_answer: a flashcard has one answer, a string", field="correct_answer")
     return quiz
+
+
+def listed(value: object) -> object:
+    """A tuple or other non-string sequence as a list (what pydantic and JSON expect), else as given."""
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | list):
+        return list(value)
+    return value

@@ -323,6 +323,13 @@ _CARDS = _positions(
     "SELECT count(lock_flashcard_set(k.id, NULL))"
     " FROM (SELECT unnest(%(keys)s::uuid[]) AS id ORDER BY 1) AS k",
 )
+_LESSON_ITEM_LOCK = (
+    "SELECT count(lock_course_content(k.course_id))"
+    " FROM (SELECT DISTINCT u.course_id FROM lessons l JOIN units u ON u.id = l.unit_id"
+    " WHERE l.id = ANY (%(keys)s::uuid[]) ORDER BY 1) AS k"
+)
+_QUIZZES = _positions("quiz_positions", "quizzes", "lessons", "lesson_id", _LESSON_ITEM_LOCK)
+_MEDIA = _positions("media_positions", "media", "lessons", "lesson_id", _LESSON_ITEM_LOCK)
 
 #: Every stored derived value, in the order the check runs them: awards before the points they add.
 DERIVED_VALUES: tuple[DerivedValue, ...] = (
@@ -335,4 +342,6 @@ DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _UNITS,
     _LESSONS,
     _CARDS,
+    _QUIZZES,
+    _MEDIA,
 )

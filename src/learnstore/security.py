@@ -542,6 +542,14 @@ WRITES: Final[dict[str, tuple[str, ...]]] = {
     "reviews.answer": ("review_replies", "notifications"),
     "reviews.edit_answer": ("review_replies",),
     "reviews.delete_answer": ("review_replies",),
+    "lesson_items.update_quiz": ("quizzes",),
+    "lesson_items.move_quiz": ("quizzes",),
+    "lesson_items.update_media": ("media",),
+    "lesson_items.move_media": ("media",),
+    "sharing.clone_course": ("courses", "units", "lessons", "quizzes", "media", "course_tags"),
+    "sharing.fork_set": ("flashcard_sets", "flashcards"),
+    "sharing.browse_sets": (),
+    "sharing.owner_sets": (),
 }
 
 

@@ -43,10 +43,12 @@ from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
 from learnstore.repositories.forum import ForumRepository
 from learnstore.repositories.imports import ImportsRepository
+from learnstore.repositories.lesson_items import LessonItemsRepository
 from learnstore.repositories.moderation import ModerationRepository
 from learnstore.repositories.pages import PagesRepository
 from learnstore.repositories.progress import ProgressRepository
 from learnstore.repositories.reviews import ReviewsRepository
+from learnstore.repositories.sharing import SharingRepository
 from learnstore.repositories.users import UsersRepository
 from learnstore.types import ClerkId
 
@@ -81,6 +83,8 @@ class Store:
         self.pages = PagesRepository(db)
         self.moderation = ModerationRepository(db)
         self.audit = AuditRepository(db)
+        self.lesson_items = LessonItemsRepository(db)
+        self.sharing = SharingRepository(db)
         if db.replicas is not None:
             # Only the methods that only read may read on a replica (repositories._routing).
             reads = read_only_methods()

@@ -42,10 +42,12 @@ from learnstore.repositories.favorites_async import AsyncFavoritesRepository
 from learnstore.repositories.flashcards_async import AsyncFlashcardsRepository
 from learnstore.repositories.forum_async import AsyncForumRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
+from learnstore.repositories.lesson_items_async import AsyncLessonItemsRepository
 from learnstore.repositories.moderation_async import AsyncModerationRepository
 from learnstore.repositories.pages_async import AsyncPagesRepository
 from learnstore.repositories.progress_async import AsyncProgressRepository
 from learnstore.repositories.reviews_async import AsyncReviewsRepository
+from learnstore.repositories.sharing_async import AsyncSharingRepository
 from learnstore.repositories.users_async import AsyncUsersRepository
 from learnstore.types import ClerkId
 
@@ -80,6 +82,8 @@ class AsyncStore:
         self.pages = AsyncPagesRepository(db)
         self.moderation = AsyncModerationRepository(db)
         self.audit = AsyncAuditRepository(db)
+        self.lesson_items = AsyncLessonItemsRepository(db)
+        self.sharing = AsyncSharingRepository(db)
         if db.replicas is not None:
             # Only the methods that only read may read on a replica (repositories._routing).
             reads = read_only_methods()

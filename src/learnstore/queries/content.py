@@ -321,10 +321,10 @@ class Querier:
             rows = cursor.fetchall()
         return to_models(models.Media, rows)
 
-    def delete_media(self, *, id: UUID) -> int:
-        """DeleteMedia (content.sql:188)."""
-        count: int = self._sql.delete_media(self._conn, id=id)
-        return count
+    def delete_media(self, *, id: UUID) -> bool | None:
+        """Deletes a file, closing the gap it leaves (delete_lesson_item); false if there was none."""
+        row = self._sql.delete_media(self._conn, id=id)
+        return cast("bool | None", None if row is None else row[0])
 
     def add_quiz(
         self,
@@ -335,7 +335,7 @@ class Querier:
         options: JsonValue,
         correct_answer: JsonValue,
     ) -> models.Quiz | None:
-        """AddQuiz (content.sql:193)."""
+        """AddQuiz (content.sql:194)."""
         row = self._sql.add_quiz(
             self._conn,
             lesson_id=lesson_id,
@@ -347,20 +347,22 @@ class Querier:
         return to_model(models.Quiz, row)
 
     def get_quiz(self, *, id: UUID) -> models.Quiz | None:
-        """GetQuiz (content.sql:199)."""
+        """GetQuiz (content.sql:200)."""
         row = self._sql.get_quiz(self._conn, id=id)
         return to_model(models.Quiz, row)
 
     def list_lesson_quizzes(self, *, lesson_id: UUID) -> list[models.Quiz]:
-        """ListLessonQuizzes (content.sql:202)."""
+        """ListLessonQuizzes (content.sql:203)."""
         with self._sql.list_lesson_quizzes_cursor(self._conn, lesson_id=lesson_id) as cursor:
             rows = cursor.fetchall()
         return to_models(models.Quiz, rows)
 
-    def delete_quiz(self, *, id: UUID) -> int:
-        """Deletes a quiz and its attempts."""
-        count: int = self._sql.delete_quiz(self._conn, id=id)
-        return count
+    def delete_quiz(self, *, id: UUID) -> bool | None:
+        """Deletes a quiz and its attempts, closing the gap it leaves (delete_lesson_item); false if there
+        was none.
+        """
+        row = self._sql.delete_quiz(self._conn, id=id)
+        return cast("bool | None", None if row is None else row[0])
 
     def record_quiz_attempt(
         self,
@@ -722,10 +724,10 @@ class AsyncQuerier:
             rows = await cursor.fetchall()
         return to_models(models.Media, rows)
 
-    async def delete_media(self, *, id: UUID) -> int:
-        """DeleteMedia (content.sql:188)."""
-        count: int = await self._sql.delete_media(self._conn, id=id)
-        return count
+    async def delete_media(self, *, id: UUID) -> bool | None:
+        """Deletes a file, closing the gap it leaves (delete_lesson_item); false if there was none."""
+        row = await self._sql.delete_media(self._conn, id=id)
+        return cast("bool | None", None if row is None else row[0])
 
     async def add_quiz(
         self,
@@ -736,7 +738,7 @@ class AsyncQuerier:
         options: JsonValue,
         correct_answer: JsonValue,
     ) -> models.Quiz | None:
-        """AddQuiz (content.sql:193)."""
+        """AddQuiz (content.sql:194)."""
         row = await self._sql.add_quiz(
             self._conn,
             lesson_id=lesson_id,
@@ -748,20 +750,22 @@ class AsyncQuerier:
         return to_model(models.Quiz, row)
 
     async def get_quiz(self, *, id: UUID) -> models.Quiz | None:
-        """GetQuiz (content.sql:199)."""
+        """GetQuiz (content.sql:200)."""
         row = await self._sql.get_quiz(self._conn, id=id)
         return to_model(models.Quiz, row)
 
     async def list_lesson_quizzes(self, *, lesson_id: UUID) -> list[models.Quiz]:
-        """ListLessonQuizzes (content.sql:202)."""
+        """ListLessonQuizzes (content.sql:203)."""
         async with self._sql.list_lesson_quizzes_cursor(self._conn, lesson_id=lesson_id) as cursor:
             rows = await cursor.fetchall()
         return to_models(models.Quiz, rows)
 
-    async def delete_quiz(self, *, id: UUID) -> int:
-        """Deletes a quiz and its attempts."""
-        count: int = await self._sql.delete_quiz(self._conn, id=id)
-        return count
+    async def delete_quiz(self, *, id: UUID) -> bool | None:
+        """Deletes a quiz and its attempts, closing the gap it leaves (delete_lesson_item); false if there
+        was none.
+        """
+        row = await self._sql.delete_quiz(self._conn, id=id)
+        return cast("bool | None", None if row is None else row[0])
 
     async def record_quiz_attempt(
         self,

@@ -106,6 +106,8 @@ __all__ = [
     "ReviewReply",
     "ScoreAchievementForAllUsersRow",
     "ScoreUserAchievementsRow",
+    "SearchOwnerFlashcardSetsRow",
+    "SearchPublicFlashcardSetsRow",
     "SearchPublishedCoursesRow",
     "SearchUsersRow",
     "SiteRole",
@@ -297,6 +299,8 @@ class Media(BaseModel):
     title: str | None
     created_at: datetime
     updated_at: datetime
+    position: int
+    """The file's place under its lesson, 0-based, dense."""
 
 
 class Quiz(BaseModel):
@@ -312,6 +316,8 @@ class Quiz(BaseModel):
     correct_answer: JsonValue
     created_at: datetime
     updated_at: datetime
+    position: int
+    """The quiz's place under its lesson, 0-based, dense."""
 
 
 class CourseTag(BaseModel):
@@ -569,6 +575,10 @@ class FlashcardSet(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
+    language_id: UUID | None
+    """The language the set teaches; NULL when not said."""
+    forked_from: UUID | None
+    """The public set this one was forked from; NULL once that set is deleted."""
 
 
 class Flashcard(BaseModel):
@@ -1103,6 +1113,8 @@ class ImportFlashcardSetRow(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
+    language_id: UUID | None
+    forked_from: UUID | None
 
 
 class GetFlashcardSetRow(BaseModel):
@@ -1118,6 +1130,8 @@ class GetFlashcardSetRow(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
+    language_id: UUID | None
+    forked_from: UUID | None
     card_count: int
 
 
@@ -1134,6 +1148,8 @@ class ListUserFlashcardSetsRow(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
+    language_id: UUID | None
+    forked_from: UUID | None
     card_count: int
 
 
@@ -1150,6 +1166,8 @@ class ListCourseFlashcardSetsRow(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
+    language_id: UUID | None
+    forked_from: UUID | None
     card_count: int
 
 
@@ -1851,6 +1869,43 @@ class ListCourseFeedbackRow(BaseModel):
     answer_body: str | None
     answered_at: datetime | None
     answer_edited_at: datetime | None
+
+
+class SearchPublicFlashcardSetsRow(BaseModel):
+    """A row of SearchPublicFlashcardSets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_clerk_id: str
+    course_id: UUID | None
+    language_id: UUID | None
+    title: str
+    description: str
+    forked_from: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    card_count: int
+    owner_name: str
+    owner_avatar_url: str | None
+
+
+class SearchOwnerFlashcardSetsRow(BaseModel):
+    """A row of SearchOwnerFlashcardSets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_clerk_id: str
+    course_id: UUID | None
+    language_id: UUID | None
+    title: str
+    description: str
+    is_public: bool
+    forked_from: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    card_count: int
 
 
 class GetStreakRow(BaseModel):

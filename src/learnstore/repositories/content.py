@@ -11,8 +11,15 @@ from uuid import UUID
 import psycopg
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from learnstore._validation import UNSET, Unset, acting_user, checked_position, validated
-from learnstore._validation import checked_quiz as _quiz
+from learnstore._validation import (
+    UNSET,
+    Unset,
+    acting_user,
+    checked_position,
+    checked_quiz,
+    listed,
+    validated,
+)
 from learnstore.database import Database
 from learnstore.errors import InvalidValue, NotFound, register_messages, translating
 from learnstore.queries.content import Querier
@@ -291,7 +298,7 @@ class ContentRepository:
                 "description": description,
                 "difficulty": difficulty,
                 "estimated_duration_minutes": estimated_duration_minutes,
-                "learning_objectives": _listed(learning_objectives),
+                "learning_objectives": listed(learning_objectives),
                 "cover_image_url": cover_image_url,
                 "language_id": language_id,
                 "open_to_collaboration": open_to_collaboration,
@@ -358,7 +365,7 @@ class ContentRepository:
             given, "title", "description", "difficulty", "learning_objectives", "open_to_collaboration"
         )
         if "learning_objectives" in given:
-            given["learning_objectives"] = _listed(given["learning_objectives"])
+            given["learning_objectives"] = listed(given["learning_objectives"])
         fields = validated(_CourseFields, given, "course")
         with self._changing(acting_clerk_id, course_id=course_id) as conn:
             course = Querier(conn).update_course(
@@ -645,8 +652,9 @@ class ContentRepository:
             return Querier(conn).list_lesson_media(lesson_id=lesson_id)
 
     def delete_media(self, media_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
+        """Delete a file, closing the gap it leaves; False if there was no such file."""
         with self._changing(acting_clerk_id, media_id=media_id) as conn:
-            return Querier(conn).delete_media(id=media_id) > 0
+            return bool(Querier(conn).delete_media(id=media_id))
 
     # -- quizzes ------------------------------------------------------------------------------
 
@@ -663,7 +671,7 @@ class ContentRepository:
         """Attach a quiz to a lesson. mcq: at least 2 distinct options, the correct answer one of
         them (or a list of them, when several are right); flashcard: no options, one answer;
         fill_blank: an answer or a list of accepted answers (options: an optional word bank)."""
-        quiz = _quiz(question_type, question, options, _listed(correct_answer))
+        quiz = checked_quiz(question_type, question, options, listed(correct_answer))
         with self._changing(acting_clerk_id, lesson_id=lesson_id) as conn:
             created = Querier(conn).add_quiz(
                 lesson_id=lesson_id,
@@ -689,9 +697,9 @@ class ContentRepository:
             return Querier(conn).list_lesson_quizzes(lesson_id=lesson_id)
 
     def delete_quiz(self, quiz_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
-        """Delete a quiz and its attempts; False if there was no such quiz."""
+        """Delete a quiz and its attempts, closing the gap it leaves; False if there was no such quiz."""
         with self._changing(acting_clerk_id, quiz_id=quiz_id) as conn:
-            return Querier(conn).delete_quiz(id=quiz_id) > 0
+            return bool(Querier(conn).delete_quiz(id=quiz_id))
 
     def record_quiz_attempt(
         self, quiz_id: UUID, clerk_id: str, answer: str | float | Sequence[str]
@@ -701,7 +709,7 @@ class ContentRepository:
         mcq: the option (or the list of options, in any order); flashcard and fill_blank: the text,
         compared ignoring case and extra whitespace.
         """
-        checked = validated(_AttemptInput, {"answer": _listed(answer)}, "attempt").answer
+        checked = validated(_AttemptInput, {"answer": listed(answer)}, "attempt").answer
         with self._db.connection() as conn:
             attempt = Querier(conn).record_quiz_attempt(
                 quiz_id=quiz_id,
@@ -730,10 +738,3 @@ class ContentRepository:
         (a lesson without quizzes is passed)."""
         counts = self.count_lesson_quizzes_passed(clerk_id, lesson_id)
         return counts.passed == counts.quizzes
-
-
-def _listed(value: object) -> object:
-    """A tuple or other non-string sequence as a list (what pydantic and JSON expect), else as given."""
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes | list):
-        return list(value)
-    return value

@@ -10,8 +10,15 @@ from uuid import UUID
 import psycopg
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from learnstore._validation import UNSET, Unset, acting_user, checked_position, validated
-from learnstore._validation import checked_quiz as _quiz
+from learnstore._validation import (
+    UNSET,
+    Unset,
+    acting_user,
+    checked_position,
+    checked_quiz,
+    listed,
+    validated,
+)
 from learnstore.database_async import AsyncDatabase
 from learnstore.errors import InvalidValue, NotFound, register_messages, translating
 from learnstore.queries.content import AsyncQuerier
@@ -290,7 +297,7 @@ class AsyncContentRepository:
                 "description": description,
                 "difficulty": difficulty,
                 "estimated_duration_minutes": estimated_duration_minutes,
-                "learning_objectives": _listed(learning_objectives),
+                "learning_objectives": listed(learning_objectives),
                 "cover_image_url": cover_image_url,
                 "language_id": language_id,
                 "open_to_collaboration": open_to_collaboration,
@@ -357,7 +364,7 @@ class AsyncContentRepository:
             given, "title", "description", "difficulty", "learning_objectives", "open_to_collaboration"
         )
         if "learning_objectives" in given:
-            given["learning_objectives"] = _listed(given["learning_objectives"])
+            given["learning_objectives"] = listed(given["learning_objectives"])
         fields = validated(_CourseFields, given, "course")
         async with self._changing(acting_clerk_id, course_id=course_id) as conn:
             course = await AsyncQuerier(conn).update_course(
@@ -652,8 +659,9 @@ class AsyncContentRepository:
             return await AsyncQuerier(conn).list_lesson_media(lesson_id=lesson_id)
 
     async def delete_media(self, media_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
+        """Delete a file, closing the gap it leaves; False if there was no such file."""
         async with self._changing(acting_clerk_id, media_id=media_id) as conn:
-            return await AsyncQuerier(conn).delete_media(id=media_id) > 0
+            return bool(await AsyncQuerier(conn).delete_media(id=media_id))
 
     # -- quizzes ------------------------------------------------------------------------------
 
@@ -670,7 +678,7 @@ class AsyncContentRepository:
         """Attach a quiz to a lesson. mcq: at least 2 distinct options, the correct answer one of
         them (or a list of them, when several are right); flashcard: no options, one answer;
         fill_blank: an answer or a list of accepted answers (options: an optional word bank)."""
-        quiz = _quiz(question_type, question, options, _listed(correct_answer))
+        quiz = checked_quiz(question_type, question, options, listed(correct_answer))
         async with self._changing(acting_clerk_id, lesson_id=lesson_id) as conn:
             created = await AsyncQuerier(conn).add_quiz(
                 lesson_id=lesson_id,
@@ -696,9 +704,9 @@ class AsyncContentRepository:
             return await AsyncQuerier(conn).list_lesson_quizzes(lesson_id=lesson_id)
 
     async def delete_quiz(self, quiz_id: UUID, *, acting_clerk_id: str | None = None) -> bool:
-        """Delete a quiz and its attempts; False if there was no such quiz."""
+        """Delete a quiz and its attempts, closing the gap it leaves; False if there was no such quiz."""
         async with self._changing(acting_clerk_id, quiz_id=quiz_id) as conn:
-            return await AsyncQuerier(conn).delete_quiz(id=quiz_id) > 0
+            return bool(await AsyncQuerier(conn).delete_quiz(id=quiz_id))
 
     async def record_quiz_attempt(
         self, quiz_id: UUID, clerk_id: str, answer: str | float | Sequence[str]
@@ -708,7 +716,7 @@ class AsyncContentRepository:
         mcq: the option (or the list of options, in any order); flashcard and fill_blank: the text,
         compared ignoring case and extra whitespace.
         """
-        checked = validated(_AttemptInput, {"answer": _listed(answer)}, "attempt").answer
+        checked = validated(_AttemptInput, {"answer": listed(answer)}, "attempt").answer
         async with self._db.connection() as conn:
             attempt = await AsyncQuerier(conn).record_quiz_attempt(
                 quiz_id=quiz_id,
@@ -741,10 +749,3 @@ class AsyncContentRepository:
         (a lesson without quizzes is passed)."""
         counts = await self.count_lesson_quizzes_passed(clerk_id, lesson_id)
         return counts.passed == counts.quizzes
-
-
-def _listed(value: object) -> object:
-    """A tuple or other non-string sequence as a list (what pydantic and JSON expect), else as given."""
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes | list):
-        return list(value)
-    return value

@@ -1,0 +1,62 @@
+-- What users share: a course cloned as one's own draft, a flashcard set forked, public sets browsed.
+
+-- name: CloneCourse :one
+-- A deep copy of a course (units, lessons, quizzes, media, tags) as a new draft of clerk_id's, in
+-- one statement (clone_course, 96_cloning_and_sets.sql, says who may clone what); title NULL keeps
+-- the source's.
+SELECT * FROM clone_course(sqlc.arg(course_id)::uuid, sqlc.arg(clerk_id)::text, sqlc.narg(title)::text);
+
+-- name: ForkFlashcardSet :one
+-- A private copy of a public (or one's own) set, its cards in order, whose forked_from names the
+-- source; title NULL keeps the source's.
+SELECT * FROM fork_flashcard_set(sqlc.arg(set_id)::uuid, sqlc.arg(clerk_id)::text, sqlc.narg(title)::text);
+
+-- name: SearchPublicFlashcardSets :many
+-- One page of public flashcard sets, newest first, matching every filter given (NULL matches all):
+-- text_query against title and description (websearch syntax, written as flashcard_sets_search_idx's
+-- expression so that the index serves it), language_id, course_id. Keyset pagination: the last row's
+-- created_at and id as before_* (NULL for the first page). Each row carries its card count and its
+-- owner's name ('' when they gave none) and avatar, so that a list draws without a call per set.
+SELECT s.id, s.owner_clerk_id, s.course_id, s.language_id, s.title, s.description, s.forked_from,
+       s.created_at, s.updated_at,
+       (SELECT count(*) FROM flashcards f WHERE f.set_id = s.id)::integer AS card_count,
+       concat_ws(' ', u.first_name, u.last_name) AS owner_name,
+       u.avatar_url AS owner_avatar_url
+FROM flashcard_sets s
+JOIN users u ON u.clerk_id = s.owner_clerk_id
+WHERE s.is_public
+  -- The text match as a set of ids (see catalog.sql's SearchPublishedCourses): a generic plan,
+  -- which cannot fold the IS NULL, still finds them once through the index.
+  AND (sqlc.narg(text_query)::text IS NULL OR s.id IN (
+          SELECT m.id FROM flashcard_sets m
+          WHERE to_tsvector('simple'::regconfig, m.title || ' ' || m.description)
+                @@ websearch_to_tsquery('simple'::regconfig, sqlc.narg(text_query)::text)))
+  AND (sqlc.narg(language_id)::uuid IS NULL OR s.language_id = sqlc.narg(language_id)::uuid)
+  AND (sqlc.narg(course_id)::uuid IS NULL OR s.course_id = sqlc.narg(course_id)::uuid)
+  -- The keyset as one row comparison (no OR; the first page starts past the newest possible row),
+  -- so that even a generic plan reads flashcard_sets_public_created_idx from there and stops at
+  -- the page's end.
+  AND (s.created_at, s.id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                              coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+ORDER BY s.created_at DESC, s.id DESC
+LIMIT sqlc.arg(page_size)::integer;
+
+-- name: SearchOwnerFlashcardSets :many
+-- One page of an owner's sets, newest first: all of them when include_private (the owner looking),
+-- else the public ones; text_query (NULL: all) against title and description. Keyset as above.
+SELECT s.id, s.owner_clerk_id, s.course_id, s.language_id, s.title, s.description, s.is_public,
+       s.forked_from, s.created_at, s.updated_at,
+       (SELECT count(*) FROM flashcards f WHERE f.set_id = s.id)::integer AS card_count
+FROM flashcard_sets s
+WHERE s.owner_clerk_id = sqlc.arg(owner_clerk_id)::text
+  AND (s.is_public OR sqlc.arg(include_private)::boolean)
+  AND (sqlc.narg(text_query)::text IS NULL
+       OR to_tsvector('simple'::regconfig, s.title || ' ' || s.description)
+          @@ websearch_to_tsquery('simple'::regconfig, sqlc.narg(text_query)::text))
+  -- The keyset as one row comparison (no OR; the first page starts past the newest possible row),
+  -- so that even a generic plan reads flashcard_sets_public_created_idx from there and stops at
+  -- the page's end.
+  AND (s.created_at, s.id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                              coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+ORDER BY s.created_at DESC, s.id DESC
+LIMIT sqlc.arg(page_size)::integer;

@@ -1,0 +1,153 @@
+"""What users share: a course cloned as one's own draft, a flashcard set forked, public sets browsed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from learnstore._validation import acting_user, check_id, keyset, validated
+from learnstore.database_async import AsyncDatabase
+from learnstore.errors import register_messages
+from learnstore.queries.models import (
+    Course,
+    FlashcardSet,
+    SearchOwnerFlashcardSetsRow,
+    SearchPublicFlashcardSetsRow,
+)
+from learnstore.queries.sharing import AsyncQuerier
+from learnstore.types import ClerkId, Title
+
+__all__ = ["AsyncSharingRepository"]
+
+register_messages(
+    {
+        "flashcard_sets_language_id_fkey": "language_id: no such language",
+        "flashcard_sets_forked_from_fkey": "forked_from: no such flashcard set",
+    }
+)
+
+
+class _Copy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    clerk_id: ClerkId
+    title: Title | None = None
+
+
+class _Browse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, Field(max_length=200)] | None = None
+    language_id: UUID | None = None
+    course_id: UUID | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=100)] = 20
+
+
+def _text(text: str | None) -> str | None:
+    """A search term, or None for no text filter (a blank term filters nothing)."""
+    return text if text is not None and text.strip() else None
+
+
+class AsyncSharingRepository:
+    """Copies of what others made: each method one statement, whatever the size of the copy.
+
+    Who may clone a course: its author and accepted collaborators whatever its status, anyone a
+    published course (a draft one may not see is `NotFound`, an archived one `PermissionDenied`).
+    Who may fork a set: anyone a public set, its owner a private one (`NotFound` for anyone else).
+    The copy belongs to `clerk_id`; under `as_user` that must be the acting user (else
+    `PermissionDenied`), and PostgreSQL checks it.
+    """
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._db = db
+
+    def _copier(self, clerk_id: object, title: object) -> _Copy:
+        copy = validated(_Copy, {"clerk_id": clerk_id, "title": title}, "copy")
+        identity = self._db.identity
+        acting_user(identity.clerk_id if identity else None, copy.clerk_id, "clerk_id")
+        return copy
+
+    async def clone_course(self, course_id: UUID, clerk_id: str, *, title: str | None = None) -> Course:
+        """A deep copy of a course — its units, lessons, quizzes and media in their order, and its
+        tags — as a new draft authored by `clerk_id` (`title` None keeps the source's). Enrolments,
+        progress, reviews, forum threads and collaborators stay with the source. One statement: the
+        clone is a consistent snapshot of the source, even while it is being edited."""
+        source = check_id(course_id, "course_id")
+        copy = self._copier(clerk_id, title)
+        async with self._db.connection() as conn:
+            course = await AsyncQuerier(conn).clone_course(
+                course_id=source, clerk_id=copy.clerk_id, title=copy.title
+            )
+        assert course is not None  # clone_course returns the new course or raises
+        return course
+
+    async def fork_set(self, set_id: UUID, clerk_id: str, *, title: str | None = None) -> FlashcardSet:
+        """A private copy of a flashcard set, its cards in order, owned by `clerk_id`; its
+        `forked_from` names the source (NULL once the source is deleted). Learners' progress on the
+        source's cards stays there. One statement."""
+        source = check_id(set_id, "set_id")
+        copy = self._copier(clerk_id, title)
+        async with self._db.connection() as conn:
+            created = await AsyncQuerier(conn).fork_flashcard_set(
+                set_id=source, clerk_id=copy.clerk_id, title=copy.title
+            )
+        assert created is not None
+        return created
+
+    # -- browsing sets --------------------------------------------------------------------------
+
+    async def browse_sets(
+        self,
+        *,
+        text: str | None = None,
+        language_id: UUID | None = None,
+        course_id: UUID | None = None,
+        before: SearchPublicFlashcardSetsRow | None = None,
+        limit: int = 20,
+    ) -> list[SearchPublicFlashcardSetsRow]:
+        """One page of public flashcard sets, newest first, matching every filter given: `text`
+        against title and description (web search syntax: words, "a phrase", -not), a language, a
+        course. Pass a page's last row as `before` for the next page. Each row carries the set's
+        card count and its owner's name and avatar. One statement."""
+        query = validated(
+            _Browse,
+            {"text": text, "language_id": language_id, "course_id": course_id, "limit": limit},
+            "browse",
+        )
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).search_public_flashcard_sets(
+                text_query=_text(query.text),
+                language_id=query.language_id,
+                course_id=query.course_id,
+                **keyset(before, "created_at"),
+                page_size=query.limit,
+            )
+
+    async def owner_sets(
+        self,
+        owner_clerk_id: str,
+        *,
+        viewer_clerk_id: str | None = None,
+        text: str | None = None,
+        before: SearchOwnerFlashcardSetsRow | None = None,
+        limit: int = 20,
+    ) -> list[SearchOwnerFlashcardSetsRow]:
+        """One page of a user's sets, newest first, with their card counts: all of them when the
+        viewer is the owner, else the public ones; `text` filters by title and description. Under
+        `as_user` the viewer is the acting user. One statement."""
+        owner = validated(_Copy, {"clerk_id": owner_clerk_id}, "owner").clerk_id
+        identity = self._db.identity
+        viewer = acting_user(identity.clerk_id if identity else None, viewer_clerk_id, "viewer_clerk_id")
+        query = validated(_Browse, {"text": text, "limit": limit}, "browse")
+        async with self._db.connection() as conn:
+            return await AsyncQuerier(conn).search_owner_flashcard_sets(
+                owner_clerk_id=owner,
+                include_private=viewer == owner,
+                text_query=_text(query.text),
+                **keyset(before, "created_at"),
+                page_size=query.limit,
+            )

@@ -33,7 +33,9 @@ from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.edits import EditsRepository
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
+from learnstore.repositories.follows import FollowsRepository
 from learnstore.repositories.forum import ForumRepository
+from learnstore.repositories.forum_pages import ForumPagesRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.moderation import ModerationRepository
 from learnstore.repositories.pages import PagesRepository
@@ -67,6 +69,8 @@ class Store:
         self.pages = PagesRepository(db)
         self.moderation = ModerationRepository(db)
         self.audit = AuditRepository(db)
+        self.forum_pages = ForumPagesRepository(db)
+        self.follows = FollowsRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.Connection[Any]) -> Store:

@@ -32,7 +32,9 @@ from learnstore.repositories.deliveries_async import AsyncDeliveriesRepository
 from learnstore.repositories.edits_async import AsyncEditsRepository
 from learnstore.repositories.favorites_async import AsyncFavoritesRepository
 from learnstore.repositories.flashcards_async import AsyncFlashcardsRepository
+from learnstore.repositories.follows_async import AsyncFollowsRepository
 from learnstore.repositories.forum_async import AsyncForumRepository
+from learnstore.repositories.forum_pages_async import AsyncForumPagesRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
 from learnstore.repositories.moderation_async import AsyncModerationRepository
 from learnstore.repositories.pages_async import AsyncPagesRepository
@@ -66,6 +68,8 @@ class AsyncStore:
         self.pages = AsyncPagesRepository(db)
         self.moderation = AsyncModerationRepository(db)
         self.audit = AsyncAuditRepository(db)
+        self.forum_pages = AsyncForumPagesRepository(db)
+        self.follows = AsyncFollowsRepository(db)
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[Any]) -> AsyncStore:

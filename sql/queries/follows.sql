@@ -59,7 +59,7 @@ SELECT EXISTS (SELECT FROM added) AS changed;
 DELETE FROM notification_mutes
 WHERE user_clerk_id = sqlc.arg(user_clerk_id)::text AND type = sqlc.arg(type)::text;
 
--- name: ListNotificationMutes :many
+-- name: ListMutes :many
 SELECT m.type FROM notification_mutes m
 WHERE m.user_clerk_id = sqlc.arg(user_clerk_id)::text
 ORDER BY m.type;

@@ -7,17 +7,13 @@
 -- name: ListForumFeed :many
 -- The live posts of every published course, newest first, with the course's title, the author's
 -- name and avatar, reply, like and view counts; total: how many posts the whole feed has (on every
--- row). Keyset: pass the last row's (created_at, id) as before_*.
-WITH visible AS (
-    SELECT p.id, p.created_at, p.course_id
-    FROM forum_posts p JOIN courses c ON c.id = p.course_id
+-- row). Keyset: pass the last row's (created_at, id) as before_*. The page walks
+-- forum_posts_live_created_idx and stops at page_size; the counts are made for its rows only.
+WITH total AS (
+    -- Every live post counted: an index-only scan of forum_posts_live_created_idx where the
+    -- visibility map allows (the index carries the columns the predicate reads).
+    SELECT count(*) AS n FROM forum_posts p JOIN courses c ON c.id = p.course_id
     WHERE p.deleted_at IS NULL AND c.status = 'published' AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-), page AS (
-    SELECT v.id FROM visible v
-    WHERE sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (v.created_at, v.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid)
-    ORDER BY v.created_at DESC, v.id DESC
-    LIMIT sqlc.arg(page_size)
 )
 SELECT p.id, p.course_id, c.title AS course_title, p.author_clerk_id,
        CASE WHEN p.author_clerk_id IS NULL THEN 'deleted user'
@@ -31,26 +27,21 @@ SELECT p.id, p.course_id, c.title AS course_title, p.author_clerk_id,
        (SELECT count(*) FROM forum_post_likes l WHERE l.post_id = p.id) AS like_count,
        (SELECT coalesce(sum(v.views), 0) FROM forum_post_view_counts v WHERE v.post_id = p.id)::bigint AS view_count,
        (p.hidden_at IS NOT NULL)::boolean AS hidden,
-       (SELECT count(*) FROM visible)::bigint AS total
-FROM page JOIN forum_posts p ON p.id = page.id JOIN courses c ON c.id = p.course_id
-LEFT JOIN users u ON u.clerk_id = p.author_clerk_id
-ORDER BY p.created_at DESC, p.id DESC;
+       (SELECT n FROM total)::bigint AS total
+FROM forum_posts p JOIN courses c ON c.id = p.course_id LEFT JOIN users u ON u.clerk_id = p.author_clerk_id
+WHERE p.deleted_at IS NULL AND c.status = 'published' AND learnstore_visible(p.hidden_at, p.author_clerk_id)
+  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
+       OR (p.created_at, p.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+ORDER BY p.created_at DESC, p.id DESC
+LIMIT sqlc.arg(page_size);
 
 -- name: ListCourseForumFeed :many
 -- A course's live posts, pinned first, then newest first, as ListForumFeed's rows (total: the
 -- course's posts). Keyset: pass the last row's (pinned, created_at, id) as before_*.
-WITH visible AS (
-    SELECT p.id, p.created_at, (p.pinned_at IS NOT NULL) AS pinned
-    FROM forum_posts p
+WITH total AS (
+    SELECT count(*) AS n FROM forum_posts p
     WHERE p.course_id = sqlc.arg(course_id)::uuid AND p.deleted_at IS NULL
       AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-), page AS (
-    SELECT v.id FROM visible v
-    WHERE sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (v.pinned, v.created_at, v.id)
-          < (sqlc.narg(before_pinned)::boolean, sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid)
-    ORDER BY v.pinned DESC, v.created_at DESC, v.id DESC
-    LIMIT sqlc.arg(page_size)
 )
 SELECT p.id, p.course_id, c.title AS course_title, p.author_clerk_id,
        CASE WHEN p.author_clerk_id IS NULL THEN 'deleted user'
@@ -65,10 +56,16 @@ SELECT p.id, p.course_id, c.title AS course_title, p.author_clerk_id,
        (SELECT coalesce(sum(v.views), 0) FROM forum_post_view_counts v WHERE v.post_id = p.id)::bigint AS view_count,
        (p.pinned_at IS NOT NULL)::boolean AS pinned, (p.locked_at IS NOT NULL)::boolean AS locked,
        (p.hidden_at IS NOT NULL)::boolean AS hidden,
-       (SELECT count(*) FROM visible)::bigint AS total
-FROM page JOIN forum_posts p ON p.id = page.id JOIN courses c ON c.id = p.course_id
-LEFT JOIN users u ON u.clerk_id = p.author_clerk_id
-ORDER BY (p.pinned_at IS NOT NULL) DESC, p.created_at DESC, p.id DESC;
+       (SELECT n FROM total)::bigint AS total
+FROM forum_posts p JOIN courses c ON c.id = p.course_id LEFT JOIN users u ON u.clerk_id = p.author_clerk_id
+WHERE p.course_id = sqlc.arg(course_id)::uuid AND p.deleted_at IS NULL
+  AND learnstore_visible(p.hidden_at, p.author_clerk_id)
+  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
+       OR ((p.pinned_at IS NOT NULL), p.created_at, p.id)
+          < (sqlc.narg(before_pinned)::boolean, sqlc.narg(before_created_at)::timestamptz,
+             sqlc.narg(before_id)::uuid))
+ORDER BY (p.pinned_at IS NOT NULL) DESC, p.created_at DESC, p.id DESC
+LIMIT sqlc.arg(page_size);
 
 -- name: SearchForum :many
 -- Posts and replies matching a web-search query (websearch_to_tsquery: words, "phrases", or,
@@ -181,11 +178,14 @@ SELECT u.clerk_id,
            WHERE l.user_clerk_id = u.clerk_id AND r.deleted_at IS NULL
              AND learnstore_visible(r.hidden_at, r.author_clerk_id)
              AND learnstore_visible(p.hidden_at, p.author_clerk_id)))::bigint AS likes_given,
-       ((SELECT count(*) FROM forum_posts p JOIN forum_post_likes l ON l.post_id = p.id
+       -- Per post and reply of theirs, its likes from the unique key (post_id, user_clerk_id): a
+       -- join would hash every like of the platform to count a few hundred.
+       ((SELECT coalesce(sum((SELECT count(*) FROM forum_post_likes l WHERE l.post_id = p.id)), 0)
+         FROM forum_posts p
          WHERE p.author_clerk_id = u.clerk_id AND p.deleted_at IS NULL
            AND learnstore_visible(p.hidden_at, p.author_clerk_id))
-        + (SELECT count(*) FROM forum_replies r JOIN forum_reply_likes l ON l.reply_id = r.id
-           JOIN forum_posts p ON p.id = r.post_id
+        + (SELECT coalesce(sum((SELECT count(*) FROM forum_reply_likes l WHERE l.reply_id = r.id)), 0)
+           FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
            WHERE r.author_clerk_id = u.clerk_id AND r.deleted_at IS NULL
              AND learnstore_visible(r.hidden_at, r.author_clerk_id)
              AND learnstore_visible(p.hidden_at, p.author_clerk_id)))::bigint AS likes_received

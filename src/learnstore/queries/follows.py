@@ -94,9 +94,9 @@ class Querier:
         )
         return count
 
-    def list_notification_mutes(self, *, user_clerk_id: str) -> list[str]:
-        """ListNotificationMutes (follows.sql:62)."""
-        with self._sql.list_notification_mutes_cursor(self._conn, user_clerk_id=user_clerk_id) as cursor:
+    def list_mutes(self, *, user_clerk_id: str) -> list[str]:
+        """ListMutes (follows.sql:62)."""
+        with self._sql.list_mutes_cursor(self._conn, user_clerk_id=user_clerk_id) as cursor:
             rows = cursor.fetchall()
         return [row[0] for row in rows]
 
@@ -178,10 +178,8 @@ class AsyncQuerier:
         )
         return count
 
-    async def list_notification_mutes(self, *, user_clerk_id: str) -> list[str]:
-        """ListNotificationMutes (follows.sql:62)."""
-        async with self._sql.list_notification_mutes_cursor(
-            self._conn, user_clerk_id=user_clerk_id
-        ) as cursor:
+    async def list_mutes(self, *, user_clerk_id: str) -> list[str]:
+        """ListMutes (follows.sql:62)."""
+        async with self._sql.list_mutes_cursor(self._conn, user_clerk_id=user_clerk_id) as cursor:
             rows = await cursor.fetchall()
         return [row[0] for row in rows]

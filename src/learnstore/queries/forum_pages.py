@@ -35,7 +35,8 @@ class Querier:
     ) -> list[models.ListForumFeedRow]:
         """The live posts of every published course, newest first, with the course's title, the author's
         name and avatar, reply, like and view counts; total: how many posts the whole feed has (on every
-        row). Keyset: pass the last row's (created_at, id) as before_*.
+        row). Keyset: pass the last row's (created_at, id) as before_*. The page walks
+        forum_posts_live_created_idx and stops at page_size; the counts are made for its rows only.
         """
         with self._sql.list_forum_feed_cursor(
             self._conn,
@@ -154,7 +155,8 @@ class AsyncQuerier:
     ) -> list[models.ListForumFeedRow]:
         """The live posts of every published course, newest first, with the course's title, the author's
         name and avatar, reply, like and view counts; total: how many posts the whole feed has (on every
-        row). Keyset: pass the last row's (created_at, id) as before_*.
+        row). Keyset: pass the last row's (created_at, id) as before_*. The page walks
+        forum_posts_live_created_idx and stops at page_size; the counts are made for its rows only.
         """
         async with self._sql.list_forum_feed_cursor(
             self._conn,

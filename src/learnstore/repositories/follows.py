@@ -133,7 +133,7 @@ class FollowsRepository:
         """The notification types a user muted, alphabetically."""
         key = validated(ClerkId, clerk_id, "clerk_id")
         with self._db.connection() as conn:
-            types = Querier(conn).list_notification_mutes(user_clerk_id=key)
+            types = Querier(conn).list_mutes(user_clerk_id=key)
         return [_mutable(t) for t in types]
 
 

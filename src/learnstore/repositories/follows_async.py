@@ -138,7 +138,7 @@ class AsyncFollowsRepository:
         """The notification types a user muted, alphabetically."""
         key = validated(ClerkId, clerk_id, "clerk_id")
         async with self._db.connection() as conn:
-            types = await AsyncQuerier(conn).list_notification_mutes(user_clerk_id=key)
+            types = await AsyncQuerier(conn).list_mutes(user_clerk_id=key)
         return [_mutable(t) for t in types]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID, uuid4
@@ -407,7 +407,7 @@ async def one_round_trip_each(store: AsyncStore, adb_conn: AConn) -> None:
     grammar = await course(adb_conn, "Grammar", "grammar")
     await store.progress.enrol("bo", grammar)
     post = await store.forum.create_post(grammar, "ada", "Grammar help", "Ask here")
-    operations = {
+    operations: dict[str, Callable[[], Awaitable[object]]] = {
         "feed": lambda: store.forum_pages.feed(),
         "course_feed": lambda: store.forum_pages.course_feed(grammar),
         "search": lambda: store.forum_pages.search("grammar"),

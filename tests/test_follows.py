@@ -78,13 +78,15 @@ async def test_followers_are_told_of_each_reply_once_and_never_the_replier(
     second = await store.forum.reply(post.id, "bo", "Thanks")
     assert await replies_told(adb_conn, "cy") == {("reply", second.id)}
     assert await replies_told(adb_conn, "bo") == {("reply", first.id)}
-    # a follower who is mentioned is told once: the mention
-    third = await store.forum.reply(post.id, "cy", "@dee see this")
+    # a follower who is mentioned is told once, of the reply; one who muted replies, of the mention
+    await store.follows.mute("bo", "reply")
+    third = await store.forum.reply(post.id, "cy", "@dee @bo see this")
     assert await replies_told(adb_conn, "dee") == {
         ("reply", first.id),
         ("reply", second.id),
-        ("mention", third.id),
+        ("reply", third.id),
     }
+    assert await replies_told(adb_conn, "bo") == {("reply", first.id), ("mention", third.id)}
 
 
 async def test_unfollowing_stops_reply_notices_but_not_direct_answers(

@@ -133,14 +133,21 @@ CREATE TRIGGER forum_posts_author_follows AFTER INSERT ON forum_posts
     FOR EACH ROW EXECUTE FUNCTION forum_posts_author_follows();
 
 -- A new reply: every follower of its thread but the replier is told ('reply'), once by
--- notifications_reply_once_key (a follower the reply's own statement already notified, as the parent
--- reply's author or as mentioned, is skipped), unless they muted replies; then the replier follows.
+-- notifications_reply_once_key: a follower the reply's own statement already told as the parent
+-- reply's author is skipped, and one it told of a mention has that notice turned into the reply's
+-- (a follower hears 'reply', as the post's author always did), unless they muted replies. Then the
+-- replier follows.
 -- As the owner: the replier may not read the followers, nor write their notifications, under as_user().
 -- Under concurrency each reply notifies the followers committed when its trigger runs (and its own
 -- transaction's): a follower who joins at the same time may or may not hear of it, never twice.
 CREATE FUNCTION forum_replies_notify_followers() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
+    UPDATE notifications n SET type = 'reply', message = 'New reply in "' || left(p.title, 200) || '"'
+    FROM forum_thread_follows f JOIN forum_posts p ON p.id = f.post_id
+    WHERE n.source_id = NEW.id AND n.source_type = 'forum_reply' AND n.type = 'mention'
+      AND f.post_id = NEW.post_id AND f.user_clerk_id = n.user_clerk_id
+      AND NOT EXISTS (SELECT FROM notification_mutes m WHERE m.user_clerk_id = n.user_clerk_id AND m.type = 'reply');
     INSERT INTO notifications (user_clerk_id, type, message, source_id, source_type, metadata)
     SELECT f.user_clerk_id, 'reply', 'New reply in "' || left(p.title, 200) || '"', NEW.id, 'forum_reply',
            jsonb_build_object('by', NEW.author_clerk_id, 'course_id', p.course_id, 'post_id', p.id,

@@ -102,7 +102,7 @@ SELECT page.kind, page.id, page.post_id, page.course_id, page.author_clerk_id,
        page.title AS post_title,
        ts_headline('simple'::regconfig,
                    replace(replace(replace(page.body, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
-                   query.q, 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2')::text
+                   query.q, 'StartSel=<mark>, StopSel=</mark>, MaxWords=35, MinWords=15')::text
            AS snippet,
        page.rank::real AS rank, page.created_at, page.total::bigint AS total
 FROM page CROSS JOIN query LEFT JOIN users u ON u.clerk_id = page.author_clerk_id

@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         ).fetchone()
         assert post is not None
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS bench_hot_post_views (post_id uuid PRIMARY KEY, views bigint NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS bench_hot_post_views"
+            " (post_id uuid PRIMARY KEY, views bigint NOT NULL)"
         )
         try:
             expected = args.viewers * args.views

@@ -48,7 +48,9 @@ from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.edits import EditsRepository
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
+from learnstore.repositories.follows import FollowsRepository
 from learnstore.repositories.forum import ForumRepository
+from learnstore.repositories.forum_pages import ForumPagesRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.moderation import ModerationRepository
 from learnstore.repositories.pages import PagesRepository
@@ -76,6 +78,8 @@ SWEEP: dict[str, tuple[type, dict[str, str]]] = {
     "pages": (PagesRepository, {}),
     "moderation": (ModerationRepository, {}),
     "audit": (AuditRepository, {}),
+    "forum_pages": (ForumPagesRepository, {}),
+    "follows": (FollowsRepository, {}),
 }
 
 HOSTILE_TEXT = [
@@ -269,6 +273,10 @@ def valid(store: Store) -> dict[str, Any]:
         "reason": "A reason",
         "action": "lock",
         "change_id": _a_change(store, course.id),
+        # forum pages, follows and mutes
+        "query": "rust",
+        "offset": 0,
+        "read_only": True,
     }
 
 

@@ -51,6 +51,8 @@ PRIVATE_TABLES: Final[dict[str, str]] = {
     "user_flashcard_progress": "user_clerk_id",
     "flashcard_reviews": "user_clerk_id",
     "favorites": "user_clerk_id",
+    "forum_thread_follows": "user_clerk_id",
+    "notification_mutes": "user_clerk_id",
 }
 
 #: Rows a user writes for others to read: everyone reads them (a profile, a post, a like that a
@@ -280,8 +282,6 @@ OWNERS: Final[dict[str, str]] = {
     "suggested_edits": "author_clerk_id",
     "site_roles": "user_clerk_id",
     "collaboration_requests": "requester_clerk_id",
-    "forum_thread_follows": "user_clerk_id",
-    "notification_mutes": "user_clerk_id",
 }
 #: Tables whose rows belong to one course: "author", "editor", "reviewer" and "learner" are of it.
 COURSE_SCOPED: Final = frozenset({

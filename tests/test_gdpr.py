@@ -98,6 +98,9 @@ def everything_about(conn: psycopg.Connection[Any], clerk_id: str) -> None:
             INSERT INTO favorites (user_clerk_id, course_id) SELECT %(u)s, id FROM course
         ), site_role AS (
             INSERT INTO site_roles (user_clerk_id, role, granted_by) VALUES (%(u)s, 'moderator', %(u)s)
+        ), mute AS (
+            -- (forum_thread_follows: the user follows their post, by its trigger)
+            INSERT INTO notification_mutes (user_clerk_id, type) VALUES (%(u)s, 'like')
         )
         INSERT INTO user_flashcard_progress (user_clerk_id, flashcard_id) SELECT %(u)s, id FROM card
         """,

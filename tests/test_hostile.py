@@ -48,7 +48,9 @@ from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.edits import EditsRepository, QuizEdit
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
+from learnstore.repositories.follows import FollowsRepository
 from learnstore.repositories.forum import ForumRepository
+from learnstore.repositories.forum_pages import ForumPagesRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.lesson_items import LessonItemsRepository
 from learnstore.repositories.moderation import ModerationRepository
@@ -80,6 +82,8 @@ SWEEP: dict[str, tuple[type, dict[str, str]]] = {
     "audit": (AuditRepository, {}),
     "lesson_items": (LessonItemsRepository, {}),
     "sharing": (SharingRepository, {}),
+    "forum_pages": (ForumPagesRepository, {}),
+    "follows": (FollowsRepository, {}),
 }
 
 HOSTILE_TEXT = [
@@ -280,6 +284,10 @@ def valid(store: Store) -> dict[str, Any]:
         "position": 0,
         "options": ["3", "4"],
         "text": "words",
+        # forum pages, follows and mutes
+        "query": "rust",
+        "offset": 0,
+        "read_only": True,
     }
 
 

@@ -703,6 +703,10 @@ METHOD_CALLS: list[tuple[str, str, str, Call]] = [
     ("users.notify", "notifications", "INSERT", lambda s, m: s.users.notify("alice", "system", "hi")),
     ("users.update_profile", "users", "UPDATE", lambda s, m: s.users.update_profile("alice", bio="b")),
     ("users.grant_role", "site_roles", "INSERT", lambda s, m: s.users.grant_role("stan", "moderator")),
+    ("follows.follow", "forum_thread_follows", "INSERT", lambda s, m: s.follows.follow(m["post"], "alice")),
+    ("follows.unfollow", "forum_thread_follows", "DELETE",
+     lambda s, m: s.follows.unfollow(m["post"], "alice").changed),
+    ("follows.mute", "notification_mutes", "INSERT", lambda s, m: s.follows.mute("alice", "like")),
 ]  # fmt: skip
 # Where the method is narrower than its table: application code may check too, never instead.
 NARROWER = {

@@ -400,6 +400,10 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     ("audit_log", "audit_log (actor_clerk_id, table_name, operation, row_id, course_id, after)",
      "'clerk_a', 'courses', 'INSERT', %(courses)s, %(courses)s, '{}'"),
     ("erased_identities", "erased_identities (clerk_id_sha256)", "sha256('clerk_gone')"),
+    # Forum pages and following (migration 0021); clerk_b follows their post already (its trigger).
+    ("forum_post_view_counts", "forum_post_view_counts (post_id, shard, views)", "%(forum_posts)s, 0, 3"),
+    ("forum_thread_follows", "forum_thread_follows (post_id, user_clerk_id)", "%(forum_posts)s, 'clerk_a'"),
+    ("notification_mutes", "notification_mutes (user_clerk_id, type)", "'clerk_a', 'mention'"),
 )  # fmt: skip
 
 
@@ -722,6 +726,24 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("review_replies_author_clerk_id_fkey", "review_replies", "author_clerk_id = 'ghost'"),
     bad("review_replies_body_not_blank", "review_replies", "body = ' '"),
     bad("review_replies_body_not_blank", "review_replies", f"body = {LONG.format(5001)}"),
+    # forum pages and following (migration 0021)
+    dup("forum_post_view_counts_post_shard_key", "forum_post_view_counts", "post_id", "shard"),
+    bad("forum_post_view_counts_post_id_fkey", "forum_post_view_counts", "post_id = gen_random_uuid()"),
+    bad("forum_post_view_counts_shard_range", "forum_post_view_counts", "shard = 16"),
+    bad("forum_post_view_counts_views_non_negative", "forum_post_view_counts", "views = -1"),
+    dup("forum_thread_follows_post_user_key", "forum_thread_follows", "post_id", "user_clerk_id"),
+    bad("forum_thread_follows_post_id_fkey", "forum_thread_follows", "post_id = gen_random_uuid()"),
+    bad("forum_thread_follows_user_clerk_id_fkey", "forum_thread_follows", "user_clerk_id = 'ghost'"),
+    dup("notification_mutes_user_type_key", "notification_mutes", "user_clerk_id", "type"),
+    bad("notification_mutes_user_clerk_id_fkey", "notification_mutes", "user_clerk_id = 'ghost'"),
+    bad("notification_mutes_type_valid", "notification_mutes", "type = 'system'"),
+    Violation(
+        "notifications_reply_once_key",
+        "INSERT INTO notifications (user_clerk_id, type, message, source_id, source_type, metadata)"
+        " SELECT user_clerk_id, 'mention', message, source_id, source_type, metadata FROM notifications"
+        " WHERE id = %(notifications)s",
+        setup=("UPDATE notifications SET source_id = gen_random_uuid() WHERE id = %(notifications)s",),
+    ),
     # achievements
     Violation(
         "achievements_code_key",
@@ -991,6 +1013,7 @@ def test_deleting_an_author_keeps_their_course_and_reviews_anonymously(
     db_conn.execute("DELETE FROM users WHERE clerk_id = 'clerk_a'")
     assert set(world) - present(db_conn, world) == {
         "user_a", "forum_post_likes", "forum_reply_likes", "feedback_upvotes", "user_points",
+        "forum_thread_follows", "notification_mutes",
     }  # fmt: skip
     assert column(db_conn, "courses", "author_clerk_id", world["courses"]) is None
     assert column(db_conn, "site_roles", "granted_by", world["site_roles"]) is None
@@ -1005,6 +1028,7 @@ def test_deleting_a_course_deletes_everything_under_it(db_conn: Conn, world: dic
         "user_progress", "forum_posts", "forum_replies", "forum_post_likes", "forum_reply_likes",
         "collaborators", "suggested_edits", "course_feedback", "feedback_upvotes", "favorites",
         "moderation_reports", "collaboration_requests", "review_replies",
+        "forum_post_view_counts", "forum_thread_follows",
     }  # fmt: skip
     # A learner's flashcards outlive the course they were made for.
     assert column(db_conn, "flashcard_sets", "course_id", world["flashcard_sets"]) is None

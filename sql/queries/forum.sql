@@ -114,8 +114,10 @@ LIMIT sqlc.arg(page_size);
 -- name: CreateReply :one
 -- Replies to a live post, or (parent_reply_id) to a reply of the same post (the foreign key
 -- forum_replies_parent_reply_id_fkey refuses another post's). Notifies, in the same statement and
--- never the replier: the post's author and the parent reply's author ('reply'), and every known
--- user in mentions ('mention', unless already notified of the reply). No row when the post is
+-- never the replier: the parent reply's author ('reply'), every known user in mentions ('mention',
+-- unless already notified of the reply), and (the trigger forum_replies_notify_followers) every
+-- follower of the thread, the post's author among them unless they unfollowed, each once by
+-- notifications_reply_once_key; the replier then follows the thread. No row when the post is
 -- unknown or deleted, or the parent reply is deleted.
 WITH reply AS (
     INSERT INTO forum_replies (post_id, parent_reply_id, author_clerk_id, body)
@@ -126,9 +128,8 @@ WITH reply AS (
                       WHERE d.id = sqlc.narg(parent_reply_id)::uuid AND d.deleted_at IS NOT NULL)
     RETURNING *
 ), recipients AS (
-    SELECT p.author_clerk_id AS clerk_id, 1 AS rank FROM reply r JOIN forum_posts p ON p.id = r.post_id
-    UNION ALL
-    SELECT parent.author_clerk_id, 1 FROM reply r JOIN forum_replies parent ON parent.id = r.parent_reply_id
+    SELECT parent.author_clerk_id AS clerk_id, 1 AS rank
+    FROM reply r JOIN forum_replies parent ON parent.id = r.parent_reply_id
     UNION ALL
     SELECT u.clerk_id, 2 FROM users u WHERE u.clerk_id = ANY (sqlc.arg(mentions)::text[])
 ), notified AS (
@@ -143,6 +144,9 @@ WITH reply AS (
     FROM recipients x CROSS JOIN reply r JOIN forum_posts p ON p.id = r.post_id
     WHERE x.clerk_id IS NOT NULL AND x.clerk_id <> r.author_clerk_id
     ORDER BY x.clerk_id, x.rank
+    -- Once per recipient and reply (notifications_reply_once_key). No conflict target: naming one
+    -- needs SELECT rights on the row, which row-level security refuses for another user's notification.
+    ON CONFLICT DO NOTHING
 )
 SELECT * FROM reply;
 

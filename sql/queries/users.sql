@@ -115,6 +115,14 @@ WHERE id = sqlc.arg(id) AND user_clerk_id = sqlc.arg(user_clerk_id) AND read_at 
 UPDATE notifications SET read_at = now()
 WHERE user_clerk_id = sqlc.arg(user_clerk_id) AND read_at IS NULL;
 
+-- name: DeleteNotification :execrows
+DELETE FROM notifications WHERE id = sqlc.arg(id) AND user_clerk_id = sqlc.arg(user_clerk_id);
+
+-- name: DeleteNotifications :execrows
+-- Deletes a user's notifications: every one, or (read_only) those already read.
+DELETE FROM notifications
+WHERE user_clerk_id = sqlc.arg(user_clerk_id) AND (NOT sqlc.arg(read_only)::boolean OR read_at IS NOT NULL);
+
 -- name: ListNotifications :many
 -- Newest first; pass the last row's (created_at, id) to get the next page.
 SELECT * FROM notifications
@@ -138,6 +146,8 @@ SELECT jsonb_build_object(
     'forum_posts', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_posts t WHERE t.author_clerk_id = u.clerk_id),
     'forum_replies', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_replies t WHERE t.author_clerk_id = u.clerk_id),
     'forum_post_likes', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_post_likes t WHERE t.user_clerk_id = u.clerk_id),
+    'forum_thread_follows', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_thread_follows t WHERE t.user_clerk_id = u.clerk_id),
+    'notification_mutes', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM notification_mutes t WHERE t.user_clerk_id = u.clerk_id),
     'forum_reply_likes', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_reply_likes t WHERE t.user_clerk_id = u.clerk_id),
     'collaborators', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM collaborators t WHERE t.user_clerk_id = u.clerk_id),
     'suggested_edits', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM suggested_edits t

@@ -51,6 +51,8 @@ PRIVATE_TABLES: Final[dict[str, str]] = {
     "user_flashcard_progress": "user_clerk_id",
     "flashcard_reviews": "user_clerk_id",
     "favorites": "user_clerk_id",
+    "forum_thread_follows": "user_clerk_id",
+    "notification_mutes": "user_clerk_id",
 }
 
 #: Rows a user writes for others to read: everyone reads them (a profile, a post, a like that a
@@ -258,6 +260,17 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "DELETE": ("nobody",),  # goes with its course or its user (ON DELETE CASCADE)
     },
     "review_replies": _OWNED,
+    # Forum pages and following (migration 0021): a follow and a mute are their user's alone (nobody
+    # updates one: remove it and add another); view counters are read by anyone and written only
+    # through learnstore_record_post_view (SECURITY DEFINER), which adds one view at a time.
+    "forum_thread_follows": {**_PRIVATE, "UPDATE": ("nobody",)},
+    "notification_mutes": {**_PRIVATE, "UPDATE": ("nobody",)},
+    "forum_post_view_counts": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("nobody",),  # goes with its post (ON DELETE CASCADE)
+    },
 }
 
 #: The user column a table's "own" means (for courses: its author).
@@ -316,6 +329,10 @@ NOTES: Final[dict[tuple[str, str], str]] = {
     " accepts or declines; a decided request is final (a trigger), and an acceptance seats the requester",
     ("review_replies", "INSERT"): "only the reviewed course's author answers (a trigger), once per review",
     ("review_replies", "SELECT"): "not when the review is hidden from the actor (learnstore_visible)",
+    ("forum_thread_follows", "INSERT"): "also made by a post (its author) and a reply (the replier):"
+    " triggers running as the owner, which also tell the followers of a new reply",
+    ("notification_mutes", "INSERT"): "`reply`, `mention` or `like`: a muted type is never written for"
+    " its user (a trigger on notifications, for every writer)",
 }
 
 
@@ -550,6 +567,22 @@ WRITES: Final[dict[str, tuple[str, ...]]] = {
     "sharing.fork_set": ("flashcard_sets", "flashcards"),
     "sharing.browse_sets": (),
     "sharing.owner_sets": (),
+    "forum_pages.feed": (),
+    "forum_pages.course_feed": (),
+    "forum_pages.search": (),
+    "forum_pages.interest_feed": (),
+    "forum_pages.views": (),
+    "forum_pages.activity_summary": (),
+    "forum_pages.record_view": ("forum_post_view_counts",),
+    "follows.is_following": (),
+    "follows.list_followed": (),
+    "follows.list_muted": (),
+    "follows.follow": ("forum_thread_follows",),
+    "follows.unfollow": ("forum_thread_follows",),
+    "follows.mute": ("notification_mutes",),
+    "follows.unmute": ("notification_mutes",),
+    "users.delete_notification": ("notifications",),
+    "users.delete_notifications": ("notifications",),
 }
 
 

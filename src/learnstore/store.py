@@ -41,7 +41,9 @@ from learnstore.repositories.deliveries import DeliveriesRepository
 from learnstore.repositories.edits import EditsRepository
 from learnstore.repositories.favorites import FavoritesRepository
 from learnstore.repositories.flashcards import FlashcardsRepository
+from learnstore.repositories.follows import FollowsRepository
 from learnstore.repositories.forum import ForumRepository
+from learnstore.repositories.forum_pages import ForumPagesRepository
 from learnstore.repositories.imports import ImportsRepository
 from learnstore.repositories.lesson_items import LessonItemsRepository
 from learnstore.repositories.moderation import ModerationRepository
@@ -85,6 +87,8 @@ class Store:
         self.audit = AuditRepository(db)
         self.lesson_items = LessonItemsRepository(db)
         self.sharing = SharingRepository(db)
+        self.forum_pages = ForumPagesRepository(db)
+        self.follows = FollowsRepository(db)
         if db.replicas is not None:
             # Only the methods that only read may read on a replica (repositories._routing).
             reads = read_only_methods()

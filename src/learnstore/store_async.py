@@ -40,7 +40,9 @@ from learnstore.repositories.deliveries_async import AsyncDeliveriesRepository
 from learnstore.repositories.edits_async import AsyncEditsRepository
 from learnstore.repositories.favorites_async import AsyncFavoritesRepository
 from learnstore.repositories.flashcards_async import AsyncFlashcardsRepository
+from learnstore.repositories.follows_async import AsyncFollowsRepository
 from learnstore.repositories.forum_async import AsyncForumRepository
+from learnstore.repositories.forum_pages_async import AsyncForumPagesRepository
 from learnstore.repositories.imports_async import AsyncImportsRepository
 from learnstore.repositories.lesson_items_async import AsyncLessonItemsRepository
 from learnstore.repositories.moderation_async import AsyncModerationRepository
@@ -84,6 +86,8 @@ class AsyncStore:
         self.audit = AsyncAuditRepository(db)
         self.lesson_items = AsyncLessonItemsRepository(db)
         self.sharing = AsyncSharingRepository(db)
+        self.forum_pages = AsyncForumPagesRepository(db)
+        self.follows = AsyncFollowsRepository(db)
         if db.replicas is not None:
             # Only the methods that only read may read on a replica (repositories._routing).
             reads = read_only_methods()

@@ -144,8 +144,10 @@ class Querier:
     ) -> models.CreateReplyRow | None:
         """Replies to a live post, or (parent_reply_id) to a reply of the same post (the foreign key
         forum_replies_parent_reply_id_fkey refuses another post's). Notifies, in the same statement and
-        never the replier: the post's author and the parent reply's author ('reply'), and every known
-        user in mentions ('mention', unless already notified of the reply). No row when the post is
+        never the replier: the parent reply's author ('reply'), every known user in mentions ('mention',
+        unless already notified of the reply), and (the trigger forum_replies_notify_followers) every
+        follower of the thread, the post's author among them unless they unfollowed, each once by
+        notifications_reply_once_key; the replier then follows the thread. No row when the post is
         unknown or deleted, or the parent reply is deleted.
         """
         row = self._sql.create_reply(
@@ -159,7 +161,7 @@ class Querier:
         return to_model(models.CreateReplyRow, row)
 
     def get_reply(self, *, id: UUID) -> models.ForumReply | None:
-        """GetReply (forum.sql:149)."""
+        """GetReply (forum.sql:153)."""
         row = self._sql.get_reply(self._conn, id=id)
         return to_model(models.ForumReply, row)
 
@@ -392,8 +394,10 @@ class AsyncQuerier:
     ) -> models.CreateReplyRow | None:
         """Replies to a live post, or (parent_reply_id) to a reply of the same post (the foreign key
         forum_replies_parent_reply_id_fkey refuses another post's). Notifies, in the same statement and
-        never the replier: the post's author and the parent reply's author ('reply'), and every known
-        user in mentions ('mention', unless already notified of the reply). No row when the post is
+        never the replier: the parent reply's author ('reply'), every known user in mentions ('mention',
+        unless already notified of the reply), and (the trigger forum_replies_notify_followers) every
+        follower of the thread, the post's author among them unless they unfollowed, each once by
+        notifications_reply_once_key; the replier then follows the thread. No row when the post is
         unknown or deleted, or the parent reply is deleted.
         """
         row = await self._sql.create_reply(
@@ -407,7 +411,7 @@ class AsyncQuerier:
         return to_model(models.CreateReplyRow, row)
 
     async def get_reply(self, *, id: UUID) -> models.ForumReply | None:
-        """GetReply (forum.sql:149)."""
+        """GetReply (forum.sql:153)."""
         row = await self._sql.get_reply(self._conn, id=id)
         return to_model(models.ForumReply, row)
 

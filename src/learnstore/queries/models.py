@@ -36,10 +36,13 @@ __all__ = [
     "Flashcard",
     "FlashcardReview",
     "FlashcardSet",
+    "FollowThreadRow",
     "ForumPost",
     "ForumPostLike",
+    "ForumPostViewCount",
     "ForumReply",
     "ForumReplyLike",
+    "ForumThreadFollow",
     "GetCollaborationRequestRow",
     "GetCoursePageRow",
     "GetCourseRatingStatsRow",
@@ -53,6 +56,7 @@ __all__ = [
     "GetEditUnitRow",
     "GetFlashcardForReviewRow",
     "GetFlashcardSetRow",
+    "GetForumActivitySummaryRow",
     "GetNextLessonRow",
     "GetOrCreateTagRow",
     "GetProfileCardRow",
@@ -74,6 +78,7 @@ __all__ = [
     "ListCourseCollaboratorsRow",
     "ListCourseFeedbackRow",
     "ListCourseFlashcardSetsRow",
+    "ListCourseForumFeedRow",
     "ListCoursePostsActiveRow",
     "ListCoursePostsNewestRow",
     "ListCourseTagsRow",
@@ -81,6 +86,9 @@ __all__ = [
     "ListEnrolledCourseCardsRow",
     "ListFavoriteCourseCardsRow",
     "ListFavoritesRow",
+    "ListFollowedThreadsRow",
+    "ListForumFeedRow",
+    "ListInterestFeedRow",
     "ListLeaderboardRow",
     "ListLearnerCoursesRow",
     "ListLearnerLessonStatusesRow",
@@ -99,6 +107,7 @@ __all__ = [
     "ModerationAction",
     "ModerationReport",
     "Notification",
+    "NotificationMute",
     "Quiz",
     "QuizAttempt",
     "RecordFlashcardReviewRow",
@@ -106,6 +115,7 @@ __all__ = [
     "ReviewReply",
     "ScoreAchievementForAllUsersRow",
     "ScoreUserAchievementsRow",
+    "SearchForumRow",
     "SearchOwnerFlashcardSetsRow",
     "SearchPublicFlashcardSetsRow",
     "SearchPublishedCoursesRow",
@@ -113,6 +123,7 @@ __all__ = [
     "SiteRole",
     "SuggestedEdit",
     "Tag",
+    "UnfollowThreadRow",
     "Unit",
     "UnlikePostRow",
     "UnlikeReplyRow",
@@ -847,6 +858,43 @@ class ReviewReply(BaseModel):
     """When the author last changed the answer."""
 
 
+class ForumPostViewCount(BaseModel):
+    """One of up to 16 counter shards of a post's views: the post's views are their sum."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    post_id: UUID
+    shard: int
+    views: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ForumThreadFollow(BaseModel):
+    """A user follows a thread, at most once: told of each new reply in it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    post_id: UUID
+    user_clerk_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class NotificationMute(BaseModel):
+    """A notification type a user does not want: such notifications are not written for them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_clerk_id: str
+    type: str
+    created_at: datetime
+    updated_at: datetime
+
+
 class GetOrCreateTagRow(BaseModel):
     """A row of GetOrCreateTag."""
 
@@ -1234,6 +1282,37 @@ class CountFlashcardsReviewedRow(BaseModel):
     cards_mastered: int
 
 
+class FollowThreadRow(BaseModel):
+    """A row of FollowThread."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    changed: bool
+
+
+class UnfollowThreadRow(BaseModel):
+    """A row of UnfollowThread."""
+
+    model_config = ConfigDict(frozen=True)
+
+    found: bool
+    changed: bool
+
+
+class ListFollowedThreadsRow(BaseModel):
+    """A row of ListFollowedThreads."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    post_id: UUID
+    course_id: UUID
+    title: str
+    deleted: bool
+    followed_at: datetime
+
+
 class CreatePostRow(BaseModel):
     """A row of CreatePost."""
 
@@ -1398,6 +1477,103 @@ class ListTrendingTagsRow(BaseModel):
     tag_id: UUID
     name: str
     activity: int
+
+
+class ListForumFeedRow(BaseModel):
+    """A row of ListForumFeed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    course_title: str
+    author_clerk_id: str | None
+    author_name: str
+    author_avatar_url: str | None
+    title: str
+    excerpt: str
+    created_at: datetime
+    edited_at: datetime | None
+    reply_count: int
+    like_count: int
+    view_count: int
+    hidden: bool
+    total: int
+
+
+class ListCourseForumFeedRow(BaseModel):
+    """A row of ListCourseForumFeed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    course_title: str
+    author_clerk_id: str | None
+    author_name: str
+    author_avatar_url: str | None
+    title: str
+    excerpt: str
+    created_at: datetime
+    edited_at: datetime | None
+    reply_count: int
+    like_count: int
+    view_count: int
+    pinned: bool
+    locked: bool
+    hidden: bool
+    total: int
+
+
+class SearchForumRow(BaseModel):
+    """A row of SearchForum."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    id: UUID
+    post_id: UUID
+    course_id: UUID
+    author_clerk_id: str | None
+    author_name: str
+    post_title: str
+    snippet: str
+    rank: float
+    created_at: datetime
+    total: int
+
+
+class ListInterestFeedRow(BaseModel):
+    """A row of ListInterestFeed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    course_title: str
+    author_clerk_id: str | None
+    author_name: str
+    author_avatar_url: str | None
+    title: str
+    excerpt: str
+    created_at: datetime
+    edited_at: datetime | None
+    reply_count: int
+    like_count: int
+    view_count: int
+    matched_tags: list[str]
+
+
+class GetForumActivitySummaryRow(BaseModel):
+    """A row of GetForumActivitySummary."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clerk_id: str
+    posts: int
+    replies: int
+    likes_given: int
+    likes_received: int
 
 
 class ScoreUserAchievementsRow(BaseModel):

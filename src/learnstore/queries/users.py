@@ -248,6 +248,20 @@ class Querier:
         count: int = self._sql.mark_all_notifications_read(self._conn, user_clerk_id=user_clerk_id)
         return count
 
+    def delete_notification(self, *, id: UUID, user_clerk_id: str) -> int:
+        """DeleteNotification (users.sql:118)."""
+        count: int = self._sql.delete_notification(self._conn, id=id, user_clerk_id=user_clerk_id)
+        return count
+
+    def delete_notifications(self, *, user_clerk_id: str, read_only: bool) -> int:
+        """Deletes a user's notifications: every one, or (read_only) those already read."""
+        count: int = self._sql.delete_notifications(
+            self._conn,
+            user_clerk_id=user_clerk_id,
+            read_only=read_only,
+        )
+        return count
+
     def list_notifications(
         self,
         *,
@@ -289,7 +303,7 @@ class Querier:
         return to_model(models.GrantSiteRoleRow, row)
 
     def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:183)."""
+        """RevokeSiteRole (users.sql:193)."""
         count: int = self._sql.revoke_site_role(self._conn, user_clerk_id=user_clerk_id, role=role)
         return count
 
@@ -551,6 +565,24 @@ class AsyncQuerier:
         )
         return count
 
+    async def delete_notification(self, *, id: UUID, user_clerk_id: str) -> int:
+        """DeleteNotification (users.sql:118)."""
+        count: int = await self._sql.delete_notification(
+            self._conn,
+            id=id,
+            user_clerk_id=user_clerk_id,
+        )
+        return count
+
+    async def delete_notifications(self, *, user_clerk_id: str, read_only: bool) -> int:
+        """Deletes a user's notifications: every one, or (read_only) those already read."""
+        count: int = await self._sql.delete_notifications(
+            self._conn,
+            user_clerk_id=user_clerk_id,
+            read_only=read_only,
+        )
+        return count
+
     async def list_notifications(
         self,
         *,
@@ -592,7 +624,7 @@ class AsyncQuerier:
         return to_model(models.GrantSiteRoleRow, row)
 
     async def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:183)."""
+        """RevokeSiteRole (users.sql:193)."""
         count: int = await self._sql.revoke_site_role(
             self._conn,
             user_clerk_id=user_clerk_id,

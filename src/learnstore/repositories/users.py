@@ -10,9 +10,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, Strict, field_validator
 
-from learnstore._validation import UNSET, Unset, acting_user, check_time_zone, validated
+from learnstore._validation import UNSET, Unset, acting_user, check_id, check_time_zone, validated
 from learnstore.database import Database
-from learnstore.errors import InvalidValue, NotFound, PermissionDenied, register_messages
+from learnstore.errors import Conflict, InvalidValue, NotFound, PermissionDenied, register_messages
 from learnstore.queries.models import (
     GetStreakRow,
     LearningGoal,
@@ -377,7 +377,8 @@ class UsersRepository:
                 source_type=note.source_type,
                 metadata=note.metadata,
             )
-        assert created is not None
+        if created is None:  # notifications_skip_muted dropped it
+            raise Conflict(f"type: user {clerk_id!r} muted {note.type!r} notifications", field="type")
         return created
 
     def notify_course_learners(
@@ -437,6 +438,21 @@ class UsersRepository:
     def mark_all_read(self, clerk_id: ClerkId) -> int:
         with self._db.connection() as conn:
             return Querier(conn).mark_all_notifications_read(user_clerk_id=clerk_id)
+
+    def delete_notification(self, clerk_id: ClerkId, notification_id: UUID) -> bool:
+        """Delete one of the user's notifications; False if there is none of theirs with this id."""
+        key = check_id(notification_id, "notification_id")
+        user = validated(ClerkId, clerk_id, "clerk_id")
+        with self._db.connection() as conn:
+            return Querier(conn).delete_notification(id=key, user_clerk_id=user) > 0
+
+    def delete_notifications(self, clerk_id: ClerkId, *, read_only: bool = False) -> int:
+        """Delete all the user's notifications, or (`read_only`) the ones already read; returns how many."""
+        user = validated(ClerkId, clerk_id, "clerk_id")
+        if not isinstance(read_only, bool):
+            raise InvalidValue("read_only: must be True or False", field="read_only")
+        with self._db.connection() as conn:
+            return Querier(conn).delete_notifications(user_clerk_id=user, read_only=read_only)
 
     def list_notifications(
         self, clerk_id: ClerkId, *, limit: int = 20, after: Notification | None = None

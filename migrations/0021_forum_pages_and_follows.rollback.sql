@@ -1,0 +1,11 @@
+DROP TRIGGER forum_replies_notify_followers ON forum_replies;
+DROP FUNCTION forum_replies_notify_followers();
+DROP TRIGGER forum_posts_author_follows ON forum_posts;
+DROP FUNCTION forum_posts_author_follows();
+DROP TRIGGER notifications_skip_muted ON notifications;
+DROP FUNCTION notifications_skip_muted();
+DROP TABLE notification_mutes;
+DROP TABLE forum_thread_follows;
+DROP FUNCTION learnstore_record_post_view(uuid);
+DROP TABLE forum_post_view_counts;
+DROP FUNCTION forum_post_document(text, text);

@@ -872,8 +872,8 @@ VIOLATIONS: tuple[Violation, ...] = (
     *(
         Violation(
             f"{key}_pkey",
-            f"INSERT INTO {key} SELECT (jsonb_populate_record(t, to_jsonb(t) || '{{\"user_clerk_id\": \"clerk_a\"}}')).*"
-            f" FROM {key} t WHERE id = %({key})s",
+            f"INSERT INTO {key} SELECT (jsonb_populate_record(t,"
+            f" to_jsonb(t) || '{{\"user_clerk_id\": \"clerk_a\"}}')).* FROM {key} t WHERE id = %({key})s",
         )
         for key in sorted(PARTITIONED_LOGS)
     ),
@@ -904,7 +904,8 @@ def test_a_row_breaking_a_constraint_is_rejected_by_name(
     with pytest.raises(expected) as caught, db_conn.transaction():
         db_conn.execute(violation.statement, world)
     # a partitioned log reports the partition's names; learnstore maps them to the parent's
-    assert _parent_names(caught.value.diag.table_name, caught.value.diag.constraint_name)[1] == violation.constraint
+    reported = _parent_names(caught.value.diag.table_name, caught.value.diag.constraint_name)[1]
+    assert reported == violation.constraint
     # learnstore's error names the field the rule is about (a column of the table, or the last
     # column of a composite key), whatever kind of constraint it is
     ours = translate(caught.value)

@@ -273,7 +273,8 @@ def translate(exc: BaseException) -> LearnstoreError | None:
                 pg_class is pg.UniqueViolation and diag.message_detail
             ):
                 message = f"{message}: {diag.message_detail}"
-            return ours(message, field=field, constraint=_parent_names(diag.table_name, diag.constraint_name)[1])
+            constraint = _parent_names(diag.table_name, diag.constraint_name)[1]
+            return ours(message, field=field, constraint=constraint)
     # Checked after the table: psycopg raises some SQLSTATEs we map (class 55, lock not available)
     # as OperationalError, which otherwise means the server could not be reached.
     if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.QueryCanceled):

@@ -13,10 +13,13 @@ DO $$
 DECLARE
     bound date := (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '2 months')::date;
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_constraint WHERE conname = 'login_days_history_bound') THEN
+    -- (a log partitioned already, by convert_live, needs no bound)
+    IF NOT EXISTS (SELECT FROM pg_constraint WHERE conname = 'login_days_history_bound')
+       AND (SELECT relkind FROM pg_class WHERE oid = 'login_days'::regclass) = 'r' THEN
         EXECUTE format('ALTER TABLE login_days ADD CONSTRAINT login_days_history_bound CHECK (day < %L) NOT VALID', bound);
     END IF;
-    IF NOT EXISTS (SELECT FROM pg_constraint WHERE conname = 'flashcard_reviews_history_bound') THEN
+    IF NOT EXISTS (SELECT FROM pg_constraint WHERE conname = 'flashcard_reviews_history_bound')
+       AND (SELECT relkind FROM pg_class WHERE oid = 'flashcard_reviews'::regclass) = 'r' THEN
         EXECUTE format('ALTER TABLE flashcard_reviews ADD CONSTRAINT flashcard_reviews_history_bound'
                        ' CHECK (reviewed_at < %L) NOT VALID', bound::text || ' 00:00:00+00');
     END IF;
@@ -26,10 +29,10 @@ $$;
 -- is skipped on a rerun.
 DO $$
 BEGIN
-    IF NOT (SELECT convalidated FROM pg_constraint WHERE conname = 'login_days_history_bound') THEN
+    IF (SELECT NOT convalidated FROM pg_constraint WHERE conname = 'login_days_history_bound') THEN
         ALTER TABLE login_days VALIDATE CONSTRAINT login_days_history_bound;
     END IF;
-    IF NOT (SELECT convalidated FROM pg_constraint WHERE conname = 'flashcard_reviews_history_bound') THEN
+    IF (SELECT NOT convalidated FROM pg_constraint WHERE conname = 'flashcard_reviews_history_bound') THEN
         ALTER TABLE flashcard_reviews VALIDATE CONSTRAINT flashcard_reviews_history_bound;
     END IF;
 END

@@ -122,7 +122,8 @@ $$;
 -- built beforehand (learnstore.partitions.convert_live builds it concurrently). A validated CHECK
 -- `<tbl>_history_bound` (col < until) lets the attach skip its scan; without one it is added here,
 -- which scans the table under this transaction's lock. Views on the table would follow the rename:
--- refused, as is a table another table's foreign key references.
+-- refused, as is a table another table's foreign key references. A table partitioned
+-- on `col` already is left as it is.
 CREATE FUNCTION learnstore_partition_by_month(tbl regclass, col name, until date DEFAULT NULL, ahead integer DEFAULT 3)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp SET TimeZone = 'UTC' AS $$
@@ -138,6 +139,11 @@ DECLARE
     triggers text[] := '{}';
     statement text;
 BEGIN
+    -- Partitioned already on this column (by convert_live, before the migration): nothing to do.
+    IF EXISTS (SELECT FROM pg_partitioned_table p JOIN pg_attribute a ON a.attrelid = p.partrelid
+               WHERE p.partrelid = tbl AND a.attnum = p.partattrs[0] AND a.attname = col) THEN
+        RETURN;
+    END IF;
     IF base IS NULL THEN
         RAISE EXCEPTION '% is not a plain table', tbl USING ERRCODE = 'wrong_object_type';
     END IF;
@@ -279,9 +285,15 @@ $$;
 -- The review log's unique key takes the partition column. What the old key (user, card, number)
 -- guaranteed, one review per number, is kept by ReviewFlashcard's compare-and-set on the progress
 -- row (a review computed from a stale state writes no row); the key was its backstop.
--- squawk-ignore ban-drop-constraint
-ALTER TABLE flashcard_reviews DROP CONSTRAINT flashcard_reviews_user_card_number_key;
-ALTER TABLE flashcard_reviews ADD CONSTRAINT flashcard_reviews_user_card_number_key
-    UNIQUE USING INDEX flashcard_reviews_user_card_number_time_key;
+-- (Skipped when convert_live partitioned the log before this migration: its key was changed then.)
+DO $$
+BEGIN
+    IF to_regclass('flashcard_reviews_user_card_number_time_key') IS NOT NULL THEN
+        ALTER TABLE flashcard_reviews DROP CONSTRAINT flashcard_reviews_user_card_number_key;
+        ALTER TABLE flashcard_reviews ADD CONSTRAINT flashcard_reviews_user_card_number_key
+            UNIQUE USING INDEX flashcard_reviews_user_card_number_time_key;
+    END IF;
+END
+$$;
 SELECT learnstore_partition_by_month('login_days', 'day');
 SELECT learnstore_partition_by_month('flashcard_reviews', 'reviewed_at');

@@ -117,7 +117,8 @@ $$;
 -- built beforehand (learnstore.partitions.convert_live builds it concurrently). A validated CHECK
 -- `<tbl>_history_bound` (col < until) lets the attach skip its scan; without one it is added here,
 -- which scans the table under this transaction's lock. Views on the table would follow the rename:
--- refused, as is a table another table's foreign key references.
+-- refused, as is a table another table's foreign key references. A table partitioned
+-- on `col` already is left as it is.
 CREATE FUNCTION learnstore_partition_by_month(tbl regclass, col name, until date DEFAULT NULL, ahead integer DEFAULT 3)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp SET TimeZone = 'UTC' AS $$
@@ -133,6 +134,11 @@ DECLARE
     triggers text[] := '{}';
     statement text;
 BEGIN
+    -- Partitioned already on this column (by convert_live, before the migration): nothing to do.
+    IF EXISTS (SELECT FROM pg_partitioned_table p JOIN pg_attribute a ON a.attrelid = p.partrelid
+               WHERE p.partrelid = tbl AND a.attnum = p.partattrs[0] AND a.attname = col) THEN
+        RETURN;
+    END IF;
     IF base IS NULL THEN
         RAISE EXCEPTION '% is not a plain table', tbl USING ERRCODE = 'wrong_object_type';
     END IF;

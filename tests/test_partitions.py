@@ -216,6 +216,41 @@ def test_retention_drops_the_months_past_it_and_keeps_logs_kept_for_ever(fresh_d
     assert rows(fresh_db, "SELECT count(*) FROM login_days") == [(1,)]  # login_days: kept for ever
 
 
+def test_sixteen_maintainers_at_once_create_each_month_once_and_move_each_row_once(fresh_db: str) -> None:
+    users(fresh_db, "ana")
+    far = month_after(THIS_MONTH, 8)
+    rows(
+        fresh_db,
+        "INSERT INTO login_days (user_clerk_id, day)"
+        " SELECT 'ana', %s::date + n FROM generate_series(0, 20) AS n",
+        [far],
+    )
+    barrier = threading.Barrier(16)
+    created: list[list[str]] = []
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with psycopg.connect(fresh_db, autocommit=True) as conn:
+                barrier.wait()
+                created.append(maintain(conn, ahead=9).created)
+        except BaseException as exc:  # pragma: no cover - the assertion below reports it
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    made = [name for names in created for name in names]
+    assert len(made) == len(set(made))  # each month by one maintainer
+    assert f"login_days_p{far:%Y%m}" in made
+    assert rows(fresh_db, "SELECT tableoid::regclass::text, count(*) FROM login_days GROUP BY 1") == [
+        (f"login_days_p{far:%Y%m}", 21)
+    ]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "field"),
     [

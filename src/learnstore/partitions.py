@@ -156,6 +156,11 @@ def maintain(
     for table, months in keep.items():
         with conn.transaction():
             conn.execute("SET LOCAL lock_timeout = '3s'")
+            # Two maintainers (two cron hosts) take turns per log: the second finds the months made
+            # and the default emptied, instead of failing on a partition the first just created.
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('learnstore.maintain ' || %s, 0))", [table]
+            )
             if conn.execute(
                 "SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [table]
             ).fetchone() != ("p",):

@@ -9,7 +9,7 @@
 -- The first day of the month after `at`'s, in UTC: partition bounds do not depend on the session's
 -- time zone.
 CREATE FUNCTION learnstore_next_month(at timestamptz) RETURNS date
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT (date_trunc('month', at AT TIME ZONE 'UTC') + interval '1 month')::date;
 $$;
 

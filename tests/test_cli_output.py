@@ -163,6 +163,7 @@ def test_doctor_passes_on_a_migrated_database(dsn: str, capsys: pytest.CaptureFi
         "row-level security",
         "derived state",
         "replicas",
+        "partitioned logs",
     ]
     assert lines["server version"].startswith("PASS PostgreSQL ")
     assert lines["migrations"].startswith("PASS all ")

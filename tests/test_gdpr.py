@@ -24,6 +24,7 @@ def user_references(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
         FROM pg_constraint c
         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
         WHERE c.contype = 'f' AND c.confrelid = 'users'::regclass
+          AND c.conparentid = 0  -- a partition's copy of its parent's foreign key is the parent's
         ORDER BY 1, 2
         """
     ).fetchall()

@@ -308,8 +308,10 @@ def watcher(sweep_db: str) -> Iterator[psycopg.Connection[Any]]:
 def count_rows(store: Store, watcher: psycopg.Connection[Any]) -> Callable[[], dict[str, int]]:
     """Every table's row count, in one query built from the catalog."""
     conn = watcher
+    # a partition's rows are counted through its parent (the logs partitioned by month)
     tables = [t for (t,) in conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p')"
+        " AND NOT relispartition ORDER BY 1"
     )]  # fmt: skip
     query = (
         "SELECT json_build_object(" + ", ".join(f"'{t}', (SELECT count(*) FROM {t})" for t in tables) + ")"
@@ -331,7 +333,9 @@ def read_back(watcher: psycopg.Connection[Any]) -> Callable[[UUID, str], list[An
     tables = [t for (t,) in conn.execute(
         "SELECT c.table_name FROM information_schema.columns c JOIN pg_tables t"
         " ON t.tablename = c.table_name AND t.schemaname = c.table_schema"
-        " WHERE c.table_schema = 'public' AND c.column_name = 'id' AND c.data_type = 'uuid' ORDER BY 1"
+        " WHERE c.table_schema = 'public' AND c.column_name = 'id' AND c.data_type = 'uuid'"
+        " AND NOT (SELECT relispartition FROM pg_class WHERE oid = to_regclass(quote_ident(c.table_name)))"
+        " ORDER BY 1"
     )]  # fmt: skip
     columns: dict[str, set[str]] = {}
     for table, column in conn.execute(

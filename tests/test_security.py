@@ -41,6 +41,7 @@ USER_KEYED = """
     SELECT k.conrelid::regclass::text, a.attname
     FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)
     WHERE k.contype = 'f' AND k.confrelid = 'users'::regclass
+      AND k.conparentid = 0  -- a partition's copy of its parent's foreign key is the parent's
     ORDER BY 1, 2
 """
 

@@ -65,9 +65,12 @@ CREATE TABLE flashcard_reviews (
     created_at         timestamptz      NOT NULL DEFAULT now(),
     updated_at         timestamptz      NOT NULL DEFAULT now(),
     CONSTRAINT flashcard_reviews_pkey PRIMARY KEY (id),
-    -- One review per number: the second of two reviews computed from the same state cannot land.
-    -- Its index also reads a card's log in order (replay) and serves the user's foreign key.
-    CONSTRAINT flashcard_reviews_user_card_number_key UNIQUE (user_clerk_id, flashcard_id, review_number),
+    -- One review per number at one instant: the log is partitioned by reviewed_at (96_partitions.sql),
+    -- and a unique key must hold the partition column. One review per number is kept by
+    -- ReviewFlashcard's compare-and-set on the progress row (the second of two reviews computed from
+    -- the same state writes no row); this key is its backstop. Its index also reads a card's log in
+    -- order (replay) and serves the user's foreign key.
+    CONSTRAINT flashcard_reviews_user_card_number_key UNIQUE (user_clerk_id, flashcard_id, review_number, reviewed_at),
     CONSTRAINT flashcard_reviews_user_clerk_id_fkey FOREIGN KEY (user_clerk_id)
         REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE CASCADE,
     CONSTRAINT flashcard_reviews_flashcard_id_fkey FOREIGN KEY (flashcard_id)

@@ -66,10 +66,10 @@ class Output:
             print(text, file=self.file)
 
     def check(self, outcome: bool | str, text: str) -> None:
-        """A check's line: `PASS text`, `FAIL text` or `SKIP text` (True/False mean pass/fail);
-        green, red or dim on a terminal."""
+        """A check's line: `PASS text`, `FAIL text`, `WARN text` or `SKIP text` (True/False mean
+        pass/fail); green, red, yellow or dim on a terminal."""
         word = ("pass" if outcome else "fail") if isinstance(outcome, bool) else outcome
-        style = {"pass": "green", "fail": "bold red"}.get(word, "dim")
+        style = {"pass": "green", "fail": "bold red", "warn": "yellow"}.get(word, "dim")
         self.line(f"{word.upper()}  {text}", style)
 
     def table(

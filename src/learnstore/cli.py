@@ -216,7 +216,63 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--sample", type=float, metavar="PERCENT", help="read only this percentage of the rows (no --repair)"
     )
+    maintain = commands.add_parser(
+        "maintain",
+        parents=[common],
+        help="create the logs' partitions ahead and drop those past retention",
+        description=(
+            "For each log partitioned by month (learnstore.partitions.PARTITIONED): create the "
+            "partitions of the coming months, moving any rows the default partition holds for them, "
+            "and drop the months older than the log's retention. Idempotent: run it daily (cron). "
+            "See docs/scaling.md."
+        ),
+    )
+    maintain.add_argument(
+        "--ahead",
+        type=int,
+        default=None,
+        metavar="MONTHS",
+        help="months to keep ready after this one (default 3)",
+    )
+    maintain.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="TABLE=MONTHS",
+        help="a log's retention in months, or TABLE=all (repeatable; default: each log's own)",
+    )
+    maintain.add_argument("--json", action="store_true", help="print what was done as JSON, for scripts")
     return parser
+
+
+def _maintain(args: argparse.Namespace) -> int:
+    from learnstore import partitions
+    from learnstore._console import Output
+
+    retention: dict[str, int | None] = {}
+    for item in args.keep:
+        table, _, months = item.partition("=")
+        if not months or not (months == "all" or months.isdigit()):
+            print(f"learnstore: --keep wants TABLE=MONTHS or TABLE=all, not {item!r}", file=sys.stderr)
+            return 2
+        retention[table] = None if months == "all" else int(months)
+    ahead = partitions.DEFAULT_AHEAD if args.ahead is None else args.ahead
+    with psycopg.connect(_dsn(args), autocommit=True) as conn:
+        done = partitions.maintain(conn, ahead=ahead, retention=retention)
+        waiting = partitions.default_rows(conn)
+    if args.json:
+        print(json.dumps({**dataclasses.asdict(done), "default_rows": waiting}, indent=2))
+        return 0
+    out = Output()
+    for name in done.created:
+        out.line(f"created  {name}")
+    for name in done.dropped:
+        out.line(f"dropped  {name}")
+    for table, count in waiting.items():
+        if count:
+            out.line(f"{table}: {count} row(s) in the default partition (past the last month)", "yellow")
+    out.line(f"{len(done.created)} created, {len(done.dropped)} dropped", "bold")
+    return 0
 
 
 def _dsn(args: argparse.Namespace) -> str:
@@ -325,6 +381,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "demo": _demo,
     "doctor": _doctor,
+    "maintain": _maintain,
 }
 
 

@@ -30,10 +30,11 @@ _EXTENSION = re.compile(r"CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?([\w-
 
 @dataclass(frozen=True)
 class Check:
-    """The outcome of one check: `pass`, `fail` or `skip`, and what was found."""
+    """The outcome of one check: `pass`, `fail`, `warn` (works, but needs attention) or `skip`,
+    and what was found."""
 
     name: str
-    outcome: Literal["pass", "fail", "skip"]
+    outcome: Literal["pass", "fail", "warn", "skip"]
     detail: str
 
     @property
@@ -149,7 +150,9 @@ def row_level_security(conn: psycopg.Connection[Any], _: Target) -> Check:
         LEFT JOIN pg_policy p ON p.polrelid = c.oid
         LEFT JOIN LATERAL unnest(p.polroles) AS role(oid) ON true
         LEFT JOIN pg_roles r ON r.oid = role.oid
-        WHERE c.relkind = 'r' AND c.relrowsecurity
+        -- a partition has row-level security and no policy on purpose: it is read through its
+        -- parent, whose policies apply (sql/schema/96_partitions.sql)
+        WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity AND NOT c.relispartition
         GROUP BY c.relname ORDER BY c.relname
         """
     ).fetchall()
@@ -224,6 +227,30 @@ def derived_state(conn: psycopg.Connection[Any], _: Target) -> Check:
     return Check("derived state", "pass", f"no drift in a {DERIVED_SAMPLE_PERCENT:g}% sample of each value")
 
 
+def partitioned_logs(conn: psycopg.Connection[Any], _: Target) -> Check:
+    """Rows in a log's default partition (past its last month: `learnstore maintain` has not run) warn."""
+    from learnstore import partitions
+
+    present = [
+        t
+        for t in partitions.PARTITIONED
+        if _one(conn, "SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", t) == "p"
+    ]
+    if not present:
+        return Check("partitioned logs", "skip", "no log is partitioned (migrate first)")
+    waiting = {table: n for table, n in partitions.default_rows(conn).items() if n}
+    if waiting:
+        rows = ", ".join(f"{table} {n}" for table, n in waiting.items())
+        return Check(
+            "partitioned logs", "warn", f"rows in a default partition ({rows}): run `learnstore maintain`"
+        )
+    ready = []
+    for table in present:
+        ends = [p.upper for p in partitions.list_partitions(conn, table) if p.upper is not None]
+        ready.append(f"{table} to {max(ends)}" if ends else table)
+    return Check("partitioned logs", "pass", f"default partitions empty; months ready: {', '.join(ready)}")
+
+
 #: the checks, in order; a new one is a function (connection, Target) -> Check
 def replicas(conn: psycopg.Connection[Any], _: Target) -> Check:
     """Each streaming replica of this server, and how far behind it is: a read without a token on a
@@ -257,6 +284,7 @@ CHECKS: tuple[Probe, ...] = (
     row_level_security,
     derived_state,
     replicas,
+    partitioned_logs,
 )
 
 

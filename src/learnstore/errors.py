@@ -139,11 +139,28 @@ _RULE_SUFFIX = re.compile(
 )
 
 
+# A partition of a log partitioned by month (sql/schema/96_partitions.sql): PostgreSQL names the
+# partition, and the partition's index for a unique violation, where the caller knows the parent's.
+_PARTITION = re.compile(r"(?P<parent>\w+?)_(?:history|p\d{6}|default)")
+
+
+def _parent_names(table: str | None, constraint: str | None) -> tuple[str | None, str | None]:
+    """The table and constraint names as the partitioned table has them: a partition's own names
+    (login_days_p202701, login_days_p202701_user_day_key) map to its parent's."""
+    found = _PARTITION.fullmatch(table or "")
+    if not found or table is None:
+        return table, constraint
+    parent = found.group("parent")
+    if constraint and constraint.startswith(f"{table}_"):
+        constraint = parent + constraint.removeprefix(table)
+    return parent, constraint
+
+
 def constraint_field(diag: psycopg.errors.Diagnostic) -> str | None:
     """The field a constraint violation is about: the last column of the key PostgreSQL reports
     (the one that tells rows of a composite key apart: (course_id, position) -> position), else
     the column the constraint's name gives (table_column_rule), else _CONSTRAINT_FIELDS."""
-    name = diag.constraint_name
+    table, name = _parent_names(diag.table_name, diag.constraint_name)
     if not name:
         return None
     if name in _CONSTRAINT_FIELDS:
@@ -153,7 +170,7 @@ def constraint_field(diag: psycopg.errors.Diagnostic) -> str | None:
         last = key.group("columns").split(", ")[-1].strip().strip('"')
         if re.fullmatch(r"\w+", last):
             return last
-    table = diag.table_name or ""
+    table = table or ""
     rest = name.removeprefix(f"{table}_") if table and name.startswith(f"{table}_") else None
     if rest is None:
         return None
@@ -162,7 +179,7 @@ def constraint_field(diag: psycopg.errors.Diagnostic) -> str | None:
 
 
 def _constraint_message(diag: psycopg.errors.Diagnostic, fallback: str) -> str:
-    name = diag.constraint_name
+    name = _parent_names(diag.table_name, diag.constraint_name)[1]
     if name and name in CONSTRAINT_MESSAGES:
         return CONSTRAINT_MESSAGES[name]
     return fallback
@@ -259,7 +276,8 @@ def translate(exc: BaseException) -> LearnstoreError | None:
                 pg_class is pg.UniqueViolation and diag.message_detail
             ):
                 message = f"{message}: {diag.message_detail}"
-            return ours(message, field=field, constraint=diag.constraint_name)
+            constraint = _parent_names(diag.table_name, diag.constraint_name)[1]
+            return ours(message, field=field, constraint=constraint)
     # Checked after the table: psycopg raises some SQLSTATEs we map (class 55, lock not available)
     # as OperationalError, which otherwise means the server could not be reached.
     if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.QueryCanceled):

@@ -393,6 +393,9 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     ("flashcards", "flashcards (set_id, front, back)", "%(flashcard_sets)s, 'hello', 'olá'"),
     ("user_flashcard_progress", "user_flashcard_progress (user_clerk_id, flashcard_id, ease_factor)",
      "'clerk_b', %(flashcards)s, 2.5"),
+    # clerk_b's pair is made by the progress row's trigger; clerk_a's by hand
+    ("flashcard_set_learners", "flashcard_set_learners (set_id, user_clerk_id)",
+     "%(flashcard_sets)s, 'clerk_a'"),
     ("webhook_deliveries", "webhook_deliveries (svix_id, event_type)", "'msg_2abc', 'user.created'"),
     ("flashcard_reviews", "flashcard_reviews (user_clerk_id, flashcard_id, review_number, rating,"
      " reviewed_at, elapsed_days, review_duration_ms, state_before, state_after, stability_after,"
@@ -911,6 +914,10 @@ VIOLATIONS: tuple[Violation, ...] = (
     # erased_identities
     dup("erased_identities_clerk_id_sha256_key", "erased_identities", "clerk_id_sha256"),
     bad("erased_identities_clerk_id_sha256_length", "erased_identities", "clerk_id_sha256 = '\\x00'"),
+    # a set's learners (migration 0024)
+    dup("flashcard_set_learners_set_user_key", "flashcard_set_learners", "set_id", "user_clerk_id"),
+    bad("flashcard_set_learners_set_id_fkey", "flashcard_set_learners", "set_id = gen_random_uuid()"),
+    bad("flashcard_set_learners_user_clerk_id_fkey", "flashcard_set_learners", "user_clerk_id = 'ghost'"),
     # Every primary key: a row copied whole, id and all, collides on its id before anything else.
     *(
         Violation(f"{key}_pkey", f"INSERT INTO {key} SELECT * FROM {key} WHERE id = %({key})s")
@@ -1014,7 +1021,7 @@ PRIVATE_TO_CLERK_B = {
     "users", "user_streaks", "login_days", "learning_goals", "notifications", "user_courses",
     "user_progress", "quiz_attempts", "collaborators", "user_achievements", "flashcard_sets", "flashcards",
     "user_flashcard_progress", "flashcard_reviews", "favorites", "site_roles", "user_suspensions",
-    "collaboration_requests",
+    "collaboration_requests", "flashcard_set_learners",
 }  # fmt: skip
 WRITTEN_BY_CLERK_B = {
     "forum_posts": "author_clerk_id",
@@ -1039,7 +1046,7 @@ def test_deleting_an_author_keeps_their_course_and_reviews_anonymously(
     db_conn.execute("DELETE FROM users WHERE clerk_id = 'clerk_a'")
     assert set(world) - present(db_conn, world) == {
         "user_a", "forum_post_likes", "forum_reply_likes", "feedback_upvotes", "user_points",
-        "forum_thread_follows", "notification_mutes",
+        "forum_thread_follows", "notification_mutes", "flashcard_set_learners",
     }  # fmt: skip
     assert column(db_conn, "courses", "author_clerk_id", world["courses"]) is None
     assert column(db_conn, "site_roles", "granted_by", world["site_roles"]) is None

@@ -18,7 +18,7 @@ SELECT * FROM fork_flashcard_set(sqlc.arg(set_id)::uuid, sqlc.arg(clerk_id)::tex
 -- created_at and id as before_* (NULL for the first page). Each row carries its card count and its
 -- owner's name ('' when they gave none) and avatar, so that a list draws without a call per set.
 SELECT s.id, s.owner_clerk_id, s.course_id, s.language_id, s.title, s.description, s.forked_from,
-       s.created_at, s.updated_at,
+       s.created_at, s.updated_at, s.learners,
        (SELECT count(*) FROM flashcards f WHERE f.set_id = s.id)::integer AS card_count,
        concat_ws(' ', u.first_name, u.last_name) AS owner_name,
        u.avatar_url AS owner_avatar_url
@@ -39,6 +39,32 @@ WHERE s.is_public
   AND (s.created_at, s.id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
                               coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY s.created_at DESC, s.id DESC
+LIMIT sqlc.arg(page_size)::integer;
+
+-- name: SearchPublicFlashcardSetsByLearners :many
+-- SearchPublicFlashcardSets' page most used first: by learners (flashcard_sets.learners, the users
+-- who have started a card of the set), then id. Keyset: the last row's learners and id as before_*
+-- (NULL for the first page), so that flashcard_sets_public_learners_idx is read from there.
+SELECT s.id, s.owner_clerk_id, s.course_id, s.language_id, s.title, s.description, s.forked_from,
+       s.created_at, s.updated_at, s.learners,
+       (SELECT count(*) FROM flashcards f WHERE f.set_id = s.id)::integer AS card_count,
+       concat_ws(' ', u.first_name, u.last_name) AS owner_name,
+       u.avatar_url AS owner_avatar_url
+FROM flashcard_sets s
+JOIN users u ON u.clerk_id = s.owner_clerk_id
+WHERE s.is_public
+  -- The text match as a set of ids (see catalog.sql's SearchPublishedCourses): a generic plan,
+  -- which cannot fold the IS NULL, still finds them once through the index.
+  AND (sqlc.narg(text_query)::text IS NULL OR s.id IN (
+          SELECT m.id FROM flashcard_sets m
+          WHERE to_tsvector('simple'::regconfig, m.title || ' ' || m.description)
+                @@ websearch_to_tsquery('simple'::regconfig, sqlc.narg(text_query)::text)))
+  AND (sqlc.narg(language_id)::uuid IS NULL OR s.language_id = sqlc.narg(language_id)::uuid)
+  AND (sqlc.narg(course_id)::uuid IS NULL OR s.course_id = sqlc.narg(course_id)::uuid)
+  -- The keyset as one row comparison, the first page starting past the largest possible count.
+  AND (s.learners, s.id) < (coalesce(sqlc.narg(before_learners)::integer, 2147483647),
+                            coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+ORDER BY s.learners DESC, s.id DESC
 LIMIT sqlc.arg(page_size)::integer;
 
 -- name: SearchOwnerFlashcardSets :many

@@ -160,6 +160,7 @@ SELECT jsonb_build_object(
     'flashcards', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.set_id, t.position), '[]') FROM flashcards t
                    JOIN flashcard_sets s ON s.id = t.set_id WHERE s.owner_clerk_id = u.clerk_id),
     'user_flashcard_progress', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_flashcard_progress t WHERE t.user_clerk_id = u.clerk_id),
+    'flashcard_set_learners', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at, t.id), '[]') FROM flashcard_set_learners t WHERE t.user_clerk_id = u.clerk_id),
     'flashcard_reviews', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.reviewed_at, t.review_number), '[]') FROM flashcard_reviews t WHERE t.user_clerk_id = u.clerk_id),
     'favorites', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM favorites t WHERE t.user_clerk_id = u.clerk_id),
     'quiz_attempts', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.created_at), '[]') FROM quiz_attempts t WHERE t.user_clerk_id = u.clerk_id),

@@ -331,6 +331,49 @@ _LESSON_ITEM_LOCK = (
 _QUIZZES = _positions("quiz_positions", "quizzes", "lessons", "lesson_id", _LESSON_ITEM_LOCK)
 _MEDIA = _positions("media_positions", "media", "lessons", "lesson_id", _LESSON_ITEM_LOCK)
 
+# A set's learners: every (set, learner) pair a schedule names has its row (the row stays when the
+# schedule goes: the learner did use the set). The key is the set's id (36 characters), a space and
+# the learner's clerk_id.
+_SET_LEARNERS = DerivedValue(
+    name="set_learners",
+    stored_in="flashcard_set_learners",
+    kept_by="a trigger on user_flashcard_progress inserts the pair; the unique key makes it once",
+    drift_sql="""
+SELECT f.set_id || ' ' || p.user_clerk_id AS key, 'not a learner' AS stored,
+       'a learner (has started ' || count(*) || ' of its cards)' AS expected
+FROM user_flashcard_progress p {sample}
+JOIN flashcards f ON f.id = p.flashcard_id
+WHERE NOT EXISTS (SELECT FROM flashcard_set_learners l
+                  WHERE l.set_id = f.set_id AND l.user_clerk_id = p.user_clerk_id)
+GROUP BY f.set_id, p.user_clerk_id
+""",
+    # the pairs' trigger adds them to their sets' counts
+    repair_sql=(
+        "INSERT INTO flashcard_set_learners (set_id, user_clerk_id)"
+        " SELECT left(k.key, 36)::uuid, substr(k.key, 38) FROM unnest(%(keys)s::text[]) AS k (key)"
+        " ORDER BY 1, 2 ON CONFLICT (set_id, user_clerk_id) DO NOTHING",
+    ),
+)
+
+_SET_LEARNER_COUNTS = DerivedValue(
+    name="set_learner_counts",
+    stored_in="flashcard_sets.learners",
+    kept_by="deltas added by the flashcard_set_learners triggers: additions commute, none is lost",
+    drift_sql="""
+SELECT s.id::text AS key, s.learners::text AS stored, c.learners::text AS expected
+FROM flashcard_sets s {sample}
+CROSS JOIN LATERAL (SELECT count(*) AS learners FROM flashcard_set_learners l WHERE l.set_id = s.id) AS c
+WHERE s.learners <> c.learners
+""",
+    # locked, then counted in a later statement: a pair added meanwhile waits for the lock to add its delta
+    repair_sql=(
+        "SELECT FROM flashcard_sets WHERE id = ANY (%(keys)s::uuid[]) ORDER BY id FOR NO KEY UPDATE",
+        "UPDATE flashcard_sets s"
+        " SET learners = (SELECT count(*) FROM flashcard_set_learners l WHERE l.set_id = s.id)"
+        " WHERE s.id = ANY (%(keys)s::uuid[])",
+    ),
+)
+
 #: Every stored derived value, in the order the check runs them: awards before the points they add.
 DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _ENROLMENTS,
@@ -344,4 +387,6 @@ DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _CARDS,
     _QUIZZES,
     _MEDIA,
+    _SET_LEARNERS,
+    _SET_LEARNER_COUNTS,
 )

@@ -66,6 +66,9 @@ DISTRIBUTION: dict[str, Distribution] = {
         "user_clerk_id", "the learner's schedule; the card may be on another shard"
     ),
     "flashcard_reviews": _user("user_clerk_id", "the learner's review log, partitioned by month"),
+    "flashcard_set_learners": _user(
+        "user_clerk_id", "written with the learner's schedule; the set's count may be on another shard"
+    ),
     # --- a course and what hangs off it: one shard holds a course's tree and community
     "courses": _course("id", "the anchor every course-keyed table is co-located with"),
     "units": _course("course_id", "a course's units"),

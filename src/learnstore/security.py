@@ -271,6 +271,14 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "UPDATE": ("definer",),
         "DELETE": ("nobody",),  # goes with its post (ON DELETE CASCADE)
     },
+    # A set's learners (migration 0024): each learner reads their own pairs (the count is public on the
+    # set); only the trigger on user_flashcard_progress writes them, and they go with the set or user.
+    "flashcard_set_learners": {
+        "SELECT": ("own",),
+        "INSERT": ("definer",),
+        "UPDATE": ("nobody",),
+        "DELETE": ("nobody",),  # goes with its set or its learner (ON DELETE CASCADE)
+    },
 }
 
 #: The user column a table's "own" means (for courses: its author).
@@ -282,6 +290,7 @@ OWNERS: Final[dict[str, str]] = {
     "suggested_edits": "author_clerk_id",
     "site_roles": "user_clerk_id",
     "collaboration_requests": "requester_clerk_id",
+    "flashcard_set_learners": "user_clerk_id",
 }
 #: Tables whose rows belong to one course: "author", "editor", "reviewer" and "learner" are of it.
 COURSE_SCOPED: Final = frozenset({

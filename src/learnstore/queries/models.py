@@ -36,6 +36,7 @@ __all__ = [
     "Flashcard",
     "FlashcardReview",
     "FlashcardSet",
+    "FlashcardSetLearner",
     "FollowThreadRow",
     "ForumPost",
     "ForumPostLike",
@@ -117,6 +118,7 @@ __all__ = [
     "ScoreUserAchievementsRow",
     "SearchForumRow",
     "SearchOwnerFlashcardSetsRow",
+    "SearchPublicFlashcardSetsByLearnersRow",
     "SearchPublicFlashcardSetsRow",
     "SearchPublishedCoursesRow",
     "SearchUsersRow",
@@ -590,6 +592,8 @@ class FlashcardSet(BaseModel):
     """The language the set teaches; NULL when not said."""
     forked_from: UUID | None
     """The public set this one was forked from; NULL once that set is deleted."""
+    learners: int
+    """How many learners have started a card of the set (flashcard_set_learners)."""
 
 
 class Flashcard(BaseModel):
@@ -895,6 +899,18 @@ class NotificationMute(BaseModel):
     updated_at: datetime
 
 
+class FlashcardSetLearner(BaseModel):
+    """A learner who has started a card of a set, once per set: flashcard_sets.learners counts them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    set_id: UUID
+    user_clerk_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
 class GetOrCreateTagRow(BaseModel):
     """A row of GetOrCreateTag."""
 
@@ -1163,6 +1179,7 @@ class ImportFlashcardSetRow(BaseModel):
     updated_at: datetime
     language_id: UUID | None
     forked_from: UUID | None
+    learners: int
 
 
 class GetFlashcardSetRow(BaseModel):
@@ -1180,6 +1197,7 @@ class GetFlashcardSetRow(BaseModel):
     updated_at: datetime
     language_id: UUID | None
     forked_from: UUID | None
+    learners: int
     card_count: int
 
 
@@ -1198,6 +1216,7 @@ class ListUserFlashcardSetsRow(BaseModel):
     updated_at: datetime
     language_id: UUID | None
     forked_from: UUID | None
+    learners: int
     card_count: int
 
 
@@ -1216,6 +1235,7 @@ class ListCourseFlashcardSetsRow(BaseModel):
     updated_at: datetime
     language_id: UUID | None
     forked_from: UUID | None
+    learners: int
     card_count: int
 
 
@@ -2061,6 +2081,27 @@ class SearchPublicFlashcardSetsRow(BaseModel):
     forked_from: UUID | None
     created_at: datetime
     updated_at: datetime
+    learners: int
+    card_count: int
+    owner_name: str
+    owner_avatar_url: str | None
+
+
+class SearchPublicFlashcardSetsByLearnersRow(BaseModel):
+    """A row of SearchPublicFlashcardSetsByLearners."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    owner_clerk_id: str
+    course_id: UUID | None
+    language_id: UUID | None
+    title: str
+    description: str
+    forked_from: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    learners: int
     card_count: int
     owner_name: str
     owner_avatar_url: str | None

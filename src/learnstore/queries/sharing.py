@@ -85,6 +85,32 @@ class Querier:
             rows = cursor.fetchall()
         return to_models(models.SearchPublicFlashcardSetsRow, rows)
 
+    def search_public_flashcard_sets_by_learners(
+        self,
+        *,
+        text_query: str | None,
+        language_id: UUID | None,
+        course_id: UUID | None,
+        before_learners: int | None,
+        before_id: UUID | None,
+        page_size: int,
+    ) -> list[models.SearchPublicFlashcardSetsByLearnersRow]:
+        """SearchPublicFlashcardSets' page most used first: by learners (flashcard_sets.learners, the users
+        who have started a card of the set), then id. Keyset: the last row's learners and id as before_*
+        (NULL for the first page), so that flashcard_sets_public_learners_idx is read from there.
+        """
+        with self._sql.search_public_flashcard_sets_by_learners_cursor(
+            self._conn,
+            text_query=text_query,
+            language_id=language_id,
+            course_id=course_id,
+            before_learners=before_learners,
+            before_id=before_id,
+            page_size=page_size,
+        ) as cursor:
+            rows = cursor.fetchall()
+        return to_models(models.SearchPublicFlashcardSetsByLearnersRow, rows)
+
     def search_owner_flashcard_sets(
         self,
         *,
@@ -184,6 +210,32 @@ class AsyncQuerier:
         ) as cursor:
             rows = await cursor.fetchall()
         return to_models(models.SearchPublicFlashcardSetsRow, rows)
+
+    async def search_public_flashcard_sets_by_learners(
+        self,
+        *,
+        text_query: str | None,
+        language_id: UUID | None,
+        course_id: UUID | None,
+        before_learners: int | None,
+        before_id: UUID | None,
+        page_size: int,
+    ) -> list[models.SearchPublicFlashcardSetsByLearnersRow]:
+        """SearchPublicFlashcardSets' page most used first: by learners (flashcard_sets.learners, the users
+        who have started a card of the set), then id. Keyset: the last row's learners and id as before_*
+        (NULL for the first page), so that flashcard_sets_public_learners_idx is read from there.
+        """
+        async with self._sql.search_public_flashcard_sets_by_learners_cursor(
+            self._conn,
+            text_query=text_query,
+            language_id=language_id,
+            course_id=course_id,
+            before_learners=before_learners,
+            before_id=before_id,
+            page_size=page_size,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return to_models(models.SearchPublicFlashcardSetsByLearnersRow, rows)
 
     async def search_owner_flashcard_sets(
         self,

@@ -303,7 +303,7 @@ class Querier:
         return to_model(models.GrantSiteRoleRow, row)
 
     def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:193)."""
+        """RevokeSiteRole (users.sql:194)."""
         count: int = self._sql.revoke_site_role(self._conn, user_clerk_id=user_clerk_id, role=role)
         return count
 
@@ -624,7 +624,7 @@ class AsyncQuerier:
         return to_model(models.GrantSiteRoleRow, row)
 
     async def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:193)."""
+        """RevokeSiteRole (users.sql:194)."""
         count: int = await self._sql.revoke_site_role(
             self._conn,
             user_clerk_id=user_clerk_id,

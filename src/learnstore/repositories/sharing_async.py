@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from learnstore._validation import acting_user, check_id, keyset, validated
 from learnstore.database_async import AsyncDatabase
-from learnstore.errors import register_messages
+from learnstore.errors import InvalidValue, register_messages
 from learnstore.queries.models import (
     Course,
     FlashcardSet,
@@ -20,6 +20,9 @@ from learnstore.queries.sharing import AsyncQuerier
 from learnstore.types import ClerkId, Title
 
 __all__ = ["AsyncSharingRepository"]
+
+#: How `browse_sets` orders a page: newest first, or most used (most learners) first.
+SetOrder = Literal["newest", "most_used"]
 
 register_messages(
     {
@@ -42,7 +45,21 @@ class _Browse(BaseModel):
     text: Annotated[str, Field(max_length=200)] | None = None
     language_id: UUID | None = None
     course_id: UUID | None = None
+    order: SetOrder = "newest"
     limit: Annotated[StrictInt, Field(ge=1, le=100)] = 20
+
+
+def _learners_keyset(before: object) -> dict[str, Any]:
+    """The most-used keyset of a page's last row (`before`): its learners and id, or InvalidValue."""
+    if before is None:
+        return {"before_learners": None, "before_id": None}
+    learners, row_id = getattr(before, "learners", None), getattr(before, "id", None)
+    if type(learners) is not int or not isinstance(row_id, UUID):
+        raise InvalidValue(
+            f"before: must be the last row of a page (with learners and id), not {type(before).__name__}",
+            field="before",
+        )
+    return {"before_learners": learners, "before_id": row_id}
 
 
 def _text(text: str | None) -> str | None:
@@ -106,26 +123,46 @@ class AsyncSharingRepository:
         text: str | None = None,
         language_id: UUID | None = None,
         course_id: UUID | None = None,
+        order: SetOrder = "newest",
         before: SearchPublicFlashcardSetsRow | None = None,
         limit: int = 20,
     ) -> list[SearchPublicFlashcardSetsRow]:
-        """One page of public flashcard sets, newest first, matching every filter given: `text`
-        against title and description (web search syntax: words, "a phrase", -not), a language, a
-        course. Pass a page's last row as `before` for the next page. Each row carries the set's
-        card count and its owner's name and avatar. One statement."""
+        """One page of public flashcard sets matching every filter given: `text` against title and
+        description (web search syntax: words, "a phrase", -not), a language, a course. `order`
+        "newest" puts the newest first; "most_used" the sets with the most learners (users who have
+        started one of their cards) first, ties by id. Pass a page's last row as `before` for the
+        next page (in the same order). Each row carries the set's card count, its learners and its
+        owner's name and avatar. One statement."""
         query = validated(
             _Browse,
-            {"text": text, "language_id": language_id, "course_id": course_id, "limit": limit},
+            {
+                "text": text,
+                "language_id": language_id,
+                "course_id": course_id,
+                "order": order,
+                "limit": limit,
+            },
             "browse",
         )
         async with self._db.connection() as conn:
-            return await AsyncQuerier(conn).search_public_flashcard_sets(
+            querier = AsyncQuerier(conn)
+            if query.order == "newest":
+                return await querier.search_public_flashcard_sets(
+                    text_query=_text(query.text),
+                    language_id=query.language_id,
+                    course_id=query.course_id,
+                    **keyset(before, "created_at"),
+                    page_size=query.limit,
+                )
+            rows = await querier.search_public_flashcard_sets_by_learners(
                 text_query=_text(query.text),
                 language_id=query.language_id,
                 course_id=query.course_id,
-                **keyset(before, "created_at"),
+                **_learners_keyset(before),
                 page_size=query.limit,
             )
+        # The same columns under the other query's name: one row type whatever the order.
+        return [SearchPublicFlashcardSetsRow.model_construct(**dict(row)) for row in rows]
 
     async def owner_sets(
         self,

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS flashcard_sets_public_learners_idx;

@@ -92,6 +92,9 @@ BREAKS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
     ("card_positions", "UPDATE flashcards SET position = position + 1", lambda w: "1,2,3"),
     ("quiz_positions", "UPDATE quizzes SET position = position + 2", lambda w: "2,3,4"),
     ("media_positions", "UPDATE media SET position = position * 3", lambda w: "0,3"),
+    # the pairs' own trigger takes the deleted learner from the count: only the pair drifts
+    ("set_learners", "DELETE FROM flashcard_set_learners", lambda w: "not a learner"),
+    ("set_learner_counts", "UPDATE flashcard_sets SET learners = learners + 4", lambda w: "5"),
 ]
 
 

@@ -78,6 +78,8 @@ SHARED_TABLES: Final[dict[str, str]] = {
     "suggested_edits": "written by one user and reviewed by another (the reviewer writes the row)",
     "user_points": "written only by the award evaluation (SECURITY DEFINER); everyone reads it",
     "collaboration_requests": "asked and withdrawn by one user, decided by the course's author",
+    "flashcard_set_learners": "written only by the trigger on a learner's first card of a set; each"
+    " learner reads their own",
 }
 
 #: Site-wide roles (migration 0013): each user reads their own, an admin reads, grants and revokes all.

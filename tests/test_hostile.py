@@ -313,8 +313,11 @@ def count_rows(store: Store, watcher: psycopg.Connection[Any]) -> Callable[[], d
         "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p')"
         " AND NOT relispartition ORDER BY 1"
     )]  # fmt: skip
-    query = (
-        "SELECT json_build_object(" + ", ".join(f"'{t}', (SELECT count(*) FROM {t})" for t in tables) + ")"
+    # jsonb_build_object takes at most 100 arguments (50 tables): one object per 40, concatenated
+    chunks = [tables[i : i + 40] for i in range(0, len(tables), 40)]
+    query = "SELECT " + " || ".join(
+        "jsonb_build_object(" + ", ".join(f"'{t}', (SELECT count(*) FROM {t})" for t in chunk) + ")"
+        for chunk in chunks
     )
 
     def count() -> dict[str, int]:

@@ -1,12 +1,14 @@
-"""Browsing public flashcard sets, registered with bench.registry: newest first and a text search, a
-page of 20 with card counts and owners, for learnstore, raw psycopg (the same SQL, from
+"""Browsing public flashcard sets, registered with bench.registry: newest first, most used first and a
+text search, a page of 20 with card counts and owners, for learnstore, raw psycopg (the same SQL, from
 sql/queries/sharing.sql) and the SQLAlchemy ORM.
 
-    python -m bench.run --scale small --only browse_sets --only search_sets --import-reps 0
+    python -m bench.run --scale small --only browse_sets --only browse_sets_most_used --only search_sets \
+        --import-reps 0
 
 The sets are made when an operation is built, once per database: 5,000 sets (two in three public)
 of ten cards each, owned by the dataset's first 500 users, one in fifty titled "... travel ...".
-The ORM reads the page with its owners joined, then the card counts in one grouped query.
+Each set has 0 to 15 learners (flashcard_set_learners, counted by its triggers). The ORM reads the
+page with its owners joined, then the card counts in one grouped query.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class _Set(_Base):
     forked_from: Mapped[UUID | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    learners: Mapped[int]
 
 
 class _Card(_Base):
@@ -68,18 +71,35 @@ def _ensure_sets(p: Peers) -> None:
         " WHERE s.title LIKE 'Bench set %%'",
         [CARDS - 1],
     )
+    _ensure_learners(p)
     # What autovacuum would have done by the time anyone browses: statistics, and the visibility map
     # that lets a set's cards be counted from the index alone.
     p.setup.execute("VACUUM ANALYZE flashcard_sets")
     p.setup.execute("VACUUM ANALYZE flashcards")
 
 
-def orm_browse(session: Session, text: str | None) -> list[tuple[Any, ...]]:
+def _ensure_learners(p: Peers) -> None:
+    """0 to 15 learners per bench set, as pairs: their triggers count them into flashcard_sets.learners."""
+    row = p.setup.execute(
+        "SELECT EXISTS (SELECT FROM flashcard_set_learners l JOIN flashcard_sets s ON s.id = l.set_id"
+        " WHERE s.title LIKE 'Bench set %%')"
+    ).fetchone()
+    if row is not None and row[0]:
+        return
+    p.setup.execute(
+        "WITH learners AS (SELECT clerk_id, row_number() OVER (ORDER BY clerk_id) AS n FROM users LIMIT 15)"
+        " INSERT INTO flashcard_set_learners (set_id, user_clerk_id)"
+        " SELECT s.id, l.clerk_id FROM flashcard_sets s JOIN learners l ON l.n <= (hashtext(s.id::text) & 15)"
+        " WHERE s.title LIKE 'Bench set %%' ON CONFLICT DO NOTHING"
+    )
+
+
+def orm_browse(session: Session, text: str | None, most_used: bool = False) -> list[tuple[Any, ...]]:
     query = (
         select(_Set, orm.User.first_name, orm.User.last_name, orm.User.avatar_url)
         .join(orm.User, orm.User.clerk_id == _Set.owner_clerk_id)
         .where(_Set.is_public)
-        .order_by(desc(_Set.created_at), desc(_Set.id))
+        .order_by(desc(_Set.learners) if most_used else desc(_Set.created_at), desc(_Set.id))
         .limit(PAGE)
     )
     if text is not None:
@@ -117,6 +137,21 @@ def browse_sets(p: Peers) -> Impls:
         **p.learnstore(lambda s, r: s.sharing.browse_sets(limit=PAGE)),
         **p.raw(lambda raw, r: raw.all("search_public_flashcard_sets", params)),
         "orm": lambda r: p.orm(orm_browse, None),
+    }
+
+
+@operation(
+    "browse_sets_most_used", "public flashcard sets, most used first (page of 20)", kind="list", rows="20"
+)
+def browse_sets_most_used(p: Peers) -> Impls:
+    _ensure_sets(p)
+    _ensure_learners(p)
+    params = {**_params(None), "before_learners": None}
+    del params["before_created_at"]
+    return {
+        **p.learnstore(lambda s, r: s.sharing.browse_sets(order="most_used", limit=PAGE)),
+        **p.raw(lambda raw, r: raw.all("search_public_flashcard_sets_by_learners", params)),
+        "orm": lambda r: p.orm(orm_browse, None, True),
     }
 
 

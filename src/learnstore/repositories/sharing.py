@@ -161,7 +161,7 @@ class SharingRepository:
                 page_size=query.limit,
             )
         # The same columns under the other query's name: one row type whatever the order.
-        return [SearchPublicFlashcardSetsRow.model_construct(**dict(row)) for row in rows]
+        return [SearchPublicFlashcardSetsRow.model_construct(**row.__dict__) for row in rows]
 
     def owner_sets(
         self,

@@ -162,7 +162,7 @@ class AsyncSharingRepository:
                 page_size=query.limit,
             )
         # The same columns under the other query's name: one row type whatever the order.
-        return [SearchPublicFlashcardSetsRow.model_construct(**dict(row)) for row in rows]
+        return [SearchPublicFlashcardSetsRow.model_construct(**row.__dict__) for row in rows]
 
     async def owner_sets(
         self,

@@ -22,6 +22,7 @@ import psycopg
 import pytest
 
 from bench import db
+from bench.forum_pages_ops import SEARCH_QUERY, ForumData
 from bench.ops import Fixture
 from bench.peers.raw import search_params, sql
 
@@ -285,3 +286,80 @@ def test_recording_a_lesson_reads_one_enrolment(dsn: str, fixture: Fixture) -> N
         end = conn.execute(read).fetchone()
     assert enrolled and enrolled[0] > 1000 and start and end
     assert end[0] - start[0] <= 5, f"set_lesson_status read {end[0] - start[0]} enrolments of {enrolled[0]}"
+
+
+# The forum pages (bench/forum_pages_ops.py): the dataset generator writes no forum, so the bench
+# forum is added (once) before they are checked; their parameters name its landmarks.
+FORUM_QUERIES: list[tuple[str, str, Callable[[ForumData, Fixture], dict[str, Any]]]] = [
+    (
+        "the forum feed with its total",
+        "list_forum_feed",
+        lambda f, fx: {"before_created_at": None, "before_id": None, "page_size": 20},
+    ),
+    (
+        "the forum feed, a later page",
+        "list_forum_feed",
+        lambda f, fx: {"before_created_at": "2025-05-01T00:00:00Z", "before_id": f.post_id, "page_size": 20},
+    ),
+    (
+        "a course's forum feed with its total",
+        "list_course_forum_feed",
+        lambda f, fx: {
+            "course_id": f.course_id,
+            "before_pinned": None,
+            "before_created_at": None,
+            "before_id": None,
+            "page_size": 20,
+        },
+    ),
+    *(
+        (
+            f"forum search{label}",
+            "search_forum",
+            lambda f, fx, course=course: {
+                "query": SEARCH_QUERY,
+                "course_id": f.course_id if course else None,
+                "page_size": 20,
+                "skip": 0,
+            },
+        )
+        for label, course in (("", False), (", in a course", True))
+    ),
+    (
+        "the interest feed",
+        "list_interest_feed",
+        lambda f, fx: {
+            "viewer_clerk_id": fx.learner,
+            "before_created_at": None,
+            "before_id": None,
+            "page_size": 20,
+        },
+    ),
+    ("a post's views", "get_post_views", lambda f, fx: {"post_id": f.post_id}),
+    ("a user's forum activity", "get_forum_activity_summary", lambda f, fx: {"clerk_id": f.author}),
+]
+
+
+@pytest.fixture(scope="module")
+def forum(dsn: str) -> ForumData:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return ForumData.ensure(conn)
+
+
+@pytest.mark.parametrize("mode", ["custom", "generic"])
+@pytest.mark.parametrize(("operation", "query", "params"), FORUM_QUERIES, ids=[q[0] for q in FORUM_QUERIES])
+def test_no_forum_page_scans_a_large_table_sequentially(
+    dsn: str,
+    fixture: Fixture,
+    forum: ForumData,
+    large_tables: set[str],
+    operation: str,
+    query: str,
+    params: Callable[[ForumData, Fixture], dict[str, Any]],
+    mode: str,
+) -> None:
+    assert {"forum_posts", "forum_replies"} <= large_tables, "the bench forum is not large"
+    found = plans(dsn, sql(query), params(forum, fixture), mode)
+    assert found, f"auto_explain logged no plan for {query}"
+    scans = [(table, plan) for plan in found for table in _SEQ_SCAN.findall(plan) if table in large_tables]
+    assert not scans, f"{operation} ({query}, {mode} plan) scans {scans[0][0]} sequentially:\n{scans[0][1]}"

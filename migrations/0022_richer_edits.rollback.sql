@@ -1,6 +1,6 @@
 -- Undoes 0022_richer_edits: edits of the new kinds (and withdrawn ones) are deleted, as the columns
 -- and statuses that describe them go.
-DROP POLICY suggested_edits_own_withdraw ON suggested_edits;
+DROP POLICY suggested_edits_own_withdraw_update ON suggested_edits;
 REVOKE INSERT (kind, unit_id, quiz_id, base_lesson_ids) ON suggested_edits FROM learnstore_app;
 DROP TRIGGER suggested_edits_notify_proposer ON suggested_edits;
 DROP FUNCTION suggested_edits_notify_proposer();

@@ -154,6 +154,6 @@ CREATE TRIGGER suggested_edits_notify_proposer AFTER UPDATE OF status ON suggest
 -- The proposer withdraws their own pending edit; nothing else of it changes (column grants), and it
 -- is never reviewed after (suggested_edits_withdrawn_unreviewed).
 GRANT INSERT (kind, unit_id, quiz_id, base_lesson_ids) ON suggested_edits TO learnstore_app;
-CREATE POLICY suggested_edits_own_withdraw ON suggested_edits FOR UPDATE
+CREATE POLICY suggested_edits_own_withdraw_update ON suggested_edits FOR UPDATE
     USING (author_clerk_id = (select learnstore_actor()) AND status = 'pending')
     WITH CHECK (author_clerk_id = (select learnstore_actor()) AND status = 'withdrawn');

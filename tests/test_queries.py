@@ -49,7 +49,7 @@ def test_query_names_are_unique_and_verb_first() -> None:
         "Copy", "Refresh", "Summarize", "Touch", "Reorder", "Ensure", "Grant", "Revoke",
         "Like", "Unlike", "Invite", "Respond", "Propose", "Approve", "Reject", "Upvote", "Authorize",
         "Request", "Decide", "Withdraw", "Answer", "Edit",
-        "Dismiss", "Follow", "Unfollow", "Mute", "Unmute", "Is",
+        "Dismiss", "Follow", "Unfollow", "Mute", "Unmute", "Is", "Clone", "Fork",
         "Revert", "Erase",
     }  # fmt: skip
     for name in names:

@@ -109,7 +109,7 @@ def start(timeout: float = 120.0) -> str:
     _run("pg_ctlcluster", *CTL, "start")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if running() and _slot_active() == "t":
+        if running() and _slot_active():
             return DSN
         time.sleep(0.2)
     raise SystemExit(f"standby: not streaming after {timeout:.0f}s")

@@ -375,17 +375,24 @@ def _same_state(r: dict[str, Any]) -> str:
 
 
 def render_imports(imports: list[dict[str, Any]]) -> list[str]:
+    # The same-end-state column only when a run measured it: older runs' tables stay as they were.
+    same = any("same_state_ratio" in r for r in imports)
+    same_head = (
+        " learnstore / raw COPY + the same recompute of derived columns (the same end state) |"
+        if same
+        else ""
+    )
     out = [
-        "| import | rows | learnstore rows/s | raw COPY rows/s | **learnstore / raw** | learnstore / raw"
-        " COPY + the same recompute of derived columns (the same end state) | COPY share of"
-        " learnstore's time | other statements' share (locks, derived columns) | checking and building"
-        " rows | learnstore's COPY alone / raw COPY (time) | bar | met? | measured at |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+        f"| import | rows | learnstore rows/s | raw COPY rows/s | **learnstore / raw** |{same_head} COPY"
+        " share of learnstore's time | other statements' share (locks, derived columns) | checking and"
+        " building rows | learnstore's COPY alone / raw COPY (time) | bar | met? | measured at |",
+        "|---|---:|---:|---:|---:|" + ("---:|" if same else "") + "---:|---:|---:|---:|---|---|---|",
     ]
     for r in imports:
+        same_cell = f" {_same_state(r)} |" if same else ""
         out.append(
             f"| {r['name']} | {r['rows']:,} | {r['learnstore_rows_per_s']:,.0f} | {r['raw_rows_per_s']:,.0f}"
-            f" | **{r['ratio']:.2f}x** | {_same_state(r)} | {r['learnstore_copy_share']:.0%}"
+            f" | **{r['ratio']:.2f}x** |{same_cell} {r['learnstore_copy_share']:.0%}"
             f" | {_share(r, 'statement')} | {_share(r, 'rest')} | {_fmt(r.get('copy_over_raw'), '.2f', 'x')}"
             f" | ≥ 0.90x | {'met' if r['ratio'] >= 0.9 else 'missed'} | {r.get('measured_at', '')} |"
         )

@@ -65,6 +65,29 @@ def test_generated_code_is_current(tool: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_a_declared_row_model_must_have_the_query_s_columns(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from tools.generate import Field, Model, _check_declared
+
+    newest = Model("ListNewestRow", "", (Field("id", "UUID", ""), Field("learners", "int", "")))
+    source = tmp_path / "q.sql"
+    query = QueryDef(
+        "ListMostUsed", "list_most_used", "many", (), "", "", source, 3, "", returns="ListNewestRow"
+    )
+    same = (Field("id", "UUID", ""), Field("learners", "int", ""))
+    _check_declared([(query, same)], [newest])  # the same names and types: accepted
+
+    for columns in (
+        (Field("id", "UUID", ""), Field("learners", "int | None", "")),  # a type differs
+        (Field("learners", "int", ""), Field("id", "UUID", "")),  # the order differs
+        same[:1],  # a column fewer
+    ):
+        with pytest.raises(SystemExit, match=r"q\.sql:3: ListMostUsed returns ListNewestRow, whose fields"):
+            _check_declared([(query, columns)], [newest])
+    with pytest.raises(SystemExit, match="returns ListNewestRow, which is not a generated model"):
+        _check_declared([(query, same)], [])
+
+
 CONSUMER = """
 from typing import Any
 import psycopg

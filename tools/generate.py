@@ -2,7 +2,9 @@
 
 sqlc checks every query against the schema and reports each one's parameters and result columns
 with types and nullability; this turns that report into pydantic models (one per table, a
-`<Query>Row` where a result is not a table) and a `Querier` / `AsyncQuerier` per query file.
+`<Query>Row` where a result is not a table) and a `Querier` / `AsyncQuerier` per query file. A
+query whose header is followed by `-- returns: Model` returns that model (another query's row, or a
+table's) instead of a row type of its own, when its columns are that model's fields.
 """
 
 from __future__ import annotations
@@ -132,6 +134,7 @@ def build_methods(
 ) -> dict[str, list[Method]]:
     by_name = {q["name"]: q for q in catalog["queries"]}
     per_file: dict[str, list[Method]] = {}
+    declared: list[tuple[QueryDef, tuple[Field, ...]]] = []
     for query in defs:
         compiled = by_name[query.name]
         param_columns = {p["column"]["name"]: p["column"] for p in compiled["params"]}
@@ -153,6 +156,10 @@ def build_methods(
             if len(columns) == 1:
                 scalar = True
                 item = py_type(columns[0])
+            elif query.returns is not None:
+                model = query.returns  # checked against its fields once every model is known
+                declared.append((query, tuple(Field(c["name"], py_type(c), "") for c in columns)))
+                item = f"models.{model}"
             else:
                 table = _whole_table(columns, tables)
                 if table is None:
@@ -170,7 +177,26 @@ def build_methods(
         per_file.setdefault(query.source.stem, []).append(
             Method(query, tuple(params), jsonb, result, model, scalar)
         )
+    _check_declared(declared, [*tables.values(), *rows.values()])
     return per_file
+
+
+def _check_declared(declared: list[tuple[QueryDef, tuple[Field, ...]]], models: list[Model]) -> None:
+    """Each `-- returns: Model` names a model whose fields are the query's columns (names and
+    Python types, in order): its rows are built without validation (to_models), so a model that
+    only looks alike would hold values of the wrong type."""
+    by_name = {model.name: model for model in models}
+    for query, columns in declared:
+        where = f"{query.source.name}:{query.line}: {query.name}"
+        target = by_name.get(query.returns or "")
+        if target is None:
+            raise SystemExit(f"{where} returns {query.returns}, which is not a generated model")
+        wanted = [(f.name, f.type) for f in target.fields]
+        got = [(c.name, c.type) for c in columns]
+        if got != wanted:
+            raise SystemExit(
+                f"{where} returns {query.returns}, whose fields {wanted} are not its columns {got}"
+            )
 
 
 def _whole_table(columns: list[dict[str, Any]], tables: dict[str, Model]) -> Model | None:

@@ -118,7 +118,6 @@ __all__ = [
     "ScoreUserAchievementsRow",
     "SearchForumRow",
     "SearchOwnerFlashcardSetsRow",
-    "SearchPublicFlashcardSetsByLearnersRow",
     "SearchPublicFlashcardSetsRow",
     "SearchPublishedCoursesRow",
     "SearchUsersRow",
@@ -2069,26 +2068,6 @@ class ListCourseFeedbackRow(BaseModel):
 
 class SearchPublicFlashcardSetsRow(BaseModel):
     """A row of SearchPublicFlashcardSets."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    owner_clerk_id: str
-    course_id: UUID | None
-    language_id: UUID | None
-    title: str
-    description: str
-    forked_from: UUID | None
-    created_at: datetime
-    updated_at: datetime
-    learners: int
-    card_count: int
-    owner_name: str
-    owner_avatar_url: str | None
-
-
-class SearchPublicFlashcardSetsByLearnersRow(BaseModel):
-    """A row of SearchPublicFlashcardSetsByLearners."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -1,3 +1,5 @@
+ALTER TABLE forum_replies RESET (parallel_workers);
+ALTER TABLE forum_posts RESET (parallel_workers);
 DROP TRIGGER forum_posts_count_inserted ON forum_posts;
 DROP TRIGGER forum_posts_count_updated ON forum_posts;
 DROP TRIGGER forum_posts_count_deleted ON forum_posts;

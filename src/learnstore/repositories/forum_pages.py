@@ -32,8 +32,8 @@ register_messages(
         "forum_post_view_counts_views_non_negative": "views: must not be negative",
         "forum_course_post_counts_course_id_key": "course_id: one post counter per course",
         "forum_course_post_counts_course_id_fkey": "course_id: no course with this id",
-        "forum_course_post_counts_visible_non_negative": "visible_posts: must not be negative",
-        "forum_course_post_counts_hidden_non_negative": "hidden_posts: must not be negative",
+        "forum_course_post_counts_visible_posts_non_negative": "visible_posts: must not be negative",
+        "forum_course_post_counts_hidden_posts_non_negative": "hidden_posts: must not be negative",
     }
 )
 

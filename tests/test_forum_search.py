@@ -14,7 +14,7 @@ import pytest
 from test_races import WRITERS, race_threads, scalar, sql
 
 import learnstore
-from learnstore import AsyncStore, Store
+from learnstore import AsyncStore, Store, migrate
 from learnstore.errors import InvalidValue
 from learnstore.repositories.forum_pages import SEARCH_CAP
 
@@ -292,3 +292,42 @@ async def test_the_async_store_reports_the_cap(adb_conn: AConn) -> None:
     page = await store.forum_pages.search("hello")
     assert (page.total, page.total_capped, len(page.hits)) == (1, False, 1)
     assert (await store.forum_pages.search("hello", course_id=row[0])).hits == page.hits
+
+
+def test_migration_0025_fills_the_documents_and_counts_of_the_forum_already_there(fresh_db: str) -> None:
+    # Back to before 0025, a forum written then, and 0025 again: its backfill (batches committed one
+    # by one) and its first counts, with no post's updated_at moved.
+    migrate.rollback(fresh_db, to="0024_set_usage_indexes")
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        setup_people(conn)
+        grammar, draft = course(conn, "Grammar"), course(conn, "Draft", "draft")
+        conn.execute(
+            "INSERT INTO forum_posts"
+            " (course_id, author_clerk_id, title, body, hidden_at, deleted_at, updated_at)"
+            " SELECT CASE WHEN g %% 4 = 0 THEN %s ELSE %s END, 'bo', 'Old ' || g, 'word' || g,"
+            "        CASE WHEN g %% 5 = 0 THEN now() END, CASE WHEN g %% 7 = 0 THEN now() END, '2020-01-01'"
+            " FROM generate_series(1, 12000) g",
+            [draft, grammar],
+        )
+        conn.execute(
+            "INSERT INTO forum_replies (post_id, author_clerk_id, body, updated_at)"
+            " SELECT id, 'cy', 'reply to ' || title, '2020-01-01' FROM forum_posts"
+        )
+    migrate.upgrade(fresh_db)
+    with psycopg.connect(fresh_db) as conn:
+        assert scalar_of(conn, "SELECT count(*) FROM forum_posts WHERE search_document IS NULL") == 0
+        assert scalar_of(conn, "SELECT count(*) FROM forum_replies WHERE search_document IS NULL") == 0
+        assert scalar_of(conn, "SELECT count(*) FROM forum_posts WHERE updated_at <> '2020-01-01'") == 0
+        assert scalar_of(conn, "SELECT count(*) FROM forum_replies WHERE updated_at <> '2020-01-01'") == 0
+        assert visible_total(conn, None) == scalar_of(
+            conn,
+            "SELECT count(*) FROM forum_posts p JOIN courses c ON c.id = p.course_id"
+            " WHERE c.status = 'published' AND p.deleted_at IS NULL AND p.hidden_at IS NULL",
+        )
+    with learnstore.connect(fresh_db, max_size=1) as store, psycopg.connect(fresh_db) as conn:
+        assert store.check().drift == 0
+        assert store.forum_pages.feed().total == visible_total(conn, None)
+        assert store.as_user("mo").forum_pages.course_feed(grammar).total == visible_total(
+            conn, "mo", grammar
+        )
+        assert [h.post_title for h in store.forum_pages.search("word11999").hits] == ["Old 11999"]

@@ -107,6 +107,24 @@ class Model:
     fields: tuple[Field, ...]
 
 
+#: column types no model carries: a stored search document is the database's (its GIN index reads
+#: it), not the application's; a `SELECT *` or `RETURNING *` row brings it last, and the runtime cuts
+#: a row's trailing columns to the model's fields (queries._runtime.to_model)
+_DATABASE_ONLY = frozenset({"tsvector"})
+
+
+def _database_only(column: dict[str, Any]) -> bool:
+    return bool(column["type"]["name"].removeprefix("pg_catalog.") in _DATABASE_ONLY)
+
+
+def _model_columns(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The columns a model has: all but the database-only ones, which must come last."""
+    kept = [c for c in columns if not _database_only(c)]
+    if any(_database_only(c) for c in columns[: len(kept)]):
+        raise SystemExit(f"a {'/'.join(sorted(_DATABASE_ONLY))} column must come after every other one")
+    return kept
+
+
 def table_models(catalog: dict[str, Any]) -> dict[str, Model]:
     models: dict[str, Model] = {}
     for schema in catalog["catalog"]["schemas"]:
@@ -114,7 +132,8 @@ def table_models(catalog: dict[str, Any]) -> dict[str, Model]:
             continue
         for table in schema["tables"]:
             name = table["rel"]["name"]
-            fields = tuple(Field(c["name"], py_type(c), c["comment"]) for c in table["columns"])
+            columns = _model_columns(table["columns"])
+            fields = tuple(Field(c["name"], py_type(c), c["comment"]) for c in columns)
             models[name] = Model(model_name(name), table.get("comment") or "", fields)
     return models
 
@@ -145,7 +164,7 @@ def build_methods(
         jsonb = frozenset(
             name for name in query.params if param_columns[name]["type"]["name"] in ("jsonb", "json")
         )
-        columns = compiled["columns"]
+        columns = _model_columns(compiled["columns"])
         model: str | None = None
         scalar = False
         if query.command in ("exec",):

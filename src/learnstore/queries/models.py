@@ -38,6 +38,7 @@ __all__ = [
     "FlashcardSet",
     "FlashcardSetLearner",
     "FollowThreadRow",
+    "ForumCoursePostCount",
     "ForumPost",
     "ForumPostLike",
     "ForumPostViewCount",
@@ -116,6 +117,7 @@ __all__ = [
     "ReviewReply",
     "ScoreAchievementForAllUsersRow",
     "ScoreUserAchievementsRow",
+    "SearchCourseForumRow",
     "SearchForumRow",
     "SearchOwnerFlashcardSetsRow",
     "SearchPublicFlashcardSetsRow",
@@ -910,6 +912,21 @@ class FlashcardSetLearner(BaseModel):
     updated_at: datetime
 
 
+class ForumCoursePostCount(BaseModel):
+    """A course's live forum posts, visible and hidden: what the feeds' totals sum."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    visible_posts: int
+    """Live posts no moderator has hidden."""
+    hidden_posts: int
+    """Live posts a moderator has hidden (seen by their authors and moderators)."""
+    created_at: datetime
+    updated_at: datetime
+
+
 class GetOrCreateTagRow(BaseModel):
     """A row of GetOrCreateTag."""
 
@@ -1560,6 +1577,26 @@ class SearchForumRow(BaseModel):
     rank: float
     created_at: datetime
     total: int
+    total_capped: bool
+
+
+class SearchCourseForumRow(BaseModel):
+    """A row of SearchCourseForum."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    id: UUID
+    post_id: UUID
+    course_id: UUID
+    author_clerk_id: str | None
+    author_name: str
+    post_title: str
+    snippet: str
+    rank: float
+    created_at: datetime
+    total: int
+    total_capped: bool
 
 
 class ListInterestFeedRow(BaseModel):

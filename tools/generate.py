@@ -4,7 +4,8 @@ sqlc checks every query against the schema and reports each one's parameters and
 with types and nullability; this turns that report into pydantic models (one per table, a
 `<Query>Row` where a result is not a table) and a `Querier` / `AsyncQuerier` per query file. A
 query whose header is followed by `-- returns: Model` returns that model (another query's row, or a
-table's) instead of a row type of its own, when its columns are that model's fields.
+table's) instead of a row type of its own, when its columns are that model's fields; one followed
+by `-- into: caller` also takes `into=`, the caller's model class, and builds its rows into that.
 """
 
 from __future__ import annotations
@@ -173,6 +174,9 @@ def build_methods(
             result = "int"
         else:
             if len(columns) == 1:
+                if query.into:
+                    where = f"{query.source.name}:{query.line}: {query.name}"
+                    raise SystemExit(f"{where} returns one column, its values: '-- into: caller' needs a row")
                 scalar = True
                 item = py_type(columns[0])
             elif query.returns is not None:
@@ -263,6 +267,7 @@ _IMPORTS = {
     "Decimal": "from decimal import Decimal",
     "Any": "from typing import Any",
     "cast": "from typing import cast",
+    "overload": "from typing import overload",
     "UUID": "from uuid import UUID",
     "AsyncConnection": "from psycopg import AsyncConnection",
     "Connection": "from psycopg import Connection",
@@ -273,6 +278,7 @@ _IMPORTS = {
     "models": "from learnstore.queries import models",
     "async_queries": "from learnstore.queries._runtime import async_queries",
     "sync_queries": "from learnstore.queries._runtime import sync_queries",
+    "Into": "from learnstore.queries._runtime import Into",
     "to_model": "from learnstore.queries._runtime import to_model",
     "to_models": "from learnstore.queries._runtime import to_models",
 }
@@ -320,8 +326,6 @@ def _render_method(method: Method, flavour: str) -> list[str]:
     q = method.query
     a = "async " if flavour == "async" else ""
     aw = "await " if flavour == "async" else ""
-    sig = ", ".join(f"{ident(p.name)}: {p.type}" for p in method.params)
-    sig = f"self, *, {sig}" if sig else "self"
     args = ", ".join(
         f"{p.name}=Jsonb({ident(p.name)})" if p.name in method.jsonb_params else f"{p.name}={ident(p.name)}"
         for p in method.params
@@ -333,11 +337,20 @@ def _render_method(method: Method, flavour: str) -> list[str]:
             + "".join(f"            {arg},\n" for arg in args.split(", "))
             + "        )"
         )
-    head = f"    {a}def {q.method}({sig}) -> {method.result}:"
-    if len(head) > 110:
-        params = "".join(f"        {ident(p.name)}: {p.type},\n" for p in method.params)
-        head = f"    {a}def {q.method}(\n        self,\n        *,\n{params}    ) -> {method.result}:"
-    lines = ["", head]
+    params = [(ident(p.name), p.type) for p in method.params]
+    lines = [""]
+    if q.into:
+        # typed twice: without `into`, the query's own row model; with it, the caller's
+        many = q.command == "many"
+        lines.append("    @overload")
+        lines.append(_head(a, q.method, params, method.result, " ..."))
+        lines.append("    @overload")
+        into = [*params, ("into", "type[Into]")]
+        lines.append(_head(a, q.method, into, "list[Into]" if many else "Into | None", " ..."))
+        params = [*params, ("into", f"type[Any] = models.{method.model}")]
+        lines.append(_head(a, q.method, params, "list[Any]" if many else "Any", ""))
+    else:
+        lines.append(_head(a, q.method, params, method.result, ""))
     doc = q.doc.strip() or f"{q.name} ({q.source.name}:{q.line})."
     if doc.startswith('"'):
         doc = " " + doc  # a docstring cannot open with four quotes; ruff format writes it so
@@ -358,7 +371,7 @@ def _render_method(method: Method, flavour: str) -> list[str]:
         if method.scalar:
             lines.append(f'        return cast("{method.result}", None if row is None else row[0])')
         else:
-            lines.append(f"        return to_model(models.{method.model}, row)")
+            lines.append(f"        return {_build('to_model', 'row', method)}")
     else:
         # aiosql's <query>_cursor and one fetchall(): its plain select yields row by row (a Python
         # generator over the cursor), which cost a microsecond or two per row of a list (bench/).
@@ -373,8 +386,26 @@ def _render_method(method: Method, flavour: str) -> list[str]:
         if method.scalar:
             lines.append("        return [row[0] for row in rows]")
         else:
-            lines.append(f"        return to_models(models.{method.model}, rows)")
+            lines.append(f"        return {_build('to_models', 'rows', method)}")
     return lines
+
+
+def _build(function: str, rows: str, method: Method) -> str:
+    """The call that makes the models: of the query's row model, or of the caller's (`into`), which
+    to_models checks against the query's."""
+    if method.query.into:
+        return f"{function}(into, {rows}, like=models.{method.model})"
+    return f"{function}(models.{method.model}, {rows})"
+
+
+def _head(a: str, name: str, params: list[tuple[str, str]], result: str, body: str) -> str:
+    """A method's `def` line, keyword-only parameters, one a line when it would pass 110 columns."""
+    sig = ", ".join(f"{p}: {t}" for p, t in params)
+    head = f"    {a}def {name}({f'self, *, {sig}' if sig else 'self'}) -> {result}:{body}"
+    if len(head) > 110:
+        lines = "".join(f"        {p}: {t},\n" for p, t in params)
+        head = f"    {a}def {name}(\n        self,\n        *,\n{lines}    ) -> {result}:{body}"
+    return head
 
 
 def generate() -> dict[Path, str]:

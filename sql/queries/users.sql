@@ -181,6 +181,7 @@ FROM users u WHERE u.clerk_id = sqlc.arg(clerk_id);
 
 -- name: GrantSiteRole :one
 -- Grants a site-wide role; idempotent: a role already held is returned as it was granted.
+-- returns: SiteRole
 WITH granted AS (
     INSERT INTO site_roles (user_clerk_id, role, granted_by)
     VALUES (sqlc.arg(user_clerk_id), sqlc.arg(role), sqlc.narg(granted_by))

@@ -294,7 +294,7 @@ class Querier:
         user_clerk_id: str,
         role: str,
         granted_by: str | None,
-    ) -> models.GrantSiteRoleRow | None:
+    ) -> models.SiteRole | None:
         """Grants a site-wide role; idempotent: a role already held is returned as it was granted."""
         row = self._sql.grant_site_role(
             self._conn,
@@ -302,10 +302,10 @@ class Querier:
             role=role,
             granted_by=granted_by,
         )
-        return to_model(models.GrantSiteRoleRow, row)
+        return to_model(models.SiteRole, row)
 
     def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:195)."""
+        """RevokeSiteRole (users.sql:196)."""
         count: int = self._sql.revoke_site_role(self._conn, user_clerk_id=user_clerk_id, role=role)
         return count
 
@@ -617,7 +617,7 @@ class AsyncQuerier:
         user_clerk_id: str,
         role: str,
         granted_by: str | None,
-    ) -> models.GrantSiteRoleRow | None:
+    ) -> models.SiteRole | None:
         """Grants a site-wide role; idempotent: a role already held is returned as it was granted."""
         row = await self._sql.grant_site_role(
             self._conn,
@@ -625,10 +625,10 @@ class AsyncQuerier:
             role=role,
             granted_by=granted_by,
         )
-        return to_model(models.GrantSiteRoleRow, row)
+        return to_model(models.SiteRole, row)
 
     async def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:195)."""
+        """RevokeSiteRole (users.sql:196)."""
         count: int = await self._sql.revoke_site_role(
             self._conn,
             user_clerk_id=user_clerk_id,

@@ -122,15 +122,20 @@ WHERE f.id = sqlc.arg(flashcard_id) AND (s.is_public OR s.owner_clerk_id = sqlc.
 -- Writes the schedule computed from the state read at repetitions_before, and logs the review, in
 -- one statement; no row when another review changed the card since (the caller reads again).
 -- ON CONFLICT DO UPDATE checks its WHERE on the latest row version, after waiting for its lock:
--- of two reviews computed from one state, the second updates nothing and logs nothing.
+-- of two reviews computed from one state, the second updates nothing and logs nothing. A learner's
+-- first review of a set takes the set's row before the card's (flashcard_review_lock_set), in the
+-- order adding, moving and deleting cards take them.
 -- returns: UserFlashcardProgress
-WITH saved AS (
+WITH set_first AS (
+    SELECT flashcard_review_lock_set(sqlc.arg(flashcard_id), sqlc.arg(user_clerk_id)) AS locked
+), saved AS (
     INSERT INTO user_flashcard_progress AS p (
         user_clerk_id, flashcard_id, repetitions, interval_days, mastery, next_review_at,
         last_reviewed_at, state, step, stability, difficulty)
-    VALUES (sqlc.arg(user_clerk_id), sqlc.arg(flashcard_id), sqlc.arg(repetitions_before)::integer + 1,
-            sqlc.arg(interval_days), sqlc.arg(mastery), sqlc.arg(due_after), sqlc.arg(reviewed_at),
-            sqlc.arg(state_after), sqlc.narg(step_after), sqlc.arg(stability_after), sqlc.arg(difficulty_after))
+    SELECT sqlc.arg(user_clerk_id), sqlc.arg(flashcard_id), sqlc.arg(repetitions_before)::integer + 1,
+           sqlc.arg(interval_days), sqlc.arg(mastery), sqlc.arg(due_after), sqlc.arg(reviewed_at),
+           sqlc.arg(state_after), sqlc.narg(step_after), sqlc.arg(stability_after), sqlc.arg(difficulty_after)
+    FROM set_first
     ON CONFLICT (user_clerk_id, flashcard_id) DO UPDATE
     SET repetitions = excluded.repetitions,
         interval_days = excluded.interval_days,

@@ -253,8 +253,8 @@ class Querier:
     def record_flashcard_review(
         self,
         *,
-        user_clerk_id: str,
         flashcard_id: UUID,
+        user_clerk_id: str,
         repetitions_before: int,
         interval_days: int,
         mastery: int,
@@ -276,12 +276,14 @@ class Querier:
         """Writes the schedule computed from the state read at repetitions_before, and logs the review, in
         one statement; no row when another review changed the card since (the caller reads again).
         ON CONFLICT DO UPDATE checks its WHERE on the latest row version, after waiting for its lock:
-        of two reviews computed from one state, the second updates nothing and logs nothing.
+        of two reviews computed from one state, the second updates nothing and logs nothing. A learner's
+        first review of a set takes the set's row before the card's (flashcard_review_lock_set), in the
+        order adding, moving and deleting cards take them.
         """
         row = self._sql.record_flashcard_review(
             self._conn,
-            user_clerk_id=user_clerk_id,
             flashcard_id=flashcard_id,
+            user_clerk_id=user_clerk_id,
             repetitions_before=repetitions_before,
             interval_days=interval_days,
             mastery=mastery,
@@ -620,8 +622,8 @@ class AsyncQuerier:
     async def record_flashcard_review(
         self,
         *,
-        user_clerk_id: str,
         flashcard_id: UUID,
+        user_clerk_id: str,
         repetitions_before: int,
         interval_days: int,
         mastery: int,
@@ -643,12 +645,14 @@ class AsyncQuerier:
         """Writes the schedule computed from the state read at repetitions_before, and logs the review, in
         one statement; no row when another review changed the card since (the caller reads again).
         ON CONFLICT DO UPDATE checks its WHERE on the latest row version, after waiting for its lock:
-        of two reviews computed from one state, the second updates nothing and logs nothing.
+        of two reviews computed from one state, the second updates nothing and logs nothing. A learner's
+        first review of a set takes the set's row before the card's (flashcard_review_lock_set), in the
+        order adding, moving and deleting cards take them.
         """
         row = await self._sql.record_flashcard_review(
             self._conn,
-            user_clerk_id=user_clerk_id,
             flashcard_id=flashcard_id,
+            user_clerk_id=user_clerk_id,
             repetitions_before=repetitions_before,
             interval_days=interval_days,
             mastery=mastery,

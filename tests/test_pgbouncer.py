@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 import learnstore
-from learnstore.errors import Unavailable
+from learnstore.errors import Contention, Unavailable
 from learnstore.pgbouncer import PgBouncer
 from learnstore.pooler import detect_pooler
 
@@ -77,8 +77,9 @@ def test_prepared_statements_break_through_pgbouncer_unless_preparation_is_off(
             assert store.users.get("ada").clerk_id == "ada"
         holder = hold_the_server_connection(through)
         try:
-            with pytest.raises(psycopg.errors.InvalidSqlStatementName, match="does not exist"):
+            with pytest.raises(Contention, match="prepared statement does not exist") as lost:
                 store.users.get("ada")
+            assert isinstance(lost.value.__cause__, psycopg.errors.InvalidSqlStatementName)
         finally:
             holder.close()
     # Detected (the default): nothing is prepared, and the same sequence works.

@@ -250,8 +250,10 @@ def translate(exc: BaseException) -> LearnstoreError | None:
         return exc
     if isinstance(exc, pg.InvalidSqlStatementName):
         return Contention(
-            "the connection lost its prepared statements (something outside learnstore ran DISCARD ALL "
-            "or DEALLOCATE); they are forgotten, and running the operation again works"
+            "a prepared statement does not exist on the server connection (something outside learnstore "
+            "ran DISCARD ALL or DEALLOCATE, or a pooler in transaction mode moved the connection: pass "
+            "prepare=None or False behind one); the connection's are forgotten, and running the "
+            "operation again prepares them anew"
         )
     if is_stale_plan(exc):
         return Contention(

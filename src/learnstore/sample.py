@@ -5,6 +5,8 @@ either scale into its own database. Users, courses (with units and lessons), enr
 progress and login days go in through `store.imports` (binary COPY, validated); languages and tags
 through `store.catalog`. The tables learnstore has no bulk path for (notifications, feedback) are
 copied with plain binary COPY. The same seed, scale and `now` always give the same rows, ids included.
+`stream` makes them in batches, which `load` writes as they come: the million scale's 20 million
+lesson statuses are never in memory at once.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ SCALES = {
     # 20x the users and 10x the courses of large (a course's audience grows with the platform), 3
     # enrolments a learner (most of a million sign up for one or two courses) and ~6.7 statuses an
     # enrolment: 20M lesson statuses. A third of large's login days and notifications a user keeps the
-    # logs (4M and 2M rows) next to the statuses, not ahead of them: ~15 GB and ~20 minutes to load.
+    # logs (4M and 2M rows) next to the statuses, not ahead of them (docs/scaling.md#growth).
     "million": Scale("million", 1_000_000, 10_000, (3, 7), (3, 9), (1, 5), 20_000_000, 4, 2, 300, 0.2, 1_000),
 }
 
@@ -243,7 +245,7 @@ def stream(
     # enrolments of everyone, then the login days of everyone, then the notifications.
     authors = learners[: max(5, scale.courses // 4)]
     outlines: list[_Outline] = []
-    published_at: list[bool] = []
+    is_published: list[bool] = []
     for first in range(0, scale.courses, COURSES_PER_BATCH):
         courses = [
             _course(rnd, i, scale, authors[i % len(authors)], language_ids, now)
@@ -253,7 +255,7 @@ def stream(
             assert made.id is not None
             lessons = [lesson.id for unit in made.units for lesson in unit.lessons]
             outlines.append(_Outline(made.id, [lesson for lesson in lessons if lesson is not None]))
-            published_at.append(made.status == "published")
+            is_published.append(made.status == "published")
         yield Batch("courses", courses)
     tag_names = [*_TOPICS, *(f"{topic} {word}" for word in _WORDS for topic in _TOPICS)][: scale.tags]
     course_tags = []
@@ -262,7 +264,7 @@ def stream(
         course_tags.append((outline.id, list(dict.fromkeys(names))))
     yield Batch("course_tags", course_tags)
 
-    published = [outline for outline, yes in zip(outlines, published_at, strict=True) if yes]
+    published = [outline for outline, yes in zip(outlines, is_published, strict=True) if yes]
     weights = [1 / (rank + 1) ** 0.7 for rank in range(len(published))]  # a few courses are popular
     # `choices` with cum_weights draws exactly what it draws with weights, without summing them each call
     cum_weights = list(accumulate(weights))

@@ -3,7 +3,7 @@ with the viewer's rank, trending courses, a course's and an author's analytics, 
 They are the ones that may grow with the platform; docs/scaling.md's "Growth" section compares them
 (and every other operation) at the three scales.
 
-The leaderboard needs points: `BenchPoints.ensure` gives the dataset, once, a catalogue of streak
+The leaderboard needs points: `ensure_points` gives the dataset, once, a catalogue of streak
 achievements and backfills it (login days are in every scale's dataset). Streak rules only, so that
 the lesson writes other operations measure evaluate no more rules than without the catalogue (their
 trigger evaluates `lessons_completed` rules alone).
@@ -11,7 +11,6 @@ trigger evaluates `lessons_completed` rules alone).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -31,24 +30,19 @@ STREAKS = (("bench-streak-3", 3, 10), ("bench-streak-7", 7, 30), ("bench-streak-
 TRENDING_SINCE = NOW - timedelta(days=7)
 
 
-@dataclass(frozen=True)
-class BenchPoints:
-    """The points the leaderboard ranks."""
-
-    @staticmethod
-    def ensure(conn: psycopg.Connection[Any]) -> None:
-        """Create and backfill the streak catalogue in the dataset of `conn` (autocommit), once."""
-        store = Store.on(conn)
-        existing = {a.code for a in store.achievements.list_all()}
-        for code, days, points in STREAKS:
-            if code in existing:
-                continue
-            rule = {"kind": "streak_days", "threshold": days}
-            title = f"A {days}-day streak"
-            achievement = store.achievements.create(code, title, rule, points=points)
-            store.achievements.backfill(achievement.id)
-            conn.execute("VACUUM ANALYZE user_points")
-            conn.execute("VACUUM ANALYZE user_achievements")
+def ensure_points(conn: psycopg.Connection[Any]) -> None:
+    """The points the leaderboard ranks: the streak catalogue created and backfilled in the dataset
+    of `conn` (autocommit), once."""
+    store = Store.on(conn)
+    existing = {a.code for a in store.achievements.list_all()}
+    for code, days, points in STREAKS:
+        if code in existing:
+            continue
+        rule = {"kind": "streak_days", "threshold": days}
+        achievement = store.achievements.create(code, f"A {days}-day streak", rule, points=points)
+        store.achievements.backfill(achievement.id)
+        conn.execute("VACUUM ANALYZE user_points")
+        conn.execute("VACUUM ANALYZE user_achievements")
 
 
 def _author(p: Peers) -> str:
@@ -59,7 +53,7 @@ def _author(p: Peers) -> str:
 
 @operation("leaderboard", "the overall leaderboard, top 10 and the viewer's rank", kind="list", rows="11")
 def leaderboard(p: Peers) -> Impls:
-    BenchPoints.ensure(p.setup)
+    ensure_points(p.setup)
     learner = p.fx.learner
     params = {"clerk_id": learner, "course_id": None, "top_n": 10}
     return {
@@ -75,7 +69,7 @@ def leaderboard(p: Peers) -> Impls:
     rows="11",
 )
 def course_leaderboard(p: Peers) -> Impls:
-    BenchPoints.ensure(p.setup)
+    ensure_points(p.setup)
     learner, course = p.fx.learner, p.fx.course_id
     params = {"clerk_id": learner, "course_id": course, "top_n": 10}
     return {

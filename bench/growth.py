@@ -94,6 +94,10 @@ def load_table(loads: dict[str, dict[str, Any]]) -> list[str]:
         ("generating the rows (Python), s", lambda r: f"{r['generating_seconds']:,.0f}"),
         ("wall time of the load, s", lambda r: f"{r['wall_seconds']:,.0f}"),
         ("database size, GB", lambda r: f"{r['database_bytes'] / 1e9:.2f}"),
+        (
+            "load average (1, 5, 15 min) when it ended, on 2 shared CPUs",
+            lambda r: str(r["meta"].get("load", {}).get("after", "")),
+        ),
         ("loaded at (commit, date)", lambda r: provenance.measured_at(r["meta"], r["date"])),
     )
     for label, cell in facts:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from bench import db, provenance
 from learnstore import sample
@@ -45,11 +46,19 @@ def load(dsn: str, scale: Scale, *, seed: int = SEED, say: Callable[[str], None]
     """Generate the dataset of `scale` and write it into the (migrated, empty) database of `dsn`."""
     report = sample.load(dsn, scale, seed=seed, featured=BENCH_LEARNERS, now=NOW, say=say)
     with psycopg.connect(dsn, autocommit=True) as conn:
+        without_jit(conn)
         conn.execute(
             "CREATE TABLE bench_meta (scale text NOT NULL, seed bigint NOT NULL, loaded_at timestamptz)"
         )
         conn.execute("INSERT INTO bench_meta VALUES (%s, %s, now())", (scale.name, seed))
     return report
+
+
+def without_jit(conn: psycopg.Connection[Any]) -> None:
+    """JIT off for the dataset's database (new sessions): at the million scale the plans of the
+    platform-wide reads cost more than jit_above_cost, and compiling them took 0.7-1.9 s of a
+    30-50 ms recommendation query (docs/scaling.md#growth). Every scale gets it, for like with like."""
+    conn.execute(sql.SQL("ALTER DATABASE {} SET jit = off").format(sql.Identifier(conn.info.dbname)))
 
 
 def ensure(

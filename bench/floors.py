@@ -7,8 +7,11 @@ checked). This splits learnstore's client time per call into the statement (the 
 the parsing of each, and the rest of learnstore's call (the connection's context, the query
 wrapper), with CPU time (`time.process_time`) beside wall time, interleaved, medians. Each parse
 is timed right after its statement, as in a real call: parsing the same document in a hot loop
-hides most of the validation's cost (the caches stay warm). It prints; it publishes nothing (the
-table in docs/benchmarks.md is bench.run's).
+hides most of the validation's cost (the caches stay warm). `--cold` runs the ORM's course tree
+before each timed call, as bench.run's shuffled rounds often do: the CPU caches then hold the ORM's
+code and objects, not pydantic-core's, and the validation costs several times what it costs warm
+(docs/content.md has the numbers). It prints; it publishes nothing (the table in
+docs/benchmarks.md is bench.run's).
 """
 
 from __future__ import annotations
@@ -21,19 +24,27 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
 
 from bench import dataset
 from bench.dataset import FLAGSHIP_TITLE
+from bench.peers import orm
 from bench.peers.raw import sql
+from bench.run import _sqlalchemy_url
 from learnstore import Store
 from learnstore.repositories.content import CourseTree
 
 
-def _medians(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, tuple[float, float]]:
+def _medians(
+    calls: dict[str, Callable[[], object]], rounds: int, before: Callable[[], object] | None = None
+) -> dict[str, tuple[float, float]]:
     wall: dict[str, list[int]] = {name: [] for name in calls}
     cpu: dict[str, list[int]] = {name: [] for name in calls}
     for _ in range(rounds):
         for name, call in calls.items():
+            if before is not None:
+                before()
             started, started_cpu = time.perf_counter_ns(), time.process_time_ns()
             call()
             cpu[name].append(time.process_time_ns() - started_cpu)
@@ -48,8 +59,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=sorted(dataset.SCALES), default="small")
     parser.add_argument("--dsn", help="a database of your own (default: learnstore_bench)")
     parser.add_argument("--rounds", type=int, default=1000)
+    parser.add_argument("--cold", action="store_true", help="run the ORM's course tree before each call")
     args = parser.parse_args(argv)
     dsn = dataset.ensure(args.dsn, args.scale)
+    before: Callable[[], object] | None = None
+    if args.cold:
+        sessions = sessionmaker(create_engine(_sqlalchemy_url(dsn)), expire_on_commit=False)
+
+        def orm_tree() -> None:
+            with sessions() as session:
+                orm.course_tree(session, course)
+
+        before = orm_tree
     with psycopg.connect(dsn, autocommit=True) as conn:
         found = conn.execute("SELECT id FROM courses WHERE title = %s", (FLAGSHIP_TITLE,)).fetchone()
         assert found is not None
@@ -68,9 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             "statement + model_validate_json": lambda: CourseTree.model_validate_json(fetch()),
             "learnstore: get_course_tree": lambda: store.content.get_course_tree(course),
         }
-        _medians(calls, 100)  # warm-up: prepared statements, caches
-        medians = _medians(calls, args.rounds)
-    print(f"course tree: a {len(document):,}-byte document, {args.rounds} interleaved rounds")
+        _medians(calls, 100, before)  # warm-up: prepared statements, caches
+        medians = _medians(calls, args.rounds, before)
+    after = ", each call after the ORM's course tree" if args.cold else ""
+    print(f"course tree: a {len(document):,}-byte document, {args.rounds} interleaved rounds{after}")
     print(f"{'':<34}{'wall µs (median)':>18}{'CPU µs (mean)':>16}")
     for name, (wall, cpu) in medians.items():
         print(f"{name:<34}{wall:>18.1f}{cpu:>16.1f}")

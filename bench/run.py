@@ -366,19 +366,35 @@ def _share(r: dict[str, Any], which: str) -> str:
     return f"{value:.0%}"
 
 
+def _same_state(r: dict[str, Any]) -> str:
+    """learnstore against raw COPY plus the recompute of the same derived columns; "same" when the
+    COPY alone leaves the same state; blank for older runs, which did not measure it."""
+    if "same_state_ratio" not in r:
+        return ""
+    return "same" if r["same_state_ratio"] is None else f"{r['same_state_ratio']:.2f}x"
+
+
 def render_imports(imports: list[dict[str, Any]]) -> list[str]:
+    # The same-end-state column only when a run measured it: older runs' tables stay as they were.
+    same = any("same_state_ratio" in r for r in imports)
+    same_head = (
+        " learnstore / raw COPY + the same recompute of derived columns (the same end state) |"
+        if same
+        else ""
+    )
     out = [
-        "| import | rows | learnstore rows/s | raw COPY rows/s | **learnstore / raw** | COPY share of"
-        " learnstore's time | other statements' share (locks, derived columns) | checking and building"
-        " rows | learnstore's COPY alone / raw COPY (time) | bar | met? | measured at |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+        f"| import | rows | learnstore rows/s | raw COPY rows/s | **learnstore / raw** |{same_head} COPY"
+        " share of learnstore's time | other statements' share (locks, derived columns) | checking and"
+        " building rows | learnstore's COPY alone / raw COPY (time) | bar | met? | measured at |",
+        "|---|---:|---:|---:|---:|" + ("---:|" if same else "") + "---:|---:|---:|---:|---|---|---|",
     ]
     for r in imports:
+        same_cell = f" {_same_state(r)} |" if same else ""
         out.append(
             f"| {r['name']} | {r['rows']:,} | {r['learnstore_rows_per_s']:,.0f} | {r['raw_rows_per_s']:,.0f}"
-            f" | **{r['ratio']:.2f}x** | {r['learnstore_copy_share']:.0%} | {_share(r, 'statement')}"
-            f" | {_share(r, 'rest')} | {_fmt(r.get('copy_over_raw'), '.2f', 'x')} | ≥ 0.90x"
-            f" | {'met' if r['ratio'] >= 0.9 else 'missed'} | {r.get('measured_at', '')} |"
+            f" | **{r['ratio']:.2f}x** |{same_cell} {r['learnstore_copy_share']:.0%}"
+            f" | {_share(r, 'statement')} | {_share(r, 'rest')} | {_fmt(r.get('copy_over_raw'), '.2f', 'x')}"
+            f" | ≥ 0.90x | {'met' if r['ratio'] >= 0.9 else 'missed'} | {r.get('measured_at', '')} |"
         )
     return out
 
@@ -458,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
                 "learnstore_copy_share": round(r.learnstore_copy_share, 3),
                 "learnstore_statement_share": round(r.learnstore_statement_share, 3),
                 "copy_over_raw": round(r.copy_over_raw, 3),
+                "same_state_ratio": None if r.same_state_ratio is None else round(r.same_state_ratio, 3),
                 "measured_at": stamp,
             }
             for r in imports

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from bench import db
-from bench.forum_pages_ops import SEARCH_QUERY, ForumData
+from bench.forum_pages_ops import RARE_QUERY, SEARCH_QUERY, ForumData
 from bench.ops import Fixture
 from bench.peers.raw import search_params, sql
 
@@ -337,18 +337,23 @@ FORUM_QUERIES: list[tuple[str, str, Callable[[ForumData, Fixture], dict[str, Any
             "page_size": 20,
         },
     ),
+    # A common word (more than 5,000 matches: the newest-first walk) and a rare one (the GIN index),
+    # platform-wide and in one course.
     *(
         (
             f"forum search{label}",
             "search_forum",
-            lambda f, fx, course=course: {
-                "query": SEARCH_QUERY,
-                "course_id": f.course_id if course else None,
-                "page_size": 20,
-                "skip": 0,
-            },
+            lambda f, fx, query=query: {"query": query, "page_size": 20, "skip": 0},
         )
-        for label, course in (("", False), (", in a course", True))
+        for label, query in (("", SEARCH_QUERY), (", a rare word", RARE_QUERY))
+    ),
+    *(
+        (
+            f"forum search in a course{label}",
+            "search_course_forum",
+            lambda f, fx, query=query: {"query": query, "course_id": f.course_id, "page_size": 20, "skip": 0},
+        )
+        for label, query in (("", SEARCH_QUERY), (", a rare word", RARE_QUERY))
     ),
     (
         "the interest feed",

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import pq
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from test_content import round_trips
 from test_security import seed
@@ -165,6 +166,33 @@ async def test_a_plan_a_migration_made_stale_fails_once_then_is_prepared_anew(fr
         for _ in range(6):
             assert (await store.users.get("ana")).clerk_id == "ana"
             assert (await ana.users.get("ana")).clerk_id == "ana"
+
+
+async def test_statements_lost_to_a_discard_all_fail_once_then_are_prepared_anew(fresh_db: str) -> None:
+    """A DISCARD ALL that neither learnstore nor psycopg sent (a pooler's reset query, say) drops the
+    statements a connection prepared for identities and psycopg's own: the next operation fails once
+    with `Contention`, both sets are forgotten, and every later call prepares anew and works."""
+    await _skip_behind_a_pooler_that_does_not_prepare(fresh_db)
+    seed(fresh_db)
+    kwargs: dict[str, Any] = {"autocommit": True, "cursor_factory": AsyncLearnstoreCursor}
+    async with AsyncConnectionPool(
+        fresh_db, connection_class=AsyncLearnstoreConnection, min_size=1, max_size=1, kwargs=kwargs
+    ) as pool:
+        store = AsyncStore(AsyncDatabase(pool))
+        ana = store.as_user("ana")
+        for _ in range(6):  # the owner's statement prepared by psycopg too (after 5 runs)
+            assert (await ana.users.get("ana")).clerk_id == "ana"
+            assert (await store.users.get("ana")).clerk_id == "ana"
+        conn = await pool.getconn()
+        assert isinstance(conn, AsyncLearnstoreConnection) and len(conn.learnstore_prepared) == 2
+        assert conn.pgconn.exec_(b"DISCARD ALL").status == pq.ExecStatus.COMMAND_OK  # past psycopg
+        await pool.putconn(conn)
+        with pytest.raises(Contention, match="DISCARD ALL"):
+            await ana.users.get("ana")
+        for _ in range(6):
+            assert (await ana.users.get("ana")).clerk_id == "ana"
+            assert (await store.users.get("ana")).clerk_id == "ana"
+        assert len(conn.learnstore_prepared) == 2
 
 
 async def _skip_behind_a_pooler_that_does_not_prepare(dsn: str) -> None:

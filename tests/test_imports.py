@@ -430,6 +430,9 @@ async def test_imported_streaks_match_the_one_user_recompute_on_random_histories
         (("ada", datetime(2024, 1, 2, tzinfo=UTC), T0), InvalidValue, "login_days[1].day"),
         (("ada", date(2024, 1, 2), datetime(2024, 1, 2)), InvalidValue, "login_days[1].first_seen_at"),
         (("ada", date(2024, 1, 2)), InvalidValue, "login_days[1]"),
+        ((42, date(2024, 1, 2), T0), InvalidValue, "login_days[1].user_clerk_id"),
+        (["ada", date(2024, 1, 2), T0], InvalidValue, "login_days[1]"),
+        ({"user_clerk_id": "ada", "day": date(2024, 1, 2), "seen": T0}, InvalidValue, "login_days[1].seen"),
     ],
 )
 async def test_a_bad_login_day_is_named_and_nothing_is_written(

@@ -105,6 +105,32 @@ def test_comment_lines_under_the_header_are_the_docstring(tmp_path: Path) -> Non
     assert query.sql == "SELECT 1;"
 
 
+def test_a_returns_line_names_the_row_model_and_stays_out_of_the_docstring(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "-- name: ListA :many\n-- The a's.\n-- returns: GetARow\nSELECT 1, 2;\n"
+        "-- name: GetA :one\n-- Returns: the first a (prose, not a declaration).\nSELECT 1, 2;\n",
+    )
+
+    listed, got = parse_file(path)
+
+    assert (listed.returns, listed.doc) == ("GetARow", "The a's.")
+    assert (got.returns, got.doc) == (None, "Returns: the first a (prose, not a declaration).")
+
+
+def test_an_into_line_lets_the_caller_name_the_model_and_stays_out_of_the_docstring(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "-- name: ListA :many\n-- into: caller\n-- The a's.\nSELECT 1, 2;\n"
+        "-- name: GetA :one\n-- Into: the first a (prose).\nSELECT 1, 2;\n",
+    )
+
+    listed, got = parse_file(path)
+
+    assert (listed.into, listed.doc) == (True, "The a's.")
+    assert (got.into, got.doc) == (False, "Into: the first a (prose).")
+
+
 @pytest.mark.parametrize(
     ("name", "method"),
     [
@@ -358,6 +384,42 @@ def test_psycopg_sql_has_pyformat_placeholders(tmp_path: Path) -> None:
             "a.sql:2",
             "parameter name 'a b'",
             id="spaced-param",
+        ),
+        pytest.param(
+            {"a.sql": "-- name: DoA :exec\n-- returns: ARow\nSELECT 1;\n"},
+            "a.sql:1",
+            "query DoA returns no rows (:exec): it cannot name a row model",
+            id="returns-on-exec",
+        ),
+        pytest.param(
+            {"a.sql": "-- name: GetA :one\n-- returns: ARow\n-- returns: BRow\nSELECT 1;\n"},
+            "a.sql:1",
+            "query GetA has two '-- returns:' lines",
+            id="returns-twice",
+        ),
+        pytest.param(
+            {"a.sql": "-- name: DoA :execrows\n-- into: caller\nSELECT 1;\n"},
+            "a.sql:1",
+            "query DoA returns no rows (:execrows): it has none to build",
+            id="into-on-execrows",
+        ),
+        pytest.param(
+            {"a.sql": "-- name: GetA :one\n-- into: caller\n-- into: caller\nSELECT 1;\n"},
+            "a.sql:1",
+            "query GetA has two '-- into:' lines",
+            id="into-twice",
+        ),
+        pytest.param(
+            {"a.sql": "-- name: GetA :one\n-- into: UserMatch\nSELECT 1;\n"},
+            "a.sql:1",
+            "'-- into: UserMatch' of query GetA: the only form is '-- into: caller'",
+            id="into-names-a-model",
+        ),
+        pytest.param(
+            {"a.sql": "-- name: GetA :one\n-- returns: models.ARow\nSELECT 1;\n"},
+            "a.sql:1",
+            "'-- returns: models.ARow' of query GetA: not a model name",
+            id="returns-not-a-name",
         ),
         pytest.param(
             {"a.sql": "-- name: GetA :one\nSELECT '-- name: B';\n"},

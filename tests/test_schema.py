@@ -362,6 +362,8 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     ("user_courses", "user_courses (user_clerk_id, course_id, progress)", "'clerk_b', %(courses)s, 50"),
     ("user_progress", "user_progress (user_clerk_id, lesson_id, status, started_at, completed_at)",
      "'clerk_b', %(lessons)s, 'completed', now(), now()"),
+    # The course's post counter (migration 0025) before its first post, which the trigger then counts.
+    ("forum_course_post_counts", "forum_course_post_counts (course_id)", "%(courses)s"),
     ("forum_posts", "forum_posts (course_id, author_clerk_id, title, body)",
      "%(courses)s, 'clerk_b', 'Pronunciation', 'How do I say ão?'"),
     ("forum_replies", "forum_replies (post_id, author_clerk_id, body)",
@@ -747,6 +749,14 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("forum_post_view_counts_post_id_fkey", "forum_post_view_counts", "post_id = gen_random_uuid()"),
     bad("forum_post_view_counts_shard_range", "forum_post_view_counts", "shard = 16"),
     bad("forum_post_view_counts_views_non_negative", "forum_post_view_counts", "views = -1"),
+    # forum search and feed totals (migration 0025)
+    dup("forum_course_post_counts_course_id_key", "forum_course_post_counts", "course_id"),
+    bad("forum_course_post_counts_course_id_fkey", "forum_course_post_counts",
+        "course_id = gen_random_uuid()"),
+    bad("forum_course_post_counts_visible_posts_non_negative", "forum_course_post_counts",
+        "visible_posts = -1"),
+    bad("forum_course_post_counts_hidden_posts_non_negative", "forum_course_post_counts",
+        "hidden_posts = -1"),
     dup("forum_thread_follows_post_user_key", "forum_thread_follows", "post_id", "user_clerk_id"),
     bad("forum_thread_follows_post_id_fkey", "forum_thread_follows", "post_id = gen_random_uuid()"),
     bad("forum_thread_follows_user_clerk_id_fkey", "forum_thread_follows", "user_clerk_id = 'ghost'"),
@@ -1061,7 +1071,7 @@ def test_deleting_a_course_deletes_everything_under_it(db_conn: Conn, world: dic
         "user_progress", "forum_posts", "forum_replies", "forum_post_likes", "forum_reply_likes",
         "collaborators", "suggested_edits", "course_feedback", "feedback_upvotes", "favorites",
         "moderation_reports", "collaboration_requests", "review_replies",
-        "forum_post_view_counts", "forum_thread_follows",
+        "forum_post_view_counts", "forum_thread_follows", "forum_course_post_counts",
     }  # fmt: skip
     # A learner's flashcards outlive the course they were made for.
     assert column(db_conn, "flashcard_sets", "course_id", world["flashcard_sets"]) is None

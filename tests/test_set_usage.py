@@ -3,6 +3,8 @@ cards, once) kept exact by triggers, browsed by an index with keyset pages, unde
 
 from __future__ import annotations
 
+import asyncio
+import random
 from typing import Any
 from uuid import UUID
 
@@ -232,6 +234,26 @@ async def test_sixteen_async_learners_count_exactly(fresh_db: str) -> None:
         await store.flashcards.review(f"l{i}", cards[i % 2], "good")
 
     await race_tasks(fresh_db, start, seed=5)
+    assert scalar(fresh_db, "SELECT learners FROM flashcard_sets WHERE id = %s", [set_id]) == WRITERS
+
+
+async def test_first_reviews_racing_the_owners_moves_and_deletions_never_deadlock(fresh_db: str) -> None:
+    """A learner's first review of a set locks the set row (its learners count) and the card (the
+    progress row's foreign key); the owner's moves and deletions lock the set, then its cards. The
+    review takes them in that order too, so no call here fails: each is one statement, in
+    autocommit, with nobody to run it again (before 0026 one run in two deadlocked)."""
+    set_id, cards = one_public_set(fresh_db, 24)
+    rng = random.Random(11)
+    async with await learnstore.connect_async(fresh_db, max_size=WRITERS) as store:
+        calls = [
+            *(store.as_user(f"l{i}").flashcards.review(f"l{i}", cards[i], "good") for i in range(WRITERS)),
+            *(store.flashcards.move_card("owner", cards[i], rng.randint(0, 15)) for i in range(0, 16, 2)),
+            *(store.flashcards.delete_card("owner", card) for card in cards[16:]),
+        ]
+        rng.shuffle(calls)
+        await asyncio.gather(*calls)
+        assert [c.position for c in await store.flashcards.list_cards("owner", set_id)] == list(range(16))
+        assert (await store.check()).drift == 0
     assert scalar(fresh_db, "SELECT learners FROM flashcard_sets WHERE id = %s", [set_id]) == WRITERS
 
 

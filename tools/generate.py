@@ -2,7 +2,10 @@
 
 sqlc checks every query against the schema and reports each one's parameters and result columns
 with types and nullability; this turns that report into pydantic models (one per table, a
-`<Query>Row` where a result is not a table) and a `Querier` / `AsyncQuerier` per query file.
+`<Query>Row` where a result is not a table) and a `Querier` / `AsyncQuerier` per query file. A
+query whose header is followed by `-- returns: Model` returns that model (another query's row, or a
+table's) instead of a row type of its own, when its columns are that model's fields; one followed
+by `-- into: caller` also takes `into=`, the caller's model class, and builds its rows into that.
 """
 
 from __future__ import annotations
@@ -105,6 +108,24 @@ class Model:
     fields: tuple[Field, ...]
 
 
+#: column types no model carries: a stored search document is the database's (its GIN index reads
+#: it), not the application's; a `SELECT *` or `RETURNING *` row brings it last, and the runtime cuts
+#: a row's trailing columns to the model's fields (queries._runtime.to_model)
+_DATABASE_ONLY = frozenset({"tsvector"})
+
+
+def _database_only(column: dict[str, Any]) -> bool:
+    return bool(column["type"]["name"].removeprefix("pg_catalog.") in _DATABASE_ONLY)
+
+
+def _model_columns(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The columns a model has: all but the database-only ones, which must come last."""
+    kept = [c for c in columns if not _database_only(c)]
+    if any(_database_only(c) for c in columns[: len(kept)]):
+        raise SystemExit(f"a {'/'.join(sorted(_DATABASE_ONLY))} column must come after every other one")
+    return kept
+
+
 def table_models(catalog: dict[str, Any]) -> dict[str, Model]:
     models: dict[str, Model] = {}
     for schema in catalog["catalog"]["schemas"]:
@@ -112,7 +133,8 @@ def table_models(catalog: dict[str, Any]) -> dict[str, Model]:
             continue
         for table in schema["tables"]:
             name = table["rel"]["name"]
-            fields = tuple(Field(c["name"], py_type(c), c["comment"]) for c in table["columns"])
+            columns = _model_columns(table["columns"])
+            fields = tuple(Field(c["name"], py_type(c), c["comment"]) for c in columns)
             models[name] = Model(model_name(name), table.get("comment") or "", fields)
     return models
 
@@ -132,6 +154,7 @@ def build_methods(
 ) -> dict[str, list[Method]]:
     by_name = {q["name"]: q for q in catalog["queries"]}
     per_file: dict[str, list[Method]] = {}
+    declared: list[tuple[QueryDef, tuple[Field, ...]]] = []
     for query in defs:
         compiled = by_name[query.name]
         param_columns = {p["column"]["name"]: p["column"] for p in compiled["params"]}
@@ -142,7 +165,7 @@ def build_methods(
         jsonb = frozenset(
             name for name in query.params if param_columns[name]["type"]["name"] in ("jsonb", "json")
         )
-        columns = compiled["columns"]
+        columns = _model_columns(compiled["columns"])
         model: str | None = None
         scalar = False
         if query.command in ("exec",):
@@ -151,8 +174,15 @@ def build_methods(
             result = "int"
         else:
             if len(columns) == 1:
+                if query.into:
+                    where = f"{query.source.name}:{query.line}: {query.name}"
+                    raise SystemExit(f"{where} returns one column, its values: '-- into: caller' needs a row")
                 scalar = True
                 item = py_type(columns[0])
+            elif query.returns is not None:
+                model = query.returns  # checked against its fields once every model is known
+                declared.append((query, tuple(Field(c["name"], py_type(c), "") for c in columns)))
+                item = f"models.{model}"
             else:
                 table = _whole_table(columns, tables)
                 if table is None:
@@ -170,7 +200,26 @@ def build_methods(
         per_file.setdefault(query.source.stem, []).append(
             Method(query, tuple(params), jsonb, result, model, scalar)
         )
+    _check_declared(declared, [*tables.values(), *rows.values()])
     return per_file
+
+
+def _check_declared(declared: list[tuple[QueryDef, tuple[Field, ...]]], models: list[Model]) -> None:
+    """Each `-- returns: Model` names a model whose fields are the query's columns (names and
+    Python types, in order): its rows are built without validation (to_models), so a model that
+    only looks alike would hold values of the wrong type."""
+    by_name = {model.name: model for model in models}
+    for query, columns in declared:
+        where = f"{query.source.name}:{query.line}: {query.name}"
+        target = by_name.get(query.returns or "")
+        if target is None:
+            raise SystemExit(f"{where} returns {query.returns}, which is not a generated model")
+        wanted = [(f.name, f.type) for f in target.fields]
+        got = [(c.name, c.type) for c in columns]
+        if got != wanted:
+            raise SystemExit(
+                f"{where} returns {query.returns}, whose fields {wanted} are not its columns {got}"
+            )
 
 
 def _whole_table(columns: list[dict[str, Any]], tables: dict[str, Model]) -> Model | None:
@@ -218,6 +267,7 @@ _IMPORTS = {
     "Decimal": "from decimal import Decimal",
     "Any": "from typing import Any",
     "cast": "from typing import cast",
+    "overload": "from typing import overload",
     "UUID": "from uuid import UUID",
     "AsyncConnection": "from psycopg import AsyncConnection",
     "Connection": "from psycopg import Connection",
@@ -228,6 +278,7 @@ _IMPORTS = {
     "models": "from learnstore.queries import models",
     "async_queries": "from learnstore.queries._runtime import async_queries",
     "sync_queries": "from learnstore.queries._runtime import sync_queries",
+    "Into": "from learnstore.queries._runtime import Into",
     "to_model": "from learnstore.queries._runtime import to_model",
     "to_models": "from learnstore.queries._runtime import to_models",
 }
@@ -275,8 +326,6 @@ def _render_method(method: Method, flavour: str) -> list[str]:
     q = method.query
     a = "async " if flavour == "async" else ""
     aw = "await " if flavour == "async" else ""
-    sig = ", ".join(f"{ident(p.name)}: {p.type}" for p in method.params)
-    sig = f"self, *, {sig}" if sig else "self"
     args = ", ".join(
         f"{p.name}=Jsonb({ident(p.name)})" if p.name in method.jsonb_params else f"{p.name}={ident(p.name)}"
         for p in method.params
@@ -288,11 +337,20 @@ def _render_method(method: Method, flavour: str) -> list[str]:
             + "".join(f"            {arg},\n" for arg in args.split(", "))
             + "        )"
         )
-    head = f"    {a}def {q.method}({sig}) -> {method.result}:"
-    if len(head) > 110:
-        params = "".join(f"        {ident(p.name)}: {p.type},\n" for p in method.params)
-        head = f"    {a}def {q.method}(\n        self,\n        *,\n{params}    ) -> {method.result}:"
-    lines = ["", head]
+    params = [(ident(p.name), p.type) for p in method.params]
+    lines = [""]
+    if q.into:
+        # typed twice: without `into`, the query's own row model; with it, the caller's
+        many = q.command == "many"
+        lines.append("    @overload")
+        lines.append(_head(a, q.method, params, method.result, " ..."))
+        lines.append("    @overload")
+        into = [*params, ("into", "type[Into]")]
+        lines.append(_head(a, q.method, into, "list[Into]" if many else "Into | None", " ..."))
+        params = [*params, ("into", f"type[Any] = models.{method.model}")]
+        lines.append(_head(a, q.method, params, "list[Any]" if many else "Any", ""))
+    else:
+        lines.append(_head(a, q.method, params, method.result, ""))
     doc = q.doc.strip() or f"{q.name} ({q.source.name}:{q.line})."
     if doc.startswith('"'):
         doc = " " + doc  # a docstring cannot open with four quotes; ruff format writes it so
@@ -313,7 +371,7 @@ def _render_method(method: Method, flavour: str) -> list[str]:
         if method.scalar:
             lines.append(f'        return cast("{method.result}", None if row is None else row[0])')
         else:
-            lines.append(f"        return to_model(models.{method.model}, row)")
+            lines.append(f"        return {_build('to_model', 'row', method)}")
     else:
         # aiosql's <query>_cursor and one fetchall(): its plain select yields row by row (a Python
         # generator over the cursor), which cost a microsecond or two per row of a list (bench/).
@@ -328,8 +386,26 @@ def _render_method(method: Method, flavour: str) -> list[str]:
         if method.scalar:
             lines.append("        return [row[0] for row in rows]")
         else:
-            lines.append(f"        return to_models(models.{method.model}, rows)")
+            lines.append(f"        return {_build('to_models', 'rows', method)}")
     return lines
+
+
+def _build(function: str, rows: str, method: Method) -> str:
+    """The call that makes the models: of the query's row model, or of the caller's (`into`), which
+    to_models checks against the query's."""
+    if method.query.into:
+        return f"{function}(into, {rows}, like=models.{method.model})"
+    return f"{function}(models.{method.model}, {rows})"
+
+
+def _head(a: str, name: str, params: list[tuple[str, str]], result: str, body: str) -> str:
+    """A method's `def` line, keyword-only parameters, one a line when it would pass 110 columns."""
+    sig = ", ".join(f"{p}: {t}" for p, t in params)
+    head = f"    {a}def {name}({f'self, *, {sig}' if sig else 'self'}) -> {result}:{body}"
+    if len(head) > 110:
+        lines = "".join(f"        {p}: {t},\n" for p, t in params)
+        head = f"    {a}def {name}(\n        self,\n        *,\n{lines}    ) -> {result}:{body}"
+    return head
 
 
 def generate() -> dict[Path, str]:

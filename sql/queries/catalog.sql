@@ -17,6 +17,7 @@ SELECT * FROM languages ORDER BY lower(name), id;
 -- name: GetOrCreateTag :one
 -- The tag with this name whatever its case, created when there is none. Returns no row only when
 -- a concurrent transaction created it after this statement's snapshot: run it again.
+-- returns: Tag
 WITH created AS (
     INSERT INTO tags (name) VALUES (sqlc.arg(name))
     ON CONFLICT ((lower(name))) DO NOTHING
@@ -101,6 +102,7 @@ SELECT EXISTS (SELECT FROM courses c WHERE c.id = sqlc.arg(course_id)) AS course
 -- so that the index serves it; ratings are computed only when sorting by them, and for the page.
 -- The statement is prepared like any other: its generic plan stays good for every mix of filters
 -- (docs/catalog.md, "How the query is served"), so no call pays for planning it.
+-- into: caller
 WITH matching AS (
     SELECT c.id, c.title, c.description, c.difficulty, l.code AS language_code, c.published_at,
            CASE WHEN sqlc.narg(text_query)::text IS NULL THEN 0::numeric

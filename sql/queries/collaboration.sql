@@ -72,6 +72,7 @@ LIMIT sqlc.arg(page_size);
 -- 'system' notification to the invitee. Inviting again changes the role; a declined invitation
 -- becomes pending again, an accepted seat stays accepted. No row when the course is unknown, the
 -- inviter is not its author, or the invitee is the author.
+-- returns: Collaborator
 WITH course AS (
     SELECT c.id, c.title FROM courses c
     WHERE c.id = sqlc.arg(course_id)::uuid AND c.author_clerk_id = sqlc.arg(author_clerk_id)::text

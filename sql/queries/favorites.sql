@@ -4,6 +4,7 @@
 -- name: AddFavorite :one
 -- Bookmarks a published course and returns the favorite; bookmarking again returns the same row.
 -- No row for an unknown course or one that is not published.
+-- returns: Favorite
 WITH added AS (
     INSERT INTO favorites (user_clerk_id, course_id)
     SELECT sqlc.arg(user_clerk_id), c.id

@@ -11,6 +11,7 @@ RETURNING *;
 
 -- name: ImportFlashcardSet :one
 -- Creates a set and its cards, in the order given, in one statement (one transaction).
+-- returns: FlashcardSet
 WITH created AS (
     INSERT INTO flashcard_sets (owner_clerk_id, course_id, title, description, is_public)
     VALUES (sqlc.arg(owner_clerk_id), sqlc.narg(course_id), sqlc.arg(title), sqlc.arg(description),
@@ -28,7 +29,9 @@ SELECT * FROM created;
 
 -- name: GetFlashcardSet :one
 -- A set with its card count, if the viewer may see it (theirs, or public).
-SELECT s.*, (SELECT count(*) FROM flashcards f WHERE f.set_id = s.id)::integer AS card_count
+-- into: caller
+SELECT s.id, s.owner_clerk_id, s.course_id, s.title, s.description, s.is_public, s.created_at, s.updated_at,
+       (SELECT count(*) FROM flashcards f WHERE f.set_id = s.id)::integer AS card_count
 FROM flashcard_sets s
 WHERE s.id = sqlc.arg(id) AND (s.is_public OR s.owner_clerk_id = sqlc.arg(viewer_clerk_id));
 
@@ -48,14 +51,18 @@ DELETE FROM flashcard_sets WHERE id = sqlc.arg(id) AND owner_clerk_id = sqlc.arg
 
 -- name: ListUserFlashcardSets :many
 -- A user's own sets with their card counts, newest first.
-SELECT s.*, (SELECT count(*) FROM flashcards f WHERE f.set_id = s.id)::integer AS card_count
+-- into: caller
+SELECT s.id, s.owner_clerk_id, s.course_id, s.title, s.description, s.is_public, s.created_at, s.updated_at,
+       (SELECT count(*) FROM flashcards f WHERE f.set_id = s.id)::integer AS card_count
 FROM flashcard_sets s
 WHERE s.owner_clerk_id = sqlc.arg(owner_clerk_id)
 ORDER BY s.created_at DESC, s.id DESC;
 
 -- name: ListCourseFlashcardSets :many
 -- The public sets of a course with their card counts, newest first.
-SELECT s.*, (SELECT count(*) FROM flashcards f WHERE f.set_id = s.id)::integer AS card_count
+-- into: caller
+SELECT s.id, s.owner_clerk_id, s.course_id, s.title, s.description, s.is_public, s.created_at, s.updated_at,
+       (SELECT count(*) FROM flashcards f WHERE f.set_id = s.id)::integer AS card_count
 FROM flashcard_sets s
 WHERE s.course_id = sqlc.arg(course_id) AND s.is_public
 ORDER BY s.created_at DESC, s.id DESC;
@@ -115,14 +122,20 @@ WHERE f.id = sqlc.arg(flashcard_id) AND (s.is_public OR s.owner_clerk_id = sqlc.
 -- Writes the schedule computed from the state read at repetitions_before, and logs the review, in
 -- one statement; no row when another review changed the card since (the caller reads again).
 -- ON CONFLICT DO UPDATE checks its WHERE on the latest row version, after waiting for its lock:
--- of two reviews computed from one state, the second updates nothing and logs nothing.
-WITH saved AS (
+-- of two reviews computed from one state, the second updates nothing and logs nothing. A learner's
+-- first review of a set takes the set's row before the card's (flashcard_review_lock_set), in the
+-- order adding, moving and deleting cards take them.
+-- returns: UserFlashcardProgress
+WITH set_first AS (
+    SELECT flashcard_review_lock_set(sqlc.arg(flashcard_id), sqlc.arg(user_clerk_id)) AS locked
+), saved AS (
     INSERT INTO user_flashcard_progress AS p (
         user_clerk_id, flashcard_id, repetitions, interval_days, mastery, next_review_at,
         last_reviewed_at, state, step, stability, difficulty)
-    VALUES (sqlc.arg(user_clerk_id), sqlc.arg(flashcard_id), sqlc.arg(repetitions_before)::integer + 1,
-            sqlc.arg(interval_days), sqlc.arg(mastery), sqlc.arg(due_after), sqlc.arg(reviewed_at),
-            sqlc.arg(state_after), sqlc.narg(step_after), sqlc.arg(stability_after), sqlc.arg(difficulty_after))
+    SELECT sqlc.arg(user_clerk_id), sqlc.arg(flashcard_id), sqlc.arg(repetitions_before)::integer + 1,
+           sqlc.arg(interval_days), sqlc.arg(mastery), sqlc.arg(due_after), sqlc.arg(reviewed_at),
+           sqlc.arg(state_after), sqlc.narg(step_after), sqlc.arg(stability_after), sqlc.arg(difficulty_after)
+    FROM set_first
     ON CONFLICT (user_clerk_id, flashcard_id) DO UPDATE
     SET repetitions = excluded.repetitions,
         interval_days = excluded.interval_days,

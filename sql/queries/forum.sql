@@ -6,6 +6,7 @@
 -- name: CreatePost :one
 -- Starts a thread in a course's forum; every known user in mentions (but the author) gets a
 -- 'mention' notification in the same statement.
+-- returns: ForumPost
 WITH post AS (
     INSERT INTO forum_posts (course_id, author_clerk_id, title, body)
     VALUES (sqlc.arg(course_id), sqlc.arg(author_clerk_id), sqlc.arg(title), sqlc.arg(body))
@@ -119,6 +120,7 @@ LIMIT sqlc.arg(page_size);
 -- follower of the thread, the post's author among them unless they unfollowed, each once by
 -- notifications_reply_once_key; the replier then follows the thread. No row when the post is
 -- unknown or deleted, or the parent reply is deleted.
+-- returns: ForumReply
 WITH reply AS (
     INSERT INTO forum_replies (post_id, parent_reply_id, author_clerk_id, body)
     SELECT p.id, sqlc.narg(parent_reply_id)::uuid, sqlc.arg(author_clerk_id)::text, sqlc.arg(body)::text

@@ -6,14 +6,20 @@
 
 -- name: ListForumFeed :many
 -- The live posts of every published course, newest first, with the course's title, the author's
--- name and avatar, reply, like and view counts; total: how many posts the whole feed has (on every
--- row). Keyset: pass the last row's (created_at, id) as before_*. The page walks
+-- name and avatar, reply, like and view counts; total: how many posts the whole feed has for the
+-- acting user (on every row). Keyset: pass the last row's (created_at, id) as before_*. The page walks
 -- forum_posts_live_created_idx and stops at page_size; the counts are made for its rows only.
 WITH total AS (
-    -- Every live post counted: an index-only scan of forum_posts_live_created_idx where the
-    -- visibility map allows (the index carries the columns the predicate reads).
-    SELECT count(*) AS n FROM forum_posts p JOIN courses c ON c.id = p.course_id
-    WHERE p.deleted_at IS NULL AND c.status = 'published' AND learnstore_visible(p.hidden_at, p.author_clerk_id)
+    -- Exact without counting posts: the published courses' counters (forum_course_post_counts, kept
+    -- by triggers), visible posts, plus the hidden ones the viewer may see: a moderator all of them
+    -- (learnstore_visible of a hidden post of no one's: the moderator rule), anyone else their own
+    -- (forum_posts_hidden_author_idx, a few rows).
+    SELECT (SELECT coalesce(sum(n.visible_posts), 0)
+                   + CASE WHEN learnstore_visible('-infinity'::timestamptz, NULL) THEN coalesce(sum(n.hidden_posts), 0) ELSE 0 END
+            FROM forum_course_post_counts n JOIN courses c ON c.id = n.course_id WHERE c.status = 'published')
+         + (SELECT count(*) FROM forum_posts p JOIN courses c ON c.id = p.course_id
+            WHERE p.author_clerk_id = learnstore_actor() AND p.hidden_at IS NOT NULL AND p.deleted_at IS NULL
+              AND c.status = 'published' AND NOT learnstore_visible('-infinity'::timestamptz, NULL)) AS n
 )
 SELECT p.id, p.course_id, c.title AS course_title, p.author_clerk_id,
        CASE WHEN p.author_clerk_id IS NULL THEN 'deleted user'
@@ -37,11 +43,15 @@ LIMIT sqlc.arg(page_size);
 
 -- name: ListCourseForumFeed :many
 -- A course's live posts, pinned first, then newest first, as ListForumFeed's rows (total: the
--- course's posts). Keyset: pass the last row's (pinned, created_at, id) as before_*.
+-- course's posts the acting user may see, from its counter as ListForumFeed's). Keyset: pass the last
+-- row's (pinned, created_at, id) as before_*.
 WITH total AS (
-    SELECT count(*) AS n FROM forum_posts p
-    WHERE p.course_id = sqlc.arg(course_id)::uuid AND p.deleted_at IS NULL
-      AND learnstore_visible(p.hidden_at, p.author_clerk_id)
+    SELECT (SELECT coalesce(sum(n.visible_posts), 0)
+                   + CASE WHEN learnstore_visible('-infinity'::timestamptz, NULL) THEN coalesce(sum(n.hidden_posts), 0) ELSE 0 END
+            FROM forum_course_post_counts n WHERE n.course_id = sqlc.arg(course_id)::uuid)
+         + (SELECT count(*) FROM forum_posts p
+            WHERE p.author_clerk_id = learnstore_actor() AND p.hidden_at IS NOT NULL AND p.deleted_at IS NULL
+              AND p.course_id = sqlc.arg(course_id)::uuid AND NOT learnstore_visible('-infinity'::timestamptz, NULL)) AS n
 )
 SELECT p.id, p.course_id, c.title AS course_title, p.author_clerk_id,
        CASE WHEN p.author_clerk_id IS NULL THEN 'deleted user'
@@ -68,45 +78,158 @@ ORDER BY (p.pinned_at IS NOT NULL) DESC, p.created_at DESC, p.id DESC
 LIMIT sqlc.arg(page_size);
 
 -- name: SearchForum :many
--- Posts and replies matching a web-search query (websearch_to_tsquery: words, "phrases", or,
--- -not) through the GIN indexes on their documents, best first (ts_rank; a title match weighs
--- more), ties newest first; in one course or (course_id NULL) every published course. snippet:
--- the matched text with each match in <mark></mark>, HTML-escaped first so the snippet is safe
--- to render. total: every match (on every row). Pages by offset: a rank is no stable keyset.
-WITH query AS (
+-- Posts and replies of every published course matching a web-search query (websearch_to_tsquery:
+-- words, "phrases", or, -not), from their stored documents. Capped: only the newest 1,000 matches
+-- are ranked (ts_rank of the stored document: a title match weighs more), best first, ties newest
+-- first, so that a word in every other post costs what a rare one does. total: the matches, exact
+-- up to 1,000; total_capped: there are more (the older ones are not ranked). snippet: the matched
+-- text with each match in <mark></mark>, HTML-escaped first so the snippet is safe to render. Pages
+-- by offset within the 1,000: a rank is no stable keyset.
+WITH query AS MATERIALIZED (
+    -- Materialized: no plan depends on the query's words (a cached generic plan is as good as a
+    -- custom one); the branches below choose by what the GIN indexes find instead.
     SELECT websearch_to_tsquery('simple'::regconfig, sqlc.arg(query)::text) AS q
-), hits AS (
-    SELECT 'post'::text AS kind, p.id, p.id AS post_id, p.course_id, p.author_clerk_id, p.title,
-           p.body, ts_rank(forum_post_document(p.title, p.body), query.q) AS rank, p.created_at
-    FROM query, forum_posts p JOIN courses c ON c.id = p.course_id
-    WHERE forum_post_document(p.title, p.body) @@ query.q AND p.deleted_at IS NULL AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-      AND c.status = 'published'
-      AND (sqlc.narg(course_id)::uuid IS NULL OR p.course_id = sqlc.narg(course_id)::uuid)
-    UNION ALL
-    SELECT 'reply', r.id, r.post_id, p.course_id, r.author_clerk_id, p.title, r.body,
-           ts_rank(to_tsvector('simple'::regconfig, r.body), query.q), r.created_at
-    FROM query, forum_replies r JOIN forum_posts p ON p.id = r.post_id JOIN courses c ON c.id = p.course_id
-    WHERE to_tsvector('simple'::regconfig, r.body) @@ query.q AND r.deleted_at IS NULL AND learnstore_visible(r.hidden_at, r.author_clerk_id)
+), post_probe AS MATERIALIZED (
+    -- How many posts match, counted up to 5,001 in the GIN index (it reads no column: no heap
+    -- page that the visibility map marks all-visible).
+    SELECT count(*) AS n FROM (SELECT FROM forum_posts p WHERE p.search_document @@ (SELECT q FROM query) LIMIT 5001) AS s
+), reply_probe AS MATERIALIZED (
+    SELECT count(*) AS n FROM (SELECT FROM forum_replies r WHERE r.search_document @@ (SELECT q FROM query) LIMIT 5001) AS s
+), post_few AS (
+    -- At most 5,000 matches: all of them from the GIN index, the newest 1,001 kept.
+    SELECT p.id, p.author_clerk_id, p.search_document AS document, p.created_at
+    FROM forum_posts p JOIN courses c ON c.id = p.course_id
+    WHERE (SELECT n FROM post_probe) <= 5000
+      AND p.search_document @@ (SELECT q FROM query) AND p.deleted_at IS NULL
+      AND learnstore_visible(p.hidden_at, p.author_clerk_id) AND c.status = 'published'
+    ORDER BY p.created_at DESC, p.id DESC
+    LIMIT 1001
+), post_many AS (
+    -- More: newest first along forum_posts_live_created_idx until 1,001 are found, which reads
+    -- fewer rows the more there are. ts_match_vq is @@ that no plan turns into a GIN scan.
+    SELECT p.id, p.author_clerk_id, p.search_document AS document, p.created_at
+    FROM forum_posts p JOIN courses c ON c.id = p.course_id
+    WHERE (SELECT n FROM post_probe) > 5000
+      AND ts_match_vq(p.search_document, (SELECT q FROM query)) AND p.deleted_at IS NULL
+      AND learnstore_visible(p.hidden_at, p.author_clerk_id) AND c.status = 'published'
+    ORDER BY p.created_at DESC, p.id DESC
+    LIMIT 1001
+), reply_few AS (
+    SELECT r.id, r.post_id, r.author_clerk_id, r.search_document AS document, r.created_at
+    FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id JOIN courses c ON c.id = p.course_id
+    WHERE (SELECT n FROM reply_probe) <= 5000
+      AND r.search_document @@ (SELECT q FROM query) AND r.deleted_at IS NULL
+      AND learnstore_visible(r.hidden_at, r.author_clerk_id)
       AND p.deleted_at IS NULL AND learnstore_visible(p.hidden_at, p.author_clerk_id) AND c.status = 'published'
-      AND (sqlc.narg(course_id)::uuid IS NULL OR p.course_id = sqlc.narg(course_id)::uuid)
+    ORDER BY r.created_at DESC, r.id DESC
+    LIMIT 1001
+), reply_many AS (
+    -- Along forum_replies_live_created_idx.
+    SELECT r.id, r.post_id, r.author_clerk_id, r.search_document AS document, r.created_at
+    FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id JOIN courses c ON c.id = p.course_id
+    WHERE (SELECT n FROM reply_probe) > 5000
+      AND ts_match_vq(r.search_document, (SELECT q FROM query)) AND r.deleted_at IS NULL
+      AND learnstore_visible(r.hidden_at, r.author_clerk_id)
+      AND p.deleted_at IS NULL AND learnstore_visible(p.hidden_at, p.author_clerk_id) AND c.status = 'published'
+    ORDER BY r.created_at DESC, r.id DESC
+    LIMIT 1001
+), candidates AS (
+    -- The newest 1,001 of both (one of each pair is empty): 1,000 to rank, and one more to tell
+    -- that there are more.
+    SELECT h.* FROM (
+        SELECT 'post'::text AS kind, f.id, f.id AS post_id, f.author_clerk_id, f.document, f.created_at FROM post_few f
+        UNION ALL
+        SELECT 'post', m.id, m.id, m.author_clerk_id, m.document, m.created_at FROM post_many m
+        UNION ALL
+        SELECT 'reply', f.id, f.post_id, f.author_clerk_id, f.document, f.created_at FROM reply_few f
+        UNION ALL
+        SELECT 'reply', m.id, m.post_id, m.author_clerk_id, m.document, m.created_at FROM reply_many m
+    ) AS h
+    ORDER BY h.created_at DESC, h.id DESC
+    LIMIT 1001
+), counted AS (
+    SELECT count(*) AS n FROM candidates
+), ranked AS (
+    SELECT c.*, ts_rank(c.document, query.q) AS rank
+    FROM (SELECT * FROM candidates ORDER BY created_at DESC, id DESC LIMIT 1000) AS c CROSS JOIN query
 ), page AS (
-    SELECT h.*, count(*) OVER () AS total FROM hits h
-    ORDER BY h.rank DESC, h.created_at DESC, h.id DESC
+    SELECT r.* FROM ranked r
+    ORDER BY r.rank DESC, r.created_at DESC, r.id DESC
     LIMIT sqlc.arg(page_size) OFFSET sqlc.arg(skip)
+), texts AS (
+    -- The page's texts only: the candidates carry what ranking needs.
+    SELECT page.*, p.course_id, p.title,
+           CASE WHEN page.kind = 'post' THEN p.body ELSE (SELECT r.body FROM forum_replies r WHERE r.id = page.id) END AS body
+    FROM page JOIN forum_posts p ON p.id = page.post_id
 )
 -- The snippet only for the page's rows: ts_headline parses the whole text again.
-SELECT page.kind, page.id, page.post_id, page.course_id, page.author_clerk_id,
-       CASE WHEN page.author_clerk_id IS NULL THEN 'deleted user'
-            ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), page.author_clerk_id)
+SELECT t.kind, t.id, t.post_id, t.course_id, t.author_clerk_id,
+       CASE WHEN t.author_clerk_id IS NULL THEN 'deleted user'
+            ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), t.author_clerk_id)
        END::text AS author_name,
-       page.title AS post_title,
+       t.title AS post_title,
        ts_headline('simple'::regconfig,
-                   replace(replace(replace(page.body, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+                   replace(replace(replace(t.body, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
                    query.q, 'StartSel=<mark>, StopSel=</mark>, MaxWords=35, MinWords=15')::text
            AS snippet,
-       page.rank::real AS rank, page.created_at, page.total::bigint AS total
-FROM page CROSS JOIN query LEFT JOIN users u ON u.clerk_id = page.author_clerk_id
-ORDER BY page.rank DESC, page.created_at DESC, page.id DESC;
+       t.rank::real AS rank, t.created_at,
+       least(counted.n, 1000)::bigint AS total, (counted.n > 1000)::boolean AS total_capped
+FROM texts t CROSS JOIN query CROSS JOIN counted LEFT JOIN users u ON u.clerk_id = t.author_clerk_id
+ORDER BY t.rank DESC, t.created_at DESC, t.id DESC;
+
+-- name: SearchCourseForum :many
+-- SearchForum in one course (published): the same rows, cap and totals. It reads the course's live
+-- posts and their replies (forum_posts_course_id_idx, forum_replies_post_id_idx), whatever the
+-- query: a course's forum is small next to the platform's matches of a common word.
+WITH query AS MATERIALIZED (
+    SELECT websearch_to_tsquery('simple'::regconfig, sqlc.arg(query)::text) AS q
+), candidates AS (
+    SELECT h.* FROM (
+        SELECT 'post'::text AS kind, p.id, p.id AS post_id, p.author_clerk_id, p.search_document AS document,
+               p.created_at
+        FROM forum_posts p JOIN courses c ON c.id = p.course_id
+        WHERE p.course_id = sqlc.arg(course_id)::uuid AND c.status = 'published' AND p.deleted_at IS NULL
+          AND ts_match_vq(p.search_document, (SELECT q FROM query))
+          AND learnstore_visible(p.hidden_at, p.author_clerk_id)
+        UNION ALL
+        SELECT 'reply'::text, r.id, r.post_id, r.author_clerk_id, r.search_document, r.created_at
+        FROM forum_posts p JOIN courses c ON c.id = p.course_id JOIN forum_replies r ON r.post_id = p.id
+        WHERE p.course_id = sqlc.arg(course_id)::uuid AND c.status = 'published' AND p.deleted_at IS NULL
+          AND learnstore_visible(p.hidden_at, p.author_clerk_id)
+          AND r.deleted_at IS NULL AND ts_match_vq(r.search_document, (SELECT q FROM query))
+          AND learnstore_visible(r.hidden_at, r.author_clerk_id)
+    ) AS h
+    ORDER BY h.created_at DESC, h.id DESC
+    LIMIT 1001
+), counted AS (
+    SELECT count(*) AS n FROM candidates
+), ranked AS (
+    SELECT c.*, ts_rank(c.document, query.q) AS rank
+    FROM (SELECT * FROM candidates ORDER BY created_at DESC, id DESC LIMIT 1000) AS c CROSS JOIN query
+), page AS (
+    SELECT r.* FROM ranked r
+    ORDER BY r.rank DESC, r.created_at DESC, r.id DESC
+    LIMIT sqlc.arg(page_size) OFFSET sqlc.arg(skip)
+), texts AS (
+    -- The page's texts only: the candidates carry what ranking needs.
+    SELECT page.*, p.course_id, p.title,
+           CASE WHEN page.kind = 'post' THEN p.body ELSE (SELECT r.body FROM forum_replies r WHERE r.id = page.id) END AS body
+    FROM page JOIN forum_posts p ON p.id = page.post_id
+)
+-- The snippet only for the page's rows: ts_headline parses the whole text again.
+SELECT t.kind, t.id, t.post_id, t.course_id, t.author_clerk_id,
+       CASE WHEN t.author_clerk_id IS NULL THEN 'deleted user'
+            ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), t.author_clerk_id)
+       END::text AS author_name,
+       t.title AS post_title,
+       ts_headline('simple'::regconfig,
+                   replace(replace(replace(t.body, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+                   query.q, 'StartSel=<mark>, StopSel=</mark>, MaxWords=35, MinWords=15')::text
+           AS snippet,
+       t.rank::real AS rank, t.created_at,
+       least(counted.n, 1000)::bigint AS total, (counted.n > 1000)::boolean AS total_capped
+FROM texts t CROSS JOIN query CROSS JOIN counted LEFT JOIN users u ON u.clerk_id = t.author_clerk_id
+ORDER BY t.rank DESC, t.created_at DESC, t.id DESC;
 
 -- name: ListInterestFeed :many
 -- The live posts of published courses that share a tag with a course the viewer is enrolled in or

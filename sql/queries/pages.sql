@@ -5,6 +5,7 @@
 -- name: ListCourseCardsByIds :many
 -- The cards of the given courses in the given order (a ranking the caller already has); courses
 -- that do not exist, and drafts or archived courses of others than the viewer, are left out.
+-- into: caller
 SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_at, k.cover_image_url,
        k.estimated_duration_minutes, k.language_code, k.author_clerk_id, k.author_name, k.author_avatar_url,
        k.lesson_count, k.lessons_duration_seconds, k.enrolment_count, k.rating_mean, k.rating_count, k.tags,
@@ -20,6 +21,7 @@ ORDER BY i.ord;
 -- name: ListAuthorCourseCards :many
 -- An author's courses as cards, newest first: the published ones, and every one when the viewer
 -- is the author.
+-- into: caller
 SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_at, k.cover_image_url,
        k.estimated_duration_minutes, k.language_code, k.author_clerk_id, k.author_name, k.author_avatar_url,
        k.lesson_count, k.lessons_duration_seconds, k.enrolment_count, k.rating_mean, k.rating_count, k.tags,
@@ -36,6 +38,7 @@ LIMIT sqlc.arg(page_size)::integer;
 -- name: ListFavoriteCourseCards :many
 -- A learner's favorites as cards, newest bookmark first, one keyset page: pass the last row's
 -- (favorited_at, course_id) as before_* for the next. The learner is the viewer.
+-- into: caller
 SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_at, k.cover_image_url,
        k.estimated_duration_minutes, k.language_code, k.author_clerk_id, k.author_name, k.author_avatar_url,
        k.lesson_count, k.lessons_duration_seconds, k.enrolment_count, k.rating_mean, k.rating_count, k.tags,
@@ -53,6 +56,7 @@ LIMIT sqlc.arg(page_size)::integer;
 -- name: ListEnrolledCourseCards :many
 -- The learner's dashboard as cards: every course they are enrolled in, with their progress, most
 -- recently enrolled first (ties by course id). The learner is the viewer.
+-- into: caller
 SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_at, k.cover_image_url,
        k.estimated_duration_minutes, k.language_code, k.author_clerk_id, k.author_name, k.author_avatar_url,
        k.lesson_count, k.lessons_duration_seconds, k.enrolment_count, k.rating_mean, k.rating_count, k.tags,
@@ -68,6 +72,7 @@ LIMIT sqlc.arg(page_size)::integer;
 -- name: ListTrendingCourseCards :many
 -- Published courses as cards by forum activity since `since` (posts, replies and the likes of
 -- both, each counting 1, as ListTrendingCourses counts it), most active first; ties by id.
+-- into: caller
 WITH events AS (
     SELECT p.course_id FROM forum_posts p
     WHERE p.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(p.hidden_at, p.author_clerk_id)
@@ -204,6 +209,7 @@ WHERE c.id = sqlc.arg(course_id)::uuid
 -- the three prefix indexes of sql/schema/95_pages.sql sort, so that each branch reads one range
 -- of its index, in order, and stops after page_size rows. The email is matched but never
 -- returned: matched_email says only that it matched.
+-- into: caller
 WITH hits AS (
     (SELECT u.clerk_id, 1 AS rank,
             lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) COLLATE "C" AS sort_key

@@ -45,6 +45,7 @@ LIMIT sqlc.arg(page_size)::integer;
 -- SearchPublicFlashcardSets' page most used first: by learners (flashcard_sets.learners, the users
 -- who have started a card of the set), then id. Keyset: the last row's learners and id as before_*
 -- (NULL for the first page), so that flashcard_sets_public_learners_idx is read from there.
+-- returns: SearchPublicFlashcardSetsRow
 SELECT s.id, s.owner_clerk_id, s.course_id, s.language_id, s.title, s.description, s.forked_from,
        s.created_at, s.updated_at, s.learners,
        (SELECT count(*) FROM flashcards f WHERE f.set_id = s.id)::integer AS card_count,

@@ -134,6 +134,7 @@ LIMIT sqlc.arg(page_size);
 
 -- name: ExportUser :one
 -- Everything stored about a user, as one JSON document keyed by table; NULL for an unknown user.
+-- A post's or reply's search_document is left out: it is derived from the text, which is there.
 SELECT jsonb_build_object(
     'users', jsonb_build_array(to_jsonb(u)),
     'user_streaks', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_streaks t WHERE t.user_clerk_id = u.clerk_id),
@@ -143,8 +144,8 @@ SELECT jsonb_build_object(
     'courses', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM courses t WHERE t.author_clerk_id = u.clerk_id),
     'user_courses', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_courses t WHERE t.user_clerk_id = u.clerk_id),
     'user_progress', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_progress t WHERE t.user_clerk_id = u.clerk_id),
-    'forum_posts', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_posts t WHERE t.author_clerk_id = u.clerk_id),
-    'forum_replies', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_replies t WHERE t.author_clerk_id = u.clerk_id),
+    'forum_posts', (SELECT coalesce(jsonb_agg(to_jsonb(t) - 'search_document'), '[]') FROM forum_posts t WHERE t.author_clerk_id = u.clerk_id),
+    'forum_replies', (SELECT coalesce(jsonb_agg(to_jsonb(t) - 'search_document'), '[]') FROM forum_replies t WHERE t.author_clerk_id = u.clerk_id),
     'forum_post_likes', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_post_likes t WHERE t.user_clerk_id = u.clerk_id),
     'forum_thread_follows', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM forum_thread_follows t WHERE t.user_clerk_id = u.clerk_id),
     'notification_mutes', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM notification_mutes t WHERE t.user_clerk_id = u.clerk_id),
@@ -180,6 +181,7 @@ FROM users u WHERE u.clerk_id = sqlc.arg(clerk_id);
 
 -- name: GrantSiteRole :one
 -- Grants a site-wide role; idempotent: a role already held is returned as it was granted.
+-- returns: SiteRole
 WITH granted AS (
     INSERT INTO site_roles (user_clerk_id, role, granted_by)
     VALUES (sqlc.arg(user_clerk_id), sqlc.arg(role), sqlc.narg(granted_by))

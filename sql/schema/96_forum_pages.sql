@@ -1,21 +1,16 @@
 -- Forum pages and following (issue 18 point 5, issue 19 point 3; migration 0021): full-text search
--- over posts and replies, exact view counts without a hot row, thread follows, and the notification
--- types a user mutes. The indexes on existing tables are built concurrently by 0021_forum_pages_indexes.
+-- over posts and replies (its stored documents: 98_forum_search.sql), exact view counts without a
+-- hot row, thread follows, and the notification types a user mutes. The indexes on existing tables are built concurrently by 0021_forum_pages_indexes.
 
--- Full-text search: GIN indexes on each post's document (title weighted A, body B) and each reply's
--- body, as tsvectors; 'simple' as the catalog's search uses (the forum mixes its courses' languages).
--- Expression indexes, not stored generated columns: adding a column would rewrite forum_posts and
--- forum_replies under an ACCESS EXCLUSIVE lock, and put a tsvector into every post and reply that
--- the repositories return. Ranking parses the matched rows' text again (SearchForum), which costs
--- per match, not per row of the table; a headline only for the page's rows.
+-- Full-text search: each post's document (title weighted A, body B) and each reply's body, as
+-- tsvectors; 'simple' as the catalog's search uses (the forum mixes its courses' languages). Stored
+-- in search_document columns with their GIN indexes since migration 0025 (98_forum_search.sql).
 CREATE FUNCTION forum_post_document(title text, body text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     RETURN setweight(to_tsvector('simple'::regconfig, title), 'A') || setweight(to_tsvector('simple'::regconfig, body), 'B');
 COMMENT ON FUNCTION forum_post_document(text, text) IS 'A post''s searchable document: its title (weight A) and body (weight B).';
-CREATE INDEX forum_posts_search_idx ON forum_posts USING gin (forum_post_document(title, body));
-CREATE INDEX forum_replies_search_idx ON forum_replies USING gin (to_tsvector('simple'::regconfig, body));
--- The platform-wide feed (ListForumFeed): live posts newest first, and its total as an index-only count.
+-- The platform-wide feed (ListForumFeed): live posts newest first; search's newest matches.
 CREATE INDEX forum_posts_live_created_idx ON forum_posts (created_at DESC, id DESC) INCLUDE (course_id, hidden_at, author_clerk_id)
     WHERE deleted_at IS NULL;
 

@@ -102,3 +102,26 @@ CREATE POLICY flashcard_set_learners_own_select ON flashcard_set_learners FOR SE
 
 -- Browsing public sets most used first, keyset on (learners, id).
 CREATE INDEX flashcard_sets_public_learners_idx ON flashcard_sets (learners DESC, id DESC) WHERE is_public;
+
+-- A learner's first review of a set counts them among its learners: the trigger above locks the set
+-- row, at the end of the review's statement, after the progress row's foreign key has locked the
+-- card. Adding, moving and deleting cards lock the set first, then its cards: the two orders
+-- deadlocked. The review statement calls this first, so it takes the set before the card, as they
+-- do; only while the learner is not yet one of the set's learners (later reviews lock no set row).
+-- SECURITY DEFINER: the learner may not lock a set that is not theirs. Its caller check: under
+-- as_user it locks for the acting user only.
+CREATE FUNCTION flashcard_review_lock_set(p_flashcard_id uuid, p_user_clerk_id text) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    PERFORM FROM flashcards f JOIN flashcard_sets s ON s.id = f.set_id
+    WHERE f.id = p_flashcard_id
+      AND p_user_clerk_id = coalesce(learnstore_actor(), p_user_clerk_id)
+      AND (s.is_public OR s.owner_clerk_id = p_user_clerk_id)
+      AND NOT EXISTS (SELECT FROM flashcard_set_learners l
+                      WHERE l.set_id = s.id AND l.user_clerk_id = p_user_clerk_id)
+    FOR NO KEY UPDATE OF s;
+    RETURN true;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION flashcard_review_lock_set(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION flashcard_review_lock_set(uuid, text) TO learnstore_app;

@@ -374,6 +374,70 @@ WHERE s.learners <> c.learners
     ),
 )
 
+# A course's live forum posts, visible and hidden apart (forum_course_post_counts, migration 0025): the
+# feeds' totals sum them. The key is the course's id; a course without a row counts none.
+_FORUM_POST_COUNTS = DerivedValue(
+    name="forum_post_counts",
+    stored_in="forum_course_post_counts",
+    kept_by="deltas added by statement triggers on forum_posts, in course order: additions commute",
+    drift_sql="""
+SELECT c.id::text AS key,
+       coalesce(n.visible_posts, 0) || ' visible, ' || coalesce(n.hidden_posts, 0) || ' hidden' AS stored,
+       e.visible || ' visible, ' || e.hidden || ' hidden' AS expected
+FROM courses c {sample}
+LEFT JOIN forum_course_post_counts n ON n.course_id = c.id
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE p.hidden_at IS NULL) AS visible,
+           count(*) FILTER (WHERE p.hidden_at IS NOT NULL) AS hidden
+    FROM forum_posts p WHERE p.course_id = c.id AND p.deleted_at IS NULL
+) AS e
+WHERE (coalesce(n.visible_posts, 0), coalesce(n.hidden_posts, 0)) <> (e.visible, e.hidden)
+""",
+    # locked (made first if missing), then counted in a later statement: a post written meanwhile
+    # waits for the lock to add its delta
+    repair_sql=(
+        "INSERT INTO forum_course_post_counts (course_id)"
+        " SELECT k.id FROM unnest(%(keys)s::uuid[]) AS k (id) JOIN courses c ON c.id = k.id ORDER BY 1"
+        " ON CONFLICT (course_id) DO NOTHING",
+        "SELECT FROM forum_course_post_counts WHERE course_id = ANY (%(keys)s::uuid[])"
+        " ORDER BY course_id FOR NO KEY UPDATE",
+        "UPDATE forum_course_post_counts n SET visible_posts = e.visible, hidden_posts = e.hidden"
+        " FROM (SELECT k.id, count(p.id) FILTER (WHERE p.hidden_at IS NULL) AS visible,"
+        "              count(p.id) FILTER (WHERE p.hidden_at IS NOT NULL) AS hidden"
+        "       FROM unnest(%(keys)s::uuid[]) AS k (id)"
+        "       LEFT JOIN forum_posts p ON p.course_id = k.id AND p.deleted_at IS NULL GROUP BY k.id) AS e"
+        " WHERE n.course_id = e.id",
+    ),
+)
+
+
+def _search_documents(name: str, table: str, document: str) -> DerivedValue:
+    """A stored search document (migration 0025): the one its row's text makes now. A repair writes
+    the document from the row it updates (READ COMMITTED re-reads an edited row), so a concurrent
+    edit cannot leave a stale one."""
+    return DerivedValue(
+        name=name,
+        stored_in=f"{table}.search_document",
+        kept_by="a BEFORE INSERT OR UPDATE OF the text trigger, on every path",
+        drift_sql=f"""
+SELECT t.id::text AS key, coalesce(left(t.search_document::text, 60), 'none') AS stored,
+       left(({document})::text, 60) AS expected
+FROM {table} t {{sample}}
+WHERE t.search_document IS DISTINCT FROM ({document})
+""",
+        repair_sql=(
+            f"UPDATE {table} t SET search_document = {document} WHERE t.id = ANY (%(keys)s::uuid[])",
+        ),
+    )
+
+
+_POST_DOCUMENTS = _search_documents(
+    "post_search_documents", "forum_posts", "forum_post_document(t.title, t.body)"
+)
+_REPLY_DOCUMENTS = _search_documents(
+    "reply_search_documents", "forum_replies", "to_tsvector('simple'::regconfig, t.body)"
+)
+
 #: Every stored derived value, in the order the check runs them: awards before the points they add.
 DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _ENROLMENTS,
@@ -389,4 +453,7 @@ DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _MEDIA,
     _SET_LEARNERS,
     _SET_LEARNER_COUNTS,
+    _FORUM_POST_COUNTS,
+    _POST_DOCUMENTS,
+    _REPLY_DOCUMENTS,
 )

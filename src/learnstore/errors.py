@@ -234,8 +234,12 @@ _HINTED = (pg.RaiseException, pg.NoDataFound, pg.ObjectNotInPrerequisiteState, p
 
 def is_stale_plan(exc: BaseException) -> bool:
     """Whether `exc` (or the error it was translated from) is PostgreSQL refusing a prepared statement
-    whose result columns a schema change altered ("cached plan must not change result type")."""
+    whose result columns a schema change altered ("cached plan must not change result type"), or
+    one the connection no longer has (a DISCARD ALL or DEALLOCATE it did not send itself): either
+    way the connection's prepared statements must be forgotten before the operation runs again."""
     cause = exc.__cause__ if isinstance(exc, LearnstoreError) else exc
+    if isinstance(cause, pg.InvalidSqlStatementName):
+        return True
     # By the reporting routine, not the message, which the server may have translated.
     return isinstance(cause, pg.FeatureNotSupported) and cause.diag.source_function == "RevalidateCachedQuery"
 
@@ -244,6 +248,11 @@ def translate(exc: BaseException) -> LearnstoreError | None:
     """The learnstore error for a PostgreSQL or pydantic error, or None if it is not one we map."""
     if isinstance(exc, LearnstoreError):
         return exc
+    if isinstance(exc, pg.InvalidSqlStatementName):
+        return Contention(
+            "the connection lost its prepared statements (something outside learnstore ran DISCARD ALL "
+            "or DEALLOCATE); they are forgotten, and running the operation again works"
+        )
     if is_stale_plan(exc):
         return Contention(
             "a migration changed a table under a prepared statement (cached plan must not change "

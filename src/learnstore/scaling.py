@@ -88,6 +88,9 @@ DISTRIBUTION: dict[str, Distribution] = {
     "forum_post_likes": _course("course_id", "copied from the post", added=True),
     "forum_reply_likes": _course("course_id", "copied from the reply", added=True),
     "forum_post_view_counts": _course("course_id", "a post's view shards, copied from the post", added=True),
+    "forum_course_post_counts": _course(
+        "course_id", "a course's live posts, written with them; the platform-wide total sums all shards"
+    ),
     "forum_thread_follows": _course(
         "course_id", "read by the reply that notifies a thread's followers, copied from the post", added=True
     ),

@@ -273,6 +273,14 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "UPDATE": ("definer",),
         "DELETE": ("nobody",),  # goes with its post (ON DELETE CASCADE)
     },
+    # Live posts per course (migration 0025): read by anyone (the feeds' totals sum them), written only
+    # by the SECURITY DEFINER triggers on forum_posts; a course's row goes with it.
+    "forum_course_post_counts": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("nobody",),  # goes with its course (ON DELETE CASCADE)
+    },
     # A set's learners (migration 0024): each learner reads their own pairs (the count is public on the
     # set); only the trigger on user_flashcard_progress writes them, and they go with the set or user.
     "flashcard_set_learners": {

@@ -53,6 +53,8 @@ _NESTED_COMMENT = re.compile(r"/\*|\*/")
 _HEADER = re.compile(r"--\s*name\s*:")
 _HEADER_FORM = re.compile(r"-- name: (\S+)(?: (\S+))?")
 _PASCAL = re.compile(r"[A-Z][A-Za-z0-9]*")
+_RETURNS = re.compile(r"returns:\s*(\S+)")
+_INTO = re.compile(r"into:\s*(\S+)")
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 _GAP = {"space", "line_comment", "block_comment"}
 # Public attributes of aiosql's Queries: a query method of the same name cannot be added.
@@ -73,6 +75,14 @@ class QueryDef:
     line: int  # of the header
     psycopg_sql: str  # what aiosql must hand psycopg: %(name)s placeholders
     nullable: frozenset[str] = frozenset()  # the sqlc.narg() parameters, which may be None
+    # the model a row becomes, when a `-- returns: Model` line under the header names one (another
+    # query's row, or a table's model) instead of a `<Name>Row` of its own: tools/generate.py checks
+    # that the columns are that model's fields, names and types, in order
+    returns: str | None = None
+    # `-- into: caller`: the method also takes `into=`, a model class of the caller's with the row's
+    # fields, and builds the rows straight into it (a repository's public model, which the
+    # generated layer cannot import): _runtime.to_models checks the fields once per class
+    into: bool = False
 
 
 @dataclass(frozen=True)
@@ -236,10 +246,34 @@ def _parse_header(text: str, token: _Token, path: Path) -> tuple[str, str]:
     return name, command[1:]
 
 
+def _returns(model: str, before: str | None, name: str, command: str, path: Path, line: int) -> str:
+    """The model a `-- returns: Model` line names, checked as far as the query file can tell."""
+    if before is not None:
+        raise _error(path, line, f"query {name} has two '-- returns:' lines")
+    if command not in ("one", "many"):
+        raise _error(path, line, f"query {name} returns no rows (:{command}): it cannot name a row model")
+    if not _PASCAL.fullmatch(model):
+        raise _error(path, line, f"'-- returns: {model}' of query {name}: not a model name (like GetUserRow)")
+    return model
+
+
+def _into(value: str, before: bool, name: str, command: str, path: Path, line: int) -> bool:
+    """Whether an `-- into: caller` line is well formed: once, on a query that returns rows."""
+    if before:
+        raise _error(path, line, f"query {name} has two '-- into:' lines")
+    if command not in ("one", "many"):
+        raise _error(path, line, f"query {name} returns no rows (:{command}): it has none to build")
+    if value != "caller":
+        raise _error(path, line, f"'-- into: {value}' of query {name}: the only form is '-- into: caller'")
+    return True
+
+
 def _parse_query(text: str, tokens: list[_Token], path: Path) -> QueryDef:
     name, command = _parse_header(text, tokens[0], path)
     line = _line(text, tokens[0].pos)
     doc: list[str] = []
+    returns: str | None = None
+    into = False
     i = 1  # comment lines directly under the header are the docstring, as in sqlc
     while (
         i + 1 < len(tokens)
@@ -247,7 +281,15 @@ def _parse_query(text: str, tokens: list[_Token], path: Path) -> QueryDef:
         and tokens[i].text.count("\n") == 1
         and tokens[i + 1].kind == "line_comment"
     ):
-        doc.append(tokens[i + 1].text[2:].strip())
+        comment = tokens[i + 1].text[2:].strip()
+        declared = _RETURNS.fullmatch(comment)
+        caller = _INTO.fullmatch(comment)
+        if declared is not None:
+            returns = _returns(declared.group(1), returns, name, command, path, line)
+        elif caller is not None:
+            into = _into(caller.group(1), into, name, command, path, line)
+        else:
+            doc.append(comment)
         i += 2
     sql, psycopg_sql, params, nullable = _translate(tokens[i:], text, path)
     if not sql:
@@ -263,6 +305,8 @@ def _parse_query(text: str, tokens: list[_Token], path: Path) -> QueryDef:
         line,
         psycopg_sql,
         nullable,
+        returns,
+        into,
     )
     if _HEADER.search(query.doc) or _HEADER.search(sql):
         raise _error(path, line, f"query {name} contains '-- name:', where aiosql would start a new query")

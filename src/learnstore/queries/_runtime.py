@@ -6,7 +6,8 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from functools import cache
 from itertools import repeat
-from typing import Any, TypeVar
+from types import NoneType, UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -15,6 +16,8 @@ from learnstore.queries._loader import load
 from learnstore.queries._reads import read_only_queries
 
 M = TypeVar("M", bound=BaseModel)
+#: the caller's model that a query declared `-- into: caller` builds its rows into
+Into = TypeVar("Into", bound=BaseModel)
 
 
 # Cached here, not only in load(): a Querier is built per operation, and load()'s path
@@ -51,7 +54,10 @@ _set_extra = vars(BaseModel)["__pydantic_extra__"].__set__
 _set_private = vars(BaseModel)["__pydantic_private__"].__set__
 
 
-def to_model(cls: type[M], row: Sequence[Any] | None) -> M | None:
+def to_model(cls: type[M], row: Sequence[Any] | None, like: type[BaseModel] | None = None) -> M | None:
+    """A row as a `cls` instance, without validation (see to_models, and `like` there)."""
+    if like is not None and like is not cls and (cls, like) not in _LIKE:
+        _check_like(cls, like)
     if row is None:
         return None
     plan = _plan(cls)
@@ -84,7 +90,7 @@ def _check_width(cls: type[BaseModel], fields: tuple[str, ...], row: Sequence[An
     raise ValueError(f"{cls.__name__} has {len(fields)} fields, the row {len(row)} columns")
 
 
-def to_models(cls: type[M], rows: Iterable[Sequence[Any]]) -> list[M]:
+def to_models(cls: type[M], rows: Iterable[Sequence[Any]], like: type[BaseModel] | None = None) -> list[M]:
     """Rows as `cls` instances, without validation.
 
     The columns come from PostgreSQL already typed by psycopg, in the model's field order (the
@@ -93,7 +99,12 @@ def to_models(cls: type[M], rows: Iterable[Sequence[Any]]) -> list[M]:
     attributes, no extra) at under a third of its cost, which was the largest part of learnstore's
     own time in a list (bench/). Every instance shares one fields-set: all fields are set, the
     models are frozen, and pydantic copies the set before it changes one (`model_copy`).
+
+    `like` is the query's generated row model when `cls` is the caller's (`-- into: caller`): `cls`
+    must have its fields (_check_like), which is checked on the first call of each pair.
     """
+    if like is not None and like is not cls and (cls, like) not in _LIKE:
+        _check_like(cls, like)
     plan = _plan(cls)
     if plan is None:
         names = tuple(cls.model_fields)
@@ -113,6 +124,43 @@ def to_models(cls: type[M], rows: Iterable[Sequence[Any]]) -> list[M]:
     consume(map(_set_extra, models, repeat(None, n)))
     consume(map(_set_private, models, repeat(None, n)))
     return models
+
+
+# the (caller's model, generated row model) pairs _check_like accepted
+_LIKE: set[tuple[type[BaseModel], type[BaseModel]]] = set()
+
+
+def _check_like(cls: type[BaseModel], like: type[BaseModel]) -> None:
+    """Refuse a caller's model that cannot hold the query's rows as they come: a TypeError unless
+    `cls` has the generated model's fields, the same names in the same order, of the same types.
+
+    Two differences are allowed, both where sqlc's inference is weaker than what the caller
+    documents: a column sqlc could not type (`Any`: an expression) takes the caller's type, and
+    nullability may differ (sqlc cannot tell whether an expression or an outer join's column is
+    NULL; the caller's model says which it is). The values are stored without validation, as
+    psycopg typed them, so a name or a type that differs otherwise would give wrong objects.
+    """
+    ours, theirs = cls.model_fields, like.model_fields
+    if list(ours) != list(theirs):
+        raise TypeError(
+            f"{cls.__name__} cannot hold rows of {like.__name__}: its fields {list(ours)} are not the"
+            f" columns {list(theirs)}"
+        )
+    for name, field in ours.items():
+        column = theirs[name].annotation
+        if column is not Any and _without_none(field.annotation) != _without_none(column):
+            raise TypeError(
+                f"{cls.__name__}.{name} is {field.annotation}, the column of {like.__name__} {column}"
+            )
+    _LIKE.add((cls, like))
+
+
+def _without_none(annotation: Any) -> Any:
+    """`X | None` -> X; any other annotation as it is."""
+    if get_origin(annotation) in (Union, UnionType):
+        kept = tuple(arg for arg in get_args(annotation) if arg is not NoneType)
+        return kept[0] if len(kept) == 1 else kept
+    return annotation
 
 
 def consume(calls: Iterable[object]) -> None:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 from uuid import UUID
 
 from psycopg import AsyncConnection, Connection
 
 from learnstore.queries import models
-from learnstore.queries._runtime import async_queries, sync_queries, to_model, to_models
+from learnstore.queries._runtime import Into, async_queries, sync_queries, to_model, to_models
 
 __all__ = ["AsyncQuerier", "Querier"]
 
@@ -43,12 +43,12 @@ class Querier:
             rows = cursor.fetchall()
         return to_models(models.Language, rows)
 
-    def get_or_create_tag(self, *, name: str) -> models.GetOrCreateTagRow | None:
+    def get_or_create_tag(self, *, name: str) -> models.Tag | None:
         """The tag with this name whatever its case, created when there is none. Returns no row only when
         a concurrent transaction created it after this statement's snapshot: run it again.
         """
         row = self._sql.get_or_create_tag(self._conn, name=name)
-        return to_model(models.GetOrCreateTagRow, row)
+        return to_model(models.Tag, row)
 
     def list_tags(self, *, prefix: str | None, page_size: int) -> list[models.Tag]:
         """Tags by name; with a prefix, only those whose name starts with it (whatever its case)."""
@@ -78,6 +78,7 @@ class Querier:
         row = self._sql.list_course_tags(self._conn, course_id=course_id)
         return to_model(models.ListCourseTagsRow, row)
 
+    @overload
     def search_published_courses(
         self,
         *,
@@ -92,7 +93,40 @@ class Querier:
         after_score: Decimal | None,
         after_count: int | None,
         page_size: int,
-    ) -> list[models.SearchPublishedCoursesRow]:
+    ) -> list[models.SearchPublishedCoursesRow]: ...
+    @overload
+    def search_published_courses(
+        self,
+        *,
+        text_query: str | None,
+        sort_by: str,
+        language_code: str | None,
+        difficulty: str | None,
+        tags: list[str],
+        match_all_tags: bool,
+        after_id: UUID | None,
+        after_published_at: datetime | None,
+        after_score: Decimal | None,
+        after_count: int | None,
+        page_size: int,
+        into: type[Into],
+    ) -> list[Into]: ...
+    def search_published_courses(
+        self,
+        *,
+        text_query: str | None,
+        sort_by: str,
+        language_code: str | None,
+        difficulty: str | None,
+        tags: list[str],
+        match_all_tags: bool,
+        after_id: UUID | None,
+        after_published_at: datetime | None,
+        after_score: Decimal | None,
+        after_count: int | None,
+        page_size: int,
+        into: type[Any] = models.SearchPublishedCoursesRow,
+    ) -> list[Any]:
         """One page of published courses matching every filter given (a NULL filter, or no tags, matches
         all; tags match by name whatever the case, every one of them or, without match_all_tags, any),
         in sort_by order: 'newest' (published_at, id), 'rating' (the Bayesian course_rating_score,
@@ -118,7 +152,7 @@ class Querier:
             page_size=page_size,
         ) as cursor:
             rows = cursor.fetchall()
-        return to_models(models.SearchPublishedCoursesRow, rows)
+        return to_models(into, rows, like=models.SearchPublishedCoursesRow)
 
     def get_course_rating_summary(self, *, course_id: UUID) -> models.GetCourseRatingSummaryRow | None:
         """A course's ratings (any status; hidden reviews left out: learnstore_visible): the average
@@ -154,12 +188,12 @@ class AsyncQuerier:
             rows = await cursor.fetchall()
         return to_models(models.Language, rows)
 
-    async def get_or_create_tag(self, *, name: str) -> models.GetOrCreateTagRow | None:
+    async def get_or_create_tag(self, *, name: str) -> models.Tag | None:
         """The tag with this name whatever its case, created when there is none. Returns no row only when
         a concurrent transaction created it after this statement's snapshot: run it again.
         """
         row = await self._sql.get_or_create_tag(self._conn, name=name)
-        return to_model(models.GetOrCreateTagRow, row)
+        return to_model(models.Tag, row)
 
     async def list_tags(self, *, prefix: str | None, page_size: int) -> list[models.Tag]:
         """Tags by name; with a prefix, only those whose name starts with it (whatever its case)."""
@@ -199,6 +233,7 @@ class AsyncQuerier:
         row = await self._sql.list_course_tags(self._conn, course_id=course_id)
         return to_model(models.ListCourseTagsRow, row)
 
+    @overload
     async def search_published_courses(
         self,
         *,
@@ -213,7 +248,40 @@ class AsyncQuerier:
         after_score: Decimal | None,
         after_count: int | None,
         page_size: int,
-    ) -> list[models.SearchPublishedCoursesRow]:
+    ) -> list[models.SearchPublishedCoursesRow]: ...
+    @overload
+    async def search_published_courses(
+        self,
+        *,
+        text_query: str | None,
+        sort_by: str,
+        language_code: str | None,
+        difficulty: str | None,
+        tags: list[str],
+        match_all_tags: bool,
+        after_id: UUID | None,
+        after_published_at: datetime | None,
+        after_score: Decimal | None,
+        after_count: int | None,
+        page_size: int,
+        into: type[Into],
+    ) -> list[Into]: ...
+    async def search_published_courses(
+        self,
+        *,
+        text_query: str | None,
+        sort_by: str,
+        language_code: str | None,
+        difficulty: str | None,
+        tags: list[str],
+        match_all_tags: bool,
+        after_id: UUID | None,
+        after_published_at: datetime | None,
+        after_score: Decimal | None,
+        after_count: int | None,
+        page_size: int,
+        into: type[Any] = models.SearchPublishedCoursesRow,
+    ) -> list[Any]:
         """One page of published courses matching every filter given (a NULL filter, or no tags, matches
         all; tags match by name whatever the case, every one of them or, without match_all_tags, any),
         in sort_by order: 'newest' (published_at, id), 'rating' (the Bayesian course_rating_score,
@@ -239,7 +307,7 @@ class AsyncQuerier:
             page_size=page_size,
         ) as cursor:
             rows = await cursor.fetchall()
-        return to_models(models.SearchPublishedCoursesRow, rows)
+        return to_models(into, rows, like=models.SearchPublishedCoursesRow)
 
     async def get_course_rating_summary(self, *, course_id: UUID) -> models.GetCourseRatingSummaryRow | None:
         """A course's ratings (any status; hidden reviews left out: learnstore_visible): the average

@@ -128,7 +128,7 @@ class Querier:
         author_clerk_id: str,
         user_clerk_id: str,
         role: str,
-    ) -> models.InviteCollaboratorRow | None:
+    ) -> models.Collaborator | None:
         """The course's author invites a user (not themself) as editor or reviewer: a pending seat, and a
         'system' notification to the invitee. Inviting again changes the role; a declined invitation
         becomes pending again, an accepted seat stays accepted. No row when the course is unknown, the
@@ -141,7 +141,7 @@ class Querier:
             user_clerk_id=user_clerk_id,
             role=role,
         )
-        return to_model(models.InviteCollaboratorRow, row)
+        return to_model(models.Collaborator, row)
 
     def respond_to_invitation(
         self,
@@ -318,7 +318,7 @@ class AsyncQuerier:
         author_clerk_id: str,
         user_clerk_id: str,
         role: str,
-    ) -> models.InviteCollaboratorRow | None:
+    ) -> models.Collaborator | None:
         """The course's author invites a user (not themself) as editor or reviewer: a pending seat, and a
         'system' notification to the invitee. Inviting again changes the role; a declined invitation
         becomes pending again, an accepted seat stays accepted. No row when the course is unknown, the
@@ -331,7 +331,7 @@ class AsyncQuerier:
             user_clerk_id=user_clerk_id,
             role=role,
         )
-        return to_model(models.InviteCollaboratorRow, row)
+        return to_model(models.Collaborator, row)
 
     async def respond_to_invitation(
         self,

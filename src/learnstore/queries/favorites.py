@@ -26,7 +26,7 @@ class Querier:
         self._conn = conn
         self._sql = sync_queries()
 
-    def add_favorite(self, *, user_clerk_id: str, course_id: UUID) -> models.AddFavoriteRow | None:
+    def add_favorite(self, *, user_clerk_id: str, course_id: UUID) -> models.Favorite | None:
         """Bookmarks a published course and returns the favorite; bookmarking again returns the same row.
         No row for an unknown course or one that is not published.
         """
@@ -35,7 +35,7 @@ class Querier:
             user_clerk_id=user_clerk_id,
             course_id=course_id,
         )
-        return to_model(models.AddFavoriteRow, row)
+        return to_model(models.Favorite, row)
 
     def get_course_status(self, *, id: UUID) -> str | None:
         """A course's status (why a favorite was refused); no row for an unknown course."""
@@ -128,7 +128,7 @@ class AsyncQuerier:
         self._conn = conn
         self._sql = async_queries()
 
-    async def add_favorite(self, *, user_clerk_id: str, course_id: UUID) -> models.AddFavoriteRow | None:
+    async def add_favorite(self, *, user_clerk_id: str, course_id: UUID) -> models.Favorite | None:
         """Bookmarks a published course and returns the favorite; bookmarking again returns the same row.
         No row for an unknown course or one that is not published.
         """
@@ -137,7 +137,7 @@ class AsyncQuerier:
             user_clerk_id=user_clerk_id,
             course_id=course_id,
         )
-        return to_model(models.AddFavoriteRow, row)
+        return to_model(models.Favorite, row)
 
     async def get_course_status(self, *, id: UUID) -> str | None:
         """A course's status (why a favorite was refused); no row for an unknown course."""

@@ -34,7 +34,7 @@ class Querier:
         title: str,
         body: str,
         mentions: list[str],
-    ) -> models.CreatePostRow | None:
+    ) -> models.ForumPost | None:
         """Starts a thread in a course's forum; every known user in mentions (but the author) gets a
         'mention' notification in the same statement.
         """
@@ -46,10 +46,10 @@ class Querier:
             body=body,
             mentions=mentions,
         )
-        return to_model(models.CreatePostRow, row)
+        return to_model(models.ForumPost, row)
 
     def get_post(self, *, id: UUID) -> models.ForumPost | None:
-        """GetPost (forum.sql:22)."""
+        """GetPost (forum.sql:23)."""
         row = self._sql.get_post(self._conn, id=id)
         return to_model(models.ForumPost, row)
 
@@ -141,7 +141,7 @@ class Querier:
         body: str,
         post_id: UUID,
         mentions: list[str],
-    ) -> models.CreateReplyRow | None:
+    ) -> models.ForumReply | None:
         """Replies to a live post, or (parent_reply_id) to a reply of the same post (the foreign key
         forum_replies_parent_reply_id_fkey refuses another post's). Notifies, in the same statement and
         never the replier: the parent reply's author ('reply'), every known user in mentions ('mention',
@@ -158,10 +158,10 @@ class Querier:
             post_id=post_id,
             mentions=mentions,
         )
-        return to_model(models.CreateReplyRow, row)
+        return to_model(models.ForumReply, row)
 
     def get_reply(self, *, id: UUID) -> models.ForumReply | None:
-        """GetReply (forum.sql:153)."""
+        """GetReply (forum.sql:155)."""
         row = self._sql.get_reply(self._conn, id=id)
         return to_model(models.ForumReply, row)
 
@@ -284,7 +284,7 @@ class AsyncQuerier:
         title: str,
         body: str,
         mentions: list[str],
-    ) -> models.CreatePostRow | None:
+    ) -> models.ForumPost | None:
         """Starts a thread in a course's forum; every known user in mentions (but the author) gets a
         'mention' notification in the same statement.
         """
@@ -296,10 +296,10 @@ class AsyncQuerier:
             body=body,
             mentions=mentions,
         )
-        return to_model(models.CreatePostRow, row)
+        return to_model(models.ForumPost, row)
 
     async def get_post(self, *, id: UUID) -> models.ForumPost | None:
-        """GetPost (forum.sql:22)."""
+        """GetPost (forum.sql:23)."""
         row = await self._sql.get_post(self._conn, id=id)
         return to_model(models.ForumPost, row)
 
@@ -391,7 +391,7 @@ class AsyncQuerier:
         body: str,
         post_id: UUID,
         mentions: list[str],
-    ) -> models.CreateReplyRow | None:
+    ) -> models.ForumReply | None:
         """Replies to a live post, or (parent_reply_id) to a reply of the same post (the foreign key
         forum_replies_parent_reply_id_fkey refuses another post's). Notifies, in the same statement and
         never the replier: the parent reply's author ('reply'), every known user in mentions ('mention',
@@ -408,10 +408,10 @@ class AsyncQuerier:
             post_id=post_id,
             mentions=mentions,
         )
-        return to_model(models.CreateReplyRow, row)
+        return to_model(models.ForumReply, row)
 
     async def get_reply(self, *, id: UUID) -> models.ForumReply | None:
-        """GetReply (forum.sql:153)."""
+        """GetReply (forum.sql:155)."""
         row = await self._sql.get_reply(self._conn, id=id)
         return to_model(models.ForumReply, row)
 

@@ -34,8 +34,8 @@ class Querier:
         page_size: int,
     ) -> list[models.ListForumFeedRow]:
         """The live posts of every published course, newest first, with the course's title, the author's
-        name and avatar, reply, like and view counts; total: how many posts the whole feed has (on every
-        row). Keyset: pass the last row's (created_at, id) as before_*. The page walks
+        name and avatar, reply, like and view counts; total: how many posts the whole feed has for the
+        acting user (on every row). Keyset: pass the last row's (created_at, id) as before_*. The page walks
         forum_posts_live_created_idx and stops at page_size; the counts are made for its rows only.
         """
         with self._sql.list_forum_feed_cursor(
@@ -57,7 +57,8 @@ class Querier:
         page_size: int,
     ) -> list[models.ListCourseForumFeedRow]:
         """A course's live posts, pinned first, then newest first, as ListForumFeed's rows (total: the
-        course's posts). Keyset: pass the last row's (pinned, created_at, id) as before_*.
+        course's posts the acting user may see, from its counter as ListForumFeed's). Keyset: pass the last
+        row's (pinned, created_at, id) as before_*.
         """
         with self._sql.list_course_forum_feed_cursor(
             self._conn,
@@ -70,21 +71,32 @@ class Querier:
             rows = cursor.fetchall()
         return to_models(models.ListCourseForumFeedRow, rows)
 
-    def search_forum(
+    def search_forum(self, *, query: str, page_size: int, skip: int) -> list[models.SearchForumRow]:
+        """Posts and replies of every published course matching a web-search query (websearch_to_tsquery:
+        words, "phrases", or, -not), from their stored documents. Capped: only the newest 1,000 matches
+        are ranked (ts_rank of the stored document: a title match weighs more), best first, ties newest
+        first, so that a word in every other post costs what a rare one does. total: the matches, exact
+        up to 1,000; total_capped: there are more (the older ones are not ranked). snippet: the matched
+        text with each match in <mark></mark>, HTML-escaped first so the snippet is safe to render. Pages
+        by offset within the 1,000: a rank is no stable keyset.
+        """
+        with self._sql.search_forum_cursor(self._conn, query=query, page_size=page_size, skip=skip) as cursor:
+            rows = cursor.fetchall()
+        return to_models(models.SearchForumRow, rows)
+
+    def search_course_forum(
         self,
         *,
         query: str,
-        course_id: UUID | None,
+        course_id: UUID,
         page_size: int,
         skip: int,
-    ) -> list[models.SearchForumRow]:
-        """Posts and replies matching a web-search query (websearch_to_tsquery: words, "phrases", or,
-        -not) through the GIN indexes on their documents, best first (ts_rank; a title match weighs
-        more), ties newest first; in one course or (course_id NULL) every published course. snippet:
-        the matched text with each match in <mark></mark>, HTML-escaped first so the snippet is safe
-        to render. total: every match (on every row). Pages by offset: a rank is no stable keyset.
+    ) -> list[models.SearchCourseForumRow]:
+        """SearchForum in one course (published): the same rows, cap and totals. It reads the course's live
+        posts and their replies (forum_posts_course_id_idx, forum_replies_post_id_idx), whatever the
+        query: a course's forum is small next to the platform's matches of a common word.
         """
-        with self._sql.search_forum_cursor(
+        with self._sql.search_course_forum_cursor(
             self._conn,
             query=query,
             course_id=course_id,
@@ -92,7 +104,7 @@ class Querier:
             skip=skip,
         ) as cursor:
             rows = cursor.fetchall()
-        return to_models(models.SearchForumRow, rows)
+        return to_models(models.SearchCourseForumRow, rows)
 
     def list_interest_feed(
         self,
@@ -154,8 +166,8 @@ class AsyncQuerier:
         page_size: int,
     ) -> list[models.ListForumFeedRow]:
         """The live posts of every published course, newest first, with the course's title, the author's
-        name and avatar, reply, like and view counts; total: how many posts the whole feed has (on every
-        row). Keyset: pass the last row's (created_at, id) as before_*. The page walks
+        name and avatar, reply, like and view counts; total: how many posts the whole feed has for the
+        acting user (on every row). Keyset: pass the last row's (created_at, id) as before_*. The page walks
         forum_posts_live_created_idx and stops at page_size; the counts are made for its rows only.
         """
         async with self._sql.list_forum_feed_cursor(
@@ -177,7 +189,8 @@ class AsyncQuerier:
         page_size: int,
     ) -> list[models.ListCourseForumFeedRow]:
         """A course's live posts, pinned first, then newest first, as ListForumFeed's rows (total: the
-        course's posts). Keyset: pass the last row's (pinned, created_at, id) as before_*.
+        course's posts the acting user may see, from its counter as ListForumFeed's). Keyset: pass the last
+        row's (pinned, created_at, id) as before_*.
         """
         async with self._sql.list_course_forum_feed_cursor(
             self._conn,
@@ -190,21 +203,37 @@ class AsyncQuerier:
             rows = await cursor.fetchall()
         return to_models(models.ListCourseForumFeedRow, rows)
 
-    async def search_forum(
+    async def search_forum(self, *, query: str, page_size: int, skip: int) -> list[models.SearchForumRow]:
+        """Posts and replies of every published course matching a web-search query (websearch_to_tsquery:
+        words, "phrases", or, -not), from their stored documents. Capped: only the newest 1,000 matches
+        are ranked (ts_rank of the stored document: a title match weighs more), best first, ties newest
+        first, so that a word in every other post costs what a rare one does. total: the matches, exact
+        up to 1,000; total_capped: there are more (the older ones are not ranked). snippet: the matched
+        text with each match in <mark></mark>, HTML-escaped first so the snippet is safe to render. Pages
+        by offset within the 1,000: a rank is no stable keyset.
+        """
+        async with self._sql.search_forum_cursor(
+            self._conn,
+            query=query,
+            page_size=page_size,
+            skip=skip,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return to_models(models.SearchForumRow, rows)
+
+    async def search_course_forum(
         self,
         *,
         query: str,
-        course_id: UUID | None,
+        course_id: UUID,
         page_size: int,
         skip: int,
-    ) -> list[models.SearchForumRow]:
-        """Posts and replies matching a web-search query (websearch_to_tsquery: words, "phrases", or,
-        -not) through the GIN indexes on their documents, best first (ts_rank; a title match weighs
-        more), ties newest first; in one course or (course_id NULL) every published course. snippet:
-        the matched text with each match in <mark></mark>, HTML-escaped first so the snippet is safe
-        to render. total: every match (on every row). Pages by offset: a rank is no stable keyset.
+    ) -> list[models.SearchCourseForumRow]:
+        """SearchForum in one course (published): the same rows, cap and totals. It reads the course's live
+        posts and their replies (forum_posts_course_id_idx, forum_replies_post_id_idx), whatever the
+        query: a course's forum is small next to the platform's matches of a common word.
         """
-        async with self._sql.search_forum_cursor(
+        async with self._sql.search_course_forum_cursor(
             self._conn,
             query=query,
             course_id=course_id,
@@ -212,7 +241,7 @@ class AsyncQuerier:
             skip=skip,
         ) as cursor:
             rows = await cursor.fetchall()
-        return to_models(models.SearchForumRow, rows)
+        return to_models(models.SearchCourseForumRow, rows)
 
     async def list_interest_feed(
         self,

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 
 __all__ = [
     "Achievement",
-    "AddFavoriteRow",
     "AttachCourseTagsRow",
     "AuditLog",
     "CollaborationRequest",
@@ -26,8 +25,6 @@ __all__ = [
     "CourseFeedback",
     "CourseRosterEntry",
     "CourseTag",
-    "CreatePostRow",
-    "CreateReplyRow",
     "DetachCourseTagsRow",
     "ErasedIdentity",
     "ExportCourseRosterRow",
@@ -38,6 +35,7 @@ __all__ = [
     "FlashcardSet",
     "FlashcardSetLearner",
     "FollowThreadRow",
+    "ForumCoursePostCount",
     "ForumPost",
     "ForumPostLike",
     "ForumPostViewCount",
@@ -59,14 +57,10 @@ __all__ = [
     "GetFlashcardSetRow",
     "GetForumActivitySummaryRow",
     "GetNextLessonRow",
-    "GetOrCreateTagRow",
     "GetProfileCardRow",
     "GetStreakRow",
     "GetThreadRow",
     "GetUserBelongingsRow",
-    "GrantSiteRoleRow",
-    "ImportFlashcardSetRow",
-    "InviteCollaboratorRow",
     "Language",
     "LearningGoal",
     "Lesson",
@@ -111,14 +105,13 @@ __all__ = [
     "NotificationMute",
     "Quiz",
     "QuizAttempt",
-    "RecordFlashcardReviewRow",
     "RemoveFeedbackUpvoteRow",
     "ReviewReply",
     "ScoreAchievementForAllUsersRow",
     "ScoreUserAchievementsRow",
+    "SearchCourseForumRow",
     "SearchForumRow",
     "SearchOwnerFlashcardSetsRow",
-    "SearchPublicFlashcardSetsByLearnersRow",
     "SearchPublicFlashcardSetsRow",
     "SearchPublishedCoursesRow",
     "SearchUsersRow",
@@ -911,13 +904,17 @@ class FlashcardSetLearner(BaseModel):
     updated_at: datetime
 
 
-class GetOrCreateTagRow(BaseModel):
-    """A row of GetOrCreateTag."""
+class ForumCoursePostCount(BaseModel):
+    """A course's live forum posts, visible and hidden: what the feeds' totals sum."""
 
     model_config = ConfigDict(frozen=True)
 
     id: UUID
-    name: str
+    course_id: UUID
+    visible_posts: int
+    """Live posts no moderator has hidden."""
+    hidden_posts: int
+    """Live posts a moderator has hidden (seen by their authors and moderators)."""
     created_at: datetime
     updated_at: datetime
 
@@ -1015,20 +1012,6 @@ class ListCollaborationInboxRow(BaseModel):
     created_at: datetime
 
 
-class InviteCollaboratorRow(BaseModel):
-    """A row of InviteCollaborator."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    course_id: UUID
-    user_clerk_id: str
-    role: str
-    created_at: datetime
-    updated_at: datetime
-    status: str
-
-
 class GetCourseRoleRow(BaseModel):
     """A row of GetCourseRole."""
 
@@ -1107,18 +1090,6 @@ class GetEditQuizRow(BaseModel):
     course_id: UUID
 
 
-class AddFavoriteRow(BaseModel):
-    """A row of AddFavorite."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    user_clerk_id: str
-    course_id: UUID
-    created_at: datetime
-    updated_at: datetime
-
-
 class ListFavoritesRow(BaseModel):
     """A row of ListFavorites."""
 
@@ -1164,24 +1135,6 @@ class ListRecommendedCoursesRow(BaseModel):
     score: float
 
 
-class ImportFlashcardSetRow(BaseModel):
-    """A row of ImportFlashcardSet."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    owner_clerk_id: str
-    course_id: UUID | None
-    title: str
-    description: str
-    is_public: bool
-    created_at: datetime
-    updated_at: datetime
-    language_id: UUID | None
-    forked_from: UUID | None
-    learners: int
-
-
 class GetFlashcardSetRow(BaseModel):
     """A row of GetFlashcardSet."""
 
@@ -1195,9 +1148,6 @@ class GetFlashcardSetRow(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
-    language_id: UUID | None
-    forked_from: UUID | None
-    learners: int
     card_count: int
 
 
@@ -1214,9 +1164,6 @@ class ListUserFlashcardSetsRow(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
-    language_id: UUID | None
-    forked_from: UUID | None
-    learners: int
     card_count: int
 
 
@@ -1233,9 +1180,6 @@ class ListCourseFlashcardSetsRow(BaseModel):
     is_public: bool
     created_at: datetime
     updated_at: datetime
-    language_id: UUID | None
-    forked_from: UUID | None
-    learners: int
     card_count: int
 
 
@@ -1253,28 +1197,6 @@ class GetFlashcardForReviewRow(BaseModel):
     difficulty: float | None
     next_review_at: datetime | None
     last_reviewed_at: datetime | None
-
-
-class RecordFlashcardReviewRow(BaseModel):
-    """A row of RecordFlashcardReview."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    user_clerk_id: str
-    flashcard_id: UUID
-    repetitions: int
-    interval_days: int
-    ease_factor: Decimal
-    mastery: int
-    next_review_at: datetime
-    last_reviewed_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    state: str
-    step: int | None
-    stability: float | None
-    difficulty: float | None
 
 
 class ListDueFlashcardsRow(BaseModel):
@@ -1333,25 +1255,6 @@ class ListFollowedThreadsRow(BaseModel):
     followed_at: datetime
 
 
-class CreatePostRow(BaseModel):
-    """A row of CreatePost."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    course_id: UUID
-    author_clerk_id: str | None
-    title: str
-    body: str
-    created_at: datetime
-    updated_at: datetime
-    edited_at: datetime | None
-    deleted_at: datetime | None
-    hidden_at: datetime | None
-    locked_at: datetime | None
-    pinned_at: datetime | None
-
-
 class ListCoursePostsNewestRow(BaseModel):
     """A row of ListCoursePostsNewest."""
 
@@ -1388,23 +1291,6 @@ class ListCoursePostsActiveRow(BaseModel):
     like_count: int
     activity: int
     pinned: bool
-
-
-class CreateReplyRow(BaseModel):
-    """A row of CreateReply."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    post_id: UUID
-    parent_reply_id: UUID | None
-    author_clerk_id: str | None
-    body: str
-    created_at: datetime
-    updated_at: datetime
-    edited_at: datetime | None
-    deleted_at: datetime | None
-    hidden_at: datetime | None
 
 
 class GetThreadRow(BaseModel):
@@ -1561,6 +1447,26 @@ class SearchForumRow(BaseModel):
     rank: float
     created_at: datetime
     total: int
+    total_capped: bool
+
+
+class SearchCourseForumRow(BaseModel):
+    """A row of SearchCourseForum."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    id: UUID
+    post_id: UUID
+    course_id: UUID
+    author_clerk_id: str | None
+    author_name: str
+    post_title: str
+    snippet: str
+    rank: float
+    created_at: datetime
+    total: int
+    total_capped: bool
 
 
 class ListInterestFeedRow(BaseModel):
@@ -2087,26 +1993,6 @@ class SearchPublicFlashcardSetsRow(BaseModel):
     owner_avatar_url: str | None
 
 
-class SearchPublicFlashcardSetsByLearnersRow(BaseModel):
-    """A row of SearchPublicFlashcardSetsByLearners."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    owner_clerk_id: str
-    course_id: UUID | None
-    language_id: UUID | None
-    title: str
-    description: str
-    forked_from: UUID | None
-    created_at: datetime
-    updated_at: datetime
-    learners: int
-    card_count: int
-    owner_name: str
-    owner_avatar_url: str | None
-
-
 class SearchOwnerFlashcardSetsRow(BaseModel):
     """A row of SearchOwnerFlashcardSets."""
 
@@ -2134,16 +2020,3 @@ class GetStreakRow(BaseModel):
     current_streak: int
     longest_streak: int
     last_active_date: date | None
-
-
-class GrantSiteRoleRow(BaseModel):
-    """A row of GrantSiteRole."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    user_clerk_id: str
-    role: str
-    granted_by: str | None
-    created_at: datetime
-    updated_at: datetime

@@ -94,7 +94,7 @@ class Querier:
         before_learners: int | None,
         before_id: UUID | None,
         page_size: int,
-    ) -> list[models.SearchPublicFlashcardSetsByLearnersRow]:
+    ) -> list[models.SearchPublicFlashcardSetsRow]:
         """SearchPublicFlashcardSets' page most used first: by learners (flashcard_sets.learners, the users
         who have started a card of the set), then id. Keyset: the last row's learners and id as before_*
         (NULL for the first page), so that flashcard_sets_public_learners_idx is read from there.
@@ -109,7 +109,7 @@ class Querier:
             page_size=page_size,
         ) as cursor:
             rows = cursor.fetchall()
-        return to_models(models.SearchPublicFlashcardSetsByLearnersRow, rows)
+        return to_models(models.SearchPublicFlashcardSetsRow, rows)
 
     def search_owner_flashcard_sets(
         self,
@@ -220,7 +220,7 @@ class AsyncQuerier:
         before_learners: int | None,
         before_id: UUID | None,
         page_size: int,
-    ) -> list[models.SearchPublicFlashcardSetsByLearnersRow]:
+    ) -> list[models.SearchPublicFlashcardSetsRow]:
         """SearchPublicFlashcardSets' page most used first: by learners (flashcard_sets.learners, the users
         who have started a card of the set), then id. Keyset: the last row's learners and id as before_*
         (NULL for the first page), so that flashcard_sets_public_learners_idx is read from there.
@@ -235,7 +235,7 @@ class AsyncQuerier:
             page_size=page_size,
         ) as cursor:
             rows = await cursor.fetchall()
-        return to_models(models.SearchPublicFlashcardSetsByLearnersRow, rows)
+        return to_models(models.SearchPublicFlashcardSetsRow, rows)
 
     async def search_owner_flashcard_sets(
         self,

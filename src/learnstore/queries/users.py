@@ -282,7 +282,9 @@ class Querier:
         return to_models(models.Notification, rows)
 
     def export_user(self, *, clerk_id: str) -> JsonValue | None:
-        """Everything stored about a user, as one JSON document keyed by table; NULL for an unknown user."""
+        """Everything stored about a user, as one JSON document keyed by table; NULL for an unknown user.
+        A post's or reply's search_document is left out: it is derived from the text, which is there.
+        """
         row = self._sql.export_user(self._conn, clerk_id=clerk_id)
         return cast("JsonValue | None", None if row is None else row[0])
 
@@ -292,7 +294,7 @@ class Querier:
         user_clerk_id: str,
         role: str,
         granted_by: str | None,
-    ) -> models.GrantSiteRoleRow | None:
+    ) -> models.SiteRole | None:
         """Grants a site-wide role; idempotent: a role already held is returned as it was granted."""
         row = self._sql.grant_site_role(
             self._conn,
@@ -300,10 +302,10 @@ class Querier:
             role=role,
             granted_by=granted_by,
         )
-        return to_model(models.GrantSiteRoleRow, row)
+        return to_model(models.SiteRole, row)
 
     def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:194)."""
+        """RevokeSiteRole (users.sql:196)."""
         count: int = self._sql.revoke_site_role(self._conn, user_clerk_id=user_clerk_id, role=role)
         return count
 
@@ -603,7 +605,9 @@ class AsyncQuerier:
         return to_models(models.Notification, rows)
 
     async def export_user(self, *, clerk_id: str) -> JsonValue | None:
-        """Everything stored about a user, as one JSON document keyed by table; NULL for an unknown user."""
+        """Everything stored about a user, as one JSON document keyed by table; NULL for an unknown user.
+        A post's or reply's search_document is left out: it is derived from the text, which is there.
+        """
         row = await self._sql.export_user(self._conn, clerk_id=clerk_id)
         return cast("JsonValue | None", None if row is None else row[0])
 
@@ -613,7 +617,7 @@ class AsyncQuerier:
         user_clerk_id: str,
         role: str,
         granted_by: str | None,
-    ) -> models.GrantSiteRoleRow | None:
+    ) -> models.SiteRole | None:
         """Grants a site-wide role; idempotent: a role already held is returned as it was granted."""
         row = await self._sql.grant_site_role(
             self._conn,
@@ -621,10 +625,10 @@ class AsyncQuerier:
             role=role,
             granted_by=granted_by,
         )
-        return to_model(models.GrantSiteRoleRow, row)
+        return to_model(models.SiteRole, row)
 
     async def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:194)."""
+        """RevokeSiteRole (users.sql:196)."""
         count: int = await self._sql.revoke_site_role(
             self._conn,
             user_clerk_id=user_clerk_id,

@@ -27,7 +27,7 @@ from learnstore._validation import validated
 from learnstore.database import Database
 from learnstore.errors import Conflict, InvalidValue, NotFound, register_messages
 from learnstore.queries.catalog import Querier
-from learnstore.queries.models import Language, SearchPublishedCoursesRow, Tag
+from learnstore.queries.models import Language, Tag
 from learnstore.types import Difficulty
 
 __all__ = [
@@ -273,7 +273,7 @@ class CatalogRepository:
                 row = queries.get_or_create_tag(name=clean)
         if row is None:
             raise Conflict(f"tag {clean!r} was created and deleted concurrently; try again", field="name")
-        return Tag.model_construct(**row.model_dump())
+        return row
 
     def list_tags(self, *, prefix: str | None = None, limit: int = 100) -> list[Tag]:
         """Tags by name; with `prefix`, those whose name starts with it, ignoring case (autocomplete)."""
@@ -396,8 +396,9 @@ class CatalogRepository:
                 after_score=cursor.score if cursor else None,
                 after_count=cursor.count if cursor else None,
                 page_size=query.limit + 1,  # one more tells whether there is a next page
+                into=CourseSummary,
             )
-        items = [_summary(row) for row in rows[: query.limit]]
+        items = rows[: query.limit]
         next_cursor = None
         if len(rows) > query.limit:
             next_cursor = _cursor_after(items[-1], query.order, sort_by)
@@ -417,10 +418,6 @@ class CatalogRepository:
             rating_count=row.rating_count,
             histogram=dict(enumerate(histogram, start=1)),
         )
-
-
-def _summary(row: SearchPublishedCoursesRow) -> CourseSummary:
-    return CourseSummary.model_construct(**row.model_dump())
 
 
 def _cursor_after(last: CourseSummary, order: DiscoveryOrder, sort_by: str) -> CourseCursor:

@@ -243,7 +243,7 @@ class CollaborationRepository:
             raise InvalidValue(
                 "user_clerk_id: the author cannot be their own collaborator", field="user_clerk_id"
             )
-        return Collaborator.model_construct(**seat.model_dump())
+        return seat
 
     def respond_to_invitation(self, course_id: UUID, user_clerk_id: str, *, accept: bool) -> Collaborator:
         """The invitee accepts (status 'accepted') or declines ('declined') a pending invitation;

@@ -244,7 +244,7 @@ class AsyncCollaborationRepository:
             raise InvalidValue(
                 "user_clerk_id: the author cannot be their own collaborator", field="user_clerk_id"
             )
-        return Collaborator.model_construct(**seat.model_dump())
+        return seat
 
     async def respond_to_invitation(
         self, course_id: UUID, user_clerk_id: str, *, accept: bool

@@ -85,7 +85,7 @@ class FavoritesRepository:
             with self._db.connection() as conn:
                 favorite = Querier(conn).add_favorite(user_clerk_id=key.clerk_id, course_id=key.course_id)
                 if favorite is not None:
-                    return Favorite.model_validate(favorite.model_dump())
+                    return favorite
                 status = Querier(conn).get_course_status(id=key.course_id)
             if status is None:
                 raise NotFound(f"no course with id {key.course_id}", field="course_id")

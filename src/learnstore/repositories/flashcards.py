@@ -381,16 +381,18 @@ class FlashcardsRepository:
                 backs=[card.back for card in checked],
             )
         assert created is not None
-        return ImportedSet(set=FlashcardSet.model_validate(created.model_dump()), card_count=len(checked))
+        return ImportedSet(set=created, card_count=len(checked))
 
     def get_set(self, viewer_clerk_id: str, set_id: UUID) -> FlashcardSetSummary:
         """A set with its card count; `NotFound` unless it is the viewer's or public."""
         viewer = validated(_Viewer, {"clerk_id": viewer_clerk_id}, "viewer_clerk_id").clerk_id
         with self._db.connection() as conn:
-            found = Querier(conn).get_flashcard_set(id=_uuid(set_id, "set_id"), viewer_clerk_id=viewer)
+            found = Querier(conn).get_flashcard_set(
+                id=_uuid(set_id, "set_id"), viewer_clerk_id=viewer, into=FlashcardSetSummary
+            )
         if found is None:
             raise NotFound(f"no flashcard set with id {set_id} that {viewer!r} may see", field="set_id")
-        return FlashcardSetSummary.model_validate(found.model_dump())
+        return found
 
     def update_set(
         self,
@@ -445,14 +447,14 @@ class FlashcardsRepository:
         """A user's own sets (public and private) with card counts, newest first."""
         owner = validated(_Viewer, {"clerk_id": owner_clerk_id}, "owner_clerk_id").clerk_id
         with self._db.connection() as conn:
-            rows = Querier(conn).list_user_flashcard_sets(owner_clerk_id=owner)
-        return [FlashcardSetSummary.model_validate(row.model_dump()) for row in rows]
+            return Querier(conn).list_user_flashcard_sets(owner_clerk_id=owner, into=FlashcardSetSummary)
 
     def list_course_sets(self, course_id: UUID) -> list[FlashcardSetSummary]:
         """The public sets of a course with card counts, newest first."""
         with self._db.connection() as conn:
-            rows = Querier(conn).list_course_flashcard_sets(course_id=_uuid(course_id, "course_id"))
-        return [FlashcardSetSummary.model_validate(row.model_dump()) for row in rows]
+            return Querier(conn).list_course_flashcard_sets(
+                course_id=_uuid(course_id, "course_id"), into=FlashcardSetSummary
+            )
 
     # -- cards --------------------------------------------------------------------------------
 
@@ -628,7 +630,7 @@ class FlashcardsRepository:
                     due_before=current.next_review_at if current.last_reviewed_at is not None else None,
                 )
             if saved is not None:
-                return UserFlashcardProgress.model_validate(saved.model_dump())
+                return saved
         raise Conflict(
             f"flashcard {checked.flashcard_id} is being reviewed concurrently; try again",
             field="flashcard_id",

@@ -380,18 +380,18 @@ class AsyncFlashcardsRepository:
                 backs=[card.back for card in checked],
             )
         assert created is not None
-        return ImportedSet(set=FlashcardSet.model_validate(created.model_dump()), card_count=len(checked))
+        return ImportedSet(set=created, card_count=len(checked))
 
     async def get_set(self, viewer_clerk_id: str, set_id: UUID) -> FlashcardSetSummary:
         """A set with its card count; `NotFound` unless it is the viewer's or public."""
         viewer = validated(_Viewer, {"clerk_id": viewer_clerk_id}, "viewer_clerk_id").clerk_id
         async with self._db.connection() as conn:
             found = await AsyncQuerier(conn).get_flashcard_set(
-                id=_uuid(set_id, "set_id"), viewer_clerk_id=viewer
+                id=_uuid(set_id, "set_id"), viewer_clerk_id=viewer, into=FlashcardSetSummary
             )
         if found is None:
             raise NotFound(f"no flashcard set with id {set_id} that {viewer!r} may see", field="set_id")
-        return FlashcardSetSummary.model_validate(found.model_dump())
+        return found
 
     async def update_set(
         self,
@@ -448,16 +448,16 @@ class AsyncFlashcardsRepository:
         """A user's own sets (public and private) with card counts, newest first."""
         owner = validated(_Viewer, {"clerk_id": owner_clerk_id}, "owner_clerk_id").clerk_id
         async with self._db.connection() as conn:
-            rows = await AsyncQuerier(conn).list_user_flashcard_sets(owner_clerk_id=owner)
-        return [FlashcardSetSummary.model_validate(row.model_dump()) for row in rows]
+            return await AsyncQuerier(conn).list_user_flashcard_sets(
+                owner_clerk_id=owner, into=FlashcardSetSummary
+            )
 
     async def list_course_sets(self, course_id: UUID) -> list[FlashcardSetSummary]:
         """The public sets of a course with card counts, newest first."""
         async with self._db.connection() as conn:
-            rows = await AsyncQuerier(conn).list_course_flashcard_sets(
-                course_id=_uuid(course_id, "course_id")
+            return await AsyncQuerier(conn).list_course_flashcard_sets(
+                course_id=_uuid(course_id, "course_id"), into=FlashcardSetSummary
             )
-        return [FlashcardSetSummary.model_validate(row.model_dump()) for row in rows]
 
     # -- cards --------------------------------------------------------------------------------
 
@@ -637,7 +637,7 @@ class AsyncFlashcardsRepository:
                     due_before=current.next_review_at if current.last_reviewed_at is not None else None,
                 )
             if saved is not None:
-                return UserFlashcardProgress.model_validate(saved.model_dump())
+                return saved
         raise Conflict(
             f"flashcard {checked.flashcard_id} is being reviewed concurrently; try again",
             field="flashcard_id",

@@ -163,7 +163,7 @@ class AsyncForumRepository:
                 mentions=mentions_in(post.body),
             )
         assert row is not None  # an INSERT ... VALUES returns its row or raises
-        return ForumPost.model_construct(**row.model_dump())
+        return row
 
     async def get_post(self, post_id: UUID) -> ForumPost:
         """The post with this id (a tombstone too: see `deleted_at`); `NotFound` if there is none."""
@@ -323,7 +323,7 @@ class AsyncForumRepository:
             raise Conflict(
                 "the thread changed while replying: try again", field="post_id"
             )  # pragma: no cover
-        return ForumReply.model_construct(**row.model_dump())
+        return row
 
     async def get_reply(self, reply_id: UUID) -> ForumReply:
         key = check_id(reply_id, "reply_id")

@@ -30,14 +30,21 @@ register_messages(
         "forum_post_view_counts_post_id_fkey": "post_id: no post with this id",
         "forum_post_view_counts_shard_range": "shard: must be between 0 and 15",
         "forum_post_view_counts_views_non_negative": "views: must not be negative",
+        "forum_course_post_counts_course_id_key": "course_id: one post counter per course",
+        "forum_course_post_counts_course_id_fkey": "course_id: no course with this id",
+        "forum_course_post_counts_visible_posts_non_negative": "visible_posts: must not be negative",
+        "forum_course_post_counts_hidden_posts_non_negative": "hidden_posts: must not be negative",
     }
 )
 
 PageSize = Annotated[StrictInt, Field(ge=1, le=200)]
 #: a search's query: at most this many characters (websearch_to_tsquery parses it)
 MAX_QUERY = 500
-#: a search pages by offset up to this far: beyond it, narrow the query
-MAX_OFFSET = 10_000
+#: a search ranks at most this many matches, the newest (SearchForum): its cost stops growing with
+#: the number of matches; `total` is exact up to it and `total_capped` says there are more
+SEARCH_CAP = 1_000
+#: a search pages by offset within the ranked matches: beyond them, narrow the query
+MAX_OFFSET = SEARCH_CAP
 
 ForumActivitySummary = GetForumActivitySummaryRow
 """A user's forum activity in counts: posts, replies, likes given and likes received."""
@@ -62,11 +69,13 @@ class CourseFeedPage(BaseModel):
 
 
 class SearchPage(BaseModel):
-    """A page of search hits, best first, and how many hits there are in all."""
+    """A page of search hits, best first, and how many hits there are: `total` is exact up to
+    `SEARCH_CAP` (1,000); beyond it `total` is the cap and `total_capped` is true."""
 
     model_config = ConfigDict(frozen=True)
 
     total: int
+    total_capped: bool
     hits: list[SearchForumRow]
 
 
@@ -130,15 +139,29 @@ class ForumPagesRepository:
     ) -> SearchPage:
         """Posts and replies matching `query` (web-search syntax: words, "a phrase", or, -word),
         best first, with a highlighted, HTML-escaped `snippet` (matches in <mark></mark>); in one
-        course or every published one. A query of no searchable words finds nothing."""
+        course or every published one. A query of no searchable words finds nothing.
+
+        Capped: of more than `SEARCH_CAP` (1,000) matches only the newest 1,000 are ranked, `total`
+        is 1,000 and `total_capped` true; `offset` goes up to the cap. Narrow the query (more
+        words, a phrase, a course) to reach older matches."""
         search = validated(
             _Search, {"query": query, "course_id": course_id, "limit": limit, "offset": offset}, "search"
         )
         with self._db.connection() as conn:
-            rows = Querier(conn).search_forum(
-                query=search.query, course_id=search.course_id, page_size=search.limit, skip=search.offset
-            )
-        return SearchPage.model_construct(total=rows[0].total if rows else 0, hits=rows)
+            querier = Querier(conn)
+            if search.course_id is None:
+                rows = querier.search_forum(query=search.query, page_size=search.limit, skip=search.offset)
+            else:
+                in_course = querier.search_course_forum(
+                    query=search.query, course_id=search.course_id, page_size=search.limit, skip=search.offset
+                )
+                # the same columns as SearchForum's: one row type for both
+                rows = [SearchForumRow.model_construct(**dict(row)) for row in in_course]
+        # the totals ride on the page's rows: a page past the last has none (total 0), as before
+        first = rows[0] if rows else None
+        return SearchPage.model_construct(
+            total=first.total if first else 0, total_capped=first.total_capped if first else False, hits=rows
+        )
 
     def interest_feed(
         self, viewer_clerk_id: str, *, limit: int = 20, before: ListInterestFeedRow | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO, Annotated, Any, Final, Literal, TypeVar
+from typing import IO, Annotated, Any, Final, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, Typ
 from learnstore._validation import validated
 from learnstore.database import Database
 from learnstore.errors import InvalidValue, NotFound, PermissionDenied
-from learnstore.queries._runtime import sync_queries, to_models
+from learnstore.queries._runtime import sync_queries
 from learnstore.queries.models import ListLearnerLessonStatusesRow
 from learnstore.queries.pages import Querier
 from learnstore.types import ClerkId
@@ -416,7 +416,6 @@ class _Search(BaseModel):
     limit: _Limit
 
 
-_M = TypeVar("_M", bound=BaseModel)
 _COLLABORATORS = TypeAdapter(list[PageCollaborator])
 _UNITS = TypeAdapter(list[PageUnit])
 _LIKES = TypeAdapter(list[OwnedLike])
@@ -428,12 +427,6 @@ _ROSTER = TypeAdapter(list[RosterEntry])
 # export_roster's CSV columns, in ExportCourseRoster's order
 _ROSTER_CSV_HEADER: Final = "clerk_id,name,progress,enrolled_at,completed_at,last_activity_at"
 _REVIEWS = TypeAdapter(list[PageReview])
-
-
-def _relabel(cls: type[_M], rows: Sequence[BaseModel]) -> list[_M]:
-    # The generated rows have the public model's columns in its order (sql/queries/pages.sql):
-    # re-labelled without validation, as the generated layer builds them.
-    return to_models(cls, [tuple(vars(row).values()) for row in rows])
 
 
 def _prefix_range(prefix: str) -> tuple[str, str | None]:
@@ -463,8 +456,10 @@ class PagesRepository:
             raise InvalidValue("course_ids: must be a list of course ids", field="course_ids")
         query = validated(_Ids, {"course_ids": list(course_ids), "viewer": viewer}, "cards")
         with self._db.connection() as conn:
-            rows = Querier(conn).list_course_cards_by_ids(course_ids=query.course_ids, viewer=query.viewer)
-        return _relabel(CourseCard, rows)
+            rows = Querier(conn).list_course_cards_by_ids(
+                course_ids=query.course_ids, viewer=query.viewer, into=CourseCard
+            )
+        return rows
 
     def author_cards(
         self, author_clerk_id: str, *, viewer: str | None = None, limit: int = 20
@@ -475,9 +470,12 @@ class PagesRepository:
         )
         with self._db.connection() as conn:
             rows = Querier(conn).list_author_course_cards(
-                author_clerk_id=query.author_clerk_id, viewer=query.viewer, page_size=query.limit
+                author_clerk_id=query.author_clerk_id,
+                viewer=query.viewer,
+                page_size=query.limit,
+                into=CourseCard,
             )
-        return _relabel(CourseCard, rows)
+        return rows
 
     def favorite_cards(
         self, clerk_id: str, *, limit: int = 20, after: tuple[datetime, UUID] | None = None
@@ -491,8 +489,9 @@ class PagesRepository:
                 before_created_at=after[0] if after else None,
                 before_id=after[1] if after else None,
                 page_size=query.limit + 1,  # one more tells whether there is a next page
+                into=FavoriteCard,
             )
-        items = _relabel(FavoriteCard, rows[: query.limit])
+        items = rows[: query.limit]
         last = items[-1] if len(rows) > query.limit else None
         next_after = (last.favorited_at, last.course_id) if last else None
         return FavoriteCardsPage(items=items, next_after=next_after)
@@ -502,9 +501,9 @@ class PagesRepository:
         query = validated(_Learner, {"clerk_id": clerk_id, "limit": limit}, "dashboard_cards")
         with self._db.connection() as conn:
             rows = Querier(conn).list_enrolled_course_cards(
-                user_clerk_id=query.clerk_id, page_size=query.limit
+                user_clerk_id=query.clerk_id, page_size=query.limit, into=DashboardCard
             )
-        return _relabel(DashboardCard, rows)
+        return rows
 
     def trending_cards(
         self, *, since: datetime, viewer: str | None = None, limit: int = 10
@@ -513,9 +512,9 @@ class PagesRepository:
         query = validated(_Trending, {"since": since, "viewer": viewer, "limit": limit}, "trending_cards")
         with self._db.connection() as conn:
             rows = Querier(conn).list_trending_course_cards(
-                since=query.since, viewer=query.viewer, page_size=query.limit
+                since=query.since, viewer=query.viewer, page_size=query.limit, into=TrendingCard
             )
-        return _relabel(TrendingCard, rows)
+        return rows
 
     # -- the course page ------------------------------------------------------------------------
 
@@ -696,5 +695,6 @@ class PagesRepository:
                 lower_bound=lower,
                 upper_bound=upper if upper is not None else lower + chr(_LAST_CHAR),
                 page_size=query.limit,
+                into=UserMatch,
             )
-        return _relabel(UserMatch, rows)
+        return rows

@@ -502,7 +502,7 @@ class AsyncUsersRepository:
                 row = await querier.grant_site_role(user_clerk_id=clerk_id, role=checked, granted_by=grantor)
         if row is None:  # held already, and invisible: only an admin sees others' roles
             raise PermissionDenied(f"only an admin may grant the role {checked!r}", field="role")
-        return SiteRole.model_validate(row.model_dump())
+        return row
 
     async def revoke_role(self, clerk_id: ClerkId, role: SiteRoleName) -> bool:
         """Take a site-wide role away; False when the user did not hold it. Only an admin (or the

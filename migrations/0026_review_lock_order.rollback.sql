@@ -1,0 +1,1 @@
+DROP FUNCTION flashcard_review_lock_set(uuid, text);

@@ -28,9 +28,10 @@ from bench.peers import orm
 from bench.registry import Impls, Peers, operation
 
 #: posts the bench forum has, by scale (three replies and two likes each)
-POSTS = {"small": 2_000, "large": 60_000}
-#: the bench forum's authors: user_000000 .. user_000199 write every post and reply
-AUTHORS = 200
+POSTS = {"small": 2_000, "large": 60_000, "million": 1_200_000}
+#: the bench forum's authors, by scale: user_000000 .. user_000199 write every post and reply (at the
+#: million scale, 4,000 of them: 300 posts an author, as at the large scale)
+AUTHORS = {"small": 200, "large": 200, "million": 4_000}
 #: the words the bench bodies are made of; SEARCH_QUERY matches about a tenth of posts and replies
 WORDS = (
     "subjunctive",
@@ -114,7 +115,8 @@ class ForumData:
         post: UUID = first[0]
         if conn.execute("SELECT 1 FROM forum_posts WHERE id = %s", (post,)).fetchone() is None:
             row = conn.execute("SELECT scale FROM bench_meta").fetchone()
-            params = {"posts": POSTS[row[0] if row else "small"], "authors": AUTHORS, "words": list(WORDS)}
+            scale = row[0] if row else "small"
+            params = {"posts": POSTS[scale], "authors": AUTHORS[scale], "words": list(WORDS)}
             with conn.transaction():
                 for statement in (SEED, SEED_REPLIES, SEED_LIKES, SEED_VIEWS):
                     conn.execute(statement, params)

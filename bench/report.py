@@ -1,7 +1,7 @@
 """docs/benchmarks.md's results and plot, from the latest run of each scale in bench/history.
 
-    python -m bench.report            # writes docs/benchmarks.md and the PNG
-    python -m bench.report --check    # exit 1 if docs/benchmarks.md is not the report (no PNG drawn)
+    python -m bench.report            # writes docs/benchmarks.md, the PNG and docs/scaling.md's Growth tables
+    python -m bench.report --check    # exit 1 if either page is not the report (no PNG drawn)
 
 bench.run appends every run to bench/history/<scale>.jsonl (committed: the history of the numbers);
 this takes the last run of each scale and writes docs/benchmarks.md whole: bench/intro.md (how it is
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import provenance, throughput
+from bench import growth, provenance, throughput
 from bench.run import HISTORY, render_imports, render_rows
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -166,6 +166,14 @@ def markdown(runs: list[dict[str, Any]], tp: dict[str, Any] | None = None) -> st
         "",
         "![learnstore / raw per operation](benchmarks.png)",
         "",
+        "### Growth: each operation at the three scales",
+        "",
+        "learnstore's median (µs, one connection) of the latest run at each scale; per-user and",
+        f"per-course operations are to stay within {growth.BOUND}x from large to million (the ones that",
+        "do not are explained in [Scaling: Growth](scaling.md#growth)).",
+        "",
+        *growth.latency_table(runs),
+        "",
     ]
     for run in runs:
         meta = run["meta"]
@@ -254,8 +262,13 @@ def page(runs: list[dict[str, Any]], tp: dict[str, Any] | None = None) -> str:
 
 
 def runs_of_history(history: Path = HISTORY) -> list[dict[str, Any]]:
-    """The latest of each scale that bench/history holds, small first."""
-    return [run for run in (latest("small", history), latest("large", history)) if run is not None]
+    """The latest of each scale that bench/history holds, smallest first."""
+    return [run for run in (latest(scale, history) for scale in growth.SCALES) if run is not None]
+
+
+def scaling_page(runs: list[dict[str, Any]], page: Path = DOCS / "scaling.md") -> str:
+    """docs/scaling.md with its Growth tables generated from `runs` and the recorded loads."""
+    return growth.splice(page.read_text(), growth.block(runs, growth.latest_loads()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--docs", type=Path, default=DOCS / "benchmarks.md")
     parser.add_argument("--png", type=Path, default=DOCS / "benchmarks.png")
+    parser.add_argument("--scaling", type=Path, default=DOCS / "scaling.md")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if the page is stale")
     args = parser.parse_args(argv)
     runs = runs_of_history()
@@ -271,16 +285,21 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("no run in bench/history: run python -m bench.run first")
     tp = latest_throughput()
     text = page(runs, tp)
+    scaling = scaling_page(runs, args.scaling)
     if args.check:
-        if args.docs.read_text() != text:
-            print(f"{args.docs} is stale: python -m bench.report", file=sys.stderr)
-            return 1
-        return 0
+        stale = [
+            path for path, want in ((args.docs, text), (args.scaling, scaling)) if path.read_text() != want
+        ]
+        for path in stale:
+            print(f"{path} is stale: python -m bench.report", file=sys.stderr)
+        return 1 if stale else 0
     args.docs.write_text(text)
+    args.scaling.write_text(scaling)
     plot(runs, args.png)
     if tp is not None:
         throughput.plot(tp, args.png.with_name("throughput.png"))
-    print(f"wrote {args.docs} and {args.png} from {', '.join(run['scale'] for run in runs)}")
+    scales = ", ".join(run["scale"] for run in runs)
+    print(f"wrote {args.docs}, {args.png} and {args.scaling}'s Growth tables from {scales}")
     return 0
 
 

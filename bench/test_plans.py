@@ -1,6 +1,6 @@
 """Plan checks at scale: no hot operation's query scans a large table sequentially.
 
-Runs on the large benchmark dataset only, outside the default test run:
+Runs on the large (or million) benchmark dataset only, outside the default test run:
 
     python -m bench.dataset --scale large
     pytest bench/test_plans.py -m large
@@ -214,7 +214,7 @@ FROM units u WHERE u.course_id = %(course_id)s ORDER BY u.position LIMIT 1
 @pytest.fixture(scope="module")
 def dsn() -> str:
     dsn = db.default_dsn()
-    if db.loaded_scale(dsn) != "large":
+    if db.loaded_scale(dsn) not in ("large", "million"):
         pytest.skip(f"{dsn} does not hold the large dataset: run python -m bench.dataset --scale large")
     return dsn
 
@@ -286,6 +286,31 @@ def test_recording_a_lesson_reads_one_enrolment(dsn: str, fixture: Fixture) -> N
         end = conn.execute(read).fetchone()
     assert enrolled and enrolled[0] > 1000 and start and end
     assert end[0] - start[0] <= 5, f"set_lesson_status read {end[0] - start[0]} enrolments of {enrolled[0]}"
+
+
+# an index scan of user_courses whose condition holds the batch's courses
+_BY_COURSE = re.compile(
+    r"(?:Index Scan using user_courses\w* on user_courses|Bitmap Index Scan on user_courses\w*)[^\n]*\n"
+    r"\s*Index Cond: [^\n]*course_id = ANY"
+)
+
+
+@pytest.mark.parametrize("mode", ["custom", "generic"])
+@pytest.mark.parametrize("query", ["lock_learner_enrolments", "refresh_learner_enrolments"])
+def test_an_import_batch_finds_its_enrolments_by_learner_not_by_learner_and_course(
+    dsn: str, query: str, mode: str
+) -> None:
+    """An import batch's learners by every course (as a batch of the million scale touches): with the
+    courses in an index condition, PostgreSQL reads every enrolment of every course (a bitmap of
+    user_courses_course_id_idx at the large scale) or probes every learner-course pair (80 s a batch
+    at the million scale); found by learner, the courses kept by a hash, it reads the learners'."""
+    with psycopg.connect(dsn) as conn:
+        learners = [r[0] for r in conn.execute("SELECT clerk_id FROM users ORDER BY clerk_id LIMIT 2000")]
+        courses = [r[0] for r in conn.execute("SELECT id FROM courses")]
+    found = plans(dsn, sql(query), {"user_clerk_ids": learners, "course_ids": courses}, mode)
+    assert found, f"auto_explain logged no plan for {query}"
+    by_course = [plan for plan in found if _BY_COURSE.search(plan)]
+    assert not by_course, f"{query} ({mode} plan) finds enrolments by course:\n{by_course[0]}"
 
 
 # The forum pages (bench/forum_pages_ops.py): the dataset generator writes no forum, so the bench

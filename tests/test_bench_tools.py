@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 provenance = importlib.import_module("bench.provenance")
 report = importlib.import_module("bench.report")
 throughput = importlib.import_module("bench.throughput")
+growth = importlib.import_module("bench.growth")
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -117,3 +118,65 @@ def test_the_throughput_ratio_is_against_the_raw_pool_of_the_same_kind() -> None
         [cell("learnstore", 80), cell("raw_pool", 100), cell("learnstore_async", 90), cell("asyncpg", 50)]
     )
     assert found == [{"impl": "learnstore", "op": "read", "callers": 8, "ratio": 0.8, "met": False}]
+
+
+def _timed(scale: str, medians: dict[str, float]) -> dict[str, Any]:
+    rows = [
+        {"operation": name, "title": name.replace("_", " "), "mode": "sync", "medians_us": {"learnstore": us}}
+        for name, us in medians.items()
+    ]
+    return {"scale": scale, "rows": rows}
+
+
+def test_the_growth_table_lays_the_scales_side_by_side_with_the_large_to_million_ratio() -> None:
+    runs = [
+        _timed("small", {"dashboard": 100.0, "rank": 200.0}),
+        _timed("large", {"dashboard": 400.0, "rank": 1_000.0, "feed": 50.0}),
+        _timed("million", {"dashboard": 500.0, "rank": 4_000.0}),
+    ]
+    table = growth.latency_table(runs)
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table[2:]}
+    assert rows["dashboard"] == "| dashboard | 100 | 400 | 500 | **1.25x** | yes |"
+    assert rows["rank"] == "| rank | 200 | 1,000 | 4,000 | **4.00x** | **grows**: see below |"
+    assert rows["feed"] == "| feed |  | 50.0 |  |  |  |"  # measured at one scale: no ratio
+
+
+def test_the_load_table_gives_each_tables_rate_at_each_scale_and_leaves_out_unpublished_loads(
+    tmp_path: Path,
+) -> None:
+    def load(scale: str, commit: str, rows: int, seconds: float) -> dict[str, Any]:
+        return {
+            "scale": scale,
+            "date": "2026-12-03",
+            "meta": {"commit": commit},
+            "rows": {"user_progress": rows},
+            "seconds": {"user_progress": seconds},
+            "generating_seconds": 1.0,
+            "wall_seconds": seconds + 1,
+            "database_bytes": 2_500_000_000,
+        }
+
+    path = tmp_path / "loads.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(r) + "\n"
+            for r in (
+                load("million", "aaa1111", 20_000_000, 1_000.0),
+                load("million", "bbb2222 (with uncommitted changes)", 1, 1.0),
+                load("small", "aaa1111", 20_000, 0.5),
+            )
+        )
+    )
+    loads = growth.latest_loads(path)
+    assert sorted(loads) == ["million", "small"] and loads["million"]["rows"]["user_progress"] == 20_000_000
+    table = growth.load_table(loads)
+    assert table[0] == "| table | small: rows (rows/s) | million: rows (rows/s) |"
+    assert "| user_progress | 20,000 (40,000) | 20,000,000 (20,000) |" in table
+    assert "| database size, GB | 2.50 | 2.50 |" in table
+
+
+def test_the_scaling_page_growth_tables_are_the_report_of_bench_history() -> None:
+    page = (ROOT / "docs" / "scaling.md").read_text()
+    assert page == report.scaling_page(report.runs_of_history()), (
+        "docs/scaling.md's Growth tables are stale: python -m bench.report"
+    )

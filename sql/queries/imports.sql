@@ -12,11 +12,20 @@ WHERE l.id = ANY (sqlc.arg(lesson_ids)::uuid[]);
 -- Locks the enrolments of the given learners in the given courses, in id order (as
 -- refresh_course_enrolments does, so that the two cannot deadlock); returns how many. An import
 -- takes these locks before it writes, so that set_lesson_status on one of these enrolments waits
--- for the import instead of deadlocking with it.
+-- for the import instead of deadlocking with it. The enrolments are found by learner only and the
+-- courses kept by a hash (see RefreshLearnerEnrolments' scope).
 SELECT uc.id
 FROM user_courses uc
-WHERE uc.user_clerk_id = ANY (sqlc.arg(user_clerk_ids)::text[])
-  AND uc.course_id = ANY (sqlc.arg(course_ids)::uuid[])
+WHERE uc.id IN (
+    SELECT mine.id
+    FROM (
+        SELECT e.id, e.course_id
+        FROM user_courses e
+        WHERE e.user_clerk_id = ANY (sqlc.arg(user_clerk_ids)::text[])
+        OFFSET 0
+    ) mine
+    WHERE mine.course_id IN (SELECT unnest(sqlc.arg(course_ids)::uuid[]))
+)
 ORDER BY uc.id
 FOR NO KEY UPDATE;
 
@@ -27,10 +36,17 @@ FOR NO KEY UPDATE;
 -- reaches 100 keeps its completed_at, else takes its last lesson completion (imported history
 -- keeps its dates), else now().
 WITH scope AS (
-    SELECT uc.id, uc.user_clerk_id, uc.course_id
-    FROM user_courses uc
-    WHERE uc.user_clerk_id = ANY (sqlc.arg(user_clerk_ids)::text[])
-      AND uc.course_id = ANY (sqlc.arg(course_ids)::uuid[])
+    -- By learner through user_courses_user_course_key, the courses kept by a hash: with both
+    -- arrays in the index condition, a btree scan probes every (learner, course) pair, 10,000
+    -- learners by 10,000 courses at the million scale: 80 s a batch instead of 0.2 s.
+    SELECT mine.id, mine.user_clerk_id, mine.course_id
+    FROM (
+        SELECT uc.id, uc.user_clerk_id, uc.course_id
+        FROM user_courses uc
+        WHERE uc.user_clerk_id = ANY (sqlc.arg(user_clerk_ids)::text[])
+        OFFSET 0
+    ) mine
+    WHERE mine.course_id IN (SELECT unnest(sqlc.arg(course_ids)::uuid[]))
 ), lesson_counts AS (
     SELECT u.course_id, count(*) AS lessons
     FROM units u JOIN lessons l ON l.unit_id = u.id

@@ -5,6 +5,8 @@ either scale into its own database. Users, courses (with units and lessons), enr
 progress and login days go in through `store.imports` (binary COPY, validated); languages and tags
 through `store.catalog`. The tables learnstore has no bulk path for (notifications, feedback) are
 copied with plain binary COPY. The same seed, scale and `now` always give the same rows, ids included.
+`stream` makes them in batches, which `load` writes as they come: the million scale's 20 million
+lesson statuses are never in memory at once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 from functools import partial
+from itertools import accumulate
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -23,7 +26,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from learnstore.repositories.imports import CourseImport, EnrolmentRecord, LoginDayRecord, ProgressRecord
-from learnstore.store import connect
+from learnstore.store import Store, connect
 
 __all__ = [
     "DEMO_LEARNER",
@@ -31,12 +34,14 @@ __all__ = [
     "NOW",
     "SCALES",
     "SEED",
+    "Batch",
     "Dataset",
     "LoadReport",
     "Scale",
     "clerk_id",
     "generate",
     "load",
+    "stream",
 ]
 
 SEED = 20240501
@@ -69,6 +74,11 @@ class Scale:
 SCALES = {
     "small": Scale("small", 1_000, 20, (3, 6), (3, 8), (1, 4), 20_000, 20, 10, 30, 0.2, 60),
     "large": Scale("large", 50_000, 1_000, (3, 7), (3, 9), (2, 6), 1_050_000, 12, 6, 200, 0.2, 1_000),
+    # 20x the users and 10x the courses of large (a course's audience grows with the platform), 3
+    # enrolments a learner (most of a million sign up for one or two courses) and ~6.7 statuses an
+    # enrolment: 20M lesson statuses. A third of large's login days and notifications a user keeps the
+    # logs (4M and 2M rows) next to the statuses, not ahead of them (docs/scaling.md#growth).
+    "million": Scale("million", 1_000_000, 10_000, (3, 7), (3, 9), (1, 5), 20_000_000, 4, 2, 300, 0.2, 1_000),
 }
 
 _TOPICS = (
@@ -168,6 +178,184 @@ def _course(
     )
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Rows of one `Dataset` field (`table`), in the order the generator decided them."""
+
+    table: str
+    rows: list[Any]
+
+
+@dataclass(frozen=True)
+class _Outline:
+    """What enrolling in a course needs of it: kept instead of the course, whose lessons' contents
+    would hold gigabytes at the million scale."""
+
+    id: UUID
+    lessons: list[UUID]
+
+
+#: how many learners one batch of enrolments (with their progress and ratings), login days or
+#: notifications covers: about 200,000 lesson statuses a batch at every scale
+LEARNERS_PER_BATCH = 10_000
+USERS_PER_BATCH = 20_000
+COURSES_PER_BATCH = 100
+
+
+def _slices(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def stream(
+    scale: Scale,
+    language_ids: list[UUID],
+    seed: int = SEED,
+    *,
+    featured: Sequence[str] = (DEMO_LEARNER,),
+    now: datetime = NOW,
+) -> Iterator[Batch]:
+    """The dataset of a scale as batches, its history ending at `now`: the same arguments give the
+    same rows, and at most one batch of learners' rows is alive at a time (the million scale's
+    20 million lesson statuses never are), whoever consumes them.
+
+    Each `featured` learner is enrolled in the flagship course (10 units of 5 lessons, 20 completed)
+    and nine other courses (3 lessons completed each), and has 200 notifications: a dashboard with
+    something on it, the same for each of them.
+    """
+    rnd = random.Random(f"{seed}:{scale.name}")
+    learners = [clerk_id(i) for i in range(scale.users)]
+    importers = [f"import_{i:05d}" for i in range(scale.import_learners)]
+    everyone = [*featured, *learners, *importers]
+    for first in range(0, len(everyone), USERS_PER_BATCH):
+        users = [
+            {
+                "clerk_id": cid,
+                "email": f"{cid}@example.com",
+                "first_name": _FIRST[i % len(_FIRST)],
+                "last_name": _LAST[i % len(_LAST)],
+                "timezone": _ZONES[i % len(_ZONES)],
+            }
+            for i, cid in enumerate(everyone[first : first + USERS_PER_BATCH], first)
+        ]
+        yield Batch("users", users)
+    del everyone
+
+    # The random draws happen in one order whatever the batch sizes: the courses, their tags, the
+    # enrolments of everyone, then the login days of everyone, then the notifications.
+    authors = learners[: max(5, scale.courses // 4)]
+    outlines: list[_Outline] = []
+    is_published: list[bool] = []
+    for first in range(0, scale.courses, COURSES_PER_BATCH):
+        courses = [
+            _course(rnd, i, scale, authors[i % len(authors)], language_ids, now)
+            for i in range(first, min(first + COURSES_PER_BATCH, scale.courses))
+        ]
+        for made in courses:
+            assert made.id is not None
+            lessons = [lesson.id for unit in made.units for lesson in unit.lessons]
+            outlines.append(_Outline(made.id, [lesson for lesson in lessons if lesson is not None]))
+            is_published.append(made.status == "published")
+        yield Batch("courses", courses)
+    tag_names = [*_TOPICS, *(f"{topic} {word}" for word in _WORDS for topic in _TOPICS)][: scale.tags]
+    course_tags = []
+    for i, outline in enumerate(outlines):
+        names = [tag_names[i % len(tag_names)], *rnd.sample(tag_names, rnd.randint(0, 3))]
+        course_tags.append((outline.id, list(dict.fromkeys(names))))
+    yield Batch("course_tags", course_tags)
+
+    published = [outline for outline, yes in zip(outlines, is_published, strict=True) if yes]
+    weights = [1 / (rank + 1) ** 0.7 for rank in range(len(published))]  # a few courses are popular
+    # `choices` with cum_weights draws exactly what it draws with weights, without summing them each call
+    cum_weights = list(accumulate(weights))
+    per_enrolment = scale.progress_rows / (scale.users * sum(scale.enrolments) / 2)
+    zones = {name: ZoneInfo(name) for name in _ZONES}
+
+    enrolments: list[EnrolmentRecord] = []
+    progress: list[ProgressRecord] = []
+    feedback: list[tuple[Any, ...]] = []
+
+    def enrol(cid: str, course: _Outline, lessons_done: int, with_progress: bool = True) -> None:
+        enrolled = now - timedelta(days=rnd.randint(10, 365), minutes=rnd.randint(0, 1440))
+        enrolments.append(EnrolmentRecord(cid, course.id, enrolled))
+        if not with_progress:
+            return
+        at = enrolled
+        for n, lesson_id in enumerate(course.lessons[: lessons_done + 1]):
+            started = at + timedelta(minutes=rnd.randint(1, 600))
+            if n < lessons_done:
+                at = started + timedelta(minutes=rnd.randint(5, 120))
+                progress.append(ProgressRecord(cid, lesson_id, "completed", started, at))
+            elif rnd.random() < 0.5:
+                progress.append(ProgressRecord(cid, lesson_id, "in_progress", started))
+        if rnd.random() < scale.feedback_share:
+            comment = rnd.choice((None, "Clear and practical.", "Too fast for me.", "Loved the exercises!"))
+            feedback.append((course.id, cid, rnd.choices((1, 2, 3, 4, 5), (1, 1, 3, 6, 8))[0], comment))
+
+    def enrolled() -> Iterator[Batch]:
+        nonlocal enrolments, progress, feedback
+        yield Batch("enrolments", enrolments)
+        yield Batch("progress", progress)
+        yield Batch("feedback", feedback)
+        enrolments, progress, feedback = [], [], []
+
+    for cid in featured:
+        # The flagship (50 lessons, 20 completed) and nine other courses.
+        enrol(cid, outlines[0], 20)
+        for other in published[1:10]:
+            enrol(cid, other, 3)
+    for chunk in _slices(learners, LEARNERS_PER_BATCH):
+        for cid in chunk:
+            count = rnd.randint(*scale.enrolments)
+            chosen: dict[UUID, _Outline] = {}
+            while len(chosen) < min(count, len(published)):
+                course = rnd.choices(published, cum_weights=cum_weights)[0]
+                chosen[course.id] = course
+            for course in chosen.values():
+                done = min(len(course.lessons), int(rnd.random() * 2 * per_enrolment))
+                enrol(cid, course, done)
+        yield from enrolled()
+    for i, cid in enumerate(importers):
+        for course in published[i % 7 : i % 7 + 10]:
+            enrol(cid, course, 0, with_progress=False)
+    yield from enrolled()
+
+    active = [*featured, *learners]
+    for first in range(0, len(active), LEARNERS_PER_BATCH):
+        login_days = []
+        for i, cid in enumerate(active[first : first + LEARNERS_PER_BATCH], first):
+            zone = zones[_ZONES[i % len(_ZONES)]]
+            day = (now - timedelta(days=rnd.randint(0, 20))).date()
+            for _ in range(rnd.randint(0, 2 * scale.login_days)):
+                seen = datetime.combine(day, day_time(rnd.randint(6, 22), rnd.randint(0, 59)), zone)
+                login_days.append(LoginDayRecord(cid, day, seen))
+                day -= timedelta(days=1 if rnd.random() < 0.8 else rnd.randint(2, 5))
+        yield Batch("login_days", login_days)
+
+    kinds = ("reply", "mention", "like", "system")
+    for chunk in _slices(active, LEARNERS_PER_BATCH):
+        notifications: list[tuple[Any, ...]] = []
+        for cid in chunk:
+            n = 200 if cid in featured else rnd.randint(0, 2 * scale.notifications)
+            for k in range(n):
+                kind = kinds[k % 4]
+                created = now - timedelta(minutes=rnd.randint(0, 60 * 24 * 90))
+                read = created + timedelta(hours=1) if rnd.random() < 0.6 else None
+                notifications.append(
+                    (
+                        cid,
+                        kind,
+                        f"Someone {kind}d in one of your courses (#{k})",
+                        None,
+                        None,
+                        {},
+                        read,
+                        created,
+                    )
+                )
+        yield Batch("notifications", notifications)
+
+
 def generate(
     scale: Scale,
     language_ids: list[UUID],
@@ -176,99 +364,11 @@ def generate(
     featured: Sequence[str] = (DEMO_LEARNER,),
     now: datetime = NOW,
 ) -> Dataset:
-    """The dataset of a scale, its history ending at `now`: the same arguments give the same rows.
-
-    Each `featured` learner is enrolled in the flagship course (10 units of 5 lessons, 20 completed)
-    and nine other courses (3 lessons completed each), and has 200 notifications: a dashboard with
-    something on it, the same for each of them.
-    """
-    rnd = random.Random(f"{seed}:{scale.name}")
+    """The whole dataset of a scale in memory (`stream`'s batches gathered): the same arguments give
+    the same rows. For the small and large scales; `load` streams."""
     data = Dataset(scale)
-    learners = [clerk_id(i) for i in range(scale.users)]
-    importers = [f"import_{i:05d}" for i in range(scale.import_learners)]
-    for i, cid in enumerate([*featured, *learners, *importers]):
-        data.users.append(
-            {
-                "clerk_id": cid,
-                "email": f"{cid}@example.com",
-                "first_name": _FIRST[i % len(_FIRST)],
-                "last_name": _LAST[i % len(_LAST)],
-                "timezone": _ZONES[i % len(_ZONES)],
-            }
-        )
-    authors = learners[: max(5, scale.courses // 4)]
-    data.courses = [
-        _course(rnd, i, scale, authors[i % len(authors)], language_ids, now) for i in range(scale.courses)
-    ]
-    tag_names = [*_TOPICS, *(f"{topic} {word}" for word in _WORDS for topic in _TOPICS)][: scale.tags]
-    for i, course in enumerate(data.courses):
-        assert course.id is not None
-        names = [tag_names[i % len(tag_names)], *rnd.sample(tag_names, rnd.randint(0, 3))]
-        data.course_tags.append((course.id, list(dict.fromkeys(names))))
-
-    published = [c for c in data.courses if c.status == "published"]
-    weights = [1 / (rank + 1) ** 0.7 for rank in range(len(published))]  # a few courses are popular
-    per_enrolment = scale.progress_rows / (scale.users * sum(scale.enrolments) / 2)
-    zones = {name: ZoneInfo(name) for name in _ZONES}
-
-    def enrol(cid: str, course: CourseImport, lessons_done: int, with_progress: bool = True) -> None:
-        assert course.id is not None
-        enrolled = now - timedelta(days=rnd.randint(10, 365), minutes=rnd.randint(0, 1440))
-        data.enrolments.append(EnrolmentRecord(cid, course.id, enrolled))
-        if not with_progress:
-            return
-        at = enrolled
-        lessons = [lesson.id for unit in course.units for lesson in unit.lessons]
-        for n, lesson_id in enumerate(lessons[: lessons_done + 1]):
-            assert lesson_id is not None
-            started = at + timedelta(minutes=rnd.randint(1, 600))
-            if n < lessons_done:
-                at = started + timedelta(minutes=rnd.randint(5, 120))
-                data.progress.append(ProgressRecord(cid, lesson_id, "completed", started, at))
-            elif rnd.random() < 0.5:
-                data.progress.append(ProgressRecord(cid, lesson_id, "in_progress", started))
-        if rnd.random() < scale.feedback_share:
-            comment = rnd.choice((None, "Clear and practical.", "Too fast for me.", "Loved the exercises!"))
-            data.feedback.append((course.id, cid, rnd.choices((1, 2, 3, 4, 5), (1, 1, 3, 6, 8))[0], comment))
-
-    flagship = data.courses[0]
-    for cid in featured:
-        # The flagship (50 lessons, 20 completed) and nine other courses.
-        enrol(cid, flagship, 20)
-        for course in published[1:10]:
-            enrol(cid, course, 3)
-    for cid in learners:
-        count = rnd.randint(*scale.enrolments)
-        chosen: dict[UUID | None, CourseImport] = {}
-        while len(chosen) < min(count, len(published)):
-            course = rnd.choices(published, weights)[0]
-            chosen[course.id] = course
-        for course in chosen.values():
-            length = sum(len(unit.lessons) for unit in course.units)
-            done = min(length, int(rnd.random() * 2 * per_enrolment))
-            enrol(cid, course, done)
-    for i, cid in enumerate(importers):
-        for course in published[i % 7 : i % 7 + 10]:
-            enrol(cid, course, 0, with_progress=False)
-
-    for i, cid in enumerate([*featured, *learners]):
-        zone = zones[_ZONES[i % len(_ZONES)]]
-        day = (now - timedelta(days=rnd.randint(0, 20))).date()
-        for _ in range(rnd.randint(0, 2 * scale.login_days)):
-            seen = datetime.combine(day, day_time(rnd.randint(6, 22), rnd.randint(0, 59)), zone)
-            data.login_days.append(LoginDayRecord(cid, day, seen))
-            day -= timedelta(days=1 if rnd.random() < 0.8 else rnd.randint(2, 5))
-
-    kinds = ("reply", "mention", "like", "system")
-    for cid in [*featured, *learners]:
-        n = 200 if cid in featured else rnd.randint(0, 2 * scale.notifications)
-        for k in range(n):
-            kind = kinds[k % 4]
-            created = now - timedelta(minutes=rnd.randint(0, 60 * 24 * 90))
-            read = created + timedelta(hours=1) if rnd.random() < 0.6 else None
-            data.notifications.append(
-                (cid, kind, f"Someone {kind}d in one of your courses (#{k})", None, None, {}, read, created)
-            )
+    for batch in stream(scale, language_ids, seed, featured=featured, now=now):
+        getattr(data, batch.table).extend(batch.rows)
     return data
 
 
@@ -280,12 +380,13 @@ OnRows = Callable[[str, int, int], None]
 
 @dataclass
 class LoadReport:
-    """Rows and seconds per table of one load."""
+    """Rows and seconds per table of one load, and the seconds spent generating the rows."""
 
     rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     total: int = 0
     on_rows: OnRows | None = None
+    generating: float = 0.0
 
     def timed(self, table: str, rows: int, run: Callable[[], object]) -> None:
         started = time.perf_counter()
@@ -297,21 +398,17 @@ class LoadReport:
             self.on_rows(table, rows, self.total)
 
     def table(self) -> str:
-        """The report as a Markdown table."""
+        """The report as a Markdown table: each table's writes, then the generator's time."""
         lines = ["| table | rows | seconds | rows/s |", "|---|---:|---:|---:|"]
-        for name, rows in self.rows.items():
-            seconds = self.seconds[name]
-            lines.append(f"| {name} | {rows:,} | {seconds:.1f} | {rows / seconds:,.0f} |")
-        total_rows, total_seconds = sum(self.rows.values()), sum(self.seconds.values())
+        for name, count in self.rows.items():
+            spent = max(self.seconds[name], 1e-9)
+            lines.append(f"| {name} | {count:,} | {spent:.1f} | {count / spent:,.0f} |")
+        total_rows, total_seconds = sum(self.rows.values()), max(sum(self.seconds.values()), 1e-9)
         lines.append(
             f"| **all** | {total_rows:,} | {total_seconds:.1f} | {total_rows / total_seconds:,.0f} |"
         )
+        lines.append(f"| generating the rows (Python) | | {self.generating:.1f} | |")
         return "\n".join(lines)
-
-
-def _chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 def _copy(
@@ -323,19 +420,32 @@ def _copy(
             copy.write_row(row)
 
 
-def _row_count(data: Dataset) -> int:
-    lessons_and_units = sum(len(c.units) + sum(len(u.lessons) for u in c.units) for c in data.courses)
-    return (
-        len(data.users)
-        + len(data.courses)
-        + lessons_and_units
-        + sum(len(names) for _, names in data.course_tags)
-        + len(data.enrolments)
-        + len(data.progress)
-        + len(data.login_days)
-        + len(data.notifications)
-        + len(data.feedback)
+def estimated_rows(scale: Scale) -> int:
+    """About how many rows `load` writes at `scale` (a progress bar's total: the exact count is known
+    only once the rows are generated, and they are never all held at once)."""
+
+    def mean(bounds: tuple[int, int]) -> float:
+        return sum(bounds) / 2
+
+    lessons = scale.courses * (1 + mean(scale.units) * (1 + mean(scale.lessons)))
+    enrolments = scale.users * mean(scale.enrolments) + 10 * scale.import_learners
+    return round(
+        scale.users
+        + scale.import_learners
+        + lessons
+        + 2.5 * scale.courses  # tags
+        + enrolments * (1 + scale.feedback_share)
+        + scale.progress_rows
+        + scale.users * (scale.login_days + scale.notifications)
     )
+
+
+_NOTIFICATIONS_COPY = (
+    "COPY notifications (user_clerk_id, type, message, source_id, source_type, metadata, read_at,"
+    " created_at) FROM STDIN (FORMAT BINARY)"
+)
+_NOTIFICATION_TYPES = ["text", "text", "text", "uuid", "text", "jsonb", "timestamptz", "timestamptz"]
+_FEEDBACK_COPY = "COPY course_feedback (course_id, user_clerk_id, rating, comment) FROM STDIN (FORMAT BINARY)"
 
 
 def _silent(_: str) -> None:
@@ -353,57 +463,63 @@ def load(
     on_rows: OnRows | None = None,
 ) -> LoadReport:
     """Generate the dataset of `scale` (default: small) and write it into the migrated, empty
-    database of `dsn`; `say` hears each phase, `on_rows` each batch written (for a progress bar)."""
+    database of `dsn`, batch by batch as `stream` makes them; `say` hears each phase, `on_rows`
+    each batch written (for a progress bar)."""
     scale = scale or SCALES["small"]
-    report = LoadReport(on_rows=on_rows)
+    report = LoadReport(on_rows=on_rows, total=estimated_rows(scale))
+    phases = {
+        "users": "loading users",
+        "courses": "loading courses, units and lessons",
+        "course_tags": "tagging courses",
+        "enrolments": "loading enrolments, lesson statuses and ratings",
+        "login_days": "loading login days",
+        "notifications": "loading notifications (plain COPY)",
+    }
     with connect(dsn, max_size=2) as store, psycopg.connect(dsn, autocommit=True) as conn:
         languages = [store.catalog.create_language(code, name).id for code, name in _LANGUAGES]
-        say(f"generating the {scale.name} dataset (seed {seed})")
-        data = generate(scale, languages, seed, featured=featured, now=now)
-        report.total = _row_count(data)
+        say(f"generating and loading the {scale.name} dataset (seed {seed})")
         if on_rows is not None:
             on_rows("generated", 0, report.total)
-        say("loading users")
-        for chunk in _chunks(data.users, 20_000):
-            report.timed("users", len(chunk), partial(store.imports.import_users, chunk))
-        say("loading courses, units and lessons")
-        for chunk in _chunks(data.courses, 100):
-            rows = len(chunk) + sum(len(c.units) + sum(len(u.lessons) for u in c.units) for c in chunk)
-            report.timed("courses+units+lessons", rows, partial(store.imports.import_courses, chunk))
-        say("tagging courses")
-        for course_id, names in data.course_tags:
-            report.timed("course_tags", len(names), partial(store.catalog.attach_tags, course_id, names))
-        say(f"loading {len(data.enrolments):,} enrolments")
-        for chunk in _chunks(data.enrolments, 100_000):
-            report.timed("user_courses", len(chunk), partial(store.imports.import_enrolments, chunk))
-        say(f"loading {len(data.progress):,} lesson statuses")
-        for chunk in _chunks(data.progress, 250_000):
-            report.timed("user_progress", len(chunk), partial(store.imports.import_progress, chunk))
-        say(f"loading {len(data.login_days):,} login days")
-        for chunk in _chunks(data.login_days, 250_000):
-            report.timed("login_days", len(chunk), partial(store.imports.import_login_days, chunk))
-        say(f"loading {len(data.notifications):,} notifications, {len(data.feedback):,} ratings (plain COPY)")
-        report.timed(
-            "notifications",
-            len(data.notifications),
-            lambda: _copy(
-                conn,
-                "COPY notifications (user_clerk_id, type, message, source_id, source_type, metadata, read_at,"
-                " created_at) FROM STDIN (FORMAT BINARY)",
-                ["text", "text", "text", "uuid", "text", "jsonb", "timestamptz", "timestamptz"],
-                data.notifications,
-            ),
-        )
-        report.timed(
-            "course_feedback",
-            len(data.feedback),
-            lambda: _copy(
-                conn,
-                "COPY course_feedback (course_id, user_clerk_id, rating, comment) FROM STDIN (FORMAT BINARY)",
-                ["uuid", "text", "int4", "text"],
-                data.feedback,
-            ),
-        )
+        batches = stream(scale, languages, seed, featured=featured, now=now)
+        while True:
+            started = time.perf_counter()
+            batch = next(batches, None)
+            report.generating += time.perf_counter() - started
+            if batch is None:
+                break
+            if batch.table in phases:
+                say(phases.pop(batch.table))
+            _write(store, conn, batch, report)
         say("VACUUM ANALYZE")
         conn.execute("VACUUM ANALYZE")
     return report
+
+
+def _write(store: Store, conn: psycopg.Connection[Any], batch: Batch, report: LoadReport) -> None:
+    """One batch into its table(s): through `store.imports` where learnstore has a bulk path."""
+    rows = batch.rows
+    if not rows:
+        return
+    match batch.table:
+        case "users":
+            report.timed("users", len(rows), partial(store.imports.import_users, rows))
+        case "courses":
+            count = len(rows) + sum(len(c.units) + sum(len(u.lessons) for u in c.units) for c in rows)
+            report.timed("courses+units+lessons", count, partial(store.imports.import_courses, rows))
+        case "course_tags":
+            for course_id, names in rows:
+                report.timed("course_tags", len(names), partial(store.catalog.attach_tags, course_id, names))
+        case "enrolments":
+            report.timed("user_courses", len(rows), partial(store.imports.import_enrolments, rows))
+        case "progress":
+            report.timed("user_progress", len(rows), partial(store.imports.import_progress, rows))
+        case "login_days":
+            report.timed("login_days", len(rows), partial(store.imports.import_login_days, rows))
+        case "notifications":
+            copy = partial(_copy, conn, _NOTIFICATIONS_COPY, _NOTIFICATION_TYPES, rows)
+            report.timed("notifications", len(rows), copy)
+        case "feedback":
+            copy = partial(_copy, conn, _FEEDBACK_COPY, ["uuid", "text", "int4", "text"], rows)
+            report.timed("course_feedback", len(rows), copy)
+        case other:
+            raise ValueError(f"no table for a batch of {other!r}")

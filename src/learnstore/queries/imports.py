@@ -34,7 +34,8 @@ class Querier:
         """Locks the enrolments of the given learners in the given courses, in id order (as
         refresh_course_enrolments does, so that the two cannot deadlock); returns how many. An import
         takes these locks before it writes, so that set_lesson_status on one of these enrolments waits
-        for the import instead of deadlocking with it.
+        for the import instead of deadlocking with it. The enrolments are found by learner only and the
+        courses kept by a hash (see RefreshLearnerEnrolments' scope).
         """
         count: int = self._sql.lock_learner_enrolments(
             self._conn,
@@ -98,7 +99,8 @@ class AsyncQuerier:
         """Locks the enrolments of the given learners in the given courses, in id order (as
         refresh_course_enrolments does, so that the two cannot deadlock); returns how many. An import
         takes these locks before it writes, so that set_lesson_status on one of these enrolments waits
-        for the import instead of deadlocking with it.
+        for the import instead of deadlocking with it. The enrolments are found by learner only and the
+        courses kept by a hash (see RefreshLearnerEnrolments' scope).
         """
         count: int = await self._sql.lock_learner_enrolments(
             self._conn,

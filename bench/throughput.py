@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 import learnstore
@@ -287,6 +288,17 @@ def _record(cell: Cell, done: list[list[int]], errors: list[int], seconds: float
     cell.errors += sum(errors)
 
 
+def _asyncpg_params(dsn: str) -> dict[str, Any]:
+    """The connection parameters of `dsn` as asyncpg takes them: asyncpg parses URLs only, and the
+    default DSN (`bench.db`) is a libpq key=value string."""
+    params = conninfo_to_dict(dsn)
+    names = {"host": "host", "port": "port", "user": "user", "password": "password", "dbname": "database"}
+    found = {ours: params[theirs] for theirs, ours in names.items() if params.get(theirs)}
+    if "port" in found:
+        found["port"] = int(found["port"])
+    return found
+
+
 async def measure(
     dsn: str,
     *,
@@ -311,7 +323,7 @@ async def measure(
     await araw.open(wait=True)
     import asyncpg  # here: bench.report renders this module's results without asyncpg installed
 
-    apg = await asyncpg.create_pool(dsn, **size)
+    apg = await asyncpg.create_pool(**_asyncpg_params(dsn), **size)
     try:
         calls: dict[str, Callable[[str], Call]] = {
             "learnstore": lambda op: learnstore_call(store, work, op),

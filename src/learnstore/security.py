@@ -314,7 +314,7 @@ OWNERS: Final[dict[str, str]] = {
 #: Tables whose rows belong to one course: "author", "editor", "reviewer" and "learner" are of it.
 COURSE_SCOPED: Final = frozenset({
     "courses", "units", "lessons", "media", "quizzes", "course_tags", "collaborators", "suggested_edits",
-    "forum_posts", "forum_replies", "audit_log", "collaboration_requests",
+    "forum_posts", "forum_replies", "audit_log", "collaboration_requests", "course_stats",
 })  # fmt: skip
 
 #: What a cell's audience does not say: the conditions the policies add.

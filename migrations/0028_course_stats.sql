@@ -27,19 +27,19 @@ CREATE TABLE course_stats (
     id             uuid        NOT NULL DEFAULT gen_random_uuid(),
     course_id      uuid        NOT NULL,
     shard          smallint    NOT NULL,
-    enrolments     bigint      NOT NULL DEFAULT 0,
-    completions    bigint      NOT NULL DEFAULT 0,
+    enrolments     integer      NOT NULL DEFAULT 0,
+    completions    integer      NOT NULL DEFAULT 0,
     progress_sum   bigint      NOT NULL DEFAULT 0,
-    stars_1        bigint      NOT NULL DEFAULT 0,
-    stars_2        bigint      NOT NULL DEFAULT 0,
-    stars_3        bigint      NOT NULL DEFAULT 0,
-    stars_4        bigint      NOT NULL DEFAULT 0,
-    stars_5        bigint      NOT NULL DEFAULT 0,
-    hidden_stars_1 bigint      NOT NULL DEFAULT 0,
-    hidden_stars_2 bigint      NOT NULL DEFAULT 0,
-    hidden_stars_3 bigint      NOT NULL DEFAULT 0,
-    hidden_stars_4 bigint      NOT NULL DEFAULT 0,
-    hidden_stars_5 bigint      NOT NULL DEFAULT 0,
+    stars_1        integer      NOT NULL DEFAULT 0,
+    stars_2        integer      NOT NULL DEFAULT 0,
+    stars_3        integer      NOT NULL DEFAULT 0,
+    stars_4        integer      NOT NULL DEFAULT 0,
+    stars_5        integer      NOT NULL DEFAULT 0,
+    hidden_stars_1 integer      NOT NULL DEFAULT 0,
+    hidden_stars_2 integer      NOT NULL DEFAULT 0,
+    hidden_stars_3 integer      NOT NULL DEFAULT 0,
+    hidden_stars_4 integer      NOT NULL DEFAULT 0,
+    hidden_stars_5 integer      NOT NULL DEFAULT 0,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT course_stats_pkey PRIMARY KEY (id),
@@ -82,10 +82,10 @@ BEGIN
                coalesce(d.hidden_stars_1, 0), coalesce(d.hidden_stars_2, 0), coalesce(d.hidden_stars_3, 0),
                coalesce(d.hidden_stars_4, 0), coalesce(d.hidden_stars_5, 0)
         FROM jsonb_to_recordset(p_deltas) AS d (
-            course_id uuid, shard smallint, enrolments bigint, completions bigint, progress_sum bigint,
-            stars_1 bigint, stars_2 bigint, stars_3 bigint, stars_4 bigint, stars_5 bigint,
-            hidden_stars_1 bigint, hidden_stars_2 bigint, hidden_stars_3 bigint, hidden_stars_4 bigint,
-            hidden_stars_5 bigint)
+            course_id uuid, shard smallint, enrolments integer, completions integer, progress_sum bigint,
+            stars_1 integer, stars_2 integer, stars_3 integer, stars_4 integer, stars_5 integer,
+            hidden_stars_1 integer, hidden_stars_2 integer, hidden_stars_3 integer, hidden_stars_4 integer,
+            hidden_stars_5 integer)
         ORDER BY d.course_id, d.shard
         ON CONFLICT (course_id, shard) DO UPDATE
             SET enrolments = s.enrolments + excluded.enrolments,
@@ -118,10 +118,10 @@ BEGIN
         hidden_stars_4 = s.hidden_stars_4 + coalesce(d.hidden_stars_4, 0),
         hidden_stars_5 = s.hidden_stars_5 + coalesce(d.hidden_stars_5, 0)
     FROM jsonb_to_recordset(p_deltas) AS d (
-        course_id uuid, shard smallint, enrolments bigint, completions bigint, progress_sum bigint,
-        stars_1 bigint, stars_2 bigint, stars_3 bigint, stars_4 bigint, stars_5 bigint,
-        hidden_stars_1 bigint, hidden_stars_2 bigint, hidden_stars_3 bigint, hidden_stars_4 bigint,
-        hidden_stars_5 bigint)
+        course_id uuid, shard smallint, enrolments integer, completions integer, progress_sum bigint,
+        stars_1 integer, stars_2 integer, stars_3 integer, stars_4 integer, stars_5 integer,
+        hidden_stars_1 integer, hidden_stars_2 integer, hidden_stars_3 integer, hidden_stars_4 integer,
+        hidden_stars_5 integer)
     WHERE s.course_id = d.course_id AND s.shard = d.shard;
 END
 $$;
@@ -305,7 +305,8 @@ CREATE POLICY course_stats_team_select ON course_stats FOR SELECT
 -- whatever the course's audience). A review hidden by a moderator counts toward the rating only for
 -- its author and for moderators (learnstore_visible, the one predicate every read of reviews
 -- applies): moderators and admins add the hidden counts, an author their own hidden review (one
--- probe of course_feedback_course_user_key). rating_histogram: how many ratings gave 1 to 5 stars.
+-- probe of course_feedback_course_user_key), each only for a course with hidden ratings.
+-- rating_histogram: how many ratings gave 1 to 5 stars.
 CREATE OR REPLACE VIEW course_card_facts AS
 SELECT c.id AS course_id,
        c.title,
@@ -341,24 +342,30 @@ CROSS JOIN LATERAL (
 ) o
 CROSS JOIN LATERAL (
     SELECT coalesce(sum(cs.enrolments), 0) AS enrolments,
-           coalesce(sum(cs.stars_1 + CASE WHEN v.staff THEN cs.hidden_stars_1 ELSE 0 END), 0) AS r1,
-           coalesce(sum(cs.stars_2 + CASE WHEN v.staff THEN cs.hidden_stars_2 ELSE 0 END), 0) AS r2,
-           coalesce(sum(cs.stars_3 + CASE WHEN v.staff THEN cs.hidden_stars_3 ELSE 0 END), 0) AS r3,
-           coalesce(sum(cs.stars_4 + CASE WHEN v.staff THEN cs.hidden_stars_4 ELSE 0 END), 0) AS r4,
-           coalesce(sum(cs.stars_5 + CASE WHEN v.staff THEN cs.hidden_stars_5 ELSE 0 END), 0) AS r5,
-           bool_or(v.staff) AS staff
-    FROM (SELECT learnstore_has_site_role('moderator') OR learnstore_has_site_role('admin') AS staff) v
-    LEFT JOIN course_stats cs ON cs.course_id = c.id
+           coalesce(sum(cs.stars_1), 0) AS v1, coalesce(sum(cs.stars_2), 0) AS v2, coalesce(sum(cs.stars_3), 0) AS v3,
+           coalesce(sum(cs.stars_4), 0) AS v4, coalesce(sum(cs.stars_5), 0) AS v5,
+           coalesce(sum(cs.hidden_stars_1), 0) AS h1, coalesce(sum(cs.hidden_stars_2), 0) AS h2,
+           coalesce(sum(cs.hidden_stars_3), 0) AS h3, coalesce(sum(cs.hidden_stars_4), 0) AS h4,
+           coalesce(sum(cs.hidden_stars_5), 0) AS h5
+    FROM course_stats cs WHERE cs.course_id = c.id
 ) s
+-- The hidden ratings the acting user sees, looked for only where the course has any: every one for
+-- a moderator or admin (learnstore_has_site_role's question, asked inline: the function, a
+-- SECURITY DEFINER, costs a call per card), else their own.
 LEFT JOIN LATERAL (
-    SELECT f.rating FROM course_feedback f
-    WHERE f.course_id = c.id AND f.user_clerk_id = learnstore_actor() AND f.hidden_at IS NOT NULL
-      AND NOT s.staff
-) own ON true
+    SELECT CASE WHEN EXISTS (SELECT FROM site_roles r
+                             WHERE r.user_clerk_id = learnstore_actor() AND r.role IN ('moderator', 'admin'))
+                THEN array[s.h1, s.h2, s.h3, s.h4, s.h5]
+                ELSE (SELECT array[(f.rating = 1)::integer, (f.rating = 2)::integer, (f.rating = 3)::integer,
+                                   (f.rating = 4)::integer, (f.rating = 5)::integer]
+                      FROM course_feedback f
+                      WHERE f.course_id = c.id AND f.user_clerk_id = learnstore_actor() AND f.hidden_at IS NOT NULL)
+           END AS stars
+    WHERE s.h1 + s.h2 + s.h3 + s.h4 + s.h5 <> 0
+) hv ON true
 CROSS JOIN LATERAL (
-    SELECT array[s.r1 + coalesce((own.rating = 1)::integer, 0), s.r2 + coalesce((own.rating = 2)::integer, 0),
-                 s.r3 + coalesce((own.rating = 3)::integer, 0), s.r4 + coalesce((own.rating = 4)::integer, 0),
-                 s.r5 + coalesce((own.rating = 5)::integer, 0)] AS stars
+    SELECT array[s.v1 + coalesce(hv.stars[1], 0), s.v2 + coalesce(hv.stars[2], 0), s.v3 + coalesce(hv.stars[3], 0),
+                 s.v4 + coalesce(hv.stars[4], 0), s.v5 + coalesce(hv.stars[5], 0)] AS stars
 ) h;
 COMMENT ON VIEW course_card_facts IS
     'One row per course: what a course card shows, its counts read from course_stats (every learner''s).';

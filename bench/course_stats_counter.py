@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                     assert unit is not None
                     lessons = [
                         conn.execute(
-                            "INSERT INTO lessons (unit_id, title, position, content_type, content, duration_seconds)"
+                            "INSERT INTO lessons"
+                            " (unit_id, title, position, content_type, content, duration_seconds)"
                             " VALUES (%s, %s, %s, 'text', '{\"body\": \"b\"}', 60) RETURNING id",
                             [unit[0], f"L{i}", i],
                         ).fetchone()

@@ -12,17 +12,20 @@ from uuid import UUID
 
 import psycopg
 import pytest
-from test_races import WRITERS, race_threads, scalar, sql
+from test_races import WRITERS, race_threads, scalar
 
 import learnstore
 from learnstore import Store, migrate
+from learnstore.repositories.imports import EnrolmentRecord, ProgressRecord
 
 Conn = psycopg.Connection[Any]
 
 
 def setup(conn: Conn, learners: int = 6, lessons: int = 4) -> tuple[UUID, list[UUID]]:
     """ada authors a published course of `lessons` lessons; l0..l<learners-1> may learn it; mo moderates."""
-    conn.execute("INSERT INTO users (clerk_id, first_name) VALUES ('ada', 'Ada'), ('mo', 'Mo'), ('stan', 'Stan')")
+    conn.execute(
+        "INSERT INTO users (clerk_id, first_name) VALUES ('ada', 'Ada'), ('mo', 'Mo'), ('stan', 'Stan')"
+    )
     conn.execute("INSERT INTO site_roles (user_clerk_id, role) VALUES ('mo', 'moderator')")
     conn.execute(
         "INSERT INTO users (clerk_id, first_name) SELECT 'l' || i, 'L' || i FROM generate_series(0, %s) i",
@@ -144,18 +147,25 @@ def test_every_write_path_keeps_the_summary_exact(db_conn: Conn) -> None:
     store.progress.refresh_course(course_id)  # a recompute of every enrolment that changes nothing
     store.content.add_lesson(
         db_conn.execute("SELECT id FROM units WHERE course_id = %s", [course_id]).fetchone()[0],  # type: ignore[index]
-        "L9", "text", {"body": "b"},
+        "L9",
+        "text",
+        {"body": "b"},
     )  # a new lesson moves every enrolment's progress
     assert_exact(store, db_conn, course_id)
     # bulk import: COPY fires the statement triggers with their transition tables
     db_conn.execute("INSERT INTO users (clerk_id) SELECT 'm' || i FROM generate_series(0, 299) i")
-    summary = store.imports.import_enrolments([(f"m{i}", course_id) for i in range(300)])
+    summary = store.imports.import_enrolments([EnrolmentRecord(f"m{i}", course_id) for i in range(300)])
     assert summary.rows == 300
     store.imports.import_progress(
-        [(f"m{i}", lessons[0], "completed", None, datetime(2024, 1, 1, tzinfo=UTC)) for i in range(0, 300, 3)]
+        [
+            ProgressRecord(f"m{i}", lessons[0], "completed", None, datetime(2024, 1, 1, tzinfo=UTC))
+            for i in range(0, 300, 3)
+        ]
     )
     assert_exact(store, db_conn, course_id)
-    assert scalar_of(db_conn, "SELECT sum(enrolments) FROM course_stats WHERE course_id = %s", course_id) == 302
+    assert (
+        scalar_of(db_conn, "SELECT sum(enrolments) FROM course_stats WHERE course_id = %s", course_id) == 302
+    )
     # course deletion: its rows go with it
     store.content.delete_course(course_id)
     assert scalar_of(db_conn, "SELECT count(*) FROM course_stats WHERE course_id = %s", course_id) == 0
@@ -210,7 +220,10 @@ def test_sixteen_writers_on_one_course_leave_the_exact_summary(fresh_db: str) ->
     race_threads(fresh_db, write, seed=11)
     assert scalar(fresh_db, "SELECT sum(enrolments) FROM course_stats") == WRITERS
     assert scalar(fresh_db, "SELECT sum(completions) FROM course_stats") == WRITERS // 2
-    assert scalar(fresh_db, "SELECT sum(stars_1 + stars_2 + stars_3 + stars_4 + stars_5) FROM course_stats") == WRITERS
+    assert (
+        scalar(fresh_db, "SELECT sum(stars_1 + stars_2 + stars_3 + stars_4 + stars_5) FROM course_stats")
+        == WRITERS
+    )
     with learnstore.connect(fresh_db, max_size=1) as store, psycopg.connect(fresh_db) as conn:
         assert store.check().drift == 0
         assert_exact(store, conn, course_id)
@@ -225,7 +238,9 @@ def test_check_finds_a_broken_summary_and_repair_fixes_it(db_conn: Conn) -> None
         store.reviews.review_course(course_id, f"l{i}", 4)
     store.progress.enrol("l0", other)
     store.progress.set_lesson_status("l0", lessons[0], "completed")
-    db_conn.execute("UPDATE course_stats SET enrolments = enrolments + 7, stars_4 = 0 WHERE course_id = %s", [course_id])
+    db_conn.execute(
+        "UPDATE course_stats SET enrolments = enrolments + 7, stars_4 = 0 WHERE course_id = %s", [course_id]
+    )
     db_conn.execute("DELETE FROM course_stats WHERE course_id = %s", [other])
     report = store.check()
     (value,) = [v for v in report.values if v.name == "course_stats"]
@@ -288,7 +303,8 @@ def test_migration_0028_counts_the_courses_already_there(fresh_db: str) -> None:
         )
         conn.execute(
             "INSERT INTO course_feedback (course_id, user_clerk_id, rating, hidden_at)"
-            " SELECT %s, 'l' || i, 1 + i %% 5, CASE WHEN i %% 7 = 0 THEN now() END FROM generate_series(0, 99) i",
+            " SELECT %s, 'l' || i, 1 + i %% 5, CASE WHEN i %% 7 = 0 THEN now() END"
+            " FROM generate_series(0, 99) i",
             [course_id],
         )
     migrate.upgrade(fresh_db)
@@ -297,4 +313,3 @@ def test_migration_0028_counts_the_courses_already_there(fresh_db: str) -> None:
     with learnstore.connect(fresh_db, max_size=1) as store, psycopg.connect(fresh_db) as conn:
         assert store.progress.get_course_stats(course_id).enrolments == 300
         assert_exact(store, conn, course_id)
-

@@ -39,7 +39,7 @@ CREATE TABLE course_stats (
     CONSTRAINT course_stats_shard_range CHECK (shard BETWEEN 0 AND 15)
 );
 COMMENT ON TABLE course_stats IS
-    'One of up to 16 shards of a course''s summary (enrolments, completions, progress, ratings): the course''s are their sums.';
+    'One of 16 shards of a course''s summary (enrolments, progress, ratings): the course''s are their sums.';
 COMMENT ON COLUMN course_stats.shard IS 'course_stats_shard of the learners it counts: each learner''s rows fall in one shard.';
 COMMENT ON COLUMN course_stats.progress_sum IS 'The sum of the enrolments'' progress (0-100 each): the mean is it over enrolments.';
 COMMENT ON COLUMN course_stats.stars_1 IS 'Visible (not hidden) ratings of 1 star; stars_2 to stars_5 likewise.';

@@ -895,7 +895,7 @@ class ForumCoursePostCount(BaseModel):
 
 
 class CourseStat(BaseModel):
-    """One of up to 16 shards of a course's summary (enrolments, completions, progress, ratings): the course's are their sums."""
+    """One of 16 shards of a course's summary (enrolments, progress, ratings): the course's are their sums."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -353,10 +353,14 @@ LEFT JOIN LATERAL (
                       WHERE f.course_id = c.id AND f.user_clerk_id = learnstore_actor() AND f.hidden_at IS NOT NULL)
            END AS stars
     WHERE s.h1 + s.h2 + s.h3 + s.h4 + s.h5 <> 0
+    -- OFFSET 0 (here and below): computed once per card; pulled up, each use of a star count
+    -- would repeat the expression (and its sub-selects) that makes it
+    OFFSET 0
 ) hv ON true
 CROSS JOIN LATERAL (
     SELECT array[s.v1 + coalesce(hv.stars[1], 0), s.v2 + coalesce(hv.stars[2], 0), s.v3 + coalesce(hv.stars[3], 0),
                  s.v4 + coalesce(hv.stars[4], 0), s.v5 + coalesce(hv.stars[5], 0)] AS stars
+    OFFSET 0
 ) h;
 COMMENT ON VIEW course_card_facts IS
     'One row per course: what a course card shows, its counts read from course_stats (every learner''s).';

@@ -47,6 +47,7 @@ def _plan(cls: type[M]) -> tuple[tuple[str, ...], set[str]] | None:
 
 
 _PLANS: dict[type[BaseModel], tuple[tuple[str, ...], set[str]] | None] = {}
+_deque = deque  # deque(iterator, 0): runs it to the end in C, keeping nothing
 # BaseModel's slots, written as model_construct writes them.
 _set_dict = vars(BaseModel)["__dict__"].__set__
 _set_fields_set = vars(BaseModel)["__pydantic_fields_set__"].__set__
@@ -60,11 +61,11 @@ def to_model(cls: type[M], row: Sequence[Any] | None, like: type[BaseModel] | No
         _check_like(cls, like)
     if row is None:
         return None
-    plan = _plan(cls)
+    plan = _PLANS.get(cls) or _plan(cls)
     if plan is None:
         return to_models(cls, (row,))[0]
     fields, field_set = plan
-    if _check_width(cls, fields, row):
+    if len(row) != len(fields) and _check_width(cls, fields, row):
         row = row[: len(fields)]
     model = cls.__new__(cls)
     _set_dict(model, dict(zip(fields, row, strict=True)))
@@ -105,24 +106,25 @@ def to_models(cls: type[M], rows: Iterable[Sequence[Any]], like: type[BaseModel]
     """
     if like is not None and like is not cls and (cls, like) not in _LIKE:
         _check_like(cls, like)
-    plan = _plan(cls)
+    plan = _PLANS.get(cls) or _plan(cls)
     if plan is None:
         names = tuple(cls.model_fields)
         return [cls.model_construct(**dict(zip(names, row[: len(names)], strict=True))) for row in rows]
     fields, field_set = plan
-    rows = rows if isinstance(rows, Sequence) else list(rows)
+    if rows.__class__ is not list:  # fetchall() gives a list; anything else is read once
+        rows = list(rows)
     n = len(rows)
-    if n and _check_width(cls, fields, rows[0]):
+    if n and len(rows[0]) != len(fields) and _check_width(cls, fields, rows[0]):
         width = len(fields)
         rows = [row[:width] for row in rows]
     # One pass per slot with map() over C callables, consumed by a zero-length deque: no Python
     # frame per row. A third cheaper than a Python loop doing the same per row (bench/: 50 rows,
     # 40 -> 29 us).
     models: list[M] = list(map(cls.__new__, repeat(cls, n)))
-    consume(map(_set_dict, models, map(dict, map(zip, repeat(fields, n), rows))))
-    consume(map(_set_fields_set, models, repeat(field_set, n)))
-    consume(map(_set_extra, models, repeat(None, n)))
-    consume(map(_set_private, models, repeat(None, n)))
+    _deque(map(_set_dict, models, map(dict, map(zip, repeat(fields, n), rows))), 0)
+    _deque(map(_set_fields_set, models, repeat(field_set, n)), 0)
+    _deque(map(_set_extra, models, repeat(None, n)), 0)
+    _deque(map(_set_private, models, repeat(None, n)), 0)
     return models
 
 

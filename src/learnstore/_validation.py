@@ -29,7 +29,8 @@ UNSET: Final = Unset.UNSET
 
 # kind -> the function that validates a value as `kind`: the adapter's SchemaValidator itself where
 # it has one. TypeAdapter.validate_python passes eight keyword arguments through a Python frame;
-# with the scan below, that was four fifths of validated()'s 3 us on every operation (bench/).
+# with the recursive scan for bytes (now only where a value is not a plain scalar), that was 3 us of
+# every operation's validation, now 1 us.
 _VALIDATE: dict[Any, Callable[[Any], Any]] = {}
 # What can be no bytes and hold none: a value of these types needs no scan.
 _PLAIN = frozenset((str, int, bool, float, UUID, datetime, date, NoneType))

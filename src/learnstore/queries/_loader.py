@@ -413,10 +413,10 @@ def _executor(method: Any, query: QueryDef, driver: Driver, *, routed: bool = Fa
     would, checking every parameter for NUL first.
 
     Every operation of the package goes through here, so it runs the statement itself rather than
-    through aiosql's adapter: the same cursor calls (cursor, execute, fetch, close) without the
-    four frames around them (the wrapper, aiosql's fn, _params and the adapter's method, and for
-    the `_cursor` form a generator-based context manager), about a third of learnstore's own time
-    in a one-row read (bench/). aiosql parsed and named the queries, and load() checked that it
+    through aiosql's adapter: the same cursor calls (cursor, execute, fetch) without the frames
+    around them (aiosql's fn, _params and the adapter's method, and for the `_cursor` form a
+    generator-based context manager): a third of the Python calls learnstore added to a pooled
+    one-row read (tests/test_hot_path.py). aiosql parsed and named the queries, and load() checked that it
     reads the same SQL. The lazy form of a `:many` query (no `_cursor` suffix), which the generated
     queriers do not use, still runs through aiosql.
     """

@@ -118,7 +118,8 @@ ORDER BY c.created_at DESC, c.id;
 -- name: ListLessonCompletions :many
 -- Author analytics per lesson of a course, in course order: how many enrolled learners started
 -- (in_progress or completed) and completed each; where the completions fall is where learners
--- drop off.
+-- drop off. The counts are the lesson's counters (lesson_progress_counts, kept by triggers: a
+-- few rows a lesson), not a count of every status of the course.
 SELECT u.id AS unit_id,
        u.title AS unit_title,
        u.position AS unit_position,
@@ -126,17 +127,16 @@ SELECT u.id AS unit_id,
        l.title AS lesson_title,
        l.position AS lesson_position,
        e.enrolments,
-       count(p.id) FILTER (WHERE p.status IN ('in_progress', 'completed'))::integer AS started,
-       count(p.id) FILTER (WHERE p.status = 'completed')::integer AS completed
+       coalesce(c.started, 0)::integer AS started,
+       coalesce(c.completed, 0)::integer AS completed
 FROM units u
 JOIN lessons l ON l.unit_id = u.id
 CROSS JOIN (
     SELECT count(*)::integer AS enrolments FROM user_courses ec WHERE ec.course_id = sqlc.arg(course_id)
 ) e
-LEFT JOIN user_progress p
-    ON p.lesson_id = l.id
-   AND EXISTS (SELECT FROM user_courses uc
-               WHERE uc.user_clerk_id = p.user_clerk_id AND uc.course_id = u.course_id)
+LEFT JOIN LATERAL (
+    SELECT sum(n.started) AS started, sum(n.completed) AS completed
+    FROM lesson_progress_counts n WHERE n.lesson_id = l.id
+) c ON true
 WHERE u.course_id = sqlc.arg(course_id)
-GROUP BY u.id, l.id, e.enrolments
 ORDER BY u.position, l.position;

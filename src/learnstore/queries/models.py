@@ -64,6 +64,7 @@ __all__ = [
     "Language",
     "LearningGoal",
     "Lesson",
+    "LessonProgressCount",
     "LikePostRow",
     "LikeReplyRow",
     "ListAuthorCourseCardsRow",
@@ -128,6 +129,7 @@ __all__ = [
     "UserCourse",
     "UserFlashcardProgress",
     "UserPoint",
+    "UserPointsHistogram",
     "UserProgress",
     "UserStreak",
     "UserSuspension",
@@ -915,6 +917,33 @@ class ForumCoursePostCount(BaseModel):
     """Live posts no moderator has hidden."""
     hidden_posts: int
     """Live posts a moderator has hidden (seen by their authors and moderators)."""
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserPointsHistogram(BaseModel):
+    """One of up to 8 shards of how many learners (user_points rows) have a points value: a leaderboard rank sums the values above."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    points: int
+    shard: int
+    learners: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class LessonProgressCount(BaseModel):
+    """One of up to 8 shards of how many enrolled learners started and completed a lesson: a course's drop-off sums them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    lesson_id: UUID
+    shard: int
+    started: int
+    completed: int
     created_at: datetime
     updated_at: datetime
 

@@ -131,7 +131,8 @@ class Querier:
     def list_lesson_completions(self, *, course_id: UUID) -> list[models.ListLessonCompletionsRow]:
         """Author analytics per lesson of a course, in course order: how many enrolled learners started
         (in_progress or completed) and completed each; where the completions fall is where learners
-        drop off.
+        drop off. The counts are the lesson's counters (lesson_progress_counts, kept by triggers: a
+        few rows a lesson), not a count of every status of the course.
         """
         with self._sql.list_lesson_completions_cursor(self._conn, course_id=course_id) as cursor:
             rows = cursor.fetchall()
@@ -260,7 +261,8 @@ class AsyncQuerier:
     async def list_lesson_completions(self, *, course_id: UUID) -> list[models.ListLessonCompletionsRow]:
         """Author analytics per lesson of a course, in course order: how many enrolled learners started
         (in_progress or completed) and completed each; where the completions fall is where learners
-        drop off.
+        drop off. The counts are the lesson's counters (lesson_progress_counts, kept by triggers: a
+        few rows a lesson), not a count of every status of the course.
         """
         async with self._sql.list_lesson_completions_cursor(self._conn, course_id=course_id) as cursor:
             rows = await cursor.fetchall()

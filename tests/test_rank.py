@@ -77,7 +77,8 @@ def award(conn: Conn, clerk_id: str, achievement_id: UUID) -> None:
 
 def people(conn: Conn, *clerk_ids: str) -> None:
     conn.execute(
-        "INSERT INTO users (clerk_id, first_name) SELECT id, id FROM unnest(%s::text[]) AS id", [list(clerk_ids)]
+        "INSERT INTO users (clerk_id, first_name) SELECT id, id FROM unnest(%s::text[]) AS id",
+        [list(clerk_ids)],
     )
 
 
@@ -115,9 +116,12 @@ def test_the_rank_follows_awards_revocations_point_changes_erasure_and_renames(d
         "SELECT points, sum(learners) FROM user_points_histogram GROUP BY points HAVING sum(learners) <> 0"
         " ORDER BY points"
     ).fetchall()
-    assert histogram == db_conn.execute(
-        "SELECT points, count(*) FROM user_points GROUP BY points ORDER BY points"
-    ).fetchall()
+    assert (
+        histogram
+        == db_conn.execute(
+            "SELECT points, count(*) FROM user_points GROUP BY points ORDER BY points"
+        ).fetchall()
+    )
 
 
 def test_check_finds_and_repairs_a_drifted_histogram(db_conn: Conn) -> None:
@@ -226,8 +230,12 @@ def test_check_finds_and_repairs_drifted_lesson_counters(db_conn: Conn) -> None:
     for learner in ("ada", "bo"):
         store.progress.enrol(learner, course_id)
         store.progress.set_lesson_status(learner, first.id, "completed")
-    db_conn.execute("UPDATE lesson_progress_counts SET completed = completed + 7 WHERE lesson_id = %s", [first.id])
-    db_conn.execute("INSERT INTO lesson_progress_counts (lesson_id, shard, started) VALUES (%s, 5, 1)", [second.id])
+    db_conn.execute(
+        "UPDATE lesson_progress_counts SET completed = completed + 7 WHERE lesson_id = %s", [first.id]
+    )
+    db_conn.execute(
+        "INSERT INTO lesson_progress_counts (lesson_id, shard, started) VALUES (%s, 5, 1)", [second.id]
+    )
     report = store.check()
     (counts,) = [v for v in report.values if v.name == "lesson_progress_counts"]
     assert counts.drifted == 2

@@ -25,7 +25,7 @@ CREATE TABLE user_points_histogram (
     CONSTRAINT user_points_histogram_points_non_negative CHECK (points >= 0),
     CONSTRAINT user_points_histogram_shard_range CHECK (shard BETWEEN 0 AND 7)
 );
-COMMENT ON TABLE user_points_histogram IS 'One of up to 8 shards of how many learners (user_points rows) have a points value: a leaderboard rank sums the values above.';
+COMMENT ON TABLE user_points_histogram IS 'Learners with a points value, one of up to 8 shards: a leaderboard rank sums the values above.';
 CREATE TRIGGER user_points_histogram_set_updated_at BEFORE UPDATE ON user_points_histogram
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
@@ -132,7 +132,7 @@ CREATE TABLE lesson_progress_counts (
     CONSTRAINT lesson_progress_counts_lesson_id_fkey FOREIGN KEY (lesson_id) REFERENCES lessons (id) ON DELETE CASCADE,
     CONSTRAINT lesson_progress_counts_shard_range CHECK (shard BETWEEN 0 AND 7)
 );
-COMMENT ON TABLE lesson_progress_counts IS 'One of up to 8 shards of how many enrolled learners started and completed a lesson: a course''s drop-off sums them.';
+COMMENT ON TABLE lesson_progress_counts IS 'Enrolled learners who started and completed a lesson, one of 8 shards: the drop-off sums them.';
 CREATE TRIGGER lesson_progress_counts_set_updated_at BEFORE UPDATE ON lesson_progress_counts
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
@@ -399,5 +399,8 @@ CREATE TRIGGER units_count_moved AFTER UPDATE OF course_id ON units
     EXECUTE FUNCTION lessons_count_moved();
 
 -- Author analytics are the service path's, as the statuses they count are (docs/security.md):
--- learnstore_app neither reads nor writes the counters (as webhook_deliveries, no grant at all).
+-- learnstore_app neither reads nor writes the counters (no grant; row-level security with a policy
+-- that admits no row, as erased_identities, should a grant ever be added).
 REVOKE ALL ON lesson_progress_counts FROM learnstore_app;
+ALTER TABLE lesson_progress_counts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY lesson_progress_counts_nobody_select ON lesson_progress_counts FOR SELECT USING (false);

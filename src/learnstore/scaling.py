@@ -103,7 +103,9 @@ DISTRIBUTION: dict[str, Distribution] = {
         "keyed by points value: every award writes it and every rank sums it; a few thousand rows",
     ),
     "lesson_progress_counts": _course(
-        "course_id", "a lesson's counter shards, copied from the lesson: the drop-off reads one course", added=True
+        "course_id",
+        "a lesson's counter shards, copied from the lesson: the drop-off reads one course",
+        added=True,
     ),
     "forum_thread_follows": _course(
         "course_id", "read by the reply that notifies a thread's followers, copied from the post", added=True

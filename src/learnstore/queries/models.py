@@ -922,7 +922,7 @@ class ForumCoursePostCount(BaseModel):
 
 
 class UserPointsHistogram(BaseModel):
-    """One of up to 8 shards of how many learners (user_points rows) have a points value: a leaderboard rank sums the values above."""
+    """Learners with a points value, one of up to 8 shards: a leaderboard rank sums the values above."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -935,7 +935,7 @@ class UserPointsHistogram(BaseModel):
 
 
 class LessonProgressCount(BaseModel):
-    """One of up to 8 shards of how many enrolled learners started and completed a lesson: a course's drop-off sums them."""
+    """Enrolled learners who started and completed a lesson, one of 8 shards: the drop-off sums them."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -23,6 +23,7 @@ import pytest
 
 from bench import db
 from bench.forum_pages_ops import RARE_QUERY, SEARCH_QUERY, ForumData
+from bench.growth_ops import ensure_points
 from bench.ops import Fixture
 from bench.peers.raw import search_params, sql
 
@@ -393,3 +394,38 @@ def test_no_forum_page_scans_a_large_table_sequentially(
     assert found, f"auto_explain logged no plan for {query}"
     scans = [(table, plan) for plan in found for table in _SEQ_SCAN.findall(plan) if table in large_tables]
     assert not scans, f"{operation} ({query}, {mode} plan) scans {scans[0][0]} sequentially:\n{scans[0][1]}"
+
+
+# The reads of migration 0029: the overall rank sums the points histogram (one range of its key), not
+# a count of every learner above the viewer in user_points_rank_idx; the drop-off sums each lesson's
+# counters, reading no lesson status.
+_RANK_COUNT = re.compile(r"Index Only Scan using user_points_rank_idx[^\n]*\n\s*Index Cond: \(points >")
+
+
+@pytest.mark.parametrize("mode", ["custom", "generic"])
+def test_the_rank_reads_the_histogram_not_every_learner_above(dsn: str, mode: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ensure_points(conn)
+        row = conn.execute(
+            "SELECT u.clerk_id FROM users u WHERE NOT EXISTS"
+            " (SELECT FROM user_points p WHERE p.user_clerk_id = u.clerk_id) ORDER BY 1 LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    found = plans(dsn, sql("list_leaderboard"), {"clerk_id": row[0], "course_id": None, "top_n": 10}, mode)
+    # the statements count_learners_above ran (the query's own generic plan keeps its course branch,
+    # never run for the overall board, behind a one-time filter)
+    nested = [plan for plan in found if "WITH top AS" not in plan]
+    assert any("user_points_histogram" in plan for plan in nested), "the rank does not read the histogram"
+    counted = [plan for plan in nested if _RANK_COUNT.search(plan) or " on user_points " in plan]
+    assert not counted, f"the rank ({mode} plan) counts the learners above:\n{counted[0]}"
+
+
+@pytest.mark.parametrize("mode", ["custom", "generic"])
+def test_the_drop_off_reads_the_lesson_counters_not_the_statuses(
+    dsn: str, fixture: Fixture, mode: str
+) -> None:
+    found = plans(dsn, sql("list_lesson_completions"), {"course_id": fixture.course_id}, mode)
+    assert found, "auto_explain logged no plan for list_lesson_completions"
+    assert any("lesson_progress_counts" in plan for plan in found)
+    statuses = [plan for plan in found if " on user_progress" in plan]
+    assert not statuses, f"the drop-off ({mode} plan) reads lesson statuses:\n{statuses[0]}"

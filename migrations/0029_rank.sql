@@ -150,14 +150,21 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION lesson_progress_counts_add(uuid[], bigint[], bigint[]) FROM PUBLIC;
 
--- Whether a status counts depends on two tables: a status written while its learner's enrolment is
--- written in another transaction would be missed by both (each trigger counts in a snapshot
--- without the other's row). So the triggers on both first take a transaction-scoped advisory lock
--- on each (learner, course) pair they touch, in hash order, and count in a later statement: the
--- second of two such writers counts after the first committed, and sees its row (READ COMMITTED,
--- as evaluate_achievements). A statement of more than 32 pairs (an import) takes one exclusive
--- lock instead (the lock table is finite), which the per-pair writers share; moving lessons to
--- another course takes it too.
+-- Whether a status counts depends on two tables, written by different transactions:
+-- - A status whose enrolment is there (committed) counts once the status writer has locked the
+--   enrolment, the lesson and its unit FOR KEY SHARE in the statement that finds them: an
+--   unenrolment (DELETE) then waits for the writer to commit and counts its status out after
+--   (its trigger's statement sees it), or went first and the locked row is gone (not counted); a
+--   lesson or unit moved to another course (its key changes: FOR UPDATE) waits the same way, or
+--   went first and the re-checked join drops the row, which then takes the next path.
+-- - A status whose enrolment is not visible may race an enrolment being made, which would count
+--   the statuses it sees and miss this one. So both take a transaction-scoped advisory lock on the
+--   (learner, course) pair, in hash order, and count in a later statement: the second of the two
+--   counts after the first committed and sees its row (READ COMMITTED, as evaluate_achievements).
+--   A statement of more than 32 pairs (an import) takes one exclusive lock instead (the lock table
+--   is finite), which the per-pair writers share; moving lessons to another course takes it too.
+-- The common write (set_lesson_status, which holds the enrolment already) takes the first path:
+-- no advisory lock, one statement to find and lock, one to add.
 CREATE FUNCTION lesson_progress_counts_lock(p_learners text[], p_courses uuid[]) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$
 BEGIN
@@ -214,6 +221,7 @@ DECLARE
     v_lessons uuid[];
     v_started integer[];
     v_completed integer[];
+    v_found bigint[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(n.user_clerk_id), array_agg(n.lesson_id),
@@ -244,24 +252,42 @@ BEGIN
     IF v_learners IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM lesson_progress_counts_lock(array_agg(r.learner), array_agg(un.course_id))
-    FROM (SELECT DISTINCT r.learner, r.lesson FROM unnest(v_learners, v_lessons) AS r (learner, lesson)) AS r
-    JOIN lessons l ON l.id = r.lesson JOIN units un ON un.id = l.unit_id
-    HAVING count(*) > 0;
-    -- A new statement: it sees the enrolments committed by whoever held the locks before.
-    SELECT array_agg(d.lesson ORDER BY d.lesson), array_agg(d.started ORDER BY d.lesson),
-           array_agg(d.completed ORDER BY d.lesson)
-    INTO v_lessons, v_started, v_completed
-    FROM (SELECT r.lesson, sum(r.started)::bigint AS started, sum(r.completed)::bigint AS completed
-          FROM unnest(v_learners, v_lessons, v_started, v_completed) AS r (learner, lesson, started, completed)
+    -- The rows whose enrolment is there, locked (see lesson_progress_counts_lock), then the rest
+    -- after the pair locks, in a new statement: those whose enrolment has been made meanwhile.
+    SELECT array_agg(x.n) INTO v_found
+    FROM (SELECT r.n
+          FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
           JOIN lessons l ON l.id = r.lesson
           JOIN units un ON un.id = l.unit_id
-          WHERE EXISTS (SELECT FROM user_courses uc
-                        WHERE uc.user_clerk_id = r.learner AND uc.course_id = un.course_id)
-          GROUP BY r.lesson) AS d
-    WHERE d.started <> 0 OR d.completed <> 0;
-    IF v_lessons IS NOT NULL THEN
-        PERFORM lesson_progress_counts_add(v_lessons, v_started::bigint[], v_completed::bigint[]);
+          JOIN user_courses uc ON uc.user_clerk_id = r.learner AND uc.course_id = un.course_id
+          FOR KEY SHARE OF l, un, uc) AS x;
+    IF coalesce(cardinality(v_found), 0) < cardinality(v_learners) THEN
+        PERFORM lesson_progress_counts_lock(array_agg(r.learner), array_agg(un.course_id))
+        FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
+        JOIN lessons l ON l.id = r.lesson JOIN units un ON un.id = l.unit_id
+        WHERE r.n <> ALL (coalesce(v_found, '{}'))
+        HAVING count(*) > 0;
+        SELECT coalesce(v_found, '{}') || coalesce(array_agg(x.n), '{}') INTO v_found
+        FROM (SELECT r.n
+              FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
+              JOIN lessons l ON l.id = r.lesson
+              JOIN units un ON un.id = l.unit_id
+              JOIN user_courses uc ON uc.user_clerk_id = r.learner AND uc.course_id = un.course_id
+              WHERE r.n <> ALL (coalesce(v_found, '{}'))
+              FOR KEY SHARE OF l, un, uc) AS x;
+    END IF;
+    IF cardinality(v_found) > 0 THEN
+        -- lesson_progress_counts_add, inlined: one statement less on every lesson write
+        INSERT INTO lesson_progress_counts AS c (lesson_id, shard, started, completed)
+        SELECT d.lesson, (pg_backend_pid() % 8)::smallint, d.started, d.completed
+        FROM (SELECT r.lesson, sum(r.started)::bigint AS started, sum(r.completed)::bigint AS completed
+              FROM unnest(v_lessons, v_started, v_completed) WITH ORDINALITY AS r (lesson, started, completed, n)
+              WHERE r.n = ANY (v_found)
+              GROUP BY r.lesson) AS d
+        WHERE d.started <> 0 OR d.completed <> 0
+        ORDER BY d.lesson
+        ON CONFLICT (lesson_id, shard) DO UPDATE
+            SET started = c.started + excluded.started, completed = c.completed + excluded.completed;
     END IF;
     RETURN NULL;
 END
@@ -307,7 +333,11 @@ BEGIN
     IF v_learners IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM lesson_progress_counts_lock(v_learners, v_courses);
+    -- A deletion needs no pair lock: it holds the enrolment's row lock, which a status writer that
+    -- counts against the enrolment waits for (see lesson_progress_counts_lock).
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM lesson_progress_counts_lock(v_learners, v_courses);
+    END IF;
     SELECT array_agg(d.lesson_id ORDER BY d.lesson_id), array_agg(d.started ORDER BY d.lesson_id),
            array_agg(d.completed ORDER BY d.lesson_id)
     INTO v_lessons, v_started, v_completed

@@ -15,6 +15,7 @@ from test_races import WRITERS, make_course, race_threads, scalar, sql
 
 import learnstore
 from learnstore import Store, migrate
+from learnstore.errors import PermissionDenied
 from learnstore.repositories.imports import EnrolmentRecord, ProgressRecord
 
 Conn = psycopg.Connection[Any]
@@ -276,6 +277,9 @@ def test_nobody_writes_the_histogram_or_the_counters_under_as_user(db_conn: Conn
             db_conn.execute("SET LOCAL ROLE learnstore_app")
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 db_conn.execute(statement.encode())
+    # the drop-off is the service path's (as the statuses it counts): not a silently smaller number
+    with pytest.raises(PermissionDenied):
+        store.as_user("ada").progress.list_lesson_completions(course_id)
     # ... and anyone reads the rank
     board = store.as_user("bo").achievements.leaderboard("bo")
     assert [(r.user_clerk_id, r.rank) for r in board] == [("ada", 1), ("bo", 2)]

@@ -258,29 +258,43 @@ BEGIN
     IF v_learners IS NULL THEN
         RETURN NULL;
     END IF;
-    -- The rows whose enrolment is there, locked (see lesson_progress_counts_lock), then the rest
-    -- after the pair locks, in a new statement: those whose enrolment has been made meanwhile.
-    SELECT array_agg(x.n) INTO v_found
-    FROM (SELECT r.n
-          FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
-          JOIN lessons l ON l.id = r.lesson
-          JOIN units un ON un.id = l.unit_id
-          JOIN user_courses uc ON uc.user_clerk_id = r.learner AND uc.course_id = un.course_id
-          FOR KEY SHARE OF l, un, uc) AS x;
-    IF coalesce(cardinality(v_found), 0) < cardinality(v_learners) THEN
-        PERFORM lesson_progress_counts_lock(array_agg(r.learner), array_agg(un.course_id))
-        FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
-        JOIN lessons l ON l.id = r.lesson JOIN units un ON un.id = l.unit_id
-        WHERE r.n <> ALL (coalesce(v_found, '{}'))
-        HAVING count(*) > 0;
-        SELECT coalesce(v_found, '{}') || coalesce(array_agg(x.n), '{}') INTO v_found
+    IF cardinality(v_learners) > 32 THEN
+        -- A bulk statement (an import): the exclusive lock first, which keeps enrolments from being
+        -- made and lessons from moving meanwhile; then the enrolments there, locked against their
+        -- deletion, in one statement.
+        PERFORM lesson_progress_counts_lock(NULL, NULL);
+        SELECT array_agg(x.n) INTO v_found
         FROM (SELECT r.n
               FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
               JOIN lessons l ON l.id = r.lesson
               JOIN units un ON un.id = l.unit_id
               JOIN user_courses uc ON uc.user_clerk_id = r.learner AND uc.course_id = un.course_id
-              WHERE r.n <> ALL (coalesce(v_found, '{}'))
+              FOR KEY SHARE OF uc) AS x;
+    ELSE
+        -- The rows whose enrolment is there, locked (see lesson_progress_counts_lock), then the
+        -- rest after the pair locks, in a new statement: those whose enrolment was made meanwhile.
+        SELECT array_agg(x.n) INTO v_found
+        FROM (SELECT r.n
+              FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
+              JOIN lessons l ON l.id = r.lesson
+              JOIN units un ON un.id = l.unit_id
+              JOIN user_courses uc ON uc.user_clerk_id = r.learner AND uc.course_id = un.course_id
               FOR KEY SHARE OF l, un, uc) AS x;
+        IF coalesce(cardinality(v_found), 0) < cardinality(v_learners) THEN
+            PERFORM lesson_progress_counts_lock(array_agg(r.learner), array_agg(un.course_id))
+            FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
+            JOIN lessons l ON l.id = r.lesson JOIN units un ON un.id = l.unit_id
+            WHERE r.n <> ALL (coalesce(v_found, '{}'))
+            HAVING count(*) > 0;
+            SELECT coalesce(v_found, '{}') || coalesce(array_agg(x.n), '{}') INTO v_found
+            FROM (SELECT r.n
+                  FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
+                  JOIN lessons l ON l.id = r.lesson
+                  JOIN units un ON un.id = l.unit_id
+                  JOIN user_courses uc ON uc.user_clerk_id = r.learner AND uc.course_id = un.course_id
+                  WHERE r.n <> ALL (coalesce(v_found, '{}'))
+                  FOR KEY SHARE OF l, un, uc) AS x;
+        END IF;
     END IF;
     IF cardinality(v_found) > 0 THEN
         -- lesson_progress_counts_add, inlined: one statement less on every lesson write

@@ -228,6 +228,9 @@ DECLARE
     v_started integer[];
     v_completed integer[];
     v_found bigint[];
+    v_add_lessons uuid[];
+    v_add_started bigint[];
+    v_add_completed bigint[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(n.user_clerk_id), array_agg(n.lesson_id),
@@ -260,44 +263,54 @@ BEGIN
     END IF;
     IF cardinality(v_learners) > 32 THEN
         -- A bulk statement (an import): the exclusive lock first, which keeps enrolments from being
-        -- made and lessons from moving meanwhile; then the enrolments there, locked against their
-        -- deletion, in one statement.
+        -- made and lessons from moving meanwhile; then the rows whose enrolment is there, with the
+        -- enrolment locked against its deletion, summed per lesson in the same statement.
         PERFORM lesson_progress_counts_lock(NULL, NULL);
-        SELECT array_agg(x.n) INTO v_found
-        FROM (SELECT r.n
-              FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
-              JOIN lessons l ON l.id = r.lesson
-              JOIN units un ON un.id = l.unit_id
-              JOIN user_courses uc ON uc.user_clerk_id = r.learner AND uc.course_id = un.course_id
-              FOR KEY SHARE OF uc) AS x;
-    ELSE
-        -- The rows whose enrolment is there, locked (see lesson_progress_counts_lock), then the
-        -- rest after the pair locks, in a new statement: those whose enrolment was made meanwhile.
-        SELECT array_agg(x.n) INTO v_found
-        FROM (SELECT r.n
-              FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
-              JOIN lessons l ON l.id = r.lesson
-              JOIN units un ON un.id = l.unit_id
-              JOIN user_courses uc ON uc.user_clerk_id = r.learner AND uc.course_id = un.course_id
-              FOR KEY SHARE OF l, un, uc) AS x;
-        IF coalesce(cardinality(v_found), 0) < cardinality(v_learners) THEN
-            PERFORM lesson_progress_counts_lock(array_agg(r.learner), array_agg(un.course_id))
-            FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
-            JOIN lessons l ON l.id = r.lesson JOIN units un ON un.id = l.unit_id
-            WHERE r.n <> ALL (coalesce(v_found, '{}'))
-            HAVING count(*) > 0;
-            SELECT coalesce(v_found, '{}') || coalesce(array_agg(x.n), '{}') INTO v_found
-            FROM (SELECT r.n
-                  FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
-                  JOIN lessons l ON l.id = r.lesson
-                  JOIN units un ON un.id = l.unit_id
-                  JOIN user_courses uc ON uc.user_clerk_id = r.learner AND uc.course_id = un.course_id
-                  WHERE r.n <> ALL (coalesce(v_found, '{}'))
-                  FOR KEY SHARE OF l, un, uc) AS x;
+        SELECT array_agg(d.lesson ORDER BY d.lesson), array_agg(d.started ORDER BY d.lesson),
+               array_agg(d.completed ORDER BY d.lesson)
+        INTO v_add_lessons, v_add_started, v_add_completed
+        FROM (SELECT x.lesson, sum(x.started)::bigint AS started, sum(x.completed)::bigint AS completed
+              FROM (SELECT r.lesson, r.started, r.completed
+                    FROM unnest(v_learners, v_lessons, v_started, v_completed)
+                         AS r (learner, lesson, started, completed)
+                    JOIN lessons l ON l.id = r.lesson
+                    JOIN units un ON un.id = l.unit_id
+                    JOIN user_courses uc ON uc.user_clerk_id = r.learner AND uc.course_id = un.course_id
+                    FOR KEY SHARE OF uc) AS x
+              GROUP BY x.lesson) AS d
+        WHERE d.started <> 0 OR d.completed <> 0;
+        IF v_add_lessons IS NOT NULL THEN
+            PERFORM lesson_progress_counts_add(v_add_lessons, v_add_started, v_add_completed);
         END IF;
+        RETURN NULL;
+    END IF;
+    -- The rows whose enrolment is there, locked (see lesson_progress_counts_lock), then the
+    -- rest after the pair locks, in a new statement: those whose enrolment was made meanwhile.
+    SELECT array_agg(x.n) INTO v_found
+    FROM (SELECT r.n
+          FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
+          JOIN lessons l ON l.id = r.lesson
+          JOIN units un ON un.id = l.unit_id
+          JOIN user_courses uc ON uc.user_clerk_id = r.learner AND uc.course_id = un.course_id
+          FOR KEY SHARE OF l, un, uc) AS x;
+    IF coalesce(cardinality(v_found), 0) < cardinality(v_learners) THEN
+        PERFORM lesson_progress_counts_lock(array_agg(r.learner), array_agg(un.course_id))
+        FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
+        JOIN lessons l ON l.id = r.lesson JOIN units un ON un.id = l.unit_id
+        WHERE r.n <> ALL (coalesce(v_found, '{}'))
+        HAVING count(*) > 0;
+        SELECT coalesce(v_found, '{}') || coalesce(array_agg(x.n), '{}') INTO v_found
+        FROM (SELECT r.n
+              FROM unnest(v_learners, v_lessons) WITH ORDINALITY AS r (learner, lesson, n)
+              JOIN lessons l ON l.id = r.lesson
+              JOIN units un ON un.id = l.unit_id
+              JOIN user_courses uc ON uc.user_clerk_id = r.learner AND uc.course_id = un.course_id
+              WHERE r.n <> ALL (coalesce(v_found, '{}'))
+              FOR KEY SHARE OF l, un, uc) AS x;
     END IF;
     IF cardinality(v_found) > 0 THEN
-        -- lesson_progress_counts_add, inlined: one statement less on every lesson write
+        -- lesson_progress_counts_add, inlined: one statement less on every lesson write (a few
+        -- rows: the quadratic `= ANY` is nothing next to a call)
         INSERT INTO lesson_progress_counts AS c (lesson_id, shard, started, completed)
         SELECT d.lesson, (pg_backend_pid() % 8)::smallint, d.started, d.completed
         FROM (SELECT r.lesson, sum(r.started)::bigint AS started, sum(r.completed)::bigint AS completed

@@ -286,7 +286,9 @@ def test_recording_a_lesson_reads_one_enrolment(dsn: str, fixture: Fixture) -> N
         conn.execute(sql("set_lesson_status"), params).fetchone()
         end = conn.execute(read).fetchone()
     assert enrolled and enrolled[0] > 1000 and start and end
-    assert end[0] - start[0] <= 5, f"set_lesson_status read {end[0] - start[0]} enrolments of {enrolled[0]}"
+    # 5, and 2 more since migration 0029: the lesson counters' trigger finds the enrolment again and
+    # locks it FOR KEY SHARE (sql/schema/99_rank.sql)
+    assert end[0] - start[0] <= 7, f"set_lesson_status read {end[0] - start[0]} enrolments of {enrolled[0]}"
 
 
 # an index scan of user_courses whose condition holds the batch's courses

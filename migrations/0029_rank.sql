@@ -456,8 +456,10 @@ CREATE TRIGGER units_count_moved AFTER UPDATE OF course_id ON units
     EXECUTE FUNCTION lessons_count_moved();
 
 -- Author analytics are the service path's, as the statuses they count are (docs/security.md):
--- learnstore_app neither reads nor writes the counters (no grant; row-level security with a policy
--- that admits no row, as erased_identities, should a grant ever be added).
+-- under as_user, ListLessonCompletions counts the statuses the actor may see, as before 0029. The
+-- app role may name the table (the query's service branch does) but sees no row of it, and
+-- writes none.
 REVOKE ALL ON lesson_progress_counts FROM learnstore_app;
+GRANT SELECT ON lesson_progress_counts TO learnstore_app;
 ALTER TABLE lesson_progress_counts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY lesson_progress_counts_nobody_select ON lesson_progress_counts FOR SELECT USING (false);

@@ -118,8 +118,9 @@ ORDER BY c.created_at DESC, c.id;
 -- name: ListLessonCompletions :many
 -- Author analytics per lesson of a course, in course order: how many enrolled learners started
 -- (in_progress or completed) and completed each; where the completions fall is where learners
--- drop off. The counts are the lesson's counters (lesson_progress_counts, kept by triggers: a
--- few rows a lesson), not a count of every status of the course.
+-- drop off. On the service path the counts are the lesson's counters (lesson_progress_counts,
+-- kept by triggers: a few rows a lesson), not a count of every status of the course; under
+-- as_user, the statuses the acting user may see (their own, docs/security.md), as ever.
 SELECT u.id AS unit_id,
        u.title AS unit_title,
        u.position AS unit_position,
@@ -135,8 +136,16 @@ CROSS JOIN (
     SELECT count(*)::integer AS enrolments FROM user_courses ec WHERE ec.course_id = sqlc.arg(course_id)
 ) e
 LEFT JOIN LATERAL (
-    SELECT sum(n.started) AS started, sum(n.completed) AS completed
-    FROM lesson_progress_counts n WHERE n.lesson_id = l.id
+    SELECT sum(x.started) AS started, sum(x.completed) AS completed
+    FROM (SELECT n.started, n.completed
+          FROM lesson_progress_counts n WHERE n.lesson_id = l.id AND current_user <> 'learnstore_app'
+          UNION ALL
+          SELECT count(p.id) FILTER (WHERE p.status IN ('in_progress', 'completed')),
+                 count(p.id) FILTER (WHERE p.status = 'completed')
+          FROM user_progress p
+          WHERE p.lesson_id = l.id AND current_user = 'learnstore_app'
+            AND EXISTS (SELECT FROM user_courses uc
+                        WHERE uc.user_clerk_id = p.user_clerk_id AND uc.course_id = u.course_id)) AS x
 ) c ON true
 WHERE u.course_id = sqlc.arg(course_id)
 ORDER BY u.position, l.position;

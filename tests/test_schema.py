@@ -352,6 +352,10 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     ("units", "units (course_id, title, position)", "%(courses)s, 'Greetings', 0"),
     ("lessons", "lessons (unit_id, title, content_type, content, duration_seconds, position)",
      """%(units)s, 'Saying hello', 'text', '{"body": "Olá!"}', 300, 0"""),
+    # Counters of migration 0029, made before the rows their triggers count (which then add to them
+    # or to another shard's row).
+    ("lesson_progress_counts", "lesson_progress_counts (lesson_id, shard)", "%(lessons)s, 0"),
+    ("user_points_histogram", "user_points_histogram (points, shard)", "0, 0"),
     ("media", "media (lesson_id, media_type, url, title)",
      "%(lessons)s, 'audio', 'https://cdn.example.com/ola.mp3', 'Olá'"),
     ("quizzes", "quizzes (lesson_id, question, question_type, options, correct_answer)",
@@ -765,6 +769,13 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("course_stats_course_id_fkey", "course_stats", "course_id = gen_random_uuid()"),
     bad("course_stats_shard_range", "course_stats", "shard = 16"),
     bad("course_stats_shard_range", "course_stats", "shard = -1"),
+    # the rank histogram and the lesson counters (migration 0029)
+    dup("user_points_histogram_points_shard_key", "user_points_histogram", "points", "shard"),
+    bad("user_points_histogram_points_non_negative", "user_points_histogram", "points = -1"),
+    bad("user_points_histogram_shard_range", "user_points_histogram", "shard = 8"),
+    dup("lesson_progress_counts_lesson_shard_key", "lesson_progress_counts", "lesson_id", "shard"),
+    bad("lesson_progress_counts_lesson_id_fkey", "lesson_progress_counts", "lesson_id = gen_random_uuid()"),
+    bad("lesson_progress_counts_shard_range", "lesson_progress_counts", "shard = 8"),
     dup("forum_thread_follows_post_user_key", "forum_thread_follows", "post_id", "user_clerk_id"),
     bad("forum_thread_follows_post_id_fkey", "forum_thread_follows", "post_id = gen_random_uuid()"),
     bad("forum_thread_follows_user_clerk_id_fkey", "forum_thread_follows", "user_clerk_id = 'ghost'"),
@@ -1080,6 +1091,7 @@ def test_deleting_a_course_deletes_everything_under_it(db_conn: Conn, world: dic
         "collaborators", "suggested_edits", "course_feedback", "feedback_upvotes", "favorites",
         "moderation_reports", "collaboration_requests", "review_replies",
         "forum_post_view_counts", "forum_thread_follows", "forum_course_post_counts", "course_stats",
+        "lesson_progress_counts",
     }  # fmt: skip
     # A learner's flashcards outlive the course they were made for.
     assert column(db_conn, "flashcard_sets", "course_id", world["flashcard_sets"]) is None
@@ -1091,6 +1103,7 @@ def test_deleting_a_unit_deletes_its_lessons_and_what_hangs_off_them(
     db_conn.execute("DELETE FROM units WHERE id = %s", [world["units"]])
     assert set(world) - present(db_conn, world) == {
         "units", "lessons", "media", "quizzes", "quiz_attempts", "user_progress", "suggested_edits",
+        "lesson_progress_counts",
     }  # fmt: skip
 
 

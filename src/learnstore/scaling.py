@@ -91,6 +91,22 @@ DISTRIBUTION: dict[str, Distribution] = {
     "forum_course_post_counts": _course(
         "course_id", "a course's live posts, written with them; the platform-wide total sums all shards"
     ),
+    # Migration 0029. The histogram is keyed by a points value, not by a user or a course: every
+    # award moves a learner between two values, and a rank sums every value above the viewer's. As
+    # a reference table each award would write every node (a two-phase commit per award); as a
+    # table distributed on the user, a rank would fan out to every shard. It stays local on the
+    # coordinator (at most a few thousand rows: 8 shards of each distinct value), written by the
+    # trigger on user_points through the coordinator, read there in one range scan.
+    "user_points_histogram": Distribution(
+        "local",
+        None,
+        "keyed by points value: every award writes it and every rank sums it; a few thousand rows",
+    ),
+    "lesson_progress_counts": _course(
+        "course_id",
+        "a lesson's counter shards, copied from the lesson: the drop-off reads one course",
+        added=True,
+    ),
     "forum_thread_follows": _course(
         "course_id", "read by the reply that notifies a thread's followers, copied from the post", added=True
     ),

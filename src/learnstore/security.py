@@ -290,6 +290,16 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "UPDATE": ("definer",),
         "DELETE": ("nobody",),  # goes with its course (ON DELETE CASCADE)
     },
+    # Migration 0029: the points histogram is read by anyone (the leaderboard is public), written only
+    # by the SECURITY DEFINER trigger on user_points; the lesson counters are author analytics, the
+    # service path's (as the statuses they count): no grant at all.
+    "user_points_histogram": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("nobody",),
+    },
+    "lesson_progress_counts": {command: ("nobody",) for command in COMMANDS},
     # A set's learners (migration 0024): each learner reads their own pairs (the count is public on the
     # set); only the trigger on user_flashcard_progress writes them, and they go with the set or user.
     "flashcard_set_learners": {

@@ -65,6 +65,7 @@ __all__ = [
     "Language",
     "LearningGoal",
     "Lesson",
+    "LessonProgressCount",
     "LikePostRow",
     "LikeReplyRow",
     "ListAuthorCourseCardsRow",
@@ -129,6 +130,7 @@ __all__ = [
     "UserCourse",
     "UserFlashcardProgress",
     "UserPoint",
+    "UserPointsHistogram",
     "UserProgress",
     "UserStreak",
     "UserSuspension",
@@ -948,6 +950,33 @@ class CourseCardFact(BaseModel):
     rating_count: int
     tags: list[str]
     rating_histogram: list[int]
+
+
+class UserPointsHistogram(BaseModel):
+    """Learners with a points value, one of up to 8 shards: a leaderboard rank sums the values above."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    points: int
+    shard: int
+    learners: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class LessonProgressCount(BaseModel):
+    """Enrolled learners who started and completed a lesson, one of 8 shards: the drop-off sums them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    lesson_id: UUID
+    shard: int
+    started: int
+    completed: int
+    created_at: datetime
+    updated_at: datetime
 
 
 class AttachCourseTagsRow(BaseModel):

@@ -42,6 +42,7 @@ __all__ = [
     "ForumReply",
     "ForumReplyLike",
     "ForumThreadFollow",
+    "ForumUserActivity",
     "GetCollaborationRequestRow",
     "GetCoursePageRow",
     "GetCourseRatingStatsRow",
@@ -915,6 +916,39 @@ class ForumCoursePostCount(BaseModel):
     """Live posts no moderator has hidden."""
     hidden_posts: int
     """Live posts a moderator has hidden (seen by their authors and moderators)."""
+    created_at: datetime
+    updated_at: datetime
+
+
+class ForumUserActivity(BaseModel):
+    """A user's forum activity counts (GetForumActivitySummary), as moderators, everyone and the user see them; kept by triggers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    clerk_id: str
+    posts: int
+    """Live posts, hidden ones included (as moderators and the author see them)."""
+    posts_public: int
+    """Live posts no moderator has hidden."""
+    replies: int
+    """Live replies, hidden ones and those on hidden posts included."""
+    replies_public: int
+    """Live replies, neither they nor their post hidden."""
+    replies_own: int
+    """Live replies as their author sees them: not on another's hidden post."""
+    likes_given: int
+    """Likes of live posts and live replies, hidden ones included."""
+    likes_given_public: int
+    """Likes of live posts and replies, nothing liked hidden."""
+    likes_given_own: int
+    """Likes as the liker sees them: nothing liked hidden but their own."""
+    likes_received: int
+    """Likes of the user's live posts and replies, hidden ones included."""
+    likes_received_public: int
+    """Likes of the user's live posts and replies, nothing liked hidden."""
+    likes_received_own: int
+    """Likes received as the user sees them: not on another's hidden post."""
     created_at: datetime
     updated_at: datetime
 

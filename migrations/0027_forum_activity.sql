@@ -1,6 +1,6 @@
 -- Issue 18 point 5: a user's forum activity summary as derived state (docs/forum-pages.md). This file
 -- adds the counter table forum_user_activity, the triggers that keep it from now on, and the
--- functions that recount it; its CHECK comes with the counts: until 0027_forum_activity_backfill has
+-- functions that recount it; its CHECKs come with the counts: until 0027_forum_activity_backfill has
 -- recounted every user (in batches, each committed on its own), a row holds only the terms written
 -- since this file ran, which a removal can take below zero. 0027_forum_activity_indexes builds the
 -- read's partial indexes concurrently. The declarative picture: sql/schema/99_forum_activity.sql.

@@ -37,9 +37,17 @@ CREATE TABLE forum_user_activity (
     -- is not there).
     CONSTRAINT forum_user_activity_clerk_id_fkey FOREIGN KEY (clerk_id)
         REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE CASCADE,
-    CONSTRAINT forum_user_activity_counts_non_negative CHECK (
-        least(posts, posts_public, replies, replies_public, replies_own, likes_given, likes_given_public,
-              likes_given_own, likes_received, likes_received_public, likes_received_own) >= 0)
+    CONSTRAINT forum_user_activity_posts_non_negative CHECK (posts >= 0),
+    CONSTRAINT forum_user_activity_posts_public_non_negative CHECK (posts_public >= 0),
+    CONSTRAINT forum_user_activity_replies_non_negative CHECK (replies >= 0),
+    CONSTRAINT forum_user_activity_replies_public_non_negative CHECK (replies_public >= 0),
+    CONSTRAINT forum_user_activity_replies_own_non_negative CHECK (replies_own >= 0),
+    CONSTRAINT forum_user_activity_likes_given_non_negative CHECK (likes_given >= 0),
+    CONSTRAINT forum_user_activity_likes_given_public_non_negative CHECK (likes_given_public >= 0),
+    CONSTRAINT forum_user_activity_likes_given_own_non_negative CHECK (likes_given_own >= 0),
+    CONSTRAINT forum_user_activity_likes_received_non_negative CHECK (likes_received >= 0),
+    CONSTRAINT forum_user_activity_likes_received_public_non_negative CHECK (likes_received_public >= 0),
+    CONSTRAINT forum_user_activity_likes_received_own_non_negative CHECK (likes_received_own >= 0)
 );
 COMMENT ON TABLE forum_user_activity IS 'A user''s forum activity counts (GetForumActivitySummary), as moderators, everyone and the user see them; kept by triggers.';
 COMMENT ON COLUMN forum_user_activity.posts IS 'Live posts, hidden ones included (as moderators and the author see them).';

@@ -411,6 +411,33 @@ WHERE (coalesce(n.visible_posts, 0), coalesce(n.hidden_posts, 0)) <> (e.visible,
 )
 
 
+# A user's forum activity (forum_user_activity, migration 0027): the summary's counts as moderators,
+# everyone and the user see them. The key is the user's clerk id; a user without a row counts none.
+# Both sides come from the same SQL functions the migration's backfill runs.
+_FORUM_ACTIVITY_COUNTS = (
+    "posts, posts_public, replies, replies_public, replies_own, likes_given, likes_given_public,"
+    " likes_given_own, likes_received, likes_received_public, likes_received_own"
+)
+_FORUM_ACTIVITY = DerivedValue(
+    name="forum_activity",
+    stored_in="forum_user_activity",
+    kept_by="terms added by statement triggers on forum_posts, forum_replies and both like tables,"
+    " in clerk_id order: additions commute",
+    drift_sql=f"""
+SELECT e.clerk_id AS key,
+       coalesce(ARRAY[{", ".join(f"a.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::text, 'none') AS stored,
+       ARRAY[{", ".join(f"e.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::text AS expected
+FROM forum_user_activity_expected(ARRAY(SELECT u.clerk_id FROM users u {{sample}})) AS e
+LEFT JOIN forum_user_activity a ON a.clerk_id = e.clerk_id
+WHERE ROW({", ".join(f"coalesce(a.{c}, 0)" for c in _FORUM_ACTIVITY_COUNTS.split(", "))})
+      IS DISTINCT FROM ROW({", ".join(f"e.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))})
+""",
+    # rows made if missing and locked, then recounted in a later statement: a like written meanwhile
+    # waits for the lock to add its term
+    repair_sql=("SELECT forum_user_activity_recount(%(keys)s::text[])",),
+)
+
+
 def _search_documents(name: str, table: str, document: str) -> DerivedValue:
     """A stored search document (migration 0025): the one its row's text makes now. A repair writes
     the document from the row it updates (READ COMMITTED re-reads an edited row), so a concurrent
@@ -456,4 +483,5 @@ DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _FORUM_POST_COUNTS,
     _POST_DOCUMENTS,
     _REPLY_DOCUMENTS,
+    _FORUM_ACTIVITY,
 )

@@ -281,6 +281,15 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "UPDATE": ("definer",),
         "DELETE": ("nobody",),  # goes with its course (ON DELETE CASCADE)
     },
+    # A user's forum activity counts (migration 0027): read by anyone (a summary anyone may show),
+    # written only by the SECURITY DEFINER triggers on the forum's posts, replies and likes; a user's
+    # row goes with them.
+    "forum_user_activity": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("nobody",),  # goes with its user (ON DELETE CASCADE)
+    },
     # A set's learners (migration 0024): each learner reads their own pairs (the count is public on the
     # set); only the trigger on user_flashcard_progress writes them, and they go with the set or user.
     "flashcard_set_learners": {

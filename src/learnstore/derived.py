@@ -425,7 +425,8 @@ _FORUM_ACTIVITY = DerivedValue(
     " in clerk_id order: additions commute",
     drift_sql=f"""
 SELECT e.clerk_id AS key,
-       coalesce(ARRAY[{", ".join(f"a.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::text, 'none') AS stored,
+       CASE WHEN a.clerk_id IS NULL THEN 'none'
+            ELSE ARRAY[{", ".join(f"a.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::text END AS stored,
        ARRAY[{", ".join(f"e.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::text AS expected
 FROM forum_user_activity_expected(ARRAY(SELECT u.clerk_id FROM users u {{sample}})) AS e
 LEFT JOIN forum_user_activity a ON a.clerk_id = e.clerk_id

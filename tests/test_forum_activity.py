@@ -3,7 +3,7 @@ triggers, exactly what the summary counted at read time before (REFERENCE below,
 for every viewer (the service, a moderator, the user, anyone else) after every kind of write: posts,
 replies, likes and unlikes, hides and unhides, tombstones and deletions, an erasure; under 16 racing
 writers; checked and repaired by `store.check()`; written by nobody under `as_user`; filled by the
-migration's backfill."""
+migration's backfill. The counts are sharded (up to 16 rows per user, summed)."""
 
 from __future__ import annotations
 
@@ -173,8 +173,10 @@ def test_the_summary_is_one_counter_row_read(db_conn: Conn) -> None:
     store = Store.on(db_conn)
     post = store.forum.create_post(grammar, "bo", "Mine", "Body")
     store.forum.like_post(post.id, "cy")
-    counts = db_conn.execute("SELECT clerk_id, posts, likes_given, likes_received FROM forum_user_activity"
-                             " ORDER BY clerk_id").fetchall()  # fmt: skip
+    counts = db_conn.execute(
+        "SELECT clerk_id, sum(posts), sum(likes_given), sum(likes_received) FROM forum_user_activity"
+        " GROUP BY clerk_id ORDER BY clerk_id"
+    ).fetchall()
     assert counts == [("bo", 1, 0, 1), ("cy", 0, 1, 0)]
     summary = store.forum_pages.activity_summary("bo")
     assert (summary.posts, summary.replies, summary.likes_given, summary.likes_received) == (1, 0, 0, 1)
@@ -213,7 +215,11 @@ def test_check_finds_and_repairs_drifted_counts(db_conn: Conn) -> None:
     reply = store.forum.reply(post.id, "cy", "Reply")
     store.forum.like_post(post.id, "cy")
     store.forum.like_reply(reply.id, "bo")
-    db_conn.execute("UPDATE forum_user_activity SET likes_received = 7, likes_received_public = 7 WHERE clerk_id = 'bo'")
+    # a shard of bo's more (one connection wrote them all: one shard), and all of cy's rows gone
+    db_conn.execute(
+        "INSERT INTO forum_user_activity (clerk_id, shard, likes_received, likes_received_public)"
+        " VALUES ('bo', (pg_backend_pid() + 1) % 16, 6, 6)"
+    )
     db_conn.execute("DELETE FROM forum_user_activity WHERE clerk_id = 'cy'")
     report = store.check()
     (activity,) = [v for v in report.values if v.name == "forum_activity"]
@@ -223,6 +229,7 @@ def test_check_finds_and_repairs_drifted_counts(db_conn: Conn) -> None:
         "cy": "none",
     }
     assert store.check(repair=True).drift == 0
+    assert store.check().drift == 0
     summary = store.forum_pages.activity_summary("cy")
     assert (summary.replies, summary.likes_given, summary.likes_received) == (1, 1, 1)
 
@@ -240,29 +247,31 @@ def test_sixteen_writers_posting_replying_liking_and_unliking_leave_exact_counts
             store.forum.like_post(posts[i % 4], liker)
 
     def write(store: Store, i: int) -> None:
-        # One transaction per writer: likes of bo's posts and replies (all on bo's row), an unlike, a
-        # post and a reply of its own on bo's thread; every fourth writer is the moderator hiding or
-        # unhiding one of bo's posts or replies meanwhile.
+        # One transaction per writer. Twelve likers: likes of bo's posts and replies (all on bo's
+        # counts), an unlike, a post and a reply of their own on bo's thread. Four moderators
+        # meanwhile hide one of bo's posts and one of his replies, or unhide a post.
         me = likers[i]
+        if i % 4 == 0:
+            store.moderation.hide("mo", "Spam", post_id=posts[i // 4])
+            store.moderation.hide("mo", "Spam", reply_id=replies[(i // 4 + 1) % 4])
+            if i // 4 % 2:
+                store.moderation.unhide("mo", "Fine", post_id=posts[i // 4])
+            return
         store.forum.like_post(posts[(i + 1) % 4], me)
         store.forum.like_reply(replies[i % 4], me)
         store.forum.unlike_post(posts[i % 4], me)
         store.forum.create_post(grammar, me, "Mine", "m")
         store.forum.reply(posts[i % 4], me, "Hello bo")
-        if i % 4 == 0:
-            store.moderation.hide("mo", "Spam", post_id=posts[i // 4])
-        elif i % 4 == 1:
-            store.moderation.hide("mo", "Spam", reply_id=replies[i // 4])
-        elif i % 4 == 2 and i // 4 % 2:
-            store.moderation.unhide("mo", "Fine", post_id=posts[i // 4 - 1])
 
     race_threads(fresh_db, write, seed=11)
     with learnstore.connect(fresh_db, max_size=1) as store:
         assert store.check().drift == 0
         bo = store.as_user("mo").forum_pages.activity_summary("bo")
-        assert (bo.posts, bo.replies, bo.likes_received) == (4, 4, WRITERS * 2)
-    assert scalar(fresh_db, "SELECT sum(likes_given) FROM forum_user_activity") == WRITERS * 2
-    assert scalar(fresh_db, "SELECT sum(posts) FROM forum_user_activity") == 4 + WRITERS
+        # 16 seeded likes, then 12 likers: one like of a post and one of a reply each, one unlike
+        likes = WRITERS + 12 * 2 - 12
+        assert (bo.posts, bo.replies, bo.likes_received) == (4, 4, likes)
+    assert scalar(fresh_db, "SELECT sum(likes_given) FROM forum_user_activity") == likes
+    assert scalar(fresh_db, "SELECT sum(posts) FROM forum_user_activity") == 4 + 12
     sql(fresh_db, "DELETE FROM users WHERE clerk_id = 'w0'")  # an erased liker's likes go
     with learnstore.connect(fresh_db, max_size=1) as store:
         assert store.check().drift == 0
@@ -298,9 +307,4 @@ def test_migration_0027_counts_the_forum_already_there(fresh_db: str) -> None:
             "SELECT count(*) FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id"
             " WHERE p.deleted_at IS NULL",
         )
-    assert scalar(fresh_db, "SELECT count(*) FROM forum_user_activity") == 1200 + len(PEOPLE)
-    assert scalar(
-        fresh_db,
-        "SELECT count(*) FROM pg_constraint WHERE conrelid = 'forum_user_activity'::regclass"
-        " AND contype = 'c' AND convalidated",
-    ) == 11
+    assert scalar(fresh_db, "SELECT count(DISTINCT clerk_id) FROM forum_user_activity") == 1200 + len(PEOPLE)

@@ -285,7 +285,8 @@ SELECT coalesce(sum(v.views), 0)::bigint AS views FROM forum_post_view_counts v 
 -- A user's forum activity in counts: live posts and replies written, likes given (of live posts and
 -- replies), likes received on their live posts and replies; a reply, or a like of one, counts only
 -- while its post is visible. Hidden content counts only for its author and moderators. No row for
--- an unknown user. One counter row (forum_user_activity, kept by triggers: 99_forum_activity.sql):
+-- an unknown user. One user's counter rows (forum_user_activity, up to 16 shards kept by triggers:
+-- 99_forum_activity.sql):
 -- a moderator reads the counts with every hidden thing in, the user their own, anyone else the
 -- public ones plus what only their own hidden posts and replies hide (found from those few rows,
 -- and only for such a viewer: a CASE runs the branch it takes).
@@ -331,5 +332,19 @@ SELECT u.clerk_id,
         END)::bigint AS likes_received
 FROM users u
 CROSS JOIN (SELECT learnstore_visible('-infinity'::timestamptz, NULL) AS moderator, learnstore_actor() AS actor) AS v
-LEFT JOIN forum_user_activity a ON a.clerk_id = u.clerk_id
+CROSS JOIN LATERAL (
+    -- the user's shards (up to 16), summed
+    SELECT sum(s.posts)::bigint AS posts,
+           sum(s.posts_public)::bigint AS posts_public,
+           sum(s.replies)::bigint AS replies,
+           sum(s.replies_public)::bigint AS replies_public,
+           sum(s.replies_own)::bigint AS replies_own,
+           sum(s.likes_given)::bigint AS likes_given,
+           sum(s.likes_given_public)::bigint AS likes_given_public,
+           sum(s.likes_given_own)::bigint AS likes_given_own,
+           sum(s.likes_received)::bigint AS likes_received,
+           sum(s.likes_received_public)::bigint AS likes_received_public,
+           sum(s.likes_received_own)::bigint AS likes_received_own
+    FROM forum_user_activity s WHERE s.clerk_id = u.clerk_id
+) AS a
 WHERE u.clerk_id = sqlc.arg(clerk_id)::text;

@@ -14,10 +14,18 @@
 -- involved), and as the user sees their own (_own: hidden rows of their own count, others' do not;
 -- posts_own is posts). A third viewer also sees what involves their own hidden rows only: the read
 -- adds it from their hidden posts and replies (the partial indexes below, a few rows per author).
+--
+-- Sharded as forum_post_view_counts is: each writer adds to one of up to 16 rows of a user (by its
+-- transaction's id: concurrent transactions have consecutive ids, so 16 of them write 16 different
+-- shards, where pids collide), so the likers of a popular author do not all queue on the author's one row
+-- (bench/forum_activity_counter.py measured 16 likers of one author at a third of the throughput of
+-- 16 likers of 16 authors with one row per user; docs/forum-pages.md). A count is the sum of the
+-- user's rows; a shard may go below zero (a like added on one, removed on another), the sum never.
 
 CREATE TABLE forum_user_activity (
     id                    uuid        NOT NULL DEFAULT gen_random_uuid(),
     clerk_id              text        NOT NULL,
+    shard                 smallint    NOT NULL DEFAULT 0,
     posts                 bigint      NOT NULL DEFAULT 0,
     posts_public          bigint      NOT NULL DEFAULT 0,
     replies               bigint      NOT NULL DEFAULT 0,
@@ -32,24 +40,15 @@ CREATE TABLE forum_user_activity (
     created_at            timestamptz NOT NULL DEFAULT now(),
     updated_at            timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT forum_user_activity_pkey PRIMARY KEY (id),
-    CONSTRAINT forum_user_activity_clerk_id_key UNIQUE (clerk_id),
+    CONSTRAINT forum_user_activity_clerk_shard_key UNIQUE (clerk_id, shard),
     -- A renamed user keeps their row; an erased one loses it (the triggers never write a user that
     -- is not there).
     CONSTRAINT forum_user_activity_clerk_id_fkey FOREIGN KEY (clerk_id)
         REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE CASCADE,
-    CONSTRAINT forum_user_activity_posts_non_negative CHECK (posts >= 0),
-    CONSTRAINT forum_user_activity_posts_public_non_negative CHECK (posts_public >= 0),
-    CONSTRAINT forum_user_activity_replies_non_negative CHECK (replies >= 0),
-    CONSTRAINT forum_user_activity_replies_public_non_negative CHECK (replies_public >= 0),
-    CONSTRAINT forum_user_activity_replies_own_non_negative CHECK (replies_own >= 0),
-    CONSTRAINT forum_user_activity_likes_given_non_negative CHECK (likes_given >= 0),
-    CONSTRAINT forum_user_activity_likes_given_public_non_negative CHECK (likes_given_public >= 0),
-    CONSTRAINT forum_user_activity_likes_given_own_non_negative CHECK (likes_given_own >= 0),
-    CONSTRAINT forum_user_activity_likes_received_non_negative CHECK (likes_received >= 0),
-    CONSTRAINT forum_user_activity_likes_received_public_non_negative CHECK (likes_received_public >= 0),
-    CONSTRAINT forum_user_activity_likes_received_own_non_negative CHECK (likes_received_own >= 0)
+    CONSTRAINT forum_user_activity_shard_range CHECK (shard BETWEEN 0 AND 15)
 );
-COMMENT ON TABLE forum_user_activity IS 'A user''s forum activity counts (GetForumActivitySummary), as moderators, everyone and the user see them; kept by triggers.';
+COMMENT ON TABLE forum_user_activity IS 'One of up to 16 shards of a user''s forum activity counts (GetForumActivitySummary sums them), as moderators, everyone and the user see them; kept by triggers.';
+COMMENT ON COLUMN forum_user_activity.shard IS 'The shard a writer adds to: its transaction''s id modulo 16 (a popular author''s likers do not queue on one row).';
 COMMENT ON COLUMN forum_user_activity.posts IS 'Live posts, hidden ones included (as moderators and the author see them).';
 COMMENT ON COLUMN forum_user_activity.posts_public IS 'Live posts no moderator has hidden.';
 COMMENT ON COLUMN forum_user_activity.replies IS 'Live replies, hidden ones and those on hidden posts included.';
@@ -132,11 +131,11 @@ END;
 REVOKE EXECUTE ON FUNCTION forum_user_activity_post_terms(uuid[], integer[], text[], boolean[], boolean[]) FROM PUBLIC;
 
 -- ---- adding the terms -------------------------------------------------------------------------------
--- Sums the terms per user and adds them to the users' rows, in clerk_id order (two statements that
--- touch several users cannot deadlock); additions commute, so concurrent writers lose none. A user
--- without a row gets one, if the user is there: an erased user's terms (their likes going, their
--- posts' author set NULL) have nowhere to go, and need none. Only terms that add (a new like, post or
--- reply: the hot path) take the one-statement UPSERT, whose CHECK is checked on what it proposes.
+-- Sums the terms per user and adds them to the users' rows of this transaction's shard, in clerk_id order
+-- (two statements that touch several users cannot deadlock): one UPSERT that either inserts the
+-- shard's row or adds to it under its row lock. Additions commute, so concurrent writers lose none.
+-- A user is written only if there: an erased user's terms (their likes going, their posts' author
+-- set NULL) have nowhere to go, and need none.
 CREATE FUNCTION forum_user_activity_add(p_terms jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -167,44 +166,25 @@ BEGIN
     IF v_deltas IS NULL THEN
         RETURN;
     END IF;
-    IF NOT EXISTS (SELECT FROM jsonb_each(v_deltas) AS d, jsonb_array_elements(d.value) AS e WHERE e::bigint < 0) THEN
-        INSERT INTO forum_user_activity AS a (
-            clerk_id, posts, posts_public, replies, replies_public, replies_own, likes_given, likes_given_public,
-            likes_given_own, likes_received, likes_received_public, likes_received_own)
-        SELECT u.clerk_id, (d.value ->> 0)::bigint, (d.value ->> 1)::bigint, (d.value ->> 2)::bigint,
-               (d.value ->> 3)::bigint, (d.value ->> 4)::bigint, (d.value ->> 5)::bigint, (d.value ->> 6)::bigint,
-               (d.value ->> 7)::bigint, (d.value ->> 8)::bigint, (d.value ->> 9)::bigint, (d.value ->> 10)::bigint
-        FROM jsonb_each(v_deltas) AS d JOIN users u ON u.clerk_id = d.key
-        ORDER BY 1
-        ON CONFLICT (clerk_id) DO UPDATE
-            SET posts = a.posts + excluded.posts, posts_public = a.posts_public + excluded.posts_public,
-                replies = a.replies + excluded.replies, replies_public = a.replies_public + excluded.replies_public,
-                replies_own = a.replies_own + excluded.replies_own,
-                likes_given = a.likes_given + excluded.likes_given,
-                likes_given_public = a.likes_given_public + excluded.likes_given_public,
-                likes_given_own = a.likes_given_own + excluded.likes_given_own,
-                likes_received = a.likes_received + excluded.likes_received,
-                likes_received_public = a.likes_received_public + excluded.likes_received_public,
-                likes_received_own = a.likes_received_own + excluded.likes_received_own;
-        RETURN;
-    END IF;
-    INSERT INTO forum_user_activity (clerk_id)
-    SELECT u.clerk_id FROM jsonb_each(v_deltas) AS d JOIN users u ON u.clerk_id = d.key ORDER BY 1
-    ON CONFLICT (clerk_id) DO NOTHING;
-    PERFORM FROM forum_user_activity a
-    WHERE a.clerk_id IN (SELECT d.key FROM jsonb_each(v_deltas) AS d)
-    ORDER BY a.clerk_id FOR NO KEY UPDATE;
-    UPDATE forum_user_activity a
-    SET posts = a.posts + (d.value ->> 0)::bigint, posts_public = a.posts_public + (d.value ->> 1)::bigint,
-        replies = a.replies + (d.value ->> 2)::bigint, replies_public = a.replies_public + (d.value ->> 3)::bigint,
-        replies_own = a.replies_own + (d.value ->> 4)::bigint, likes_given = a.likes_given + (d.value ->> 5)::bigint,
-        likes_given_public = a.likes_given_public + (d.value ->> 6)::bigint,
-        likes_given_own = a.likes_given_own + (d.value ->> 7)::bigint,
-        likes_received = a.likes_received + (d.value ->> 8)::bigint,
-        likes_received_public = a.likes_received_public + (d.value ->> 9)::bigint,
-        likes_received_own = a.likes_received_own + (d.value ->> 10)::bigint
-    FROM jsonb_each(v_deltas) AS d
-    WHERE a.clerk_id = d.key;
+    INSERT INTO forum_user_activity AS a (
+        clerk_id, shard, posts, posts_public, replies, replies_public, replies_own, likes_given, likes_given_public,
+        likes_given_own, likes_received, likes_received_public, likes_received_own)
+    SELECT u.clerk_id, (pg_current_xact_id()::text::bigint % 16)::smallint, (d.value ->> 0)::bigint, (d.value ->> 1)::bigint,
+           (d.value ->> 2)::bigint, (d.value ->> 3)::bigint, (d.value ->> 4)::bigint, (d.value ->> 5)::bigint,
+           (d.value ->> 6)::bigint, (d.value ->> 7)::bigint, (d.value ->> 8)::bigint, (d.value ->> 9)::bigint,
+           (d.value ->> 10)::bigint
+    FROM jsonb_each(v_deltas) AS d JOIN users u ON u.clerk_id = d.key
+    ORDER BY 1
+    ON CONFLICT (clerk_id, shard) DO UPDATE
+        SET posts = a.posts + excluded.posts, posts_public = a.posts_public + excluded.posts_public,
+            replies = a.replies + excluded.replies, replies_public = a.replies_public + excluded.replies_public,
+            replies_own = a.replies_own + excluded.replies_own,
+            likes_given = a.likes_given + excluded.likes_given,
+            likes_given_public = a.likes_given_public + excluded.likes_given_public,
+            likes_given_own = a.likes_given_own + excluded.likes_given_own,
+            likes_received = a.likes_received + excluded.likes_received,
+            likes_received_public = a.likes_received_public + excluded.likes_received_public,
+            likes_received_own = a.likes_received_own + excluded.likes_received_own;
 END
 $$;
 REVOKE EXECUTE ON FUNCTION forum_user_activity_add(jsonb) FROM PUBLIC;
@@ -522,22 +502,32 @@ BEGIN ATOMIC
 END;
 REVOKE EXECUTE ON FUNCTION forum_user_activity_expected(text[]) FROM PUBLIC;
 
--- Sets the given users' rows to their recomputed counts: rows made first if missing, locked in
--- clerk_id order, then counted in a later statement (READ COMMITTED: a snapshot that holds every
--- write committed before the locks were granted; a writer waiting on a lock adds its term after).
--- What learnstore check's repair and the backfill run, one short transaction per batch.
+-- Sets the given users' counts to their recomputed ones: shard 0 made first if missing, every shard
+-- there locked in (clerk_id, shard) order, then, in a later statement and one snapshot, shard 0 set to
+-- the count and every other shard to zero. READ COMMITTED: a writer waiting on a lock adds its term
+-- after (its rows were not counted); one that made a new shard meanwhile either committed before the
+-- snapshot (its rows counted, its shard zeroed) or did not (neither). What learnstore check's repair
+-- and the backfill run, one short transaction per batch.
 CREATE FUNCTION forum_user_activity_recount(p_clerk_ids text[]) RETURNS void
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
     INSERT INTO forum_user_activity (clerk_id)
     SELECT u.clerk_id FROM users u WHERE u.clerk_id = ANY (p_clerk_ids) ORDER BY 1
-    ON CONFLICT (clerk_id) DO NOTHING;
-    PERFORM FROM forum_user_activity a WHERE a.clerk_id = ANY (p_clerk_ids) ORDER BY a.clerk_id FOR NO KEY UPDATE;
+    ON CONFLICT (clerk_id, shard) DO NOTHING;
+    PERFORM FROM forum_user_activity a WHERE a.clerk_id = ANY (p_clerk_ids)
+    ORDER BY a.clerk_id, a.shard FOR NO KEY UPDATE;
     UPDATE forum_user_activity a
-    SET posts = e.posts, posts_public = e.posts_public, replies = e.replies, replies_public = e.replies_public,
-        replies_own = e.replies_own, likes_given = e.likes_given, likes_given_public = e.likes_given_public,
-        likes_given_own = e.likes_given_own, likes_received = e.likes_received,
-        likes_received_public = e.likes_received_public, likes_received_own = e.likes_received_own
+    SET posts = CASE WHEN a.shard = 0 THEN e.posts ELSE 0 END,
+        posts_public = CASE WHEN a.shard = 0 THEN e.posts_public ELSE 0 END,
+        replies = CASE WHEN a.shard = 0 THEN e.replies ELSE 0 END,
+        replies_public = CASE WHEN a.shard = 0 THEN e.replies_public ELSE 0 END,
+        replies_own = CASE WHEN a.shard = 0 THEN e.replies_own ELSE 0 END,
+        likes_given = CASE WHEN a.shard = 0 THEN e.likes_given ELSE 0 END,
+        likes_given_public = CASE WHEN a.shard = 0 THEN e.likes_given_public ELSE 0 END,
+        likes_given_own = CASE WHEN a.shard = 0 THEN e.likes_given_own ELSE 0 END,
+        likes_received = CASE WHEN a.shard = 0 THEN e.likes_received ELSE 0 END,
+        likes_received_public = CASE WHEN a.shard = 0 THEN e.likes_received_public ELSE 0 END,
+        likes_received_own = CASE WHEN a.shard = 0 THEN e.likes_received_own ELSE 0 END
     FROM forum_user_activity_expected(p_clerk_ids) AS e
     WHERE a.clerk_id = e.clerk_id;
 END
@@ -550,7 +540,7 @@ REVOKE EXECUTE ON FUNCTION forum_user_activity_recount(text[]) FROM PUBLIC;
 CREATE INDEX forum_posts_hidden_by_author_idx ON forum_posts (author_clerk_id) WHERE hidden_at IS NOT NULL;
 CREATE INDEX forum_replies_hidden_by_author_idx ON forum_replies (author_clerk_id) WHERE hidden_at IS NOT NULL;
 
--- Anyone reads the rows (each is a user's public counts and how many hidden things there are, no
+-- Anyone reads the rows (together a user's public counts and how many hidden things there are, no
 -- more than the feeds' counters tell); which things are hidden stays with learnstore_visible.
 -- Nobody writes them under as_user: the triggers above do, and a row goes with its user.
 GRANT SELECT ON forum_user_activity TO learnstore_app;

@@ -412,7 +412,8 @@ WHERE (coalesce(n.visible_posts, 0), coalesce(n.hidden_posts, 0)) <> (e.visible,
 
 
 # A user's forum activity (forum_user_activity, migration 0027): the summary's counts as moderators,
-# everyone and the user see them. The key is the user's clerk id; a user without a row counts none.
+# everyone and the user see them, summed over the user's shards. The key is the user's clerk id; a
+# user without a row counts none.
 # Both sides come from the same SQL functions the migration's backfill runs.
 _FORUM_ACTIVITY_COUNTS = (
     "posts, posts_public, replies, replies_public, replies_own, likes_given, likes_given_public,"
@@ -425,13 +426,16 @@ _FORUM_ACTIVITY = DerivedValue(
     " in clerk_id order: additions commute",
     drift_sql=f"""
 SELECT e.clerk_id AS key,
-       CASE WHEN a.clerk_id IS NULL THEN 'none'
-            ELSE ARRAY[{", ".join(f"a.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::text END AS stored,
+       CASE WHEN a.shards IS NULL THEN 'none' ELSE a.counts::text END AS stored,
        ARRAY[{", ".join(f"e.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::text AS expected
 FROM forum_user_activity_expected(ARRAY(SELECT u.clerk_id FROM users u {{sample}})) AS e
-LEFT JOIN forum_user_activity a ON a.clerk_id = e.clerk_id
-WHERE ROW({", ".join(f"coalesce(a.{c}, 0)" for c in _FORUM_ACTIVITY_COUNTS.split(", "))})
-      IS DISTINCT FROM ROW({", ".join(f"e.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))})
+LEFT JOIN (
+    SELECT s.clerk_id, count(*) AS shards,
+           ARRAY[{", ".join(f"sum(s.{c})" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::bigint[] AS counts
+    FROM forum_user_activity s GROUP BY s.clerk_id
+) AS a ON a.clerk_id = e.clerk_id
+WHERE coalesce(a.counts, '{{0,0,0,0,0,0,0,0,0,0,0}}')
+      IS DISTINCT FROM ARRAY[{", ".join(f"e.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::bigint[]
 """,
     # rows made if missing and locked, then recounted in a later statement: a like written meanwhile
     # waits for the lock to add its term

@@ -144,7 +144,8 @@ class Querier:
         """A user's forum activity in counts: live posts and replies written, likes given (of live posts and
         replies), likes received on their live posts and replies; a reply, or a like of one, counts only
         while its post is visible. Hidden content counts only for its author and moderators. No row for
-        an unknown user. One counter row (forum_user_activity, kept by triggers: 99_forum_activity.sql):
+        an unknown user. One user's counter rows (forum_user_activity, up to 16 shards kept by triggers:
+        99_forum_activity.sql):
         a moderator reads the counts with every hidden thing in, the user their own, anyone else the
         public ones plus what only their own hidden posts and replies hide (found from those few rows,
         and only for such a viewer: a CASE runs the branch it takes).
@@ -285,7 +286,8 @@ class AsyncQuerier:
         """A user's forum activity in counts: live posts and replies written, likes given (of live posts and
         replies), likes received on their live posts and replies; a reply, or a like of one, counts only
         while its post is visible. Hidden content counts only for its author and moderators. No row for
-        an unknown user. One counter row (forum_user_activity, kept by triggers: 99_forum_activity.sql):
+        an unknown user. One user's counter rows (forum_user_activity, up to 16 shards kept by triggers:
+        99_forum_activity.sql):
         a moderator reads the counts with every hidden thing in, the user their own, anyone else the
         public ones plus what only their own hidden posts and replies hide (found from those few rows,
         and only for such a viewer: a CASE runs the branch it takes).

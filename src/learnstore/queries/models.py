@@ -921,12 +921,14 @@ class ForumCoursePostCount(BaseModel):
 
 
 class ForumUserActivity(BaseModel):
-    """A user's forum activity counts (GetForumActivitySummary), as moderators, everyone and the user see them; kept by triggers."""
+    """One of up to 16 shards of a user's forum activity counts (GetForumActivitySummary sums them), as moderators, everyone and the user see them; kept by triggers."""
 
     model_config = ConfigDict(frozen=True)
 
     id: UUID
     clerk_id: str
+    shard: int
+    """The shard a writer adds to: its backend's pid modulo 16 (a popular author's likers do not queue on one row)."""
     posts: int
     """Live posts, hidden ones included (as moderators and the author see them)."""
     posts_public: int

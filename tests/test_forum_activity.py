@@ -298,7 +298,9 @@ def test_migration_0027_counts_the_forum_already_there(fresh_db: str) -> None:
             "        CASE WHEN title LIKE '%%1' THEN now() END FROM forum_posts"
         )
         conn.execute("INSERT INTO forum_post_likes (post_id, user_clerk_id) SELECT id, 'bo' FROM forum_posts")
-        conn.execute("INSERT INTO forum_reply_likes (reply_id, user_clerk_id) SELECT id, 'di' FROM forum_replies")
+        conn.execute(
+            "INSERT INTO forum_reply_likes (reply_id, user_clerk_id) SELECT id, 'di' FROM forum_replies"
+        )
     migrate.upgrade(fresh_db)
     with learnstore.connect(fresh_db, max_size=1) as store:
         assert store.check().drift == 0

@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                         r[0]
                         for r in conn.execute(
                             "INSERT INTO forum_posts (course_id, author_clerk_id, title, body)"
-                            " SELECT %s, %s, 'Post ' || g, 'A post' FROM generate_series(1, %s) g RETURNING id",
+                            " SELECT %s, %s, 'Post ' || g, 'A post' FROM generate_series(1, %s) g"
+                            " RETURNING id",
                             [row[0], f"bench_author_{i if spread else 0}", args.likes],
                         ).fetchall()
                     ]
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             for course_id in courses:
                 conn.execute("DELETE FROM courses WHERE id = %s", [course_id])
             conn.execute(
-                "DELETE FROM users WHERE clerk_id LIKE 'bench\\_liker\\_%%' OR clerk_id LIKE 'bench\\_author\\_%%'"
+                "DELETE FROM users"
+                " WHERE clerk_id LIKE 'bench\\_liker\\_%%' OR clerk_id LIKE 'bench\\_author\\_%%'"
             )
     return 0
 

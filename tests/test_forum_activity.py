@@ -7,7 +7,6 @@ migration's backfill. The counts are sharded (up to 16 rows per user, summed).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -30,8 +29,8 @@ SELECT u.clerk_id,
           AND learnstore_visible(p.hidden_at, p.author_clerk_id)) AS posts,
        (SELECT count(*) FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
         WHERE r.author_clerk_id = u.clerk_id AND r.deleted_at IS NULL
-          AND learnstore_visible(r.hidden_at, r.author_clerk_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id))
-           AS replies,
+          AND learnstore_visible(r.hidden_at, r.author_clerk_id)
+          AND learnstore_visible(p.hidden_at, p.author_clerk_id)) AS replies,
        ((SELECT count(*) FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
          WHERE l.user_clerk_id = u.clerk_id AND p.deleted_at IS NULL
            AND learnstore_visible(p.hidden_at, p.author_clerk_id))
@@ -74,7 +73,7 @@ def setup_people(conn: Conn, *extra: str) -> None:
 
 
 @pytest.fixture
-def viewing(db_conn: Conn) -> Iterator[Any]:
+def viewing(db_conn: Conn) -> Any:
     def both(viewer: str | None, clerk_id: str) -> tuple[Any, Any]:
         """(the summary, the reference) of clerk_id as viewer sees them, on learnstore_app."""
         with db_conn.transaction(force_rollback=True):
@@ -84,7 +83,7 @@ def viewing(db_conn: Conn) -> Iterator[Any]:
             reference = db_conn.execute(REFERENCE.encode(), {"clerk_id": clerk_id}).fetchone()
         return ours, reference
 
-    yield both
+    return both
 
 
 def assert_exact(conn: Conn, viewing: Any, people: tuple[str, ...] = PEOPLE) -> None:

@@ -47,8 +47,8 @@ CREATE TABLE forum_user_activity (
         REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE CASCADE,
     CONSTRAINT forum_user_activity_shard_range CHECK (shard BETWEEN 0 AND 15)
 );
-COMMENT ON TABLE forum_user_activity IS 'One of up to 16 shards of a user''s forum activity counts (GetForumActivitySummary sums them), as moderators, everyone and the user see them; kept by triggers.';
-COMMENT ON COLUMN forum_user_activity.shard IS 'The shard a writer adds to: its transaction''s id modulo 16 (a popular author''s likers do not queue on one row).';
+COMMENT ON TABLE forum_user_activity IS 'A shard of a user''s forum activity counts: the summary sums up to 16.';
+COMMENT ON COLUMN forum_user_activity.shard IS 'The shard a writer adds to: its transaction''s id modulo 16.';
 COMMENT ON COLUMN forum_user_activity.posts IS 'Live posts, hidden ones included (as moderators and the author see them).';
 COMMENT ON COLUMN forum_user_activity.posts_public IS 'Live posts no moderator has hidden.';
 COMMENT ON COLUMN forum_user_activity.replies IS 'Live replies, hidden ones and those on hidden posts included.';

@@ -921,14 +921,14 @@ class ForumCoursePostCount(BaseModel):
 
 
 class ForumUserActivity(BaseModel):
-    """One of up to 16 shards of a user's forum activity counts (GetForumActivitySummary sums them), as moderators, everyone and the user see them; kept by triggers."""
+    """A shard of a user's forum activity counts: the summary sums up to 16."""
 
     model_config = ConfigDict(frozen=True)
 
     id: UUID
     clerk_id: str
     shard: int
-    """The shard a writer adds to: its backend's pid modulo 16 (a popular author's likers do not queue on one row)."""
+    """The shard a writer adds to: its transaction's id modulo 16."""
     posts: int
     """Live posts, hidden ones included (as moderators and the author see them)."""
     posts_public: int

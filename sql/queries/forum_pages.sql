@@ -331,7 +331,15 @@ SELECT u.clerk_id,
                        AND r.author_clerk_id = u.clerk_id AND r.deleted_at IS NULL AND r.hidden_at IS NULL)
         END)::bigint AS likes_received
 FROM users u
-CROSS JOIN (SELECT learnstore_visible('-infinity'::timestamptz, NULL) AS moderator, learnstore_actor() AS actor) AS v
+CROSS JOIN (
+    -- Once (OFFSET 0: not flattened into each CASE), and the site roles read only for an acting user:
+    -- the service path sees no hidden content, and asking costs two role lookups.
+    SELECT CASE WHEN a.actor IS NULL THEN false
+                ELSE learnstore_visible('-infinity'::timestamptz, NULL) END AS moderator,
+           a.actor
+    FROM (SELECT learnstore_actor() AS actor OFFSET 0) AS a
+    OFFSET 0
+) AS v
 CROSS JOIN LATERAL (
     -- the user's shards (up to 16), summed
     SELECT sum(s.posts)::bigint AS posts,

@@ -80,6 +80,8 @@ SHARED_TABLES: Final[dict[str, str]] = {
     "collaboration_requests": "asked and withdrawn by one user, decided by the course's author",
     "flashcard_set_learners": "written only by the trigger on a learner's first card of a set; each"
     " learner reads their own",
+    "forum_user_activity": "written only by the triggers on the forum's posts, replies and likes"
+    " (SECURITY DEFINER); everyone reads it",
 }
 
 #: Site-wide roles (migration 0013): each user reads their own, an admin reads, grants and revokes all.

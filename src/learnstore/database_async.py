@@ -91,6 +91,13 @@ class AsyncLearnstoreConnection(psycopg.AsyncConnection[Any]):
         super().__init__(*args, **kwargs)
         #: the statements prepared on this connection for identities: text -> name
         self.learnstore_prepared: dict[bytes, bytes] = {}
+        #: a poll() of this connection's socket, registered once (see `_ended_by_server`); None
+        #: where there is no poll() (Windows)
+        self.learnstore_poller: select.poll | None = None
+        with suppress(AttributeError, OSError, ValueError):
+            poller = select.poll()
+            poller.register(self.pgconn.socket, select.POLLIN)
+            self.learnstore_poller = poller
 
 
 class AsyncLearnstoreCursor(psycopg.AsyncCursor[Any]):
@@ -109,12 +116,14 @@ class AsyncLearnstoreCursor(psycopg.AsyncCursor[Any]):
         binary: bool | None = None,
     ) -> Self:
         conn = self.connection
-        if not isinstance(conn, AsyncLearnstoreConnection) or conn.learnstore_identity is None:
+        identity = getattr(conn, "learnstore_identity", None)  # None also on another connection class
+        if identity is None:
             return await super().execute(query, params, prepare=prepare, binary=binary)
+        assert isinstance(conn, AsyncLearnstoreConnection)
         prepares = prepare is not False and conn.prepare_threshold is not None
         statements = conn.learnstore_prepared if prepares else None
         async with conn.lock:
-            await conn.wait(run_as(self, query, params, conn.learnstore_identity, statements, binary))
+            await conn.wait(run_as(self, query, params, identity, statements, binary))
         return self
 
     def copy(self, *args: Any, **kwargs: Any) -> Any:
@@ -312,8 +321,11 @@ class _Attempt:
         return bool(suppressed)
 
 
-async def _checkout(pool: AsyncConnectionPool[Any]) -> psycopg.AsyncConnection[Any]:
-    """A connection from the pool that the server has not ended while it sat idle.
+async def _checkout(
+    pool: AsyncConnectionPool[Any], taken: psycopg.AsyncConnection[Any] | None = None
+) -> psycopg.AsyncConnection[Any]:
+    """A connection from the pool that the server has not ended while it sat idle (`taken`: the
+    first one, already taken from the pool).
 
     After pg_terminate_backend or a server restart every idle pooled connection is dead, and the
     pool does not notice until one is used: the operation would fail with `Unavailable` although a
@@ -321,7 +333,8 @@ async def _checkout(pool: AsyncConnectionPool[Any]) -> psycopg.AsyncConnection[A
     """
     conn: psycopg.AsyncConnection[Any]
     for _ in range((pool.max_size or 1) + 1):
-        conn = await pool.getconn()
+        conn = taken if taken is not None else await pool.getconn()
+        taken = None
         if not _ended_by_server(conn):
             return conn
         await conn.close()
@@ -341,6 +354,9 @@ def _ended_by_server(conn: psycopg.AsyncConnection[Any]) -> bool:
     pgconn = conn.pgconn
     if pgconn.status != ConnStatus.OK:
         return True
+    cached = getattr(conn, "learnstore_poller", None)
+    if cached is not None:
+        return bool(cached.poll(0))
     try:
         poller = select.poll()
         poller.register(pgconn.socket, select.POLLIN)
@@ -426,12 +442,18 @@ class _Operation:
 
     async def __aenter__(self) -> psycopg.AsyncConnection[Any]:
         try:
-            if self._conn is None:
-                assert self._pool is not None
-                self._conn = await _checkout(self._pool)
+            conn = self._conn
+            if conn is None:
+                pool = self._pool
+                assert pool is not None
+                # _checkout() inline: the poll of the socket learnstore's connections keep
+                conn = self._conn = await pool.getconn()
+                poller = getattr(conn, "learnstore_poller", None)
+                if poller is None or conn.pgconn.status != ConnStatus.OK or poller.poll(0):
+                    self._conn = None
+                    conn = self._conn = await _checkout(pool, conn)
             else:
                 self._pool = None  # the caller's connection: nothing to give back
-            conn = self._conn
             if conn.pgconn.transaction_status == TransactionStatus.INTRANS:
                 savepoint = conn.transaction()
                 await savepoint.__aenter__()
@@ -481,6 +503,27 @@ class _Operation:
     ) -> None:
         try:
             conn = self._conn
+            pool = self._pool
+            if (
+                exc is None
+                and pool is not None
+                and conn is not None
+                and self._savepoint is None
+                and self._previous is None
+                and not self._began
+                and conn.pgconn.transaction_status == TransactionStatus.IDLE
+            ):
+                # The common case, _give_back() inline: an autocommit operation on the pool's
+                # connection is over, with nothing left open.
+                if self._tagged is not None:
+                    self._tagged.learnstore_identity = None  # never back in the pool as this user
+                    self._tagged = None
+                if self._routed is not None:
+                    self._routed.learnstore_route = None
+                    self._routed = None
+                self._pool = None
+                await pool.putconn(conn)
+                return
             if (
                 self._previous is not None
                 and conn is not None

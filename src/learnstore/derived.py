@@ -443,6 +443,54 @@ WHERE coalesce(a.counts, '{{0,0,0,0,0,0,0,0,0,0,0}}')
 )
 
 
+# A course's summary (course_stats, migration 0028): enrolments, completions, the sum of progress and
+# the per-star counts of visible and hidden ratings, summed over the course's shards. The key is the
+# course's id; a course without rows counts none. The repair is course_stats_recount, whose three
+# statements make, lock and recount the course's rows (sql/schema/99_course_stats.sql).
+_COURSE_STATS_STORED = """
+    SELECT coalesce(sum(s.enrolments), 0) || ' enrolments, ' || coalesce(sum(s.completions), 0)
+           || ' completions, progress ' || coalesce(sum(s.progress_sum), 0) || ', stars '
+           || concat_ws('/', coalesce(sum(s.stars_1), 0), coalesce(sum(s.stars_2), 0),
+                        coalesce(sum(s.stars_3), 0), coalesce(sum(s.stars_4), 0), coalesce(sum(s.stars_5), 0))
+           || ', hidden '
+           || concat_ws('/', coalesce(sum(s.hidden_stars_1), 0), coalesce(sum(s.hidden_stars_2), 0),
+                        coalesce(sum(s.hidden_stars_3), 0), coalesce(sum(s.hidden_stars_4), 0),
+                        coalesce(sum(s.hidden_stars_5), 0)) AS value
+    FROM course_stats s WHERE s.course_id = c.id"""
+_COURSE_STATS_EXPECTED = """
+    SELECT e.enrolments || ' enrolments, ' || e.completions || ' completions, progress ' || e.progress
+           || ', stars ' || concat_ws('/', r.s1, r.s2, r.s3, r.s4, r.s5)
+           || ', hidden ' || concat_ws('/', r.h1, r.h2, r.h3, r.h4, r.h5) AS value
+    FROM (SELECT count(*) AS enrolments, count(uc.completed_at) AS completions,
+                 coalesce(sum(uc.progress), 0) AS progress
+          FROM user_courses uc WHERE uc.course_id = c.id) AS e,
+         (SELECT count(*) FILTER (WHERE f.hidden_at IS NULL AND f.rating = 1) AS s1,
+                 count(*) FILTER (WHERE f.hidden_at IS NULL AND f.rating = 2) AS s2,
+                 count(*) FILTER (WHERE f.hidden_at IS NULL AND f.rating = 3) AS s3,
+                 count(*) FILTER (WHERE f.hidden_at IS NULL AND f.rating = 4) AS s4,
+                 count(*) FILTER (WHERE f.hidden_at IS NULL AND f.rating = 5) AS s5,
+                 count(*) FILTER (WHERE f.hidden_at IS NOT NULL AND f.rating = 1) AS h1,
+                 count(*) FILTER (WHERE f.hidden_at IS NOT NULL AND f.rating = 2) AS h2,
+                 count(*) FILTER (WHERE f.hidden_at IS NOT NULL AND f.rating = 3) AS h3,
+                 count(*) FILTER (WHERE f.hidden_at IS NOT NULL AND f.rating = 4) AS h4,
+                 count(*) FILTER (WHERE f.hidden_at IS NOT NULL AND f.rating = 5) AS h5
+          FROM course_feedback f WHERE f.course_id = c.id) AS r"""
+_COURSE_STATS = DerivedValue(
+    name="course_stats",
+    stored_in="course_stats",
+    kept_by="deltas added by statement triggers on user_courses and course_feedback, per (course, shard)"
+    " in key order: additions commute",
+    drift_sql=f"""
+SELECT c.id::text AS key, st.value AS stored, ex.value AS expected
+FROM courses c {{sample}}
+CROSS JOIN LATERAL ({_COURSE_STATS_STORED}) AS st
+CROSS JOIN LATERAL ({_COURSE_STATS_EXPECTED}) AS ex
+WHERE st.value <> ex.value
+""",
+    repair_sql=("SELECT course_stats_recount(%(keys)s::uuid[])",),
+)
+
+
 def _search_documents(name: str, table: str, document: str) -> DerivedValue:
     """A stored search document (migration 0025): the one its row's text makes now. A repair writes
     the document from the row it updates (READ COMMITTED re-reads an edited row), so a concurrent
@@ -486,6 +534,7 @@ DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _SET_LEARNERS,
     _SET_LEARNER_COUNTS,
     _FORUM_POST_COUNTS,
+    _COURSE_STATS,
     _POST_DOCUMENTS,
     _REPLY_DOCUMENTS,
     _FORUM_ACTIVITY,

@@ -97,6 +97,10 @@ DISTRIBUTION: dict[str, Distribution] = {
     "forum_thread_follows": _course(
         "course_id", "read by the reply that notifies a thread's followers, copied from the post", added=True
     ),
+    "course_stats": _course(
+        "course_id",
+        "a course's summary shards, read with its card; written by its learners' enrolments and ratings",
+    ),
     "suggested_edits": _course("course_id", "reviewed by the course's team"),
     "moderation_reports": _course(
         "course_id", "every target (post, reply, review) is a course's", added=True

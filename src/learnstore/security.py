@@ -292,6 +292,15 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "UPDATE": ("definer",),
         "DELETE": ("nobody",),  # goes with its user (ON DELETE CASCADE)
     },
+    # A course's summary (migration 0028): its team reads it under as_user (the roster's total; cards
+    # read it through course_card_facts, the owner's view); written only by the SECURITY DEFINER
+    # triggers on user_courses and course_feedback; a course's rows go with it.
+    "course_stats": {
+        "SELECT": ("author", "editor", "reviewer"),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("nobody",),  # goes with its course (ON DELETE CASCADE)
+    },
     # A set's learners (migration 0024): each learner reads their own pairs (the count is public on the
     # set); only the trigger on user_flashcard_progress writes them, and they go with the set or user.
     "flashcard_set_learners": {
@@ -316,7 +325,7 @@ OWNERS: Final[dict[str, str]] = {
 #: Tables whose rows belong to one course: "author", "editor", "reviewer" and "learner" are of it.
 COURSE_SCOPED: Final = frozenset({
     "courses", "units", "lessons", "media", "quizzes", "course_tags", "collaborators", "suggested_edits",
-    "forum_posts", "forum_replies", "audit_log", "collaboration_requests",
+    "forum_posts", "forum_replies", "audit_log", "collaboration_requests", "course_stats",
 })  # fmt: skip
 
 #: What a cell's audience does not say: the conditions the policies add.
@@ -361,6 +370,8 @@ NOTES: Final[dict[tuple[str, str], str]] = {
     ("review_replies", "SELECT"): "not when the review is hidden from the actor (learnstore_visible)",
     ("forum_thread_follows", "INSERT"): "also made by a post (its author) and a reply (the replier):"
     " triggers running as the owner, which also tell the followers of a new reply",
+    ("course_stats", "SELECT"): "the roster's total; everyone reads a card's counts through course_card_facts"
+    " (the owner's view), never completions or progress",
     ("notification_mutes", "INSERT"): "`reply`, `mention` or `like`: a muted type is never written for"
     " its user (a trigger on notifications, for every writer)",
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from itertools import repeat
 from types import NoneType, UnionType
@@ -34,19 +34,42 @@ def async_queries() -> Any:
     return load(queries_dir(), "apsycopg", read_only_queries())
 
 
-def _plan(cls: type[M]) -> tuple[tuple[str, ...], set[str]] | None:
-    """(field names, the fields-set every instance shares) to build `cls` without validation, or
-    None when `cls` needs pydantic's model_construct (private attributes, extra fields)."""
+#: (field names, the fields-set every instance shares, the rows -> dicts function of the fields)
+_Plan = tuple[tuple[str, ...], set[str], Callable[[list[Any]], list[dict[str, Any]]]]
+
+
+def _plan(cls: type[M]) -> _Plan | None:
+    """How to build `cls` without validation, or None when `cls` needs pydantic's model_construct
+    (private attributes, extra fields)."""
     try:
         return _PLANS[cls]
     except KeyError:
         fields = tuple(cls.model_fields)
         simple = not cls.__private_attributes__ and cls.model_config.get("extra") != "allow"
-        plan = _PLANS[cls] = (fields, set(fields)) if simple else None
+        plan = _PLANS[cls] = (fields, set(fields), _dicts_of(fields)) if simple else None
         return plan
 
 
-_PLANS: dict[type[BaseModel], tuple[tuple[str, ...], set[str]] | None] = {}
+def _dicts_of(fields: tuple[str, ...]) -> Callable[[list[Any]], list[dict[str, Any]]]:
+    """A function turning rows of these columns into dicts keyed by them: a comprehension that
+    unpacks each row into locals and builds a dict display (`{'id': c0, 'title': c1}`), whose keys
+    are constants: twice as fast as dict(zip(fields, row)) per row (50 rows of 8 columns, 19 -> 9
+    us), the largest part of building a list's models. Written as source, as namedtuple was: the
+    names are a model's field names (identifiers), and only appear as string constants."""
+    if not fields:
+        return lambda rows: [{} for _ in rows]
+    if not all(name.isidentifier() for name in fields):  # never for a pydantic field; to be safe
+        return lambda rows: [dict(zip(fields, row, strict=True)) for row in rows]
+    columns = ", ".join(f"c{i}" for i in range(len(fields)))
+    display = ", ".join(f"{name!r}: c{i}" for i, name in enumerate(fields))
+    namespace: dict[str, Any] = {}
+    exec(f"def dicts(rows):\n    return [{{{display}}} for {columns}, in rows]\n", namespace)
+    dicts: Callable[[list[Any]], list[dict[str, Any]]] = namespace["dicts"]
+    return dicts
+
+
+_PLANS: dict[type[BaseModel], _Plan | None] = {}
+_deque = deque  # deque(iterator, 0): runs it to the end in C, keeping nothing
 # BaseModel's slots, written as model_construct writes them.
 _set_dict = vars(BaseModel)["__dict__"].__set__
 _set_fields_set = vars(BaseModel)["__pydantic_fields_set__"].__set__
@@ -60,11 +83,11 @@ def to_model(cls: type[M], row: Sequence[Any] | None, like: type[BaseModel] | No
         _check_like(cls, like)
     if row is None:
         return None
-    plan = _plan(cls)
+    plan = _PLANS.get(cls) or _plan(cls)
     if plan is None:
         return to_models(cls, (row,))[0]
-    fields, field_set = plan
-    if _check_width(cls, fields, row):
+    fields, field_set, _ = plan
+    if len(row) != len(fields) and _check_width(cls, fields, row):
         row = row[: len(fields)]
     model = cls.__new__(cls)
     _set_dict(model, dict(zip(fields, row, strict=True)))
@@ -105,24 +128,25 @@ def to_models(cls: type[M], rows: Iterable[Sequence[Any]], like: type[BaseModel]
     """
     if like is not None and like is not cls and (cls, like) not in _LIKE:
         _check_like(cls, like)
-    plan = _plan(cls)
+    plan = _PLANS.get(cls) or _plan(cls)
     if plan is None:
         names = tuple(cls.model_fields)
         return [cls.model_construct(**dict(zip(names, row[: len(names)], strict=True))) for row in rows]
-    fields, field_set = plan
-    rows = rows if isinstance(rows, Sequence) else list(rows)
+    fields, field_set, dicts = plan
+    if rows.__class__ is not list:  # fetchall() gives a list; anything else is read once
+        rows = list(rows)
     n = len(rows)
-    if n and _check_width(cls, fields, rows[0]):
+    if n and len(rows[0]) != len(fields) and _check_width(cls, fields, rows[0]):
         width = len(fields)
         rows = [row[:width] for row in rows]
     # One pass per slot with map() over C callables, consumed by a zero-length deque: no Python
     # frame per row. A third cheaper than a Python loop doing the same per row (bench/: 50 rows,
-    # 40 -> 29 us).
+    # 40 -> 29 us); the dicts, from _dicts_of, another third less (29 -> 19 us).
     models: list[M] = list(map(cls.__new__, repeat(cls, n)))
-    consume(map(_set_dict, models, map(dict, map(zip, repeat(fields, n), rows))))
-    consume(map(_set_fields_set, models, repeat(field_set, n)))
-    consume(map(_set_extra, models, repeat(None, n)))
-    consume(map(_set_private, models, repeat(None, n)))
+    _deque(map(_set_dict, models, dicts(rows)), 0)
+    _deque(map(_set_fields_set, models, repeat(field_set, n)), 0)
+    _deque(map(_set_extra, models, repeat(None, n)), 0)
+    _deque(map(_set_private, models, repeat(None, n)), 0)
     return models
 
 
@@ -161,8 +185,3 @@ def _without_none(annotation: Any) -> Any:
         kept = tuple(arg for arg in get_args(annotation) if arg is not NoneType)
         return kept[0] if len(kept) == 1 else kept
     return annotation
-
-
-def consume(calls: Iterable[object]) -> None:
-    """Run an iterator of calls to the end, keeping nothing."""
-    deque(calls, maxlen=0)

@@ -24,6 +24,7 @@ __all__ = [
     "CourseCardFact",
     "CourseFeedback",
     "CourseRosterEntry",
+    "CourseStat",
     "CourseTag",
     "DetachCourseTagsRow",
     "ErasedIdentity",
@@ -785,32 +786,6 @@ class ModerationAction(BaseModel):
     updated_at: datetime
 
 
-class CourseCardFact(BaseModel):
-    """One row per course: what a course card shows, computed at read time (counts over every learner)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    course_id: UUID
-    title: str
-    description: str
-    difficulty: str
-    status: str
-    published_at: datetime | None
-    created_at: datetime
-    cover_image_url: str | None
-    estimated_duration_minutes: int | None
-    language_code: str | None
-    author_clerk_id: str | None
-    author_name: Any
-    author_avatar_url: str | None
-    lesson_count: int
-    lessons_duration_seconds: int
-    enrolment_count: int
-    rating_mean: Decimal
-    rating_count: int
-    tags: list[str]
-
-
 class CourseRosterEntry(BaseModel):
     """A course's enrolments as its author and collaborators may read them (the roster)."""
 
@@ -918,6 +893,62 @@ class ForumCoursePostCount(BaseModel):
     """Live posts a moderator has hidden (seen by their authors and moderators)."""
     created_at: datetime
     updated_at: datetime
+
+
+class CourseStat(BaseModel):
+    """One of 16 shards of a course's summary (enrolments, progress, ratings): the course's are their sums."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    shard: int
+    """course_stats_shard of the learners it counts: each learner's rows fall in one shard."""
+    enrolments: int
+    completions: int
+    progress_sum: int
+    """The sum of the enrolments' progress (0-100 each): the mean is it over enrolments."""
+    stars_1: int
+    """Visible (not hidden) ratings of 1 star; stars_2 to stars_5 likewise."""
+    stars_2: int
+    stars_3: int
+    stars_4: int
+    stars_5: int
+    hidden_stars_1: int
+    """Ratings of 1 star a moderator hid (seen by their authors and moderators); likewise to 5."""
+    hidden_stars_2: int
+    hidden_stars_3: int
+    hidden_stars_4: int
+    hidden_stars_5: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CourseCardFact(BaseModel):
+    """One row per course: what a course card shows, its counts read from course_stats (every learner's)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    title: str
+    description: str
+    difficulty: str
+    status: str
+    published_at: datetime | None
+    created_at: datetime
+    cover_image_url: str | None
+    estimated_duration_minutes: int | None
+    language_code: str | None
+    author_clerk_id: str | None
+    author_name: Any
+    author_avatar_url: str | None
+    lesson_count: int
+    lessons_duration_seconds: int
+    enrolment_count: int
+    rating_mean: Decimal
+    rating_count: int
+    tags: list[str]
+    rating_histogram: list[int]
 
 
 class ForumUserActivity(BaseModel):

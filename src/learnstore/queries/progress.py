@@ -117,7 +117,9 @@ class Querier:
 
     def get_course_stats(self, *, course_id: UUID) -> models.GetCourseStatsRow | None:
         """Author analytics for one course: enrolments, completions, the share of enrolments completed
-        (0-1) and the average progress (0-100).
+        (0-1) and the average progress (0-100). On the service path, from the course's summary
+        (course_stats: up to 16 rows, whatever its audience); under as_user, from the enrolments the
+        acting user may see (their own, docs/security.md), as ever.
         """
         row = self._sql.get_course_stats(self._conn, course_id=course_id)
         return to_model(models.GetCourseStatsRow, row)
@@ -239,7 +241,9 @@ class AsyncQuerier:
 
     async def get_course_stats(self, *, course_id: UUID) -> models.GetCourseStatsRow | None:
         """Author analytics for one course: enrolments, completions, the share of enrolments completed
-        (0-1) and the average progress (0-100).
+        (0-1) and the average progress (0-100). On the service path, from the course's summary
+        (course_stats: up to 16 rows, whatever its audience); under as_user, from the enrolments the
+        acting user may see (their own, docs/security.md), as ever.
         """
         row = await self._sql.get_course_stats(self._conn, course_id=course_id)
         return to_model(models.GetCourseStatsRow, row)

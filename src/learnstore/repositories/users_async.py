@@ -211,7 +211,8 @@ class AsyncUsersRepository:
 
     async def get(self, clerk_id: ClerkId) -> User:
         """The user with this Clerk id; `NotFound` if there is none."""
-        user = await self.get_or_none(clerk_id)
+        async with self._db.connection() as conn:  # not through get_or_none: a frame less, a hot path
+            user = await AsyncQuerier(conn).get_user_by_clerk_id(clerk_id=clerk_id)
         if user is None:
             raise NotFound(f"no user with clerk_id {clerk_id!r}", field="clerk_id")
         return user

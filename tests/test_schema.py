@@ -371,6 +371,8 @@ WORLD: tuple[tuple[str, str, str], ...] = (
      "'clerk_b', %(lessons)s, 'completed', now(), now()"),
     # The course's post counter (migration 0025) before its first post, which the trigger then counts.
     ("forum_course_post_counts", "forum_course_post_counts (course_id)", "%(courses)s"),
+    # clerk_a's forum counts (migration 0027) before their likes, which the triggers then add.
+    ("forum_user_activity", "forum_user_activity (clerk_id)", "'clerk_a'"),
     ("forum_posts", "forum_posts (course_id, author_clerk_id, title, body)",
      "%(courses)s, 'clerk_b', 'Pronunciation', 'How do I say ão?'"),
     ("forum_replies", "forum_replies (post_id, author_clerk_id, body)",
@@ -764,6 +766,10 @@ VIOLATIONS: tuple[Violation, ...] = (
         "visible_posts = -1"),
     bad("forum_course_post_counts_hidden_posts_non_negative", "forum_course_post_counts",
         "hidden_posts = -1"),
+    # a user's forum activity (migration 0027)
+    dup("forum_user_activity_clerk_shard_key", "forum_user_activity", "clerk_id", "shard"),
+    bad("forum_user_activity_clerk_id_fkey", "forum_user_activity", "clerk_id = 'ghost'"),
+    bad("forum_user_activity_shard_range", "forum_user_activity", "shard = 16"),
     # a course's summary (migration 0028)
     dup("course_stats_course_shard_key", "course_stats", "course_id", "shard"),
     bad("course_stats_course_id_fkey", "course_stats", "course_id = gen_random_uuid()"),
@@ -1075,7 +1081,7 @@ def test_deleting_an_author_keeps_their_course_and_reviews_anonymously(
     db_conn.execute("DELETE FROM users WHERE clerk_id = 'clerk_a'")
     assert set(world) - present(db_conn, world) == {
         "user_a", "forum_post_likes", "forum_reply_likes", "feedback_upvotes", "user_points",
-        "forum_thread_follows", "notification_mutes", "flashcard_set_learners",
+        "forum_thread_follows", "notification_mutes", "flashcard_set_learners", "forum_user_activity",
     }  # fmt: skip
     assert column(db_conn, "courses", "author_clerk_id", world["courses"]) is None
     assert column(db_conn, "site_roles", "granted_by", world["site_roles"]) is None

@@ -411,6 +411,38 @@ WHERE (coalesce(n.visible_posts, 0), coalesce(n.hidden_posts, 0)) <> (e.visible,
 )
 
 
+# A user's forum activity (forum_user_activity, migration 0027): the summary's counts as moderators,
+# everyone and the user see them, summed over the user's shards. The key is the user's clerk id; a
+# user without a row counts none.
+# Both sides come from the same SQL functions the migration's backfill runs.
+_FORUM_ACTIVITY_COUNTS = (
+    "posts, posts_public, replies, replies_public, replies_own, likes_given, likes_given_public,"
+    " likes_given_own, likes_received, likes_received_public, likes_received_own"
+)
+_FORUM_ACTIVITY = DerivedValue(
+    name="forum_activity",
+    stored_in="forum_user_activity",
+    kept_by="terms added by statement triggers on forum_posts, forum_replies and both like tables,"
+    " in clerk_id order: additions commute",
+    drift_sql=f"""
+SELECT e.clerk_id AS key,
+       CASE WHEN a.shards IS NULL THEN 'none' ELSE a.counts::text END AS stored,
+       ARRAY[{", ".join(f"e.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::text AS expected
+FROM forum_user_activity_expected(ARRAY(SELECT u.clerk_id FROM users u {{sample}})) AS e
+LEFT JOIN (
+    SELECT s.clerk_id, count(*) AS shards,
+           ARRAY[{", ".join(f"sum(s.{c})" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::bigint[] AS counts
+    FROM forum_user_activity s GROUP BY s.clerk_id
+) AS a ON a.clerk_id = e.clerk_id
+WHERE coalesce(a.counts, '{{0,0,0,0,0,0,0,0,0,0,0}}')
+      IS DISTINCT FROM ARRAY[{", ".join(f"e.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::bigint[]
+""",
+    # rows made if missing and locked, then recounted in a later statement: a like written meanwhile
+    # waits for the lock to add its term
+    repair_sql=("SELECT forum_user_activity_recount(%(keys)s::text[])",),
+)
+
+
 # A course's summary (course_stats, migration 0028): enrolments, completions, the sum of progress and
 # the per-star counts of visible and hidden ratings, summed over the course's shards. The key is the
 # course's id; a course without rows counts none. The repair is course_stats_recount, whose three
@@ -557,4 +589,5 @@ DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _REPLY_DOCUMENTS,
     _POINTS_HISTOGRAM,
     _LESSON_COUNTS,
+    _FORUM_ACTIVITY,
 )

@@ -53,6 +53,9 @@ DISTRIBUTION: dict[str, Distribution] = {
     "quiz_attempts": _user("user_clerk_id", "a learner's attempts"),
     "user_achievements": _user("user_clerk_id", "awards are evaluated per user"),
     "user_points": _user("user_clerk_id", "per-user total; the leaderboard fans out"),
+    "forum_user_activity": _user(
+        "clerk_id", "a user's forum counts, read with the user; a like writes the liker's and the author's"
+    ),
     "user_suspensions": _user("user_clerk_id", "read by the suspended user's own writes"),
     "favorites": _user("user_clerk_id", "a learner's saved courses"),
     "notification_mutes": _user("user_clerk_id", "read when a notice to its user is written"),

@@ -80,6 +80,8 @@ SHARED_TABLES: Final[dict[str, str]] = {
     "collaboration_requests": "asked and withdrawn by one user, decided by the course's author",
     "flashcard_set_learners": "written only by the trigger on a learner's first card of a set; each"
     " learner reads their own",
+    "forum_user_activity": "written only by the triggers on the forum's posts, replies and likes"
+    " (SECURITY DEFINER); everyone reads it",
 }
 
 #: Site-wide roles (migration 0013): each user reads their own, an admin reads, grants and revokes all.
@@ -280,6 +282,15 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "INSERT": ("definer",),
         "UPDATE": ("definer",),
         "DELETE": ("nobody",),  # goes with its course (ON DELETE CASCADE)
+    },
+    # A user's forum activity counts (migration 0027): read by anyone (a summary anyone may show),
+    # written only by the SECURITY DEFINER triggers on the forum's posts, replies and likes; a user's
+    # row goes with them.
+    "forum_user_activity": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("nobody",),  # goes with its user (ON DELETE CASCADE)
     },
     # A course's summary (migration 0028): its team reads it under as_user (the roster's total; cards
     # read it through course_card_facts, the owner's view); written only by the SECURITY DEFINER

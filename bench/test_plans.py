@@ -452,6 +452,8 @@ def test_the_roster_s_total_reads_the_summary_by_key(dsn: str, fixture: Fixture,
     found = "\n".join(plans(dsn, sql("get_course_roster"), params, mode))
     assert _SUMMARY_BY_KEY.search(found), found
     # (a page's entries are read as before: sorted by name, from every enrolment of the course)
+
+
 # The reads of migration 0029: the overall rank sums the points histogram (one range of its key), not
 # a count of every learner above the viewer in user_points_rank_idx; the drop-off sums each lesson's
 # counters, reading no lesson status.

@@ -67,14 +67,14 @@ async def acalls(operation: Callable[[], Awaitable[object]], reps: int = 5) -> i
     return min(counts)
 
 
-def test_a_pooled_read_and_list_make_few_python_calls_beyond_raw_psycopg(learnstore_dsn: str) -> None:
+def test_a_pooled_read_and_list_make_few_python_calls_beyond_raw_psycopg(fresh_db: str) -> None:
     clerk_id = f"hot_{uuid4().hex[:12]}"
     course = uuid4()
     read_sql = sync_queries().get_user_by_clerk_id.sql
     list_sql = sync_queries().list_lesson_progress.sql
     with (
-        learnstore.connect(learnstore_dsn, min_size=1, max_size=1) as store,
-        ConnectionPool(learnstore_dsn, kwargs={"autocommit": True}, min_size=1, max_size=1) as raw,
+        learnstore.connect(fresh_db, min_size=1, max_size=1) as store,
+        ConnectionPool(fresh_db, kwargs={"autocommit": True}, min_size=1, max_size=1) as raw,
     ):
         store.users.apply_clerk_event(created(clerk_id))
 
@@ -99,14 +99,14 @@ def test_a_pooled_read_and_list_make_few_python_calls_beyond_raw_psycopg(learnst
     assert listed <= LIST_EXTRA, f"a pooled list makes {listed} Python calls beyond raw psycopg's"
 
 
-async def test_the_async_pool_too(learnstore_dsn: str) -> None:
+async def test_the_async_pool_too(fresh_db: str) -> None:
     clerk_id = f"hot_{uuid4().hex[:12]}"
     course = uuid4()
     read_sql = sync_queries().get_user_by_clerk_id.sql
     list_sql = sync_queries().list_lesson_progress.sql
     async with (
-        await learnstore.connect_async(learnstore_dsn, min_size=1, max_size=1) as store,
-        AsyncConnectionPool(learnstore_dsn, kwargs={"autocommit": True}, min_size=1, max_size=1) as raw,
+        await learnstore.connect_async(fresh_db, min_size=1, max_size=1) as store,
+        AsyncConnectionPool(fresh_db, kwargs={"autocommit": True}, min_size=1, max_size=1) as raw,
     ):
         await store.users.apply_clerk_event(created(clerk_id))
 

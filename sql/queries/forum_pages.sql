@@ -38,8 +38,10 @@ FROM forum_posts p JOIN courses c ON c.id = p.course_id LEFT JOIN users u ON u.c
 WHERE p.deleted_at IS NULL AND c.status = 'published' AND learnstore_visible(p.hidden_at, p.author_clerk_id)
   AND (sqlc.narg(before_created_at)::timestamptz IS NULL
        OR (p.created_at, p.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+-- the page's bound as a sub-select: the generic plan then costs what the custom ones do, and the
+-- prepared statement keeps it instead of planning every call (docs/forum-pages.md)
 ORDER BY p.created_at DESC, p.id DESC
-LIMIT sqlc.arg(page_size);
+LIMIT (SELECT sqlc.arg(page_size)::integer);
 
 -- name: ListCourseForumFeed :many
 -- A course's live posts, pinned first, then newest first, as ListForumFeed's rows (total: the
@@ -74,8 +76,10 @@ WHERE p.course_id = sqlc.arg(course_id)::uuid AND p.deleted_at IS NULL
        OR ((p.pinned_at IS NOT NULL), p.created_at, p.id)
           < (sqlc.narg(before_pinned)::boolean, sqlc.narg(before_created_at)::timestamptz,
              sqlc.narg(before_id)::uuid))
+-- the page's bound as a sub-select: the generic plan then costs what the custom ones do, and the
+-- prepared statement keeps it instead of planning every call (docs/forum-pages.md)
 ORDER BY (p.pinned_at IS NOT NULL) DESC, p.created_at DESC, p.id DESC
-LIMIT sqlc.arg(page_size);
+LIMIT (SELECT sqlc.arg(page_size)::integer);
 
 -- name: SearchForum :many
 -- Posts and replies of every published course matching a web-search query (websearch_to_tsquery:
@@ -263,7 +267,8 @@ WITH mine AS (
       AND (sqlc.narg(before_created_at)::timestamptz IS NULL
            OR (p.created_at, p.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
     ORDER BY p.created_at DESC, p.id DESC
-    LIMIT sqlc.arg(page_size)
+    -- the bound as a sub-select, as the feeds' (above)
+    LIMIT (SELECT sqlc.arg(page_size)::integer)
 )
 SELECT p.id, p.course_id, c.title AS course_title, p.author_clerk_id,
        CASE WHEN p.author_clerk_id IS NULL THEN 'deleted user'

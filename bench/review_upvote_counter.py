@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                     times[name].append(elapsed)
                     if name != "no count":
                         stored = conn.execute(
-                            "SELECT sum(upvotes) FROM feedback_upvote_counts WHERE course_id = %s", [course_id]
+                            "SELECT sum(upvotes) FROM feedback_upvote_counts WHERE course_id = %s",
+                            [course_id],
                         ).fetchone()
                         assert stored is not None
                         exact = stored[0] == transactions

@@ -97,10 +97,15 @@ def test_every_write_path_keeps_the_counts_exact(db_conn: Conn) -> None:
     assert upvotes_of(db_conn, ids["l1"]) == 1
     assert_exact(store, db_conn, course_id)
     store.reviews.delete_review(course_id, "l2")  # a review's deletion takes its row and upvotes
-    assert scalar_of(db_conn, "SELECT count(*) FROM feedback_upvote_counts WHERE feedback_id = %s", ids["l2"]) == 0
+    assert (
+        scalar_of(db_conn, "SELECT count(*) FROM feedback_upvote_counts WHERE feedback_id = %s", ids["l2"])
+        == 0
+    )
     assert_exact(store, db_conn, course_id)
     store.content.delete_course(course_id)  # the course's rows go with it
-    assert scalar_of(db_conn, "SELECT count(*) FROM feedback_upvote_counts WHERE course_id = %s", course_id) == 0
+    assert (
+        scalar_of(db_conn, "SELECT count(*) FROM feedback_upvote_counts WHERE course_id = %s", course_id) == 0
+    )
     assert store.check().drift == 0
 
 
@@ -131,8 +136,14 @@ def test_sixteen_upvoters_racing_on_one_review_leave_the_exact_count(fresh_db: s
             store.reviews.upvote_review(other, me)
 
     race_threads(fresh_db, write, seed=7)
-    assert scalar(fresh_db, "SELECT upvotes FROM feedback_upvote_counts WHERE feedback_id = %s", [hot]) == WRITERS - 4
-    assert scalar(fresh_db, "SELECT upvotes FROM feedback_upvote_counts WHERE feedback_id = %s", [other]) == WRITERS // 2
+    assert (
+        scalar(fresh_db, "SELECT upvotes FROM feedback_upvote_counts WHERE feedback_id = %s", [hot])
+        == WRITERS - 4
+    )
+    assert (
+        scalar(fresh_db, "SELECT upvotes FROM feedback_upvote_counts WHERE feedback_id = %s", [other])
+        == WRITERS // 2
+    )
     with learnstore.connect(fresh_db, max_size=1) as store, psycopg.connect(fresh_db) as conn:
         assert store.check().drift == 0
         assert_exact(store, conn, course_id)
@@ -145,7 +156,9 @@ def test_check_finds_broken_counts_and_repair_fixes_them(db_conn: Conn) -> None:
     for voter in ("l4", "l5", "l6"):
         store.reviews.upvote_review(ids["l0"], voter)
     store.reviews.upvote_review(ids["l1"], "l4")
-    db_conn.execute("UPDATE feedback_upvote_counts SET upvotes = upvotes + 7 WHERE feedback_id = %s", [ids["l0"]])
+    db_conn.execute(
+        "UPDATE feedback_upvote_counts SET upvotes = upvotes + 7 WHERE feedback_id = %s", [ids["l0"]]
+    )
     db_conn.execute("DELETE FROM feedback_upvote_counts WHERE feedback_id = %s", [ids["l1"]])
     db_conn.execute(
         "UPDATE feedback_upvote_counts SET feedback_created_at = feedback_created_at - interval '1 day'"
@@ -197,12 +210,14 @@ def test_migration_0030_counts_the_reviews_already_there(fresh_db: str) -> None:
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         course_id, _ = setup(conn, learners=40)
         conn.execute(
-            "INSERT INTO user_courses (user_clerk_id, course_id) SELECT 'l' || i, %s FROM generate_series(0, 39) i",
+            "INSERT INTO user_courses (user_clerk_id, course_id)"
+            " SELECT 'l' || i, %s FROM generate_series(0, 39) i",
             [course_id],
         )
         conn.execute(
             "INSERT INTO course_feedback (course_id, user_clerk_id, rating, hidden_at, created_at)"
-            " SELECT %s, 'l' || i, 1 + i %% 5, CASE WHEN i %% 7 = 0 THEN now() END, now() - i * interval '1 hour'"
+            " SELECT %s, 'l' || i, 1 + i %% 5, CASE WHEN i %% 7 = 0 THEN now() END,"
+            "        now() - i * interval '1 hour'"
             " FROM generate_series(0, 19) i",
             [course_id],
         )

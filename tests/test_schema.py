@@ -383,7 +383,8 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     # The review's upvote count (migration 0030): its trigger made the row with the review, so the
     # world's row is that one (an upsert that changes nothing); the upvote below then counts into it.
     ("feedback_upvote_counts", "feedback_upvote_counts (feedback_id, course_id, feedback_created_at)",
-     "%(course_feedback)s, %(courses)s, (SELECT created_at FROM course_feedback WHERE id = %(course_feedback)s))"
+     "%(course_feedback)s, %(courses)s,"
+     " (SELECT created_at FROM course_feedback WHERE id = %(course_feedback)s))"
      " ON CONFLICT (feedback_id) DO UPDATE SET upvotes = (feedback_upvote_counts.upvotes"),
     ("feedback_upvotes", "feedback_upvotes (feedback_id, user_clerk_id)", "%(course_feedback)s, 'clerk_a'"),
     ("collaboration_requests", "collaboration_requests (course_id, requester_clerk_id, role, message)",
@@ -740,7 +741,8 @@ VIOLATIONS: tuple[Violation, ...] = (
     # a review's upvotes, counted (migration 0030)
     dup("feedback_upvote_counts_feedback_key", "feedback_upvote_counts", "feedback_id", "course_id",
         "feedback_created_at"),
-    bad("feedback_upvote_counts_feedback_id_fkey", "feedback_upvote_counts", "feedback_id = gen_random_uuid()"),
+    bad("feedback_upvote_counts_feedback_id_fkey", "feedback_upvote_counts",
+        "feedback_id = gen_random_uuid()"),
     bad("feedback_upvote_counts_course_id_fkey", "feedback_upvote_counts", "course_id = gen_random_uuid()"),
     # collaboration requests and answers to reviews (0017)
     bad("collaboration_requests_course_id_fkey", "collaboration_requests", "course_id = gen_random_uuid()"),

@@ -476,7 +476,8 @@ SELECT f.id::text AS key,
 FROM course_feedback f {sample}
 LEFT JOIN feedback_upvote_counts n ON n.feedback_id = f.id
 CROSS JOIN LATERAL (SELECT count(*) AS upvotes FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS e
-WHERE n.id IS NULL OR (n.upvotes, n.course_id, n.feedback_created_at) <> (e.upvotes, f.course_id, f.created_at)
+WHERE n.id IS NULL
+   OR (n.upvotes, n.course_id, n.feedback_created_at) <> (e.upvotes, f.course_id, f.created_at)
 """,
     repair_sql=("SELECT feedback_upvote_counts_recount(%(keys)s::uuid[])",),
 )

@@ -23,6 +23,7 @@ import pytest
 
 from bench import db
 from bench.forum_pages_ops import RARE_QUERY, SEARCH_QUERY, ForumData
+from bench.growth_ops import ensure_points
 from bench.ops import Fixture
 from bench.peers.raw import search_params, sql
 
@@ -285,7 +286,9 @@ def test_recording_a_lesson_reads_one_enrolment(dsn: str, fixture: Fixture) -> N
         conn.execute(sql("set_lesson_status"), params).fetchone()
         end = conn.execute(read).fetchone()
     assert enrolled and enrolled[0] > 1000 and start and end
-    assert end[0] - start[0] <= 5, f"set_lesson_status read {end[0] - start[0]} enrolments of {enrolled[0]}"
+    # 5, and 2 more since migration 0029: the lesson counters' trigger finds the enrolment again and
+    # locks it FOR KEY SHARE (sql/schema/99_rank.sql)
+    assert end[0] - start[0] <= 7, f"set_lesson_status read {end[0] - start[0]} enrolments of {enrolled[0]}"
 
 
 # an index scan of user_courses whose condition holds the batch's courses
@@ -449,6 +452,47 @@ def test_the_roster_s_total_reads_the_summary_by_key(dsn: str, fixture: Fixture,
     found = "\n".join(plans(dsn, sql("get_course_roster"), params, mode))
     assert _SUMMARY_BY_KEY.search(found), found
     # (a page's entries are read as before: sorted by name, from every enrolment of the course)
+
+
+# The reads of migration 0029: the overall rank sums the points histogram (one range of its key), not
+# a count of every learner above the viewer in user_points_rank_idx; the drop-off sums each lesson's
+# counters, reading no lesson status.
+_RANK_COUNT = re.compile(r"Index Only Scan using user_points_rank_idx[^\n]*\n\s*Index Cond: \(points >")
+
+
+@pytest.mark.parametrize("mode", ["custom", "generic"])
+def test_the_rank_reads_the_histogram_not_every_learner_above(dsn: str, mode: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ensure_points(conn)
+        row = conn.execute(
+            "SELECT u.clerk_id FROM users u WHERE NOT EXISTS"
+            " (SELECT FROM user_points p WHERE p.user_clerk_id = u.clerk_id) ORDER BY 1 LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    found = plans(dsn, sql("list_leaderboard"), {"clerk_id": row[0], "course_id": None, "top_n": 10}, mode)
+    # the statements count_learners_above ran (the query's own generic plan keeps its course branch,
+    # never run for the overall board, behind a one-time filter)
+    nested = [plan for plan in found if "WITH top AS" not in plan]
+    assert any("user_points_histogram" in plan for plan in nested), "the rank does not read the histogram"
+    counted = [plan for plan in nested if _RANK_COUNT.search(plan) or " on user_points " in plan]
+    assert not counted, f"the rank ({mode} plan) counts the learners above:\n{counted[0]}"
+
+
+@pytest.mark.parametrize("mode", ["custom", "generic"])
+def test_the_drop_off_reads_the_lesson_counters_not_the_statuses(
+    dsn: str, fixture: Fixture, mode: str
+) -> None:
+    found = plans(dsn, sql("list_lesson_completions"), {"course_id": fixture.course_id}, mode)
+    assert found, "auto_explain logged no plan for list_lesson_completions"
+    assert any("lesson_progress_counts" in plan for plan in found)
+    # the statuses are read under as_user only: behind a one-time filter on the role
+    statuses = [
+        plan
+        for plan in found
+        if " on user_progress" in plan
+        and "One-Time Filter: (CURRENT_USER = 'learnstore_app'::name)" not in plan
+    ]
+    assert not statuses, f"the drop-off ({mode} plan) reads lesson statuses:\n{statuses[0]}"
 
 
 # The reads of a review's upvotes (migration 0030): the course page's top reviews walk the course's

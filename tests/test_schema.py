@@ -352,6 +352,10 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     ("units", "units (course_id, title, position)", "%(courses)s, 'Greetings', 0"),
     ("lessons", "lessons (unit_id, title, content_type, content, duration_seconds, position)",
      """%(units)s, 'Saying hello', 'text', '{"body": "Olá!"}', 300, 0"""),
+    # Counters of migration 0029, made before the rows their triggers count (which then add to them
+    # or to another shard's row).
+    ("lesson_progress_counts", "lesson_progress_counts (lesson_id, shard)", "%(lessons)s, 0"),
+    ("user_points_histogram", "user_points_histogram (points, shard)", "0, 0"),
     ("media", "media (lesson_id, media_type, url, title)",
      "%(lessons)s, 'audio', 'https://cdn.example.com/ola.mp3', 'Olá'"),
     ("quizzes", "quizzes (lesson_id, question, question_type, options, correct_answer)",
@@ -367,6 +371,8 @@ WORLD: tuple[tuple[str, str, str], ...] = (
      "'clerk_b', %(lessons)s, 'completed', now(), now()"),
     # The course's post counter (migration 0025) before its first post, which the trigger then counts.
     ("forum_course_post_counts", "forum_course_post_counts (course_id)", "%(courses)s"),
+    # clerk_a's forum counts (migration 0027) before their likes, which the triggers then add.
+    ("forum_user_activity", "forum_user_activity (clerk_id)", "'clerk_a'"),
     ("forum_posts", "forum_posts (course_id, author_clerk_id, title, body)",
      "%(courses)s, 'clerk_b', 'Pronunciation', 'How do I say ão?'"),
     ("forum_replies", "forum_replies (post_id, author_clerk_id, body)",
@@ -772,11 +778,22 @@ VIOLATIONS: tuple[Violation, ...] = (
         "visible_posts = -1"),
     bad("forum_course_post_counts_hidden_posts_non_negative", "forum_course_post_counts",
         "hidden_posts = -1"),
+    # a user's forum activity (migration 0027)
+    dup("forum_user_activity_clerk_shard_key", "forum_user_activity", "clerk_id", "shard"),
+    bad("forum_user_activity_clerk_id_fkey", "forum_user_activity", "clerk_id = 'ghost'"),
+    bad("forum_user_activity_shard_range", "forum_user_activity", "shard = 16"),
     # a course's summary (migration 0028)
     dup("course_stats_course_shard_key", "course_stats", "course_id", "shard"),
     bad("course_stats_course_id_fkey", "course_stats", "course_id = gen_random_uuid()"),
     bad("course_stats_shard_range", "course_stats", "shard = 16"),
     bad("course_stats_shard_range", "course_stats", "shard = -1"),
+    # the rank histogram and the lesson counters (migration 0029)
+    dup("user_points_histogram_points_shard_key", "user_points_histogram", "points", "shard"),
+    bad("user_points_histogram_points_non_negative", "user_points_histogram", "points = -1"),
+    bad("user_points_histogram_shard_range", "user_points_histogram", "shard = 8"),
+    dup("lesson_progress_counts_lesson_shard_key", "lesson_progress_counts", "lesson_id", "shard"),
+    bad("lesson_progress_counts_lesson_id_fkey", "lesson_progress_counts", "lesson_id = gen_random_uuid()"),
+    bad("lesson_progress_counts_shard_range", "lesson_progress_counts", "shard = 8"),
     dup("forum_thread_follows_post_user_key", "forum_thread_follows", "post_id", "user_clerk_id"),
     bad("forum_thread_follows_post_id_fkey", "forum_thread_follows", "post_id = gen_random_uuid()"),
     bad("forum_thread_follows_user_clerk_id_fkey", "forum_thread_follows", "user_clerk_id = 'ghost'"),
@@ -1076,7 +1093,7 @@ def test_deleting_an_author_keeps_their_course_and_reviews_anonymously(
     db_conn.execute("DELETE FROM users WHERE clerk_id = 'clerk_a'")
     assert set(world) - present(db_conn, world) == {
         "user_a", "forum_post_likes", "forum_reply_likes", "feedback_upvotes", "user_points",
-        "forum_thread_follows", "notification_mutes", "flashcard_set_learners",
+        "forum_thread_follows", "notification_mutes", "flashcard_set_learners", "forum_user_activity",
     }  # fmt: skip
     assert column(db_conn, "courses", "author_clerk_id", world["courses"]) is None
     assert column(db_conn, "site_roles", "granted_by", world["site_roles"]) is None
@@ -1092,6 +1109,7 @@ def test_deleting_a_course_deletes_everything_under_it(db_conn: Conn, world: dic
         "collaborators", "suggested_edits", "course_feedback", "feedback_upvotes", "favorites",
         "moderation_reports", "collaboration_requests", "review_replies",
         "forum_post_view_counts", "forum_thread_follows", "forum_course_post_counts", "course_stats",
+        "lesson_progress_counts",
         "feedback_upvote_counts",
     }  # fmt: skip
     # A learner's flashcards outlive the course they were made for.
@@ -1104,6 +1122,7 @@ def test_deleting_a_unit_deletes_its_lessons_and_what_hangs_off_them(
     db_conn.execute("DELETE FROM units WHERE id = %s", [world["units"]])
     assert set(world) - present(db_conn, world) == {
         "units", "lessons", "media", "quizzes", "quiz_attempts", "user_progress", "suggested_edits",
+        "lesson_progress_counts",
     }  # fmt: skip
 
 

@@ -283,33 +283,76 @@ SELECT coalesce(sum(v.views), 0)::bigint AS views FROM forum_post_view_counts v 
 
 -- name: GetForumActivitySummary :one
 -- A user's forum activity in counts: live posts and replies written, likes given (of live posts and
--- replies), likes received on their live posts and replies. Hidden content
--- counts only for its author and moderators. No row for an unknown user.
+-- replies), likes received on their live posts and replies; a reply, or a like of one, counts only
+-- while its post is visible. Hidden content counts only for its author and moderators. No row for
+-- an unknown user. One user's counter rows (forum_user_activity, up to 16 shards kept by triggers:
+-- 99_forum_activity.sql):
+-- a moderator reads the counts with every hidden thing in, the user their own, anyone else the
+-- public ones plus what only their own hidden posts and replies hide (found from those few rows,
+-- and only for such a viewer: a CASE runs the branch it takes).
 SELECT u.clerk_id,
-       (SELECT count(*) FROM forum_posts p
-        WHERE p.author_clerk_id = u.clerk_id AND p.deleted_at IS NULL
-          AND learnstore_visible(p.hidden_at, p.author_clerk_id)) AS posts,
-       (SELECT count(*) FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
-        WHERE r.author_clerk_id = u.clerk_id AND r.deleted_at IS NULL
-          AND learnstore_visible(r.hidden_at, r.author_clerk_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id))
-           AS replies,
-       ((SELECT count(*) FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
-         WHERE l.user_clerk_id = u.clerk_id AND p.deleted_at IS NULL
-           AND learnstore_visible(p.hidden_at, p.author_clerk_id))
-        + (SELECT count(*) FROM forum_reply_likes l JOIN forum_replies r ON r.id = l.reply_id
-           JOIN forum_posts p ON p.id = r.post_id
-           WHERE l.user_clerk_id = u.clerk_id AND r.deleted_at IS NULL
-             AND learnstore_visible(r.hidden_at, r.author_clerk_id)
-             AND learnstore_visible(p.hidden_at, p.author_clerk_id)))::bigint AS likes_given,
-       -- Per post and reply of theirs, its likes from the unique key (post_id, user_clerk_id): a
-       -- join would hash every like of the platform to count a few hundred.
-       ((SELECT coalesce(sum((SELECT count(*) FROM forum_post_likes l WHERE l.post_id = p.id)), 0)
-         FROM forum_posts p
-         WHERE p.author_clerk_id = u.clerk_id AND p.deleted_at IS NULL
-           AND learnstore_visible(p.hidden_at, p.author_clerk_id))
-        + (SELECT coalesce(sum((SELECT count(*) FROM forum_reply_likes l WHERE l.reply_id = r.id)), 0)
-           FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
-           WHERE r.author_clerk_id = u.clerk_id AND r.deleted_at IS NULL
-             AND learnstore_visible(r.hidden_at, r.author_clerk_id)
-             AND learnstore_visible(p.hidden_at, p.author_clerk_id)))::bigint AS likes_received
-FROM users u WHERE u.clerk_id = sqlc.arg(clerk_id)::text;
+       (CASE WHEN v.moderator OR v.actor = u.clerk_id THEN coalesce(a.posts, 0)
+             ELSE coalesce(a.posts_public, 0) END)::bigint AS posts,
+       (CASE WHEN v.moderator THEN coalesce(a.replies, 0)
+             WHEN v.actor = u.clerk_id THEN coalesce(a.replies_own, 0)
+             WHEN v.actor IS NULL THEN coalesce(a.replies_public, 0)
+             ELSE coalesce(a.replies_public, 0)
+                  + (SELECT count(*) FROM forum_posts p JOIN forum_replies r ON r.post_id = p.id
+                     WHERE p.author_clerk_id = v.actor AND p.hidden_at IS NOT NULL
+                       AND r.author_clerk_id = u.clerk_id AND r.deleted_at IS NULL AND r.hidden_at IS NULL)
+        END)::bigint AS replies,
+       (CASE WHEN v.moderator THEN coalesce(a.likes_given, 0)
+             WHEN v.actor = u.clerk_id THEN coalesce(a.likes_given_own, 0)
+             WHEN v.actor IS NULL THEN coalesce(a.likes_given_public, 0)
+             ELSE coalesce(a.likes_given_public, 0)
+                  -- their likes of the viewer's hidden live posts
+                  + (SELECT count(*) FROM forum_posts p JOIN forum_post_likes l ON l.post_id = p.id
+                     WHERE p.author_clerk_id = v.actor AND p.hidden_at IS NOT NULL AND p.deleted_at IS NULL
+                       AND l.user_clerk_id = u.clerk_id)
+                  -- of the viewer's hidden live replies (on a post the viewer sees)
+                  + (SELECT count(*) FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
+                     JOIN forum_reply_likes l ON l.reply_id = r.id
+                     WHERE r.author_clerk_id = v.actor AND r.hidden_at IS NOT NULL AND r.deleted_at IS NULL
+                       AND (p.hidden_at IS NULL OR p.author_clerk_id = v.actor) AND l.user_clerk_id = u.clerk_id)
+                  -- of the visible live replies on the viewer's hidden posts
+                  + (SELECT count(*) FROM forum_posts p JOIN forum_replies r ON r.post_id = p.id
+                     JOIN forum_reply_likes l ON l.reply_id = r.id
+                     WHERE p.author_clerk_id = v.actor AND p.hidden_at IS NOT NULL
+                       AND r.hidden_at IS NULL AND r.deleted_at IS NULL AND l.user_clerk_id = u.clerk_id)
+        END)::bigint AS likes_given,
+       (CASE WHEN v.moderator THEN coalesce(a.likes_received, 0)
+             WHEN v.actor = u.clerk_id THEN coalesce(a.likes_received_own, 0)
+             WHEN v.actor IS NULL THEN coalesce(a.likes_received_public, 0)
+             ELSE coalesce(a.likes_received_public, 0)
+                  -- the likes of their visible live replies on the viewer's hidden posts
+                  + (SELECT count(*) FROM forum_posts p JOIN forum_replies r ON r.post_id = p.id
+                     JOIN forum_reply_likes l ON l.reply_id = r.id
+                     WHERE p.author_clerk_id = v.actor AND p.hidden_at IS NOT NULL
+                       AND r.author_clerk_id = u.clerk_id AND r.deleted_at IS NULL AND r.hidden_at IS NULL)
+        END)::bigint AS likes_received
+FROM users u
+CROSS JOIN (
+    -- Once (OFFSET 0: not flattened into each CASE), and the site roles read only for an acting user:
+    -- the service path sees no hidden content, and asking costs two role lookups.
+    SELECT CASE WHEN a.actor IS NULL THEN false
+                ELSE learnstore_visible('-infinity'::timestamptz, NULL) END AS moderator,
+           a.actor
+    FROM (SELECT learnstore_actor() AS actor OFFSET 0) AS a
+    OFFSET 0
+) AS v
+CROSS JOIN LATERAL (
+    -- the user's shards (up to 16), summed
+    SELECT sum(s.posts)::bigint AS posts,
+           sum(s.posts_public)::bigint AS posts_public,
+           sum(s.replies)::bigint AS replies,
+           sum(s.replies_public)::bigint AS replies_public,
+           sum(s.replies_own)::bigint AS replies_own,
+           sum(s.likes_given)::bigint AS likes_given,
+           sum(s.likes_given_public)::bigint AS likes_given_public,
+           sum(s.likes_given_own)::bigint AS likes_given_own,
+           sum(s.likes_received)::bigint AS likes_received,
+           sum(s.likes_received_public)::bigint AS likes_received_public,
+           sum(s.likes_received_own)::bigint AS likes_received_own
+    FROM forum_user_activity s WHERE s.clerk_id = u.clerk_id
+) AS a
+WHERE u.clerk_id = sqlc.arg(clerk_id)::text;

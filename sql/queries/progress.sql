@@ -134,7 +134,10 @@ ORDER BY c.created_at DESC, c.id;
 -- name: ListLessonCompletions :many
 -- Author analytics per lesson of a course, in course order: how many enrolled learners started
 -- (in_progress or completed) and completed each; where the completions fall is where learners
--- drop off.
+-- drop off. On the service path the counts are the lesson's counters (lesson_progress_counts,
+-- kept by triggers: a few rows a lesson) and the enrolments the course's summary (course_stats),
+-- not a count of every status of the course; under as_user, the statuses and enrolments the
+-- acting user may see (their own, docs/security.md), as ever.
 SELECT u.id AS unit_id,
        u.title AS unit_title,
        u.position AS unit_position,
@@ -142,17 +145,29 @@ SELECT u.id AS unit_id,
        l.title AS lesson_title,
        l.position AS lesson_position,
        e.enrolments,
-       count(p.id) FILTER (WHERE p.status IN ('in_progress', 'completed'))::integer AS started,
-       count(p.id) FILTER (WHERE p.status = 'completed')::integer AS completed
+       coalesce(c.started, 0)::integer AS started,
+       coalesce(c.completed, 0)::integer AS completed
 FROM units u
 JOIN lessons l ON l.unit_id = u.id
 CROSS JOIN (
-    SELECT count(*)::integer AS enrolments FROM user_courses ec WHERE ec.course_id = sqlc.arg(course_id)
+    -- the course's enrolments: its summary on the service path (course_stats, up to 16 rows), the
+    -- enrolments the acting user may see under as_user
+    SELECT (coalesce((SELECT sum(s.enrolments) FROM course_stats s
+                      WHERE s.course_id = sqlc.arg(course_id) AND current_user <> 'learnstore_app'), 0)
+            + (SELECT count(*) FROM user_courses ec
+               WHERE ec.course_id = sqlc.arg(course_id) AND current_user = 'learnstore_app'))::integer AS enrolments
 ) e
-LEFT JOIN user_progress p
-    ON p.lesson_id = l.id
-   AND EXISTS (SELECT FROM user_courses uc
-               WHERE uc.user_clerk_id = p.user_clerk_id AND uc.course_id = u.course_id)
+LEFT JOIN LATERAL (
+    SELECT sum(x.started) AS started, sum(x.completed) AS completed
+    FROM (SELECT n.started, n.completed
+          FROM lesson_progress_counts n WHERE n.lesson_id = l.id AND current_user <> 'learnstore_app'
+          UNION ALL
+          SELECT count(p.id) FILTER (WHERE p.status IN ('in_progress', 'completed')),
+                 count(p.id) FILTER (WHERE p.status = 'completed')
+          FROM user_progress p
+          WHERE p.lesson_id = l.id AND current_user = 'learnstore_app'
+            AND EXISTS (SELECT FROM user_courses uc
+                        WHERE uc.user_clerk_id = p.user_clerk_id AND uc.course_id = u.course_id)) AS x
+) c ON true
 WHERE u.course_id = sqlc.arg(course_id)
-GROUP BY u.id, l.id, e.enrolments
 ORDER BY u.position, l.position;

@@ -157,6 +157,7 @@ SELECT jsonb_build_object(
     'feedback_upvotes', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM feedback_upvotes t WHERE t.user_clerk_id = u.clerk_id),
     'user_achievements', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_achievements t WHERE t.user_clerk_id = u.clerk_id),
     'user_points', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM user_points t WHERE t.user_clerk_id = u.clerk_id),
+    'forum_user_activity', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.shard), '[]') FROM forum_user_activity t WHERE t.clerk_id = u.clerk_id),
     'flashcard_sets', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM flashcard_sets t WHERE t.owner_clerk_id = u.clerk_id),
     'flashcards', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.set_id, t.position), '[]') FROM flashcards t
                    JOIN flashcard_sets s ON s.id = t.set_id WHERE s.owner_clerk_id = u.clerk_id),

@@ -464,14 +464,16 @@ END
 $$;
 
 -- How many learners (of everyone, or of those enrolled in p_course_id) have more points than
--- p_points: a leaderboard rank is one more. PL/pgSQL so that each call is planned with its value:
--- near the top the count is a short range of user_points_rank_idx, where a plan made for an
--- unknown value would read the whole table.
+-- p_points: a leaderboard rank is one more. Everyone: the sum of the histogram's values above
+-- (user_points_histogram, 99_rank.sql), a range of its key as long as the distinct values above,
+-- whatever the number of learners. A course: its learners with points, counted. PL/pgSQL so that
+-- each call is planned with its value.
 CREATE FUNCTION count_learners_above(p_points integer, p_course_id uuid) RETURNS bigint
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF p_course_id IS NULL THEN
-        RETURN (SELECT count(*) FROM user_points above WHERE above.points > p_points);
+        RETURN (SELECT coalesce(sum(h.learners), 0)::bigint FROM user_points_histogram h
+                WHERE h.points > p_points);
     END IF;
     RETURN (SELECT count(*) FROM user_courses classmate
             JOIN user_points above ON above.user_clerk_id = classmate.user_clerk_id

@@ -411,6 +411,38 @@ WHERE (coalesce(n.visible_posts, 0), coalesce(n.hidden_posts, 0)) <> (e.visible,
 )
 
 
+# A user's forum activity (forum_user_activity, migration 0027): the summary's counts as moderators,
+# everyone and the user see them, summed over the user's shards. The key is the user's clerk id; a
+# user without a row counts none.
+# Both sides come from the same SQL functions the migration's backfill runs.
+_FORUM_ACTIVITY_COUNTS = (
+    "posts, posts_public, replies, replies_public, replies_own, likes_given, likes_given_public,"
+    " likes_given_own, likes_received, likes_received_public, likes_received_own"
+)
+_FORUM_ACTIVITY = DerivedValue(
+    name="forum_activity",
+    stored_in="forum_user_activity",
+    kept_by="terms added by statement triggers on forum_posts, forum_replies and both like tables,"
+    " in clerk_id order: additions commute",
+    drift_sql=f"""
+SELECT e.clerk_id AS key,
+       CASE WHEN a.shards IS NULL THEN 'none' ELSE a.counts::text END AS stored,
+       ARRAY[{", ".join(f"e.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::text AS expected
+FROM forum_user_activity_expected(ARRAY(SELECT u.clerk_id FROM users u {{sample}})) AS e
+LEFT JOIN (
+    SELECT s.clerk_id, count(*) AS shards,
+           ARRAY[{", ".join(f"sum(s.{c})" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::bigint[] AS counts
+    FROM forum_user_activity s GROUP BY s.clerk_id
+) AS a ON a.clerk_id = e.clerk_id
+WHERE coalesce(a.counts, '{{0,0,0,0,0,0,0,0,0,0,0}}')
+      IS DISTINCT FROM ARRAY[{", ".join(f"e.{c}" for c in _FORUM_ACTIVITY_COUNTS.split(", "))}]::bigint[]
+""",
+    # rows made if missing and locked, then recounted in a later statement: a like written meanwhile
+    # waits for the lock to add its term
+    repair_sql=("SELECT forum_user_activity_recount(%(keys)s::text[])",),
+)
+
+
 # A course's summary (course_stats, migration 0028): enrolments, completions, the sum of progress and
 # the per-star counts of visible and hidden ratings, summed over the course's shards. The key is the
 # course's id; a course without rows counts none. The repair is course_stats_recount, whose three
@@ -510,6 +542,56 @@ _REPLY_DOCUMENTS = _search_documents(
     "reply_search_documents", "forum_replies", "to_tsvector('simple'::regconfig, t.body)"
 )
 
+# How many learners have each points value (user_points_histogram, migration 0029): the overall
+# leaderboard's rank sums the values above the viewer's. The key is the points value; the values
+# checked are those of a (sampled) learner and every value the histogram holds, each counted whole.
+_POINTS_HISTOGRAM = DerivedValue(
+    name="points_histogram",
+    stored_in="user_points_histogram",
+    kept_by="deltas added by statement triggers on user_points, in value order: additions commute",
+    drift_sql="""
+SELECT v.points::text AS key, coalesce(h.learners, 0)::text AS stored, e.learners::text AS expected
+FROM (SELECT DISTINCT s.points FROM user_points s {sample}
+      UNION SELECT hv.points FROM user_points_histogram hv) AS v
+CROSS JOIN LATERAL (SELECT sum(hs.learners) AS learners FROM user_points_histogram hs
+                    WHERE hs.points = v.points) AS h
+CROSS JOIN LATERAL (SELECT count(*) AS learners FROM user_points p WHERE p.points = v.points) AS e
+WHERE coalesce(h.learners, 0) <> e.learners
+""",
+    # the values' shards locked (made if missing), then counted in a later statement: an award
+    # meanwhile waits for the lock to add its delta (user_points_histogram_reset)
+    repair_sql=("SELECT user_points_histogram_reset(%(keys)s::text[]::integer[])",),
+)
+
+# Per lesson, the enrolled learners who started and completed it (lesson_progress_counts, migration
+# 0029): a course's drop-off (ListLessonCompletions) sums them. The key is the lesson's id.
+_LESSON_COUNTS = DerivedValue(
+    name="lesson_progress_counts",
+    stored_in="lesson_progress_counts (started, completed)",
+    kept_by="deltas added by statement triggers on user_progress and user_courses, under advisory"
+    " locks per learner and course; recounted when a lesson or unit moves to another course",
+    drift_sql="""
+SELECT l.id::text AS key,
+       coalesce(n.started, 0) || ' started, ' || coalesce(n.completed, 0) || ' completed' AS stored,
+       e.started || ' started, ' || e.completed || ' completed' AS expected
+FROM lessons l {sample}
+JOIN units un ON un.id = l.unit_id
+CROSS JOIN LATERAL (SELECT sum(c.started) AS started, sum(c.completed) AS completed
+                    FROM lesson_progress_counts c WHERE c.lesson_id = l.id) AS n
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE p.status <> 'not_started') AS started,
+           count(*) FILTER (WHERE p.status = 'completed') AS completed
+    FROM user_progress p
+    WHERE p.lesson_id = l.id
+      AND EXISTS (SELECT FROM user_courses uc
+                  WHERE uc.user_clerk_id = p.user_clerk_id AND uc.course_id = un.course_id)
+) AS e
+WHERE (coalesce(n.started, 0), coalesce(n.completed, 0)) <> (e.started, e.completed)
+""",
+    # locked (made first if missing), then counted in a later statement (lesson_progress_counts_reset)
+    repair_sql=("SELECT lesson_progress_counts_reset(%(keys)s::uuid[])",),
+)
+
 #: Every stored derived value, in the order the check runs them: awards before the points they add.
 DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _ENROLMENTS,
@@ -530,4 +612,7 @@ DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _FEEDBACK_UPVOTE_COUNTS,
     _POST_DOCUMENTS,
     _REPLY_DOCUMENTS,
+    _POINTS_HISTOGRAM,
+    _LESSON_COUNTS,
+    _FORUM_ACTIVITY,
 )

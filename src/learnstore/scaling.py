@@ -53,6 +53,9 @@ DISTRIBUTION: dict[str, Distribution] = {
     "quiz_attempts": _user("user_clerk_id", "a learner's attempts"),
     "user_achievements": _user("user_clerk_id", "awards are evaluated per user"),
     "user_points": _user("user_clerk_id", "per-user total; the leaderboard fans out"),
+    "forum_user_activity": _user(
+        "clerk_id", "a user's forum counts, read with the user; a like writes the liker's and the author's"
+    ),
     "user_suspensions": _user("user_clerk_id", "read by the suspended user's own writes"),
     "favorites": _user("user_clerk_id", "a learner's saved courses"),
     "notification_mutes": _user("user_clerk_id", "read when a notice to its user is written"),
@@ -90,6 +93,22 @@ DISTRIBUTION: dict[str, Distribution] = {
     "forum_post_view_counts": _course("course_id", "a post's view shards, copied from the post", added=True),
     "forum_course_post_counts": _course(
         "course_id", "a course's live posts, written with them; the platform-wide total sums all shards"
+    ),
+    # Migration 0029. The histogram is keyed by a points value, not by a user or a course: every
+    # award moves a learner between two values, and a rank sums every value above the viewer's. As
+    # a reference table each award would write every node (a two-phase commit per award); as a
+    # table distributed on the user, a rank would fan out to every shard. It stays local on the
+    # coordinator (at most a few thousand rows: 8 shards of each distinct value), written by the
+    # trigger on user_points through the coordinator, read there in one range scan.
+    "user_points_histogram": Distribution(
+        "local",
+        None,
+        "keyed by points value: every award writes it and every rank sums it; a few thousand rows",
+    ),
+    "lesson_progress_counts": _course(
+        "course_id",
+        "a lesson's counter shards, copied from the lesson: the drop-off reads one course",
+        added=True,
     ),
     "forum_thread_follows": _course(
         "course_id", "read by the reply that notifies a thread's followers, copied from the post", added=True

@@ -80,6 +80,8 @@ SHARED_TABLES: Final[dict[str, str]] = {
     "collaboration_requests": "asked and withdrawn by one user, decided by the course's author",
     "flashcard_set_learners": "written only by the trigger on a learner's first card of a set; each"
     " learner reads their own",
+    "forum_user_activity": "written only by the triggers on the forum's posts, replies and likes"
+    " (SECURITY DEFINER); everyone reads it",
 }
 
 #: Site-wide roles (migration 0013): each user reads their own, an admin reads, grants and revokes all.
@@ -281,6 +283,15 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "UPDATE": ("definer",),
         "DELETE": ("nobody",),  # goes with its course (ON DELETE CASCADE)
     },
+    # A user's forum activity counts (migration 0027): read by anyone (a summary anyone may show),
+    # written only by the SECURITY DEFINER triggers on the forum's posts, replies and likes; a user's
+    # row goes with them.
+    "forum_user_activity": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("nobody",),  # goes with its user (ON DELETE CASCADE)
+    },
     # A course's summary (migration 0028): its team reads it under as_user (the roster's total; cards
     # read it through course_card_facts, the owner's view); written only by the SECURITY DEFINER
     # triggers on user_courses and course_feedback; a course's rows go with it.
@@ -290,6 +301,16 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "UPDATE": ("definer",),
         "DELETE": ("nobody",),  # goes with its course (ON DELETE CASCADE)
     },
+    # Migration 0029: the points histogram is read by anyone (the leaderboard is public), written only
+    # by the SECURITY DEFINER trigger on user_points; the lesson counters are author analytics, the
+    # service path's (as the statuses they count): no grant at all.
+    "user_points_histogram": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("nobody",),
+    },
+    "lesson_progress_counts": {command: ("nobody",) for command in COMMANDS},
     # A review's upvotes, counted (migration 0030): read like the reviews, by anyone; written only by
     # the SECURITY DEFINER triggers on course_feedback and feedback_upvotes; a row goes with its review.
     "feedback_upvote_counts": {

@@ -142,8 +142,13 @@ class Querier:
 
     def get_forum_activity_summary(self, *, clerk_id: str) -> models.GetForumActivitySummaryRow | None:
         """A user's forum activity in counts: live posts and replies written, likes given (of live posts and
-        replies), likes received on their live posts and replies. Hidden content
-        counts only for its author and moderators. No row for an unknown user.
+        replies), likes received on their live posts and replies; a reply, or a like of one, counts only
+        while its post is visible. Hidden content counts only for its author and moderators. No row for
+        an unknown user. One user's counter rows (forum_user_activity, up to 16 shards kept by triggers:
+        99_forum_activity.sql):
+        a moderator reads the counts with every hidden thing in, the user their own, anyone else the
+        public ones plus what only their own hidden posts and replies hide (found from those few rows,
+        and only for such a viewer: a CASE runs the branch it takes).
         """
         row = self._sql.get_forum_activity_summary(self._conn, clerk_id=clerk_id)
         return to_model(models.GetForumActivitySummaryRow, row)
@@ -279,8 +284,13 @@ class AsyncQuerier:
 
     async def get_forum_activity_summary(self, *, clerk_id: str) -> models.GetForumActivitySummaryRow | None:
         """A user's forum activity in counts: live posts and replies written, likes given (of live posts and
-        replies), likes received on their live posts and replies. Hidden content
-        counts only for its author and moderators. No row for an unknown user.
+        replies), likes received on their live posts and replies; a reply, or a like of one, counts only
+        while its post is visible. Hidden content counts only for its author and moderators. No row for
+        an unknown user. One user's counter rows (forum_user_activity, up to 16 shards kept by triggers:
+        99_forum_activity.sql):
+        a moderator reads the counts with every hidden thing in, the user their own, anyone else the
+        public ones plus what only their own hidden posts and replies hide (found from those few rows,
+        and only for such a viewer: a CASE runs the branch it takes).
         """
         row = await self._sql.get_forum_activity_summary(self._conn, clerk_id=clerk_id)
         return to_model(models.GetForumActivitySummaryRow, row)

@@ -44,6 +44,7 @@ __all__ = [
     "ForumReply",
     "ForumReplyLike",
     "ForumThreadFollow",
+    "ForumUserActivity",
     "GetCollaborationRequestRow",
     "GetCoursePageRow",
     "GetCourseRatingStatsRow",
@@ -66,6 +67,7 @@ __all__ = [
     "Language",
     "LearningGoal",
     "Lesson",
+    "LessonProgressCount",
     "LikePostRow",
     "LikeReplyRow",
     "ListAuthorCourseCardsRow",
@@ -130,6 +132,7 @@ __all__ = [
     "UserCourse",
     "UserFlashcardProgress",
     "UserPoint",
+    "UserPointsHistogram",
     "UserProgress",
     "UserStreak",
     "UserSuspension",
@@ -949,6 +952,68 @@ class CourseCardFact(BaseModel):
     rating_count: int
     tags: list[str]
     rating_histogram: list[int]
+
+
+class ForumUserActivity(BaseModel):
+    """A shard of a user's forum activity counts: the summary sums up to 16."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    clerk_id: str
+    shard: int
+    """The shard a writer adds to: its transaction's id modulo 16."""
+    posts: int
+    """Live posts, hidden ones included (as moderators and the author see them)."""
+    posts_public: int
+    """Live posts no moderator has hidden."""
+    replies: int
+    """Live replies, hidden ones and those on hidden posts included."""
+    replies_public: int
+    """Live replies, neither they nor their post hidden."""
+    replies_own: int
+    """Live replies as their author sees them: not on another's hidden post."""
+    likes_given: int
+    """Likes of live posts and live replies, hidden ones included."""
+    likes_given_public: int
+    """Likes of live posts and replies, nothing liked hidden."""
+    likes_given_own: int
+    """Likes as the liker sees them: nothing liked hidden but their own."""
+    likes_received: int
+    """Likes of the user's live posts and replies, hidden ones included."""
+    likes_received_public: int
+    """Likes of the user's live posts and replies, nothing liked hidden."""
+    likes_received_own: int
+    """Likes received as the user sees them: not on another's hidden post."""
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserPointsHistogram(BaseModel):
+    """Learners with a points value, one of up to 8 shards: a leaderboard rank sums the values above."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    points: int
+    shard: int
+    learners: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class LessonProgressCount(BaseModel):
+    """Enrolled learners who started and completed a lesson, one of 8 shards: the drop-off sums them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    lesson_id: UUID
+    shard: int
+    started: int
+    completed: int
+    created_at: datetime
+    updated_at: datetime
 
 
 class FeedbackUpvoteCount(BaseModel):

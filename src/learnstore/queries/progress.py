@@ -133,7 +133,10 @@ class Querier:
     def list_lesson_completions(self, *, course_id: UUID) -> list[models.ListLessonCompletionsRow]:
         """Author analytics per lesson of a course, in course order: how many enrolled learners started
         (in_progress or completed) and completed each; where the completions fall is where learners
-        drop off.
+        drop off. On the service path the counts are the lesson's counters (lesson_progress_counts,
+        kept by triggers: a few rows a lesson) and the enrolments the course's summary (course_stats),
+        not a count of every status of the course; under as_user, the statuses and enrolments the
+        acting user may see (their own, docs/security.md), as ever.
         """
         with self._sql.list_lesson_completions_cursor(self._conn, course_id=course_id) as cursor:
             rows = cursor.fetchall()
@@ -264,7 +267,10 @@ class AsyncQuerier:
     async def list_lesson_completions(self, *, course_id: UUID) -> list[models.ListLessonCompletionsRow]:
         """Author analytics per lesson of a course, in course order: how many enrolled learners started
         (in_progress or completed) and completed each; where the completions fall is where learners
-        drop off.
+        drop off. On the service path the counts are the lesson's counters (lesson_progress_counts,
+        kept by triggers: a few rows a lesson) and the enrolments the course's summary (course_stats),
+        not a count of every status of the course; under as_user, the statuses and enrolments the
+        acting user may see (their own, docs/security.md), as ever.
         """
         async with self._sql.list_lesson_completions_cursor(self._conn, course_id=course_id) as cursor:
             rows = await cursor.fetchall()

@@ -305,7 +305,7 @@ class Querier:
         return to_model(models.SiteRole, row)
 
     def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:196)."""
+        """RevokeSiteRole (users.sql:197)."""
         count: int = self._sql.revoke_site_role(self._conn, user_clerk_id=user_clerk_id, role=role)
         return count
 
@@ -628,7 +628,7 @@ class AsyncQuerier:
         return to_model(models.SiteRole, row)
 
     async def revoke_site_role(self, *, user_clerk_id: str, role: str) -> int:
-        """RevokeSiteRole (users.sql:196)."""
+        """RevokeSiteRole (users.sql:197)."""
         count: int = await self._sql.revoke_site_role(
             self._conn,
             user_clerk_id=user_clerk_id,

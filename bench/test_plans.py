@@ -493,3 +493,30 @@ def test_the_drop_off_reads_the_lesson_counters_not_the_statuses(
         and "One-Time Filter: (CURRENT_USER = 'learnstore_app'::name)" not in plan
     ]
     assert not statuses, f"the drop-off ({mode} plan) reads lesson statuses:\n{statuses[0]}"
+
+
+# The reads of a review's upvotes (migration 0030): the course page's top reviews walk the course's
+# ranking index in order and stop after the page's reviews; the page and a user's belongings count no
+# review's upvotes (issue 18 point 2).
+_TOP_REVIEWS_BY_INDEX = re.compile(
+    r"Index (?:Only )?Scan using feedback_upvote_counts_course_top_idx on feedback_upvote_counts"
+)
+UPVOTE_QUERIES = [q for q in HOT_QUERIES if q[1] in ("get_course_page", "get_user_belongings")]
+
+
+@pytest.mark.parametrize("mode", ["custom", "generic"])
+@pytest.mark.parametrize(("operation", "query", "params"), UPVOTE_QUERIES, ids=[q[0] for q in UPVOTE_QUERIES])
+def test_reviews_upvotes_are_read_from_their_counts_not_counted(
+    dsn: str,
+    fixture: Fixture,
+    operation: str,
+    query: str,
+    params: Callable[[Fixture], dict[str, Any]],
+    mode: str,
+) -> None:
+    assert len(UPVOTE_QUERIES) == 2
+    found = "\n".join(plans(dsn, sql(query), params(fixture), mode))
+    assert "on feedback_upvotes " not in found, f"{operation} ({mode} plan) counts upvotes:\n{found}"
+    if query == "get_course_page":
+        assert _TOP_REVIEWS_BY_INDEX.search(found), f"the top reviews ({mode} plan) skip the index:\n{found}"
+        assert "Sort Key: n.upvotes" not in found, f"the top reviews ({mode} plan) are sorted:\n{found}"

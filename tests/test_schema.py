@@ -386,6 +386,12 @@ WORLD: tuple[tuple[str, str, str], ...] = (
      " now()"),
     ("course_feedback", "course_feedback (course_id, user_clerk_id, rating, comment)",
      "%(courses)s, 'clerk_b', 5, 'Obrigado!'"),
+    # The review's upvote count (migration 0030): its trigger made the row with the review, so the
+    # world's row is that one (an upsert that changes nothing); the upvote below then counts into it.
+    ("feedback_upvote_counts", "feedback_upvote_counts (feedback_id, course_id, feedback_created_at)",
+     "%(course_feedback)s, %(courses)s,"
+     " (SELECT created_at FROM course_feedback WHERE id = %(course_feedback)s))"
+     " ON CONFLICT (feedback_id) DO UPDATE SET upvotes = (feedback_upvote_counts.upvotes"),
     ("feedback_upvotes", "feedback_upvotes (feedback_id, user_clerk_id)", "%(course_feedback)s, 'clerk_a'"),
     ("collaboration_requests", "collaboration_requests (course_id, requester_clerk_id, role, message)",
      "%(courses)s, 'clerk_b', 'editor', 'I can help'"),
@@ -738,6 +744,12 @@ VIOLATIONS: tuple[Violation, ...] = (
     dup("feedback_upvotes_feedback_user_key", "feedback_upvotes", "feedback_id", "user_clerk_id"),
     bad("feedback_upvotes_feedback_id_fkey", "feedback_upvotes", "feedback_id = gen_random_uuid()"),
     bad("feedback_upvotes_user_clerk_id_fkey", "feedback_upvotes", "user_clerk_id = 'ghost'"),
+    # a review's upvotes, counted (migration 0030)
+    dup("feedback_upvote_counts_feedback_key", "feedback_upvote_counts", "feedback_id", "course_id",
+        "feedback_created_at"),
+    bad("feedback_upvote_counts_feedback_id_fkey", "feedback_upvote_counts",
+        "feedback_id = gen_random_uuid()"),
+    bad("feedback_upvote_counts_course_id_fkey", "feedback_upvote_counts", "course_id = gen_random_uuid()"),
     # collaboration requests and answers to reviews (0017)
     bad("collaboration_requests_course_id_fkey", "collaboration_requests", "course_id = gen_random_uuid()"),
     bad("collaboration_requests_requester_clerk_id_fkey", "collaboration_requests",
@@ -1098,6 +1110,7 @@ def test_deleting_a_course_deletes_everything_under_it(db_conn: Conn, world: dic
         "moderation_reports", "collaboration_requests", "review_replies",
         "forum_post_view_counts", "forum_thread_follows", "forum_course_post_counts", "course_stats",
         "lesson_progress_counts",
+        "feedback_upvote_counts",
     }  # fmt: skip
     # A learner's flashcards outlive the course they were made for.
     assert column(db_conn, "flashcard_sets", "course_id", world["flashcard_sets"]) is None

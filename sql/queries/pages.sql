@@ -163,11 +163,12 @@ SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_
                       'reviewer_avatar_url', u.avatar_url,
                       'upvotes', r.upvotes)
                   ORDER BY r.upvotes DESC, r.created_at DESC, r.id)
-           FROM (SELECT f.id, f.rating, f.comment, f.created_at, f.user_clerk_id,
-                        (SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS upvotes
-                 FROM course_feedback f
-                 WHERE f.course_id = c.id AND learnstore_visible(f.hidden_at, f.user_clerk_id)
-                 ORDER BY upvotes DESC, f.created_at DESC, f.id
+           -- feedback_upvote_counts_course_top_idx, walked in order: the first visible reviews are
+           -- the top ones, whatever the course's number of reviews and upvotes
+           FROM (SELECT f.id, f.rating, f.comment, f.created_at, f.user_clerk_id, n.upvotes
+                 FROM feedback_upvote_counts n JOIN course_feedback f ON f.id = n.feedback_id
+                 WHERE n.course_id = c.id AND learnstore_visible(f.hidden_at, f.user_clerk_id)
+                 ORDER BY n.upvotes DESC, n.feedback_created_at DESC, n.feedback_id
                  LIMIT sqlc.arg(top_reviews)::integer) r
            LEFT JOIN users u ON u.clerk_id = r.user_clerk_id), '[]'::json)::text AS top_reviews,
        vc.enrolled_at AS viewer_enrolled_at,
@@ -300,8 +301,9 @@ SELECT u.clerk_id,
        coalesce((
            SELECT json_agg(x ORDER BY x.created_at DESC, x.id DESC)
            FROM (SELECT f.id, f.course_id, c.title AS course_title, f.rating, f.comment, f.created_at,
-                        (SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS upvotes
+                        coalesce(n.upvotes, 0) AS upvotes
                  FROM course_feedback f JOIN courses c ON c.id = f.course_id
+                 LEFT JOIN feedback_upvote_counts n ON n.feedback_id = f.id
                  WHERE f.user_clerk_id = u.clerk_id AND learnstore_visible(f.hidden_at, f.user_clerk_id)
                  ORDER BY f.created_at DESC, f.id DESC LIMIT sqlc.arg(per_section)::integer) x), '[]'::json)::text
            AS reviews,

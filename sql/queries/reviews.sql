@@ -99,7 +99,8 @@ SELECT f.id, f.course_id, f.user_clerk_id,
             ELSE coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), f.user_clerk_id)
        END::text AS author_name,
        f.rating, f.comment, f.created_at, f.updated_at,
-       (SELECT count(*) FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS upvote_count,
+       coalesce((SELECT n.upvotes FROM feedback_upvote_counts n WHERE n.feedback_id = f.id), 0)::bigint
+           AS upvote_count,
        a.body AS answer_body, a.created_at AS answered_at, a.edited_at AS answer_edited_at
 FROM course_feedback f LEFT JOIN users u ON u.clerk_id = f.user_clerk_id
 LEFT JOIN review_replies a ON a.feedback_id = f.id

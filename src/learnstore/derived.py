@@ -491,6 +491,30 @@ WHERE st.value <> ex.value
 )
 
 
+# A review's upvotes (feedback_upvote_counts, migration 0030), with the review's course and creation
+# time the course page's index ranks by. The key is the review's id; a review without a row is drift
+# (its course's top reviews would miss it). The repair is feedback_upvote_counts_recount, whose three
+# statements make, lock and recount the reviews' rows (sql/schema/99_review_upvotes.sql).
+_FEEDBACK_UPVOTE_COUNTS = DerivedValue(
+    name="feedback_upvote_counts",
+    stored_in="feedback_upvote_counts",
+    kept_by="a row made by a statement trigger on course_feedback; deltas added by statement triggers on"
+    " feedback_upvotes, in review order: additions commute",
+    drift_sql="""
+SELECT f.id::text AS key,
+       coalesce(n.upvotes || ' upvotes, course ' || n.course_id || ', created ' || n.feedback_created_at,
+                'no row') AS stored,
+       e.upvotes || ' upvotes, course ' || f.course_id || ', created ' || f.created_at AS expected
+FROM course_feedback f {sample}
+LEFT JOIN feedback_upvote_counts n ON n.feedback_id = f.id
+CROSS JOIN LATERAL (SELECT count(*) AS upvotes FROM feedback_upvotes v WHERE v.feedback_id = f.id) AS e
+WHERE n.id IS NULL
+   OR (n.upvotes, n.course_id, n.feedback_created_at) <> (e.upvotes, f.course_id, f.created_at)
+""",
+    repair_sql=("SELECT feedback_upvote_counts_recount(%(keys)s::uuid[])",),
+)
+
+
 def _search_documents(name: str, table: str, document: str) -> DerivedValue:
     """A stored search document (migration 0025): the one its row's text makes now. A repair writes
     the document from the row it updates (READ COMMITTED re-reads an edited row), so a concurrent
@@ -585,6 +609,7 @@ DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _SET_LEARNER_COUNTS,
     _FORUM_POST_COUNTS,
     _COURSE_STATS,
+    _FEEDBACK_UPVOTE_COUNTS,
     _POST_DOCUMENTS,
     _REPLY_DOCUMENTS,
     _POINTS_HISTOGRAM,

@@ -117,6 +117,9 @@ DISTRIBUTION: dict[str, Distribution] = {
         "course_id",
         "a course's summary shards, read with its card; written by its learners' enrolments and ratings",
     ),
+    "feedback_upvote_counts": _course(
+        "course_id", "a course's reviews ranked by upvotes, read by its page; written by upvoters"
+    ),
     "suggested_edits": _course("course_id", "reviewed by the course's team"),
     "moderation_reports": _course(
         "course_id", "every target (post, reply, review) is a course's", added=True

@@ -311,6 +311,14 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "DELETE": ("nobody",),
     },
     "lesson_progress_counts": {command: ("nobody",) for command in COMMANDS},
+    # A review's upvotes, counted (migration 0030): read like the reviews, by anyone; written only by
+    # the SECURITY DEFINER triggers on course_feedback and feedback_upvotes; a row goes with its review.
+    "feedback_upvote_counts": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("nobody",),  # goes with its review (ON DELETE CASCADE)
+    },
     # A set's learners (migration 0024): each learner reads their own pairs (the count is public on the
     # set); only the trigger on user_flashcard_progress writes them, and they go with the set or user.
     "flashcard_set_learners": {

@@ -31,6 +31,7 @@ __all__ = [
     "ExportCourseRosterRow",
     "Favorite",
     "FeedbackUpvote",
+    "FeedbackUpvoteCount",
     "Flashcard",
     "FlashcardReview",
     "FlashcardSet",
@@ -1011,6 +1012,21 @@ class LessonProgressCount(BaseModel):
     shard: int
     started: int
     completed: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class FeedbackUpvoteCount(BaseModel):
+    """A review's upvotes, counted, with its course and creation time for ranking."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    feedback_id: UUID
+    course_id: UUID
+    feedback_created_at: datetime
+    """The review's created_at, copied: the newest first among equal upvotes."""
+    upvotes: int
     created_at: datetime
     updated_at: datetime
 

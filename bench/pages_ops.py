@@ -512,7 +512,6 @@ def roster_page(p: Peers) -> Impls:
         "sort_by": "progress",
         "after_progress": None,
         "after_at": None,
-        "after_name": None,
         "after_clerk_id": None,
         "page_size": 51,
     }

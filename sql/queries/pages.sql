@@ -342,9 +342,11 @@ WHERE u.clerk_id = sqlc.arg(clerk_id)::text;
 -- false, and the page empty, for anyone else or an unknown course. total: the course's learners.
 -- entries: a JSON array of learners with their progress, enrolment, completion, last activity and
 -- quiz results in this course (quizzes answered right at least once, of the course's quizzes),
--- sorted by sort_by: 'progress' (highest first), 'last_activity' (latest first), each read in
--- index order from the cursor on, or 'name' (A-Z); ties by clerk id. Keyset: pass the last
--- entry's sort key (after_progress, after_at or after_name) and after_clerk_id.
+-- sorted by sort_by: 'progress' (highest first) or 'last_activity' (latest first), each read in
+-- index order from the cursor on; ties by clerk id. Keyset: pass the last entry's sort key
+-- (after_progress or after_at) and after_clerk_id. The order by name is GetCourseRosterByName: with
+-- its branch here, the generic plan costs the name's sort whatever the order asked, so the
+-- prepared statement was planned anew on every call (a millisecond, more than it runs).
 WITH allowed AS (
     SELECT EXISTS (
         SELECT FROM courses c
@@ -378,22 +380,6 @@ WITH allowed AS (
         ORDER BY e.last_activity_at DESC, e.user_clerk_id DESC
         LIMIT sqlc.arg(page_size)::integer) r
     WHERE a.ok AND sqlc.arg(sort_by)::text = 'last_activity'
-    UNION ALL
-    SELECT r.* FROM allowed a CROSS JOIN LATERAL (
-        SELECT e.user_clerk_id, e.progress, e.enrolled_at, e.completed_at, e.last_activity_at
-        FROM course_roster_entries e
-        -- each learner's name by its key (OFFSET 0 keeps it a lookup per learner: joined, the
-        -- planner hashes the whole users table to name a course's learners)
-        CROSS JOIN LATERAL (
-            SELECT lower(coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id))
-                       AS name_key
-            FROM users u WHERE u.clerk_id = e.user_clerk_id OFFSET 0) n
-        WHERE e.course_id = sqlc.arg(course_id)::uuid
-          AND (sqlc.narg(after_clerk_id)::text IS NULL
-               OR (n.name_key, e.user_clerk_id) > (sqlc.narg(after_name)::text, sqlc.narg(after_clerk_id)::text))
-        ORDER BY n.name_key, e.user_clerk_id
-        LIMIT sqlc.arg(page_size)::integer) r
-    WHERE a.ok AND sqlc.arg(sort_by)::text = 'name'
 ), quizzes AS (
     SELECT q.id FROM units un JOIN lessons l ON l.unit_id = un.id JOIN quizzes q ON q.lesson_id = l.id
     WHERE un.course_id = sqlc.arg(course_id)::uuid AND (SELECT ok FROM allowed)
@@ -425,12 +411,68 @@ SELECT (SELECT ok FROM allowed) AS allowed,
                                                 u.clerk_id)))
                   ORDER BY CASE sqlc.arg(sort_by)::text WHEN 'progress' THEN -p.progress ELSE 0 END,
                            CASE sqlc.arg(sort_by)::text WHEN 'last_activity' THEN p.last_activity_at END DESC,
-                           CASE sqlc.arg(sort_by)::text
-                               WHEN 'name' THEN lower(coalesce(nullif(btrim(concat_ws(' ', u.first_name,
-                                                                                       u.last_name)), ''), u.clerk_id))
-                           END,
-                           CASE sqlc.arg(sort_by)::text WHEN 'name' THEN u.clerk_id END,
                            p.user_clerk_id DESC)
+           FROM picked p JOIN users u ON u.clerk_id = p.user_clerk_id), '[]'::json)::text AS entries;
+
+-- name: GetCourseRosterByName :one
+-- GetCourseRoster's page sorted by name (A-Z; ties by clerk id), from the cursor's after_name and
+-- after_clerk_id on.
+-- returns: GetCourseRosterRow
+WITH allowed AS (
+    SELECT EXISTS (
+        SELECT FROM courses c
+        WHERE c.id = sqlc.arg(course_id)::uuid
+          AND (c.author_clerk_id = sqlc.arg(viewer)::text
+               OR EXISTS (SELECT FROM collaborators co
+                          WHERE co.course_id = c.id AND co.user_clerk_id = sqlc.arg(viewer)::text
+                            AND co.status = 'accepted'))) AS ok
+), picked AS (
+    SELECT r.* FROM allowed a CROSS JOIN LATERAL (
+        SELECT e.user_clerk_id, e.progress, e.enrolled_at, e.completed_at, e.last_activity_at
+        FROM course_roster_entries e
+        -- each learner's name by its key (OFFSET 0 keeps it a lookup per learner: joined, the
+        -- planner hashes the whole users table to name a course's learners)
+        CROSS JOIN LATERAL (
+            SELECT lower(coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id))
+                       AS name_key
+            FROM users u WHERE u.clerk_id = e.user_clerk_id OFFSET 0) n
+        WHERE e.course_id = sqlc.arg(course_id)::uuid
+          AND (sqlc.narg(after_clerk_id)::text IS NULL
+               OR (n.name_key, e.user_clerk_id) > (sqlc.narg(after_name)::text, sqlc.narg(after_clerk_id)::text))
+        ORDER BY n.name_key, e.user_clerk_id
+        LIMIT sqlc.arg(page_size)::integer) r
+    WHERE a.ok
+), quizzes AS (
+    SELECT q.id FROM units un JOIN lessons l ON l.unit_id = un.id JOIN quizzes q ON q.lesson_id = l.id
+    WHERE un.course_id = sqlc.arg(course_id)::uuid AND (SELECT ok FROM allowed)
+)
+SELECT (SELECT ok FROM allowed) AS allowed,
+       CASE WHEN (SELECT ok FROM allowed)
+            -- the course's summary (course_stats: up to 16 rows, whatever its audience), which its
+            -- team may read under as_user
+            THEN (SELECT coalesce(sum(s.enrolments), 0) FROM course_stats s
+                  WHERE s.course_id = sqlc.arg(course_id)::uuid)
+            ELSE 0 END::integer AS total,
+       coalesce((
+           SELECT json_agg(json_build_object(
+                      'clerk_id', p.user_clerk_id,
+                      'name', coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id),
+                      'avatar_url', u.avatar_url,
+                      'progress', p.progress,
+                      'enrolled_at', p.enrolled_at,
+                      'completed_at', p.completed_at,
+                      'last_activity_at', p.last_activity_at,
+                      'quizzes_passed', (SELECT count(DISTINCT a.quiz_id) FROM quiz_attempts a
+                                         WHERE a.user_clerk_id = p.user_clerk_id AND a.is_correct
+                                           AND a.quiz_id IN (SELECT id FROM quizzes)),
+                      'quizzes_attempted', (SELECT count(DISTINCT a.quiz_id) FROM quiz_attempts a
+                                            WHERE a.user_clerk_id = p.user_clerk_id
+                                              AND a.quiz_id IN (SELECT id FROM quizzes)),
+                      'quiz_count', (SELECT count(*) FROM quizzes),
+                      'name_key', lower(coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''),
+                                                u.clerk_id)))
+                  ORDER BY lower(coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id)),
+                           u.clerk_id)
            FROM picked p JOIN users u ON u.clerk_id = p.user_clerk_id), '[]'::json)::text AS entries;
 
 -- name: ExportCourseRoster :many

@@ -317,15 +317,16 @@ class Querier:
         page_size: int,
         sort_by: str,
         after_at: datetime | None,
-        after_name: str | None,
     ) -> models.GetCourseRosterRow | None:
         """One page of a course's roster, for its author or an accepted collaborator (viewer): allowed is
         false, and the page empty, for anyone else or an unknown course. total: the course's learners.
         entries: a JSON array of learners with their progress, enrolment, completion, last activity and
         quiz results in this course (quizzes answered right at least once, of the course's quizzes),
-        sorted by sort_by: 'progress' (highest first), 'last_activity' (latest first), each read in
-        index order from the cursor on, or 'name' (A-Z); ties by clerk id. Keyset: pass the last
-        entry's sort key (after_progress, after_at or after_name) and after_clerk_id.
+        sorted by sort_by: 'progress' (highest first) or 'last_activity' (latest first), each read in
+        index order from the cursor on; ties by clerk id. Keyset: pass the last entry's sort key
+        (after_progress or after_at) and after_clerk_id. The order by name is GetCourseRosterByName: with
+        its branch here, the generic plan costs the name's sort whatever the order asked, so the
+        prepared statement was planned anew on every call (a millisecond, more than it runs).
         """
         row = self._sql.get_course_roster(
             self._conn,
@@ -336,7 +337,28 @@ class Querier:
             page_size=page_size,
             sort_by=sort_by,
             after_at=after_at,
+        )
+        return to_model(models.GetCourseRosterRow, row)
+
+    def get_course_roster_by_name(
+        self,
+        *,
+        course_id: UUID,
+        viewer: str,
+        after_clerk_id: str | None,
+        after_name: str | None,
+        page_size: int,
+    ) -> models.GetCourseRosterRow | None:
+        """GetCourseRoster's page sorted by name (A-Z; ties by clerk id), from the cursor's after_name and
+        after_clerk_id on.
+        """
+        row = self._sql.get_course_roster_by_name(
+            self._conn,
+            course_id=course_id,
+            viewer=viewer,
+            after_clerk_id=after_clerk_id,
             after_name=after_name,
+            page_size=page_size,
         )
         return to_model(models.GetCourseRosterRow, row)
 
@@ -655,15 +677,16 @@ class AsyncQuerier:
         page_size: int,
         sort_by: str,
         after_at: datetime | None,
-        after_name: str | None,
     ) -> models.GetCourseRosterRow | None:
         """One page of a course's roster, for its author or an accepted collaborator (viewer): allowed is
         false, and the page empty, for anyone else or an unknown course. total: the course's learners.
         entries: a JSON array of learners with their progress, enrolment, completion, last activity and
         quiz results in this course (quizzes answered right at least once, of the course's quizzes),
-        sorted by sort_by: 'progress' (highest first), 'last_activity' (latest first), each read in
-        index order from the cursor on, or 'name' (A-Z); ties by clerk id. Keyset: pass the last
-        entry's sort key (after_progress, after_at or after_name) and after_clerk_id.
+        sorted by sort_by: 'progress' (highest first) or 'last_activity' (latest first), each read in
+        index order from the cursor on; ties by clerk id. Keyset: pass the last entry's sort key
+        (after_progress or after_at) and after_clerk_id. The order by name is GetCourseRosterByName: with
+        its branch here, the generic plan costs the name's sort whatever the order asked, so the
+        prepared statement was planned anew on every call (a millisecond, more than it runs).
         """
         row = await self._sql.get_course_roster(
             self._conn,
@@ -674,7 +697,28 @@ class AsyncQuerier:
             page_size=page_size,
             sort_by=sort_by,
             after_at=after_at,
+        )
+        return to_model(models.GetCourseRosterRow, row)
+
+    async def get_course_roster_by_name(
+        self,
+        *,
+        course_id: UUID,
+        viewer: str,
+        after_clerk_id: str | None,
+        after_name: str | None,
+        page_size: int,
+    ) -> models.GetCourseRosterRow | None:
+        """GetCourseRoster's page sorted by name (A-Z; ties by clerk id), from the cursor's after_name and
+        after_clerk_id on.
+        """
+        row = await self._sql.get_course_roster_by_name(
+            self._conn,
+            course_id=course_id,
+            viewer=viewer,
+            after_clerk_id=after_clerk_id,
             after_name=after_name,
+            page_size=page_size,
         )
         return to_model(models.GetCourseRosterRow, row)
 

@@ -611,16 +611,24 @@ class PagesRepository:
             raise InvalidValue(f"after: a cursor of order {query.after.order!r}", field="after")
         cursor = query.after
         with self._db.connection() as conn:
-            row = Querier(conn).get_course_roster(
-                course_id=query.course_id,
-                viewer=query.viewer,
-                sort_by=query.order,
-                after_progress=cursor.progress if cursor else None,
-                after_at=cursor.last_activity_at if cursor else None,
-                after_name=cursor.name_key if cursor else None,
-                after_clerk_id=cursor.clerk_id if cursor else None,
-                page_size=query.limit + 1,
-            )
+            if query.order == "name":  # a statement of its own: each keeps one generic plan (pages.sql)
+                row = Querier(conn).get_course_roster_by_name(
+                    course_id=query.course_id,
+                    viewer=query.viewer,
+                    after_name=cursor.name_key if cursor else None,
+                    after_clerk_id=cursor.clerk_id if cursor else None,
+                    page_size=query.limit + 1,
+                )
+            else:
+                row = Querier(conn).get_course_roster(
+                    course_id=query.course_id,
+                    viewer=query.viewer,
+                    sort_by=query.order,
+                    after_progress=cursor.progress if cursor else None,
+                    after_at=cursor.last_activity_at if cursor else None,
+                    after_clerk_id=cursor.clerk_id if cursor else None,
+                    page_size=query.limit + 1,
+                )
         assert row is not None
         if not row.allowed:
             raise PermissionDenied(
@@ -667,7 +675,6 @@ class PagesRepository:
                     sort_by="progress",
                     after_progress=None,
                     after_at=None,
-                    after_name=None,
                     after_clerk_id=None,
                     page_size=1,
                 )

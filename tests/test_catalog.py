@@ -211,6 +211,7 @@ async def test_a_duplicate_language_code_or_name_is_rejected_naming_the_rule(sto
         ("en", "   ", "name"),
         ("en", "x" * 101, "name"),
         ("en", "Eng\x00lish", "name"),
+        ("en", "\rEnglish", "name"),  # a control character at an end is refused, not stripped
         ("en", None, "name"),
     ],
 )

@@ -91,7 +91,9 @@ def _language_code(value: str) -> str:
 
 def _language_name(value: str) -> str:
     name = value.strip()
-    if not name or len(name) > 100 or _CONTROL.search(name):
+    # control characters are refused wherever they are, at the ends too (where strip() would have
+    # dropped a "\r" silently: found by the hostile sweep)
+    if not name or len(name) > 100 or _CONTROL.search(value):
         raise ValueError("must not be blank, have no control characters and be at most 100 characters")
     return name
 

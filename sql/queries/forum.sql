@@ -354,54 +354,21 @@ LIMIT sqlc.arg(page_size);
 
 -- name: ListTrendingCourses :many
 -- Published courses by forum activity since `since` (posts, replies and likes of both, each
--- counting 1), most active first; ties by id.
-WITH events AS (
-    -- Hidden content counts for nothing (learnstore_visible), its likes neither.
-    SELECT p.course_id FROM forum_posts p WHERE p.created_at >= sqlc.arg(since)::timestamptz
-      AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-    UNION ALL
-    SELECT p.course_id FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
-    WHERE r.created_at >= sqlc.arg(since)::timestamptz
-      AND learnstore_visible(r.hidden_at, r.author_clerk_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-    UNION ALL
-    SELECT p.course_id FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
-    WHERE l.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-    UNION ALL
-    SELECT p.course_id FROM forum_reply_likes l JOIN forum_replies r ON r.id = l.reply_id
-    JOIN forum_posts p ON p.id = r.post_id
-    WHERE l.created_at >= sqlc.arg(since)::timestamptz
-      AND learnstore_visible(r.hidden_at, r.author_clerk_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-)
-SELECT c.id AS course_id, c.title, count(*)::bigint AS activity
-FROM events e JOIN courses c ON c.id = e.course_id
+-- counting 1; hidden content and its likes count only for those who see it), most active first;
+-- ties by id. From the hourly rollup (forum_course_activity_since, 99_forum_course_activity.sql).
+SELECT c.id AS course_id, c.title, a.activity::bigint AS activity
+FROM forum_course_activity_since(sqlc.arg(since)::timestamptz) AS a (course_id, activity)
+JOIN courses c ON c.id = a.course_id
 WHERE c.status = 'published'
-GROUP BY c.id, c.title
-ORDER BY activity DESC, c.id
+ORDER BY a.activity DESC, c.id
 LIMIT sqlc.arg(top);
 
 -- name: ListTrendingTags :many
 -- Tags by the forum activity (as ListTrendingCourses counts it) of their published courses since
 -- `since`, most active first; ties by name.
-WITH events AS (
-    -- Hidden content counts for nothing (learnstore_visible), its likes neither.
-    SELECT p.course_id FROM forum_posts p WHERE p.created_at >= sqlc.arg(since)::timestamptz
-      AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-    UNION ALL
-    SELECT p.course_id FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
-    WHERE r.created_at >= sqlc.arg(since)::timestamptz
-      AND learnstore_visible(r.hidden_at, r.author_clerk_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-    UNION ALL
-    SELECT p.course_id FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
-    WHERE l.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-    UNION ALL
-    SELECT p.course_id FROM forum_reply_likes l JOIN forum_replies r ON r.id = l.reply_id
-    JOIN forum_posts p ON p.id = r.post_id
-    WHERE l.created_at >= sqlc.arg(since)::timestamptz
-      AND learnstore_visible(r.hidden_at, r.author_clerk_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-)
-SELECT t.id AS tag_id, t.name, count(*)::bigint AS activity
-FROM events e
-JOIN courses c ON c.id = e.course_id AND c.status = 'published'
+SELECT t.id AS tag_id, t.name, sum(a.activity)::bigint AS activity
+FROM forum_course_activity_since(sqlc.arg(since)::timestamptz) AS a (course_id, activity)
+JOIN courses c ON c.id = a.course_id AND c.status = 'published'
 JOIN course_tags ct ON ct.course_id = c.id
 JOIN tags t ON t.id = ct.tag_id
 GROUP BY t.id, t.name

@@ -71,29 +71,15 @@ LIMIT sqlc.arg(page_size)::integer;
 
 -- name: ListTrendingCourseCards :many
 -- Published courses as cards by forum activity since `since` (posts, replies and the likes of
--- both, each counting 1, as ListTrendingCourses counts it), most active first; ties by id.
+-- both, each counting 1, as ListTrendingCourses counts it), most active first; ties by id. The
+-- activity is forum_course_activity_since's (the hourly rollup, 99_forum_course_activity.sql).
 -- into: caller
-WITH events AS (
-    SELECT p.course_id FROM forum_posts p
-    WHERE p.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-    UNION ALL
-    SELECT p.course_id FROM forum_replies r JOIN forum_posts p ON p.id = r.post_id
-    WHERE r.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(r.hidden_at, r.author_clerk_id)
-      AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-    UNION ALL
-    SELECT p.course_id FROM forum_post_likes l JOIN forum_posts p ON p.id = l.post_id
-    WHERE l.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-    UNION ALL
-    SELECT p.course_id FROM forum_reply_likes l JOIN forum_replies r ON r.id = l.reply_id
-    JOIN forum_posts p ON p.id = r.post_id
-    WHERE l.created_at >= sqlc.arg(since)::timestamptz AND learnstore_visible(r.hidden_at, r.author_clerk_id)
-      AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-), ranked AS (
-    SELECT e.course_id, count(*)::bigint AS activity
-    FROM events e JOIN courses c ON c.id = e.course_id
+WITH ranked AS (
+    SELECT a.course_id, a.activity::bigint AS activity
+    FROM forum_course_activity_since(sqlc.arg(since)::timestamptz) AS a (course_id, activity)
+    JOIN courses c ON c.id = a.course_id
     WHERE c.status = 'published'
-    GROUP BY e.course_id
-    ORDER BY activity DESC, e.course_id
+    ORDER BY a.activity DESC, a.course_id
     LIMIT sqlc.arg(page_size)::integer
 )
 SELECT k.course_id, k.title, k.description, k.difficulty, k.status, k.published_at, k.cover_image_url,

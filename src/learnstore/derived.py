@@ -443,6 +443,39 @@ WHERE coalesce(a.counts, '{{0,0,0,0,0,0,0,0,0,0,0}}')
 )
 
 
+# A course's forum events per hour (forum_course_activity, migration 0031): every hour's events as
+# moderators and everyone see them, summed over the hour's shards; hours that sum to nothing are
+# none. The key is the course's id. Both sides come from the same SQL functions the migration's
+# backfill runs; the repair adds the difference in one statement, as a writer adds its events.
+_COURSE_ACTIVITY_HOURS = """
+    SELECT count(*) || ' hours, ' || coalesce(sum(h.events), 0) || ' events, '
+           || coalesce(sum(h.events_public), 0) || ' public, digest '
+           || left(md5(coalesce(string_agg(h.bucket || ':' || h.events || '/' || h.events_public, ','
+                                           ORDER BY h.bucket), '')), 8) AS value
+    FROM ({hours}) AS h"""
+_STORED_HOURS = """
+        SELECT a.bucket, sum(a.events) AS events, sum(a.events_public) AS events_public
+        FROM forum_course_activity a WHERE a.course_id = c.id
+        GROUP BY a.bucket HAVING (sum(a.events), sum(a.events_public)) <> (0, 0)"""
+_EXPECTED_HOURS = """
+        SELECT x.bucket, x.events, x.events_public FROM forum_course_activity_expected(ARRAY[c.id]) AS x"""
+_FORUM_COURSE_ACTIVITY = DerivedValue(
+    name="forum_course_activity",
+    stored_in="forum_course_activity",
+    kept_by="events added by statement triggers on forum_posts, forum_replies and both like tables,"
+    " in (course, hour) order: additions commute",
+    drift_sql=f"""
+SELECT c.id::text AS key, s.value AS stored, e.value AS expected
+FROM courses c {{sample}}
+CROSS JOIN LATERAL ({_COURSE_ACTIVITY_HOURS.format(hours=_STORED_HOURS)}) AS s
+CROSS JOIN LATERAL ({_COURSE_ACTIVITY_HOURS.format(hours=_EXPECTED_HOURS)}) AS e
+WHERE s.value IS DISTINCT FROM e.value
+""",
+    # the stored sums and the base rows read in one snapshot, their difference added to shard 0:
+    # a writer racing it is in both or adds its events after
+    repair_sql=("SELECT forum_course_activity_recount(%(keys)s::uuid[])",),
+)
+
 # A course's summary (course_stats, migration 0028): enrolments, completions, the sum of progress and
 # the per-star counts of visible and hidden ratings, summed over the course's shards. The key is the
 # course's id; a course without rows counts none. The repair is course_stats_recount, whose three
@@ -615,4 +648,5 @@ DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _POINTS_HISTOGRAM,
     _LESSON_COUNTS,
     _FORUM_ACTIVITY,
+    _FORUM_COURSE_ACTIVITY,
 )

@@ -252,7 +252,8 @@ class Querier:
 
     def list_trending_courses(self, *, since: datetime, top: int) -> list[models.ListTrendingCoursesRow]:
         """Published courses by forum activity since `since` (posts, replies and likes of both, each
-        counting 1), most active first; ties by id.
+        counting 1; hidden content and its likes count only for those who see it), most active first;
+        ties by id. From the hourly rollup (forum_course_activity_since, 99_forum_course_activity.sql).
         """
         with self._sql.list_trending_courses_cursor(self._conn, since=since, top=top) as cursor:
             rows = cursor.fetchall()
@@ -519,7 +520,8 @@ class AsyncQuerier:
         top: int,
     ) -> list[models.ListTrendingCoursesRow]:
         """Published courses by forum activity since `since` (posts, replies and likes of both, each
-        counting 1), most active first; ties by id.
+        counting 1; hidden content and its likes count only for those who see it), most active first;
+        ties by id. From the hourly rollup (forum_course_activity_since, 99_forum_course_activity.sql).
         """
         async with self._sql.list_trending_courses_cursor(self._conn, since=since, top=top) as cursor:
             rows = await cursor.fetchall()

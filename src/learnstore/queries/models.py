@@ -37,6 +37,7 @@ __all__ = [
     "FlashcardSet",
     "FlashcardSetLearner",
     "FollowThreadRow",
+    "ForumCourseActivity",
     "ForumCoursePostCount",
     "ForumPost",
     "ForumPostLike",
@@ -985,6 +986,25 @@ class ForumUserActivity(BaseModel):
     """Likes of the user's live posts and replies, nothing liked hidden."""
     likes_received_own: int
     """Likes received as the user sees them: not on another's hidden post."""
+    created_at: datetime
+    updated_at: datetime
+
+
+class ForumCourseActivity(BaseModel):
+    """A shard of a course's forum events in one hour: trending sums them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    bucket: datetime
+    """The hour (UTC) the events were created in."""
+    shard: int
+    """The shard a writer adds to: its transaction's id modulo 16."""
+    events: int
+    """Posts, replies and likes of both, hidden ones included (as moderators see them)."""
+    events_public: int
+    """The events nothing hidden is part of (as everyone sees them)."""
     created_at: datetime
     updated_at: datetime
 

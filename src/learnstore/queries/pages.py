@@ -196,7 +196,8 @@ class Querier:
         into: type[Any] = models.ListTrendingCourseCardsRow,
     ) -> list[Any]:
         """Published courses as cards by forum activity since `since` (posts, replies and the likes of
-        both, each counting 1, as ListTrendingCourses counts it), most active first; ties by id.
+        both, each counting 1, as ListTrendingCourses counts it), most active first; ties by id. The
+        activity is forum_course_activity_since's (the hourly rollup, 99_forum_course_activity.sql).
         """
         with self._sql.list_trending_course_cards_cursor(
             self._conn,
@@ -551,7 +552,8 @@ class AsyncQuerier:
         into: type[Any] = models.ListTrendingCourseCardsRow,
     ) -> list[Any]:
         """Published courses as cards by forum activity since `since` (posts, replies and the likes of
-        both, each counting 1, as ListTrendingCourses counts it), most active first; ties by id.
+        both, each counting 1, as ListTrendingCourses counts it), most active first; ties by id. The
+        activity is forum_course_activity_since's (the hourly rollup, 99_forum_course_activity.sql).
         """
         async with self._sql.list_trending_course_cards_cursor(
             self._conn,

@@ -121,6 +121,9 @@ HOT_QUERIES: list[tuple[str, str, Callable[[Fixture], dict[str, Any]]]] = [
         "list_trending_course_cards",
         lambda fx: {"since": "2025-05-01T00:00:00Z", "viewer": fx.learner, "page_size": 10},
     ),
+    # the window's start inside an hour: its first, partial hour is counted from the forum tables
+    ("trending courses", "list_trending_courses", lambda fx: {"since": "2025-05-25T12:17:00Z", "top": 10}),
+    ("trending tags", "list_trending_tags", lambda fx: {"since": "2025-05-25T12:17:00Z", "top": 10}),
     (
         "the course page",
         "get_course_page",

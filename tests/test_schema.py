@@ -373,6 +373,8 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     ("forum_course_post_counts", "forum_course_post_counts (course_id)", "%(courses)s"),
     # clerk_a's forum counts (migration 0027) before their likes, which the triggers then add.
     ("forum_user_activity", "forum_user_activity (clerk_id)", "'clerk_a'"),
+    # The course's forum events this hour (migration 0031) before its post, which the triggers add.
+    ("forum_course_activity", "forum_course_activity (course_id, bucket)", "%(courses)s, forum_activity_hour(now())"),
     ("forum_posts", "forum_posts (course_id, author_clerk_id, title, body)",
      "%(courses)s, 'clerk_b', 'Pronunciation', 'How do I say ão?'"),
     ("forum_replies", "forum_replies (post_id, author_clerk_id, body)",
@@ -782,6 +784,10 @@ VIOLATIONS: tuple[Violation, ...] = (
     dup("forum_user_activity_clerk_shard_key", "forum_user_activity", "clerk_id", "shard"),
     bad("forum_user_activity_clerk_id_fkey", "forum_user_activity", "clerk_id = 'ghost'"),
     bad("forum_user_activity_shard_range", "forum_user_activity", "shard = 16"),
+    dup("forum_course_activity_course_bucket_shard_key", "forum_course_activity", "course_id", "bucket", "shard"),
+    bad("forum_course_activity_course_id_fkey", "forum_course_activity", "course_id = gen_random_uuid()"),
+    bad("forum_course_activity_shard_range", "forum_course_activity", "shard = 16"),
+    bad("forum_course_activity_bucket_shape", "forum_course_activity", "bucket = bucket + interval '1 minute'"),
     # a course's summary (migration 0028)
     dup("course_stats_course_shard_key", "course_stats", "course_id", "shard"),
     bad("course_stats_course_id_fkey", "course_stats", "course_id = gen_random_uuid()"),
@@ -1110,7 +1116,7 @@ def test_deleting_a_course_deletes_everything_under_it(db_conn: Conn, world: dic
         "moderation_reports", "collaboration_requests", "review_replies",
         "forum_post_view_counts", "forum_thread_follows", "forum_course_post_counts", "course_stats",
         "lesson_progress_counts",
-        "feedback_upvote_counts",
+        "feedback_upvote_counts", "forum_course_activity",
     }  # fmt: skip
     # A learner's flashcards outlive the course they were made for.
     assert column(db_conn, "flashcard_sets", "course_id", world["flashcard_sets"]) is None

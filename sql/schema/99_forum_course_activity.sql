@@ -24,7 +24,7 @@
 -- The hour an event falls in, in UTC whatever the session's time zone (a zone half an hour off UTC
 -- would cut other hours): immutable, so the rollup's rows and the read agree on every connection.
 CREATE FUNCTION forum_activity_hour(p_at timestamptz) RETURNS timestamptz
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 RETURN date_bin('1 hour'::interval, p_at, '2000-01-01 00:00:00+00'::timestamptz);
 
 CREATE TABLE forum_course_activity (
@@ -42,7 +42,7 @@ CREATE TABLE forum_course_activity (
     CONSTRAINT forum_course_activity_course_id_fkey FOREIGN KEY (course_id)
         REFERENCES courses (id) ON DELETE CASCADE,
     CONSTRAINT forum_course_activity_shard_range CHECK (shard BETWEEN 0 AND 15),
-    CONSTRAINT forum_course_activity_bucket_hour CHECK (bucket = forum_activity_hour(bucket))
+    CONSTRAINT forum_course_activity_bucket_shape CHECK (bucket = forum_activity_hour(bucket))
 );
 COMMENT ON TABLE forum_course_activity IS 'A shard of a course''s forum events in one hour: trending sums them.';
 COMMENT ON COLUMN forum_course_activity.bucket IS 'The hour (UTC) the events were created in.';

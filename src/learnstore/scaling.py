@@ -120,6 +120,9 @@ DISTRIBUTION: dict[str, Distribution] = {
     "feedback_upvote_counts": _course(
         "course_id", "a course's reviews ranked by upvotes, read by its page; written by upvoters"
     ),
+    "forum_course_activity": _course(
+        "course_id", "a course's forum events per hour; trending sums every course's (a fan-out read)"
+    ),
     "suggested_edits": _course("course_id", "reviewed by the course's team"),
     "moderation_reports": _course(
         "course_id", "every target (post, reply, review) is a course's", added=True

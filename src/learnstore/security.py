@@ -319,6 +319,15 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "UPDATE": ("definer",),
         "DELETE": ("nobody",),  # goes with its review (ON DELETE CASCADE)
     },
+    # A course's forum events per hour (migration 0031): read by anyone (trending, a public ranking),
+    # written only by the SECURITY DEFINER triggers on the forum's posts, replies and likes; a
+    # course's rows go with it.
+    "forum_course_activity": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("nobody",),  # goes with its course (ON DELETE CASCADE)
+    },
     # A set's learners (migration 0024): each learner reads their own pairs (the count is public on the
     # set); only the trigger on user_flashcard_progress writes them, and they go with the set or user.
     "flashcard_set_learners": {

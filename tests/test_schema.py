@@ -374,7 +374,8 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     # clerk_a's forum counts (migration 0027) before their likes, which the triggers then add.
     ("forum_user_activity", "forum_user_activity (clerk_id)", "'clerk_a'"),
     # The course's forum events this hour (migration 0031) before its post, which the triggers add.
-    ("forum_course_activity", "forum_course_activity (course_id, bucket)", "%(courses)s, forum_activity_hour(now())"),
+    ("forum_course_activity", "forum_course_activity (course_id, bucket)",
+     "%(courses)s, forum_activity_hour(now())"),
     ("forum_posts", "forum_posts (course_id, author_clerk_id, title, body)",
      "%(courses)s, 'clerk_b', 'Pronunciation', 'How do I say ão?'"),
     ("forum_replies", "forum_replies (post_id, author_clerk_id, body)",
@@ -784,10 +785,12 @@ VIOLATIONS: tuple[Violation, ...] = (
     dup("forum_user_activity_clerk_shard_key", "forum_user_activity", "clerk_id", "shard"),
     bad("forum_user_activity_clerk_id_fkey", "forum_user_activity", "clerk_id = 'ghost'"),
     bad("forum_user_activity_shard_range", "forum_user_activity", "shard = 16"),
-    dup("forum_course_activity_course_bucket_shard_key", "forum_course_activity", "course_id", "bucket", "shard"),
+    dup("forum_course_activity_course_bucket_shard_key", "forum_course_activity", "course_id", "bucket",
+        "shard"),
     bad("forum_course_activity_course_id_fkey", "forum_course_activity", "course_id = gen_random_uuid()"),
     bad("forum_course_activity_shard_range", "forum_course_activity", "shard = 16"),
-    bad("forum_course_activity_bucket_shape", "forum_course_activity", "bucket = bucket + interval '1 minute'"),
+    bad("forum_course_activity_bucket_shape", "forum_course_activity",
+        "bucket = bucket + interval '1 minute'"),
     # a course's summary (migration 0028)
     dup("course_stats_course_shard_key", "course_stats", "course_id", "shard"),
     bad("course_stats_course_id_fkey", "course_stats", "course_id = gen_random_uuid()"),

@@ -107,6 +107,7 @@ __all__ = [
     "ModerationReport",
     "Notification",
     "NotificationMute",
+    "PlanEnrolmentCopyByLearnerRow",
     "Quiz",
     "QuizAttempt",
     "RemoveFeedbackUpvoteRow",
@@ -1677,6 +1678,17 @@ class ListLeaderboardRow(BaseModel):
     points: int
     achievements: int
     is_me: bool
+
+
+class PlanEnrolmentCopyByLearnerRow(BaseModel):
+    """A row of PlanEnrolmentCopyByLearner."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hashjoin: bool
+    mergejoin: bool
+    hashjoin_now: str
+    mergejoin_now: str
 
 
 class ListModerationQueueRow(BaseModel):

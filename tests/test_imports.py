@@ -285,6 +285,34 @@ async def test_enrolments_imported_after_progress_count_the_statuses_already_the
     assert dashboard[0].last_activity_at == T0
 
 
+@pytest.mark.parametrize("caller", ["on", "off"])
+async def test_an_enrolment_import_counts_the_statuses_and_gives_the_planner_back_as_it_was(
+    store: AsyncStore, adb_conn: psycopg.AsyncConnection[Any], caller: str
+) -> None:
+    # The COPY runs with hash and merge joins off (its trigger finds statuses by learner); the
+    # caller's transaction goes on with the settings it had, whatever they were.
+    await adb_conn.execute(f"SET LOCAL enable_hashjoin = {caller}")
+    await adb_conn.execute(f"SET LOCAL enable_mergejoin = {caller}")
+    await learners(store, "ada", "bob")
+    imported = await store.imports.import_course(course(units=1, lessons=3))
+    lessons = imported.lesson_ids()
+    await store.imports.import_progress(
+        [ProgressRecord(who, lesson, "completed", T0, T0) for who in ("ada", "bob") for lesson in lessons[:2]]
+        + [ProgressRecord("ada", lessons[2], "in_progress", T0)]
+    )
+    await store.imports.import_enrolments([EnrolmentRecord(who, imported.id, T0) for who in ("ada", "bob")])
+    for setting in ("enable_hashjoin", "enable_mergejoin"):
+        row = await (await adb_conn.execute(f"SHOW {setting}")).fetchone()
+        assert row == (caller,)
+    counted = await (
+        await adb_conn.execute(
+            "SELECT lesson_id, sum(started)::int, sum(completed)::int FROM lesson_progress_counts"
+            " GROUP BY lesson_id"
+        )
+    ).fetchall()
+    assert sorted(counted) == sorted([(lessons[0], 2, 2), (lessons[1], 2, 2), (lessons[2], 1, 0)])
+
+
 @pytest.mark.parametrize(
     ("row", "field"),
     [

@@ -29,24 +29,6 @@ WHERE uc.id IN (
 ORDER BY uc.id
 FOR NO KEY UPDATE;
 
--- name: PlanEnrolmentCopyByLearner :one
--- Turns hash and merge joins off for the rest of the transaction, and returns what they were (for
--- RestorePlannerJoins). An enrolment import wraps its COPY in the two: the COPY's statement trigger
--- user_courses_count_lessons (99_rank.sql) joins the new enrolments to user_progress by learner,
--- and planned for a batch of 30,000 enrolments it hashed every status on the platform, a batch
--- after batch: 11-13 s a batch of the million scale's load with 6 million statuses there (and
--- growing with them), against 3.7 s probing user_progress_user_lesson_key by learner.
-SELECT current_setting('enable_hashjoin')::boolean AS hashjoin,
-       current_setting('enable_mergejoin')::boolean AS mergejoin,
-       set_config('enable_hashjoin', 'off', true) AS hashjoin_now,
-       set_config('enable_mergejoin', 'off', true) AS mergejoin_now;
-
--- name: RestorePlannerJoins :exec
--- Sets hash and merge joins back to what PlanEnrolmentCopyByLearner returned, for the rest of
--- the transaction: the recompute that follows the COPY keeps a batch's courses by a hash.
-SELECT set_config('enable_hashjoin', CASE WHEN sqlc.arg(hashjoin)::boolean THEN 'on' ELSE 'off' END, true),
-       set_config('enable_mergejoin', CASE WHEN sqlc.arg(mergejoin)::boolean THEN 'on' ELSE 'off' END, true);
-
 -- name: RefreshLearnerEnrolments :execrows
 -- Recomputes progress and completed_at of the enrolments of the given learners in the given
 -- courses, as recompute_enrolments does (floor(100 * completed lessons / lessons of the course),

@@ -10,8 +10,7 @@ from uuid import UUID
 
 from psycopg import AsyncConnection, Connection
 
-from learnstore.queries import models
-from learnstore.queries._runtime import async_queries, sync_queries, to_model
+from learnstore.queries._runtime import async_queries, sync_queries
 
 __all__ = ["AsyncQuerier", "Querier"]
 
@@ -44,27 +43,6 @@ class Querier:
             course_ids=course_ids,
         )
         return count
-
-    def plan_enrolment_copy_by_learner(self) -> models.PlanEnrolmentCopyByLearnerRow | None:
-        """Turns hash and merge joins off for the rest of the transaction, and returns what they were (for
-        RestorePlannerJoins). An enrolment import wraps its COPY in the two: the COPY's statement trigger
-        user_courses_count_lessons (99_rank.sql) joins the new enrolments to user_progress by learner,
-        and planned for a batch of 30,000 enrolments it hashed every status on the platform, a batch
-        after batch: 11-13 s a batch of the million scale's load with 6 million statuses there (and
-        growing with them), against 3.7 s probing user_progress_user_lesson_key by learner.
-        """
-        row = self._sql.plan_enrolment_copy_by_learner(self._conn)
-        return to_model(models.PlanEnrolmentCopyByLearnerRow, row)
-
-    def restore_planner_joins(self, *, hashjoin: bool, mergejoin: bool) -> None:
-        """Sets hash and merge joins back to what PlanEnrolmentCopyByLearner returned, for the rest of
-        the transaction: the recompute that follows the COPY keeps a batch's courses by a hash.
-        """
-        self._sql.restore_planner_joins(
-            self._conn,
-            hashjoin=hashjoin,
-            mergejoin=mergejoin,
-        )
 
     def refresh_learner_enrolments(self, *, user_clerk_ids: list[str], course_ids: list[UUID]) -> int:
         """Recomputes progress and completed_at of the enrolments of the given learners in the given
@@ -130,27 +108,6 @@ class AsyncQuerier:
             course_ids=course_ids,
         )
         return count
-
-    async def plan_enrolment_copy_by_learner(self) -> models.PlanEnrolmentCopyByLearnerRow | None:
-        """Turns hash and merge joins off for the rest of the transaction, and returns what they were (for
-        RestorePlannerJoins). An enrolment import wraps its COPY in the two: the COPY's statement trigger
-        user_courses_count_lessons (99_rank.sql) joins the new enrolments to user_progress by learner,
-        and planned for a batch of 30,000 enrolments it hashed every status on the platform, a batch
-        after batch: 11-13 s a batch of the million scale's load with 6 million statuses there (and
-        growing with them), against 3.7 s probing user_progress_user_lesson_key by learner.
-        """
-        row = await self._sql.plan_enrolment_copy_by_learner(self._conn)
-        return to_model(models.PlanEnrolmentCopyByLearnerRow, row)
-
-    async def restore_planner_joins(self, *, hashjoin: bool, mergejoin: bool) -> None:
-        """Sets hash and merge joins back to what PlanEnrolmentCopyByLearner returned, for the rest of
-        the transaction: the recompute that follows the COPY keeps a batch's courses by a hash.
-        """
-        await self._sql.restore_planner_joins(
-            self._conn,
-            hashjoin=hashjoin,
-            mergejoin=mergejoin,
-        )
 
     async def refresh_learner_enrolments(self, *, user_clerk_ids: list[str], course_ids: list[UUID]) -> int:
         """Recomputes progress and completed_at of the enrolments of the given learners in the given

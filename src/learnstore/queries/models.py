@@ -108,7 +108,6 @@ __all__ = [
     "ModerationReport",
     "Notification",
     "NotificationMute",
-    "PlanEnrolmentCopyByLearnerRow",
     "Quiz",
     "QuizAttempt",
     "RemoveFeedbackUpvoteRow",
@@ -1698,17 +1697,6 @@ class ListLeaderboardRow(BaseModel):
     points: int
     achievements: int
     is_me: bool
-
-
-class PlanEnrolmentCopyByLearnerRow(BaseModel):
-    """A row of PlanEnrolmentCopyByLearner."""
-
-    model_config = ConfigDict(frozen=True)
-
-    hashjoin: bool
-    mergejoin: bool
-    hashjoin_now: str
-    mergejoin_now: str
 
 
 class ListModerationQueueRow(BaseModel):

@@ -657,14 +657,8 @@ class ImportsRepository:
             rows, users, courses = _enrolment_rows(_listed(enrolments), _now())
             for attempt in self._db.attempts():
                 with attempt as conn, conn.cursor() as cur:
-                    queries = Querier(conn)
-                    # The COPY's trigger finds the learners' statuses by learner, not by hashing
-                    # them all (see PlanEnrolmentCopyByLearner); the recompute plans as before.
-                    joins = queries.plan_enrolment_copy_by_learner()
-                    assert joins is not None
                     _copy(cur, _ENROLMENTS, rows, lambda i: f"enrolments[{i}]")
-                    queries.restore_planner_joins(hashjoin=joins.hashjoin, mergejoin=joins.mergejoin)
-                    refreshed = queries.refresh_learner_enrolments(
+                    refreshed = Querier(conn).refresh_learner_enrolments(
                         user_clerk_ids=list(users), course_ids=list(courses)
                     )
             copied = len(rows)

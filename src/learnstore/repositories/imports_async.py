@@ -660,14 +660,8 @@ class AsyncImportsRepository:
             rows, users, courses = _enrolment_rows(_listed(enrolments), _now())
             async for attempt in self._db.attempts():
                 async with attempt as conn, conn.cursor() as cur:
-                    queries = AsyncQuerier(conn)
-                    # The COPY's trigger finds the learners' statuses by learner, not by hashing
-                    # them all (see PlanEnrolmentCopyByLearner); the recompute plans as before.
-                    joins = await queries.plan_enrolment_copy_by_learner()
-                    assert joins is not None
                     await _copy(cur, _ENROLMENTS, rows, lambda i: f"enrolments[{i}]")
-                    await queries.restore_planner_joins(hashjoin=joins.hashjoin, mergejoin=joins.mergejoin)
-                    refreshed = await queries.refresh_learner_enrolments(
+                    refreshed = await AsyncQuerier(conn).refresh_learner_enrolments(
                         user_clerk_ids=list(users), course_ids=list(courses)
                     )
             copied = len(rows)

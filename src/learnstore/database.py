@@ -86,6 +86,11 @@ class LearnstoreConnection(psycopg.Connection[Any]):
         super().__init__(*args, **kwargs)
         #: the statements prepared on this connection for identities: text -> name
         self.learnstore_prepared: dict[bytes, bytes] = {}
+        #: the cursor learnstore's queries run on, while no statement of this connection holds it
+        #: (`learnstore.queries._loader`): one cursor per connection, not one per statement, since
+        #: making one (its adapters, its transformer) and dropping it cost as much as everything
+        #: learnstore adds to a pooled one-row read (docs/benchmarks.md, "Throughput")
+        self.learnstore_cursors: list[psycopg.Cursor[Any]] = []
         #: a poll() of this connection's socket, registered once (see `_ended_by_server`); None
         #: where there is no poll() (Windows)
         self.learnstore_poller: select.poll | None = None
@@ -93,6 +98,10 @@ class LearnstoreConnection(psycopg.Connection[Any]):
             poller = select.poll()
             poller.register(self.pgconn.socket, select.POLLIN)
             self.learnstore_poller = poller
+
+    def close(self) -> None:
+        self.learnstore_cursors.clear()  # they refer to the connection: no cycle left to collect
+        super().close()
 
 
 class LearnstoreCursor(psycopg.Cursor[Any]):

@@ -91,6 +91,11 @@ class AsyncLearnstoreConnection(psycopg.AsyncConnection[Any]):
         super().__init__(*args, **kwargs)
         #: the statements prepared on this connection for identities: text -> name
         self.learnstore_prepared: dict[bytes, bytes] = {}
+        #: the cursor learnstore's queries run on, while no statement of this connection holds it
+        #: (`learnstore.queries._loader`): one cursor per connection, not one per statement, since
+        #: making one (its adapters, its transformer) and dropping it cost as much as everything
+        #: learnstore adds to a pooled one-row read (docs/benchmarks.md, "Throughput")
+        self.learnstore_cursors: list[psycopg.AsyncCursor[Any]] = []
         #: a poll() of this connection's socket, registered once (see `_ended_by_server`); None
         #: where there is no poll() (Windows)
         self.learnstore_poller: select.poll | None = None
@@ -98,6 +103,10 @@ class AsyncLearnstoreConnection(psycopg.AsyncConnection[Any]):
             poller = select.poll()
             poller.register(self.pgconn.socket, select.POLLIN)
             self.learnstore_poller = poller
+
+    async def close(self) -> None:
+        self.learnstore_cursors.clear()  # they refer to the connection: no cycle left to collect
+        await super().close()
 
 
 class AsyncLearnstoreCursor(psycopg.AsyncCursor[Any]):

@@ -469,17 +469,44 @@ def _sync_runner(text: str, *, one: bool) -> Any:
     """`run(conn, **params)`: the statement on a psycopg connection, as aiosql's psycopg adapter
     runs it: its first row or None (`^`), else the rowcount (`!`).
 
-    The cursor is not closed, only dropped: a client-side cursor holds nothing on the server, and
-    the last reference going frees its result as close() would (three frames fewer per query)."""
+    On learnstore's connections the statement runs on the connection's spare cursor
+    (`learnstore_cursors`), put back once its result is read: a cursor made and dropped per
+    statement (its adapters map and transformer, built anew) cost a pooled one-row read as much
+    CPU as the rest of what learnstore adds to it, and under threads the client's CPU is the
+    throughput (docs/benchmarks.md, "Throughput"). Taken with pop(), one C call, so that a
+    statement run while another holds the cursor (a `_cursor` block's, or on a connection shared
+    by threads) gets one of its own. A statement that fails drops its cursor rather than put it
+    back. On another connection (the caller's) the cursor is made and dropped, not closed: a
+    client-side cursor holds nothing on the server, and dropping it frees its result."""
     if one:
 
         def run(conn: Any, /, **params: Any) -> Any:
-            return conn.cursor().execute(text, params).fetchone()
+            spare = getattr(conn, "learnstore_cursors", None)
+            if spare is None:
+                return conn.cursor().execute(text, params).fetchone()
+            try:
+                cur = spare.pop()
+            except IndexError:  # none made yet, or another statement holds it
+                cur = conn.cursor()
+            row = cur.execute(text, params).fetchone()
+            if not spare:
+                spare.append(cur)
+            return row
 
     else:
 
         def run(conn: Any, /, **params: Any) -> Any:
-            return conn.cursor().execute(text, params).rowcount
+            spare = getattr(conn, "learnstore_cursors", None)
+            if spare is None:
+                return conn.cursor().execute(text, params).rowcount
+            try:
+                cur = spare.pop()
+            except IndexError:
+                cur = conn.cursor()
+            count = cur.execute(text, params).rowcount
+            if not spare:
+                spare.append(cur)
+            return count
 
     return run
 
@@ -489,35 +516,61 @@ def _async_runner(text: str, *, one: bool) -> Any:
     if one:
 
         async def run(conn: Any, /, **params: Any) -> Any:
-            cur = await conn.cursor().execute(text, params)
-            return await cur.fetchone()
+            spare = getattr(conn, "learnstore_cursors", None)
+            if spare is None:
+                return await (await conn.cursor().execute(text, params)).fetchone()
+            try:
+                cur = spare.pop()
+            except IndexError:
+                cur = conn.cursor()
+            row = await (await cur.execute(text, params)).fetchone()
+            if not spare:
+                spare.append(cur)
+            return row
 
     else:
 
         async def run(conn: Any, /, **params: Any) -> Any:
-            cur = await conn.cursor().execute(text, params)
-            return cur.rowcount
+            spare = getattr(conn, "learnstore_cursors", None)
+            if spare is None:
+                return (await conn.cursor().execute(text, params)).rowcount
+            try:
+                cur = spare.pop()
+            except IndexError:
+                cur = conn.cursor()
+            count = (await cur.execute(text, params)).rowcount
+            if not spare:
+                spare.append(cur)
+            return count
 
     return run
 
 
 class _Executed:
     """What a sync `_cursor` method returns: entering runs the statement and gives the cursor to
-    fetch from; leaving drops it (aiosql's select_cursor, as a class: no generator frames; not
-    closed, as in `_sync_runner`). Each query has a subclass whose `_text` is its SQL."""
+    fetch from; leaving puts a learnstore connection's spare cursor back once the block has read
+    it, without an error (aiosql's select_cursor, as a class: no generator frames; see
+    `_sync_runner`). Each query has a subclass whose `_text` is its SQL."""
 
-    __slots__ = ("_conn", "_params")
+    __slots__ = ("_conn", "_cur", "_params")
     _text: str
 
     def __init__(self, conn: Any, /, **params: Any) -> None:
         self._conn = conn
         self._params = params
+        self._cur: Any = None
 
     def __enter__(self) -> Any:
-        return self._conn.cursor().execute(self._text, self._params)
+        try:
+            cur = self._conn.learnstore_cursors.pop()
+        except (AttributeError, IndexError):  # not learnstore's connection; none spare
+            cur = self._conn.cursor()
+        self._cur = cur
+        return cur.execute(self._text, self._params)
 
-    def __exit__(self, *exc: object) -> None:
-        pass
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            _put_back(self._conn, self._cur)
 
 
 class _AsyncExecuted(_Executed):
@@ -526,10 +579,25 @@ class _AsyncExecuted(_Executed):
     __slots__ = ()
 
     async def __aenter__(self) -> Any:
-        return await self._conn.cursor().execute(self._text, self._params)
+        try:
+            cur = self._conn.learnstore_cursors.pop()
+        except (AttributeError, IndexError):
+            cur = self._conn.cursor()
+        self._cur = cur
+        return await cur.execute(self._text, self._params)
 
-    async def __aexit__(self, *exc: object) -> None:
-        pass
+    async def __aexit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            _put_back(self._conn, self._cur)
+
+
+def _put_back(conn: Any, cur: Any) -> None:
+    """Make `cur` the spare cursor of `conn` again, if it is learnstore's connection and has none."""
+    spare = getattr(conn, "learnstore_cursors", None)
+    if spare is not None and not spare:
+        # A list's result can be large: the cursor lets it go before it waits in the pool.
+        cur._reset()
+        spare.append(cur)
 
 
 # Parameter types that cannot hold text: nothing to scan.

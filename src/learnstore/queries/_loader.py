@@ -595,8 +595,8 @@ def _put_back(conn: Any, cur: Any) -> None:
     """Make `cur` the spare cursor of `conn` again, if it is learnstore's connection and has none."""
     spare = getattr(conn, "learnstore_cursors", None)
     if spare is not None and not spare:
-        # A list's result can be large: the cursor lets it go before it waits in the pool.
-        cur._reset()
+        # It keeps its last result until its next statement: one page of a list per idle
+        # connection (exports stream through COPY, not through a cursor's result).
         spare.append(cur)
 
 

@@ -410,7 +410,7 @@ def measure_reads(
             },
             "leaderboard, the flagship course (10 + me)": {
                 "learnstore": lambda r: store.achievements.leaderboard(learner, course_id=course_id, top=10),
-                "raw": lambda r: raw.all("list_leaderboard", in_course),
+                "raw": lambda r: raw.all("list_course_leaderboard", in_course),
             },
         }
         return {name: _interleave(impls, rounds, warmup) for name, impls in ops.items()}

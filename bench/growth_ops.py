@@ -94,7 +94,7 @@ def course_leaderboard(p: Peers) -> Impls:
     params = {"clerk_id": viewer, "course_id": course, "top_n": 10}
     return {
         **p.learnstore(lambda s, r: s.achievements.leaderboard(viewer, course_id=course, top=10)),
-        **p.raw(lambda raw, r: raw.all("list_leaderboard", params)),
+        **p.raw(lambda raw, r: raw.all("list_course_leaderboard", params)),
     }
 
 

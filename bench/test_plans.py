@@ -482,13 +482,40 @@ def test_the_rank_reads_the_histogram_not_every_learner_above(dsn: str, mode: st
             " (SELECT FROM user_points p WHERE p.user_clerk_id = u.clerk_id) ORDER BY 1 LIMIT 1"
         ).fetchone()
     assert row is not None
-    found = plans(dsn, sql("list_leaderboard"), {"clerk_id": row[0], "course_id": None, "top_n": 10}, mode)
-    # the statements count_learners_above ran (the query's own generic plan keeps its course branch,
-    # never run for the overall board, behind a one-time filter)
+    found = plans(dsn, sql("list_leaderboard"), {"clerk_id": row[0], "top_n": 10}, mode)
+    # the statements count_learners_above ran
     nested = [plan for plan in found if "WITH top AS" not in plan]
     assert any("user_points_histogram" in plan for plan in nested), "the rank does not read the histogram"
     counted = [plan for plan in nested if _RANK_COUNT.search(plan) or " on user_points " in plan]
     assert not counted, f"the rank ({mode} plan) counts the learners above:\n{counted[0]}"
+
+
+# A course's leaderboard (migration 0032): the top walks the course's copied points in rank order
+# and stops after top_n (no join of the course's audience to user_points, no sort of it), and the
+# viewer's rank sums the course's histogram (no classmate counted).
+_COURSE_TOP_BY_INDEX = re.compile(r"Index (?:Only )?Scan using course_points_rank_idx on course_points")
+
+
+@pytest.mark.parametrize("mode", ["custom", "generic"])
+def test_a_course_board_walks_its_index_and_sums_its_histogram(dsn: str, fixture: Fixture, mode: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ensure_points(conn)
+        row = conn.execute(
+            "SELECT uc.user_clerk_id FROM user_courses uc WHERE uc.course_id = %s AND NOT EXISTS"
+            " (SELECT FROM user_points p WHERE p.user_clerk_id = uc.user_clerk_id) ORDER BY 1 LIMIT 1",
+            [fixture.course_id],
+        ).fetchone()
+    assert row is not None
+    params = {"clerk_id": row[0], "course_id": fixture.course_id, "top_n": 10}
+    found = plans(dsn, sql("list_course_leaderboard"), params, mode)
+    (board,) = [plan for plan in found if "WITH top AS" in plan]
+    assert _COURSE_TOP_BY_INDEX.search(board), f"the course's top ({mode} plan) skips the index:\n{board}"
+    assert "Sort Key: cp.points" not in board, f"the course's top ({mode} plan) is sorted:\n{board}"
+    assert "Hash Join" not in board and "Seq Scan" not in board, board
+    nested = [plan for plan in found if "WITH top AS" not in plan]
+    assert any("course_points_histogram" in plan for plan in nested), "the rank does not read the histogram"
+    counted = [plan for plan in nested if " on user_points " in plan or " on user_courses " in plan]
+    assert not counted, f"the rank ({mode} plan) counts the classmates above:\n{counted[0]}"
 
 
 @pytest.mark.parametrize("mode", ["custom", "generic"])

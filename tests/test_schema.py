@@ -238,8 +238,13 @@ def test_users_are_referenced_by_clerk_id_with_on_update_cascade(db_conn: Conn) 
 
 
 def test_every_clerk_id_column_outside_users_is_a_foreign_key_to_users(db_conn: Conn) -> None:
+    # an enrolment's copies (course_points) reference the enrolment, which references the user
     referencing = {
-        (fk.table, column) for fk in foreign_keys(db_conn) if fk.target == "users" for column in fk.columns
+        (fk.table, column)
+        for fk in foreign_keys(db_conn)
+        if fk.target in ("users", "user_courses")
+        for column in fk.columns
+        if column.endswith("clerk_id")
     }
     named = set(
         rows(
@@ -408,6 +413,12 @@ WORLD: tuple[tuple[str, str, str], ...] = (
     # clerk_b's row is made by the award's trigger; clerk_a's (no award, no points) by hand
     ("user_points", "user_points (user_clerk_id, points, achievements, reached_at)",
      "'clerk_a', 0, 0, now()"),
+    # clerk_b's points on their enrolment (migration 0032): made by the award's trigger, so the
+    # world's row is that one (an upsert that changes nothing); the histogram's value 0 by hand.
+    ("course_points", "course_points (course_id, user_clerk_id, points, reached_at)",
+     "%(courses)s, 'clerk_b', 10, now()) ON CONFLICT (user_clerk_id, course_id)"
+     " DO UPDATE SET points = (course_points.points"),
+    ("course_points_histogram", "course_points_histogram (course_id, points, shard)", "%(courses)s, 0, 0"),
     ("flashcard_sets", "flashcard_sets (owner_clerk_id, course_id, title, description)",
      "'clerk_b', %(courses)s, 'Greetings', 'Hello and goodbye'"),
     ("flashcards", "flashcards (set_id, front, back)", "%(flashcard_sets)s, 'hello', 'olá'"),
@@ -800,6 +811,15 @@ VIOLATIONS: tuple[Violation, ...] = (
     dup("user_points_histogram_points_shard_key", "user_points_histogram", "points", "shard"),
     bad("user_points_histogram_points_non_negative", "user_points_histogram", "points = -1"),
     bad("user_points_histogram_shard_range", "user_points_histogram", "shard = 8"),
+    # a course's leaderboard (migration 0032)
+    dup("course_points_user_course_key", "course_points", "user_clerk_id", "course_id", "points"),
+    bad("course_points_enrolment_fkey", "course_points", "user_clerk_id = 'clerk_a'"),
+    bad("course_points_points_non_negative", "course_points", "points = -1"),
+    dup("course_points_histogram_course_points_shard_key", "course_points_histogram", "course_id", "points",
+        "shard"),
+    bad("course_points_histogram_course_id_fkey", "course_points_histogram", "course_id = gen_random_uuid()"),
+    bad("course_points_histogram_points_non_negative", "course_points_histogram", "points = -1"),
+    bad("course_points_histogram_shard_range", "course_points_histogram", "shard = 8"),
     dup("lesson_progress_counts_lesson_shard_key", "lesson_progress_counts", "lesson_id", "shard"),
     bad("lesson_progress_counts_lesson_id_fkey", "lesson_progress_counts", "lesson_id = gen_random_uuid()"),
     bad("lesson_progress_counts_shard_range", "lesson_progress_counts", "shard = 8"),
@@ -1077,7 +1097,7 @@ PRIVATE_TO_CLERK_B = {
     "users", "user_streaks", "login_days", "learning_goals", "notifications", "user_courses",
     "user_progress", "quiz_attempts", "collaborators", "user_achievements", "flashcard_sets", "flashcards",
     "user_flashcard_progress", "flashcard_reviews", "favorites", "site_roles", "user_suspensions",
-    "collaboration_requests", "flashcard_set_learners",
+    "collaboration_requests", "flashcard_set_learners", "course_points",
 }  # fmt: skip
 WRITTEN_BY_CLERK_B = {
     "forum_posts": "author_clerk_id",
@@ -1119,7 +1139,7 @@ def test_deleting_a_course_deletes_everything_under_it(db_conn: Conn, world: dic
         "moderation_reports", "collaboration_requests", "review_replies",
         "forum_post_view_counts", "forum_thread_follows", "forum_course_post_counts", "course_stats",
         "lesson_progress_counts",
-        "feedback_upvote_counts", "forum_course_activity",
+        "feedback_upvote_counts", "forum_course_activity", "course_points", "course_points_histogram",
     }  # fmt: skip
     # A learner's flashcards outlive the course they were made for.
     assert column(db_conn, "flashcard_sets", "course_id", world["flashcard_sets"]) is None

@@ -115,55 +115,101 @@ FROM users u
 WHERE u.clerk_id = sqlc.arg(clerk_id);
 
 -- name: ListLeaderboard :many
--- The points leaderboard, overall or (course_id) among the learners enrolled in a course:
--- the top_n learners who earned something, by points (user_points, kept by triggers), plus
--- the asking user's own row wherever they rank (is_me). Equal points share a rank (1, 2, 2,
--- 4); among them, who reached the score first comes first; a learner without points ranks
--- after everyone with points. The top is read in index order (user_points_rank_idx) and
--- ranked among itself (everyone with more points is in it); the asking user's rank, when
--- outside the top, is one count.
+-- The overall points leaderboard: the top_n learners who earned something, by points
+-- (user_points, kept by triggers), plus the asking user's own row wherever they rank (is_me).
+-- Equal points share a rank (1, 2, 2, 4); among them, who reached the score first comes first; a
+-- learner without points ranks after everyone with points. The top is read in index order
+-- (user_points_rank_idx) and ranked among itself (everyone with more points is in it); the asking
+-- user's rank, when outside the top, sums the points histogram (count_learners_above). A course's
+-- board is ListCourseLeaderboard: a statement each, so that each keeps one generic plan (a branch
+-- per board made the generic plan cost both, and every call was planned anew). top_n (1-1000)
+-- behind a subquery, under a constant cap: custom and generic plans then estimate the same top
+-- (a tenth of the cap), so the generic plan is kept, and its names are joined row by row under the
+-- LIMIT whatever the platform's size.
 WITH top AS (
-    (SELECT p.user_clerk_id, p.points, p.achievements, p.reached_at
-     FROM user_points p
-     WHERE sqlc.narg(course_id)::uuid IS NULL
-     ORDER BY p.points DESC, p.reached_at, p.user_clerk_id
-     LIMIT sqlc.arg(top_n)::integer)
-    UNION ALL
-    (SELECT p.user_clerk_id, p.points, p.achievements, p.reached_at
-     FROM user_courses uc
-     JOIN user_points p ON p.user_clerk_id = uc.user_clerk_id
-     WHERE uc.course_id = sqlc.narg(course_id)::uuid
-     ORDER BY p.points DESC, p.reached_at, p.user_clerk_id
-     LIMIT sqlc.arg(top_n)::integer)
+    SELECT c.*
+    FROM (SELECT p.user_clerk_id, p.points, p.achievements, p.reached_at, u.first_name, u.last_name, u.avatar_url
+          FROM user_points p
+          JOIN users u ON u.clerk_id = p.user_clerk_id
+          ORDER BY p.points DESC, p.reached_at, p.user_clerk_id
+          LIMIT 1000) AS c
+    ORDER BY c.points DESC, c.reached_at, c.user_clerk_id
+    LIMIT (SELECT sqlc.arg(top_n)::integer)
 ), me AS (
     SELECT u.clerk_id AS user_clerk_id,
            coalesce(p.points, 0) AS points,
            coalesce(p.achievements, 0) AS achievements,
-           p.reached_at
+           p.reached_at, u.first_name, u.last_name, u.avatar_url
     FROM users u
     LEFT JOIN user_points p ON p.user_clerk_id = u.clerk_id
     WHERE u.clerk_id = sqlc.arg(clerk_id)::text
-      AND (sqlc.narg(course_id)::uuid IS NULL
-           OR EXISTS (SELECT FROM user_courses uc
-                      WHERE uc.user_clerk_id = u.clerk_id AND uc.course_id = sqlc.narg(course_id)::uuid))
       AND NOT EXISTS (SELECT FROM top t WHERE t.user_clerk_id = u.clerk_id)
 ), board AS (
-    SELECT t.user_clerk_id, t.points, t.achievements, t.reached_at,
+    SELECT t.user_clerk_id, t.points, t.achievements, t.reached_at, t.first_name, t.last_name, t.avatar_url,
            rank() OVER (ORDER BY t.points DESC)::integer AS rank
     FROM top t
     UNION ALL
-    SELECT m.user_clerk_id, m.points, m.achievements, m.reached_at,
-           (1 + count_learners_above(m.points, sqlc.narg(course_id)::uuid))::integer
+    SELECT m.user_clerk_id, m.points, m.achievements, m.reached_at, m.first_name, m.last_name, m.avatar_url,
+           (1 + count_learners_above(m.points, NULL))::integer
     FROM me m
 )
 SELECT b.rank,
        b.user_clerk_id,
-       u.first_name,
-       u.last_name,
-       u.avatar_url,
+       b.first_name,
+       b.last_name,
+       b.avatar_url,
        b.points,
        b.achievements,
        (b.user_clerk_id = sqlc.arg(clerk_id)::text) AS is_me
 FROM board b
-JOIN users u ON u.clerk_id = b.user_clerk_id
+ORDER BY b.points DESC, b.reached_at NULLS LAST, b.user_clerk_id;
+
+-- name: ListCourseLeaderboard :many
+-- returns: ListLeaderboardRow
+-- A course's points leaderboard, among the learners enrolled in it: as ListLeaderboard, from each
+-- enrolled learner's points copied onto their enrolment (course_points, kept by triggers), walked in
+-- rank order (course_points_rank_idx) and stopped after top_n, whatever the course's audience; the
+-- asking user's row only if enrolled, their rank summed from the course's points histogram
+-- (count_learners_above with the course).
+WITH top AS (
+    SELECT c.*
+    FROM (SELECT cp.user_clerk_id, cp.points, p.achievements, cp.reached_at, u.first_name, u.last_name,
+                 u.avatar_url
+          FROM course_points cp
+          JOIN user_points p ON p.user_clerk_id = cp.user_clerk_id
+          JOIN users u ON u.clerk_id = cp.user_clerk_id
+          WHERE cp.course_id = sqlc.arg(course_id)::uuid
+          ORDER BY cp.points DESC, cp.reached_at, cp.user_clerk_id
+          LIMIT 1000) AS c
+    ORDER BY c.points DESC, c.reached_at, c.user_clerk_id
+    LIMIT (SELECT sqlc.arg(top_n)::integer)
+), me AS (
+    SELECT u.clerk_id AS user_clerk_id,
+           coalesce(p.points, 0) AS points,
+           coalesce(p.achievements, 0) AS achievements,
+           p.reached_at, u.first_name, u.last_name, u.avatar_url
+    FROM users u
+    LEFT JOIN user_points p ON p.user_clerk_id = u.clerk_id
+    WHERE u.clerk_id = sqlc.arg(clerk_id)::text
+      AND EXISTS (SELECT FROM user_courses uc
+                  WHERE uc.user_clerk_id = u.clerk_id AND uc.course_id = sqlc.arg(course_id)::uuid)
+      AND NOT EXISTS (SELECT FROM top t WHERE t.user_clerk_id = u.clerk_id)
+), board AS (
+    SELECT t.user_clerk_id, t.points, t.achievements, t.reached_at, t.first_name, t.last_name, t.avatar_url,
+           rank() OVER (ORDER BY t.points DESC)::integer AS rank
+    FROM top t
+    UNION ALL
+    SELECT m.user_clerk_id, m.points, m.achievements, m.reached_at, m.first_name, m.last_name, m.avatar_url,
+           (1 + count_learners_above(m.points, sqlc.arg(course_id)::uuid))::integer
+    FROM me m
+)
+SELECT b.rank,
+       b.user_clerk_id,
+       b.first_name,
+       b.last_name,
+       b.avatar_url,
+       b.points,
+       b.achievements,
+       (b.user_clerk_id = sqlc.arg(clerk_id)::text) AS is_me
+FROM board b
 ORDER BY b.points DESC, b.reached_at NULLS LAST, b.user_clerk_id;

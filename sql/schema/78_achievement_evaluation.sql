@@ -466,8 +466,9 @@ $$;
 -- How many learners (of everyone, or of those enrolled in p_course_id) have more points than
 -- p_points: a leaderboard rank is one more. Everyone: the sum of the histogram's values above
 -- (user_points_histogram, 99_rank.sql), a range of its key as long as the distinct values above,
--- whatever the number of learners. A course: its learners with points, counted. PL/pgSQL so that
--- each call is planned with its value.
+-- whatever the number of learners. A course: the sum of its histogram's values above
+-- (course_points_histogram, 99_course_points.sql), the same range within the course. PL/pgSQL so
+-- that each call is planned with its value.
 CREATE FUNCTION count_learners_above(p_points integer, p_course_id uuid) RETURNS bigint
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -475,9 +476,8 @@ BEGIN
         RETURN (SELECT coalesce(sum(h.learners), 0)::bigint FROM user_points_histogram h
                 WHERE h.points > p_points);
     END IF;
-    RETURN (SELECT count(*) FROM user_courses classmate
-            JOIN user_points above ON above.user_clerk_id = classmate.user_clerk_id
-            WHERE classmate.course_id = p_course_id AND above.points > p_points);
+    RETURN (SELECT coalesce(sum(h.learners), 0)::bigint FROM course_points_histogram h
+            WHERE h.course_id = p_course_id AND h.points > p_points);
 END
 $$;
 

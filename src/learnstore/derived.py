@@ -596,6 +596,56 @@ WHERE coalesce(h.learners, 0) <> e.learners
     repair_sql=("SELECT user_points_histogram_reset(%(keys)s::text[]::integer[])",),
 )
 
+# Each enrolled learner's points copied onto their enrolment (course_points, migration 0032): a
+# course's leaderboard walks them in rank order. The key is the learner: their rows are what
+# user_points and user_courses give, one per enrolment of a learner with a user_points row.
+_COURSE_POINTS = DerivedValue(
+    name="course_points",
+    stored_in="course_points (points, reached_at)",
+    kept_by="statement triggers on user_points (copied onto the learner's enrolments) and user_courses"
+    " (copied onto a new enrolment), under an advisory lock per learner; cascades from the enrolment",
+    drift_sql="""
+SELECT u.clerk_id AS key, coalesce(s.rows, 'none') AS stored, coalesce(e.rows, 'none') AS expected
+FROM users u {sample}
+CROSS JOIN LATERAL (SELECT string_agg(cp.course_id || ': ' || cp.points
+                                      || ' at ' || coalesce(cp.reached_at::text, '-'),
+                                      ', ' ORDER BY cp.course_id) AS rows
+                    FROM course_points cp WHERE cp.user_clerk_id = u.clerk_id) AS s
+CROSS JOIN LATERAL (SELECT string_agg(uc.course_id || ': ' || p.points
+                                      || ' at ' || coalesce(p.reached_at::text, '-'),
+                                      ', ' ORDER BY uc.course_id) AS rows
+                    FROM user_courses uc JOIN user_points p ON p.user_clerk_id = uc.user_clerk_id
+                    WHERE uc.user_clerk_id = u.clerk_id) AS e
+WHERE s.rows IS DISTINCT FROM e.rows
+""",
+    # the learners' user_points rows and advisory locks taken (an award or an enrolment waits), then
+    # copied in later statements (course_points_resync); the histogram follows by its triggers
+    repair_sql=("SELECT course_points_resync(%(keys)s::text[])",),
+)
+
+# Per course, its learners per points value (course_points_histogram, migration 0032): a course
+# leaderboard's rank sums the values above the viewer's. The key is the course.
+_COURSE_POINTS_HISTOGRAM = DerivedValue(
+    name="course_points_histogram",
+    stored_in="course_points_histogram",
+    kept_by="deltas added by statement triggers on course_points, in (course, value) order: additions"
+    " commute",
+    drift_sql="""
+SELECT c.id::text AS key, coalesce(h.vals, 'none') AS stored, coalesce(e.vals, 'none') AS expected
+FROM courses c {sample}
+CROSS JOIN LATERAL (SELECT string_agg(x.points || ': ' || x.learners, ', ' ORDER BY x.points) AS vals
+                    FROM (SELECT hs.points, sum(hs.learners) AS learners FROM course_points_histogram hs
+                          WHERE hs.course_id = c.id GROUP BY hs.points
+                          HAVING sum(hs.learners) <> 0) AS x) AS h
+CROSS JOIN LATERAL (SELECT string_agg(x.points || ': ' || x.learners, ', ' ORDER BY x.points) AS vals
+                    FROM (SELECT cp.points, count(*) AS learners FROM course_points cp
+                          WHERE cp.course_id = c.id GROUP BY cp.points) AS x) AS e
+WHERE h.vals IS DISTINCT FROM e.vals
+""",
+    # the courses' shards locked, then corrected in a later statement (course_points_histogram_reset)
+    repair_sql=("SELECT course_points_histogram_reset(%(keys)s::uuid[])",),
+)
+
 # Per lesson, the enrolled learners who started and completed it (lesson_progress_counts, migration
 # 0029): a course's drop-off (ListLessonCompletions) sums them. The key is the lesson's id.
 _LESSON_COUNTS = DerivedValue(
@@ -646,6 +696,8 @@ DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _POST_DOCUMENTS,
     _REPLY_DOCUMENTS,
     _POINTS_HISTOGRAM,
+    _COURSE_POINTS,
+    _COURSE_POINTS_HISTOGRAM,
     _LESSON_COUNTS,
     _FORUM_ACTIVITY,
     _FORUM_COURSE_ACTIVITY,

@@ -123,6 +123,15 @@ DISTRIBUTION: dict[str, Distribution] = {
     "forum_course_activity": _course(
         "course_id", "a course's forum events per hour; trending sums every course's (a fan-out read)"
     ),
+    # Migration 0032: a course's leaderboard, read one course at a time. Co-located with the course
+    # (the board and the rank read one shard); an award writes its learner's rows on the shards of
+    # the learner's courses, from the trigger on user_points (user-keyed).
+    "course_points": _course(
+        "course_id", "a course's learners' points, copied from user_points: the board walks one course"
+    ),
+    "course_points_histogram": _course(
+        "course_id", "a course's learners per points value: the rank sums one course's range"
+    ),
     "suggested_edits": _course("course_id", "reviewed by the course's team"),
     "moderation_reports": _course(
         "course_id", "every target (post, reply, review) is a course's", added=True

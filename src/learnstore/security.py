@@ -328,6 +328,22 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "UPDATE": ("definer",),
         "DELETE": ("nobody",),  # goes with its course (ON DELETE CASCADE)
     },
+    # A course's leaderboard (migration 0032): read by anyone, like user_points; written only by the
+    # SECURITY DEFINER triggers on user_points, user_courses and course_points. A learner's rows go
+    # with their enrolment (a cascade) or with their points (the trigger); the histogram's with the
+    # course.
+    "course_points": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("definer",),
+    },
+    "course_points_histogram": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("nobody",),  # goes with its course (ON DELETE CASCADE)
+    },
     # A set's learners (migration 0024): each learner reads their own pairs (the count is public on the
     # set); only the trigger on user_flashcard_progress writes them, and they go with the set or user.
     "flashcard_set_learners": {

@@ -129,22 +129,37 @@ class Querier:
         row = self._sql.get_profile_card(self._conn, clerk_id=clerk_id)
         return to_model(models.GetProfileCardRow, row)
 
-    def list_leaderboard(
+    def list_leaderboard(self, *, top_n: int, clerk_id: str) -> list[models.ListLeaderboardRow]:
+        """The overall points leaderboard: the top_n learners who earned something, by points
+        (user_points, kept by triggers), plus the asking user's own row wherever they rank (is_me).
+        Equal points share a rank (1, 2, 2, 4); among them, who reached the score first comes first; a
+        learner without points ranks after everyone with points. The top is read in index order
+        (user_points_rank_idx) and ranked among itself (everyone with more points is in it); the asking
+        user's rank, when outside the top, sums the points histogram (count_learners_above). A course's
+        board is ListCourseLeaderboard: a statement each, so that each keeps one generic plan (a branch
+        per board made the generic plan cost both, and every call was planned anew). top_n (1-1000)
+        behind a subquery, under a constant cap: custom and generic plans then estimate the same top
+        (a tenth of the cap), so the generic plan is kept, and its names are joined row by row under the
+        LIMIT whatever the platform's size.
+        """
+        with self._sql.list_leaderboard_cursor(self._conn, top_n=top_n, clerk_id=clerk_id) as cursor:
+            rows = cursor.fetchall()
+        return to_models(models.ListLeaderboardRow, rows)
+
+    def list_course_leaderboard(
         self,
         *,
-        course_id: UUID | None,
+        course_id: UUID,
         top_n: int,
         clerk_id: str,
     ) -> list[models.ListLeaderboardRow]:
-        """The points leaderboard, overall or (course_id) among the learners enrolled in a course:
-        the top_n learners who earned something, by points (user_points, kept by triggers), plus
-        the asking user's own row wherever they rank (is_me). Equal points share a rank (1, 2, 2,
-        4); among them, who reached the score first comes first; a learner without points ranks
-        after everyone with points. The top is read in index order (user_points_rank_idx) and
-        ranked among itself (everyone with more points is in it); the asking user's rank, when
-        outside the top, is one count.
+        """A course's points leaderboard, among the learners enrolled in it: as ListLeaderboard, from each
+        enrolled learner's points copied onto their enrolment (course_points, kept by triggers), walked in
+        rank order (course_points_rank_idx) and stopped after top_n, whatever the course's audience; the
+        asking user's row only if enrolled, their rank summed from the course's points histogram
+        (count_learners_above with the course).
         """
-        with self._sql.list_leaderboard_cursor(
+        with self._sql.list_course_leaderboard_cursor(
             self._conn,
             course_id=course_id,
             top_n=top_n,
@@ -265,22 +280,37 @@ class AsyncQuerier:
         row = await self._sql.get_profile_card(self._conn, clerk_id=clerk_id)
         return to_model(models.GetProfileCardRow, row)
 
-    async def list_leaderboard(
+    async def list_leaderboard(self, *, top_n: int, clerk_id: str) -> list[models.ListLeaderboardRow]:
+        """The overall points leaderboard: the top_n learners who earned something, by points
+        (user_points, kept by triggers), plus the asking user's own row wherever they rank (is_me).
+        Equal points share a rank (1, 2, 2, 4); among them, who reached the score first comes first; a
+        learner without points ranks after everyone with points. The top is read in index order
+        (user_points_rank_idx) and ranked among itself (everyone with more points is in it); the asking
+        user's rank, when outside the top, sums the points histogram (count_learners_above). A course's
+        board is ListCourseLeaderboard: a statement each, so that each keeps one generic plan (a branch
+        per board made the generic plan cost both, and every call was planned anew). top_n (1-1000)
+        behind a subquery, under a constant cap: custom and generic plans then estimate the same top
+        (a tenth of the cap), so the generic plan is kept, and its names are joined row by row under the
+        LIMIT whatever the platform's size.
+        """
+        async with self._sql.list_leaderboard_cursor(self._conn, top_n=top_n, clerk_id=clerk_id) as cursor:
+            rows = await cursor.fetchall()
+        return to_models(models.ListLeaderboardRow, rows)
+
+    async def list_course_leaderboard(
         self,
         *,
-        course_id: UUID | None,
+        course_id: UUID,
         top_n: int,
         clerk_id: str,
     ) -> list[models.ListLeaderboardRow]:
-        """The points leaderboard, overall or (course_id) among the learners enrolled in a course:
-        the top_n learners who earned something, by points (user_points, kept by triggers), plus
-        the asking user's own row wherever they rank (is_me). Equal points share a rank (1, 2, 2,
-        4); among them, who reached the score first comes first; a learner without points ranks
-        after everyone with points. The top is read in index order (user_points_rank_idx) and
-        ranked among itself (everyone with more points is in it); the asking user's rank, when
-        outside the top, is one count.
+        """A course's points leaderboard, among the learners enrolled in it: as ListLeaderboard, from each
+        enrolled learner's points copied onto their enrolment (course_points, kept by triggers), walked in
+        rank order (course_points_rank_idx) and stopped after top_n, whatever the course's audience; the
+        asking user's row only if enrolled, their rank summed from the course's points histogram
+        (count_learners_above with the course).
         """
-        async with self._sql.list_leaderboard_cursor(
+        async with self._sql.list_course_leaderboard_cursor(
             self._conn,
             course_id=course_id,
             top_n=top_n,

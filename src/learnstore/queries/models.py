@@ -23,6 +23,8 @@ __all__ = [
     "Course",
     "CourseCardFact",
     "CourseFeedback",
+    "CoursePoint",
+    "CoursePointsHistogram",
     "CourseRosterEntry",
     "CourseStat",
     "CourseTag",
@@ -895,6 +897,34 @@ class ForumCoursePostCount(BaseModel):
     """Live posts no moderator has hidden."""
     hidden_posts: int
     """Live posts a moderator has hidden (seen by their authors and moderators)."""
+    created_at: datetime
+    updated_at: datetime
+
+
+class CoursePoint(BaseModel):
+    """An enrolled learner's points (user_points), copied by triggers: a course's leaderboard walks it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    user_clerk_id: str
+    points: int
+    reached_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CoursePointsHistogram(BaseModel):
+    """A course's learners per points value, one of 8 shards: its board's rank sums the values above."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    points: int
+    shard: int
+    learners: int
     created_at: datetime
     updated_at: datetime
 

@@ -301,6 +301,9 @@ class AsyncAchievementsRepository:
             _Leaderboard, {"clerk_id": clerk_id, "course_id": course_id, "top": top}, "leaderboard"
         )
         async with self._db.connection() as conn:
-            return await AsyncQuerier(conn).list_leaderboard(
+            if key.course_id is None:
+                return await AsyncQuerier(conn).list_leaderboard(clerk_id=key.clerk_id, top_n=key.top)
+            # a statement of its own, so that each keeps its generic plan (gamification.sql)
+            return await AsyncQuerier(conn).list_course_leaderboard(
                 clerk_id=key.clerk_id, course_id=key.course_id, top_n=key.top
             )

@@ -1,0 +1,15 @@
+DROP TRIGGER course_points_count_deleted ON course_points;
+DROP TRIGGER course_points_count_updated ON course_points;
+DROP TRIGGER course_points_count_inserted ON course_points;
+DROP FUNCTION course_points_histogram_reset(uuid[]);
+DROP FUNCTION course_points_count_histogram();
+DROP TABLE course_points_histogram;
+DROP TRIGGER user_courses_copy_points ON user_courses;
+DROP FUNCTION user_courses_copy_points();
+DROP TRIGGER user_points_copy_deleted ON user_points;
+DROP TRIGGER user_points_copy_updated ON user_points;
+DROP TRIGGER user_points_copy_inserted ON user_points;
+DROP FUNCTION user_points_copy_to_courses();
+DROP FUNCTION course_points_resync(text[]);
+DROP FUNCTION course_points_lock(text[], boolean);
+DROP TABLE course_points;

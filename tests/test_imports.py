@@ -289,8 +289,9 @@ async def test_enrolments_imported_after_progress_count_the_statuses_already_the
 async def test_an_enrolment_import_counts_the_statuses_and_gives_the_planner_back_as_it_was(
     store: AsyncStore, adb_conn: psycopg.AsyncConnection[Any], caller: str
 ) -> None:
-    # The COPY's trigger plans with hash and merge joins off (migration 0033: it finds statuses by
-    # learner); the caller's transaction goes on with the settings it had, whatever they were.
+    # The COPY's trigger counts the learners' statuses whatever the caller's planner settings (a
+    # plan by learner or by hash: docs/scaling.md, "Loading the million scale"), and leaves them
+    # as they were.
     await adb_conn.execute(f"SET LOCAL enable_hashjoin = {caller}")
     await adb_conn.execute(f"SET LOCAL enable_mergejoin = {caller}")
     await learners(store, "ada", "bob")

@@ -341,11 +341,8 @@ CREATE TRIGGER user_progress_count_deleted AFTER DELETE ON user_progress
 -- or out. Found by the learner (user_progress_user_lesson_key): an enrolment's own statuses, not the
 -- course's. A clerk_id cascade (the same learner renamed) moves nothing. unenrol_from_course deletes
 -- the enrolment first, so its statuses count out here and their deletion after counts nothing.
--- Without hash and merge joins (migration 0033): planned for a bulk import's batch of 30,000
--- enrolments, the join hashed every status on the platform, batch after batch (docs/scaling.md).
 CREATE FUNCTION user_courses_count_lessons() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
-    SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     v_learners text[];
     v_courses uuid[];

@@ -314,6 +314,37 @@ async def test_an_enrolment_import_counts_the_statuses_and_gives_the_planner_bac
     assert sorted(counted) == sorted([(lessons[0], 2, 2), (lessons[1], 2, 2), (lessons[2], 1, 0)])
 
 
+async def test_an_enrolment_import_finds_its_learners_statuses_by_learner_not_by_scanning_all(
+    store: AsyncStore, adb_conn: psycopg.AsyncConnection[Any]
+) -> None:
+    # The enrolment trigger's plan, as auto_explain logs it: each new learner's statuses through
+    # user_progress_user_lesson_key, never every status on the platform (a million-scale load hashed
+    # them all, batch after batch: migration 0033). The tables are not analyzed, as during a load.
+    others = [f"other{n:03}" for n in range(300)]
+    await learners(store, "ada", "bob", *others)
+    imported = await store.imports.import_course(course(units=2, lessons=10))
+    lessons = imported.lesson_ids()
+    await store.imports.import_progress(
+        [ProgressRecord(who, lesson, "completed", T0, T0) for who in ("ada", *others) for lesson in lessons]
+    )
+    logged: list[str] = []
+    adb_conn.add_notice_handler(lambda diag: logged.append(diag.message_primary or ""))
+    await adb_conn.execute("LOAD 'auto_explain'")
+    await adb_conn.execute("SET LOCAL auto_explain.log_min_duration = 0")
+    await adb_conn.execute("SET LOCAL auto_explain.log_nested_statements = on")
+    await adb_conn.execute("SET LOCAL client_min_messages = log")
+    await store.imports.import_enrolments([EnrolmentRecord(who, imported.id, T0) for who in ("ada", "bob")])
+    await adb_conn.execute("SET LOCAL client_min_messages = notice")
+    counting = [plan for plan in logged if "plan:" in plan and "e.learner" in plan]
+    assert len(counting) == 1, logged
+    assert "user_progress_user_lesson_key" in counting[0], counting[0]
+    assert "Seq Scan on user_progress" not in counting[0], counting[0]
+    counted = await (
+        await adb_conn.execute("SELECT sum(started)::int, sum(completed)::int FROM lesson_progress_counts")
+    ).fetchone()
+    assert counted == (len(lessons), len(lessons))
+
+
 @pytest.mark.parametrize(
     ("row", "field"),
     [

@@ -105,86 +105,6 @@ class _Seat(_Base):
     created_at: Mapped[datetime]
 
 
-def _card_facts(session: Session, courses: list[orm.Course], viewer: str | None) -> list[dict[str, Any]]:
-    """The cards of `courses`: one grouped query per aggregate for the whole page."""
-    ids = [c.id for c in courses]
-    lessons = {
-        course_id: (count, seconds)
-        for course_id, count, seconds in session.execute(
-            select(
-                orm.Unit.course_id,
-                func.count(orm.Lesson.id),
-                func.coalesce(func.sum(orm.Lesson.duration_seconds), 0),
-            )
-            .join(orm.Lesson, orm.Lesson.unit_id == orm.Unit.id)
-            .where(orm.Unit.course_id.in_(ids))
-            .group_by(orm.Unit.course_id)
-        ).tuples()
-    }
-    enrolments = dict(
-        session.execute(
-            select(orm.UserCourse.course_id, func.count())
-            .where(orm.UserCourse.course_id.in_(ids))
-            .group_by(orm.UserCourse.course_id)
-        ).all()
-    )
-    ratings = {
-        course_id: (mean, count)
-        for course_id, mean, count in session.execute(
-            select(
-                orm.CourseFeedback.course_id, func.round(func.avg(orm.CourseFeedback.rating), 2), func.count()
-            )
-            .where(orm.CourseFeedback.course_id.in_(ids))
-            .group_by(orm.CourseFeedback.course_id)
-        ).tuples()
-    }
-    authors = {
-        u.clerk_id: u
-        for u in session.scalars(
-            select(orm.User).where(
-                orm.User.clerk_id.in_({c.author_clerk_id for c in courses if c.author_clerk_id})
-            )
-        )
-    }
-    mine: dict[UUID, orm.UserCourse] = {}
-    if viewer is not None:
-        mine = {
-            e.course_id: e
-            for e in session.scalars(
-                select(orm.UserCourse).where(
-                    orm.UserCourse.user_clerk_id == viewer, orm.UserCourse.course_id.in_(ids)
-                )
-            )
-        }
-    cards = []
-    for c in courses:
-        author = authors.get(c.author_clerk_id or "")
-        count, seconds = lessons.get(c.id, (0, 0))
-        mean, rated = ratings.get(c.id, (None, 0))
-        enrolment = mine.get(c.id)
-        cards.append(
-            {
-                "course_id": c.id,
-                "title": c.title,
-                "cover_image_url": c.cover_image_url,
-                "difficulty": c.difficulty,
-                "language_code": c.language.code if c.language else None,
-                "author_name": " ".join(p for p in (author.first_name, author.last_name) if p)
-                if author
-                else None,
-                "author_avatar_url": author.avatar_url if author else None,
-                "lesson_count": count,
-                "lessons_duration_seconds": seconds,
-                "enrolment_count": enrolments.get(c.id, 0),
-                "rating_mean": mean,
-                "rating_count": rated,
-                "tags": [t.name for t in c.tags],
-                "viewer_progress": enrolment.progress if enrolment else None,
-            }
-        )
-    return cards
-
-
 def orm_dashboard_cards(session: Session, clerk_id: str) -> list[dict[str, Any]]:
     enrolments = session.scalars(
         select(orm.UserCourse)
@@ -196,7 +116,7 @@ def orm_dashboard_cards(session: Session, clerk_id: str) -> list[dict[str, Any]]
         .order_by(desc(orm.UserCourse.enrolled_at), desc(orm.UserCourse.course_id))
         .limit(50)
     ).all()
-    return _card_facts(session, [e.course for e in enrolments], clerk_id)
+    return orm.course_cards(session, [e.course for e in enrolments], clerk_id)
 
 
 def orm_author_cards(session: Session, author: str, viewer: str) -> list[dict[str, Any]]:
@@ -207,7 +127,7 @@ def orm_author_cards(session: Session, author: str, viewer: str) -> list[dict[st
         .order_by(desc(orm.Course.created_at), desc(orm.Course.id))
         .limit(20)
     ).all()
-    return _card_facts(session, list(courses), viewer)
+    return orm.course_cards(session, list(courses), viewer)
 
 
 def orm_course_page(session: Session, course_id: UUID, viewer: str) -> dict[str, Any]:
@@ -220,7 +140,7 @@ def orm_course_page(session: Session, course_id: UUID, viewer: str) -> dict[str,
         )
         .where(orm.Course.id == course_id)
     ).one()
-    [card] = _card_facts(session, [course], viewer)
+    [card] = orm.course_cards(session, [course], viewer)
     histogram = dict(
         session.execute(
             select(orm.CourseFeedback.rating, func.count())

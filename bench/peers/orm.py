@@ -182,6 +182,48 @@ class CourseFeedback(Base):
     hidden_at: Mapped[datetime | None]
 
 
+class Favorite(Base):
+    __tablename__ = "favorites"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    user_clerk_id: Mapped[str] = mapped_column(ForeignKey("users.clerk_id"))
+    course_id: Mapped[UUID] = mapped_column(ForeignKey("courses.id"))
+
+
+class UserPoints(Base):
+    """A learner's points, kept by learnstore's triggers: the ORM reads it as any table."""
+
+    __tablename__ = "user_points"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    user_clerk_id: Mapped[str] = mapped_column(ForeignKey("users.clerk_id"))
+    points: Mapped[int]
+    achievements: Mapped[int]
+    reached_at: Mapped[datetime | None]
+    user: Mapped[User] = relationship()
+
+
+class CoursePoints(Base):
+    """A learner's points copied onto their enrolment (migration 0032), in a course's board order."""
+
+    __tablename__ = "course_points"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    course_id: Mapped[UUID] = mapped_column(ForeignKey("courses.id"))
+    user_clerk_id: Mapped[str] = mapped_column(ForeignKey("users.clerk_id"))
+    points: Mapped[int]
+    reached_at: Mapped[datetime | None]
+
+
+class CourseActivity(Base):
+    """A course's forum events per UTC hour and shard (migration 0031)."""
+
+    __tablename__ = "forum_course_activity"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    course_id: Mapped[UUID] = mapped_column(ForeignKey("courses.id"))
+    bucket: Mapped[datetime]
+    shard: Mapped[int]
+    events: Mapped[int]
+    events_public: Mapped[int]
+
+
 # -- the operations: each takes a Session (the async runner passes AsyncSession.run_sync's) --------
 
 
@@ -344,3 +386,77 @@ def lesson_progress(session: Session, clerk_id: str, course_id: UUID) -> list[An
             .order_by(Unit.position, Lesson.position)
         ).all()
     )
+
+
+def course_cards(session: Session, courses: list[Course], viewer: str | None) -> list[dict[str, Any]]:
+    """The cards of `courses`: one grouped query per aggregate for the whole page."""
+    ids = [c.id for c in courses]
+    lessons = {
+        course_id: (count, seconds)
+        for course_id, count, seconds in session.execute(
+            select(
+                Unit.course_id,
+                func.count(Lesson.id),
+                func.coalesce(func.sum(Lesson.duration_seconds), 0),
+            )
+            .join(Lesson, Lesson.unit_id == Unit.id)
+            .where(Unit.course_id.in_(ids))
+            .group_by(Unit.course_id)
+        ).tuples()
+    }
+    enrolments = dict(
+        session.execute(
+            select(UserCourse.course_id, func.count())
+            .where(UserCourse.course_id.in_(ids))
+            .group_by(UserCourse.course_id)
+        ).all()
+    )
+    ratings = {
+        course_id: (mean, count)
+        for course_id, mean, count in session.execute(
+            select(CourseFeedback.course_id, func.round(func.avg(CourseFeedback.rating), 2), func.count())
+            .where(CourseFeedback.course_id.in_(ids))
+            .group_by(CourseFeedback.course_id)
+        ).tuples()
+    }
+    authors = {
+        u.clerk_id: u
+        for u in session.scalars(
+            select(User).where(User.clerk_id.in_({c.author_clerk_id for c in courses if c.author_clerk_id}))
+        )
+    }
+    mine: dict[UUID, UserCourse] = {}
+    if viewer is not None:
+        mine = {
+            e.course_id: e
+            for e in session.scalars(
+                select(UserCourse).where(UserCourse.user_clerk_id == viewer, UserCourse.course_id.in_(ids))
+            )
+        }
+    cards = []
+    for c in courses:
+        author = authors.get(c.author_clerk_id or "")
+        count, seconds = lessons.get(c.id, (0, 0))
+        mean, rated = ratings.get(c.id, (None, 0))
+        enrolment = mine.get(c.id)
+        cards.append(
+            {
+                "course_id": c.id,
+                "title": c.title,
+                "cover_image_url": c.cover_image_url,
+                "difficulty": c.difficulty,
+                "language_code": c.language.code if c.language else None,
+                "author_name": " ".join(p for p in (author.first_name, author.last_name) if p)
+                if author
+                else None,
+                "author_avatar_url": author.avatar_url if author else None,
+                "lesson_count": count,
+                "lessons_duration_seconds": seconds,
+                "enrolment_count": enrolments.get(c.id, 0),
+                "rating_mean": mean,
+                "rating_count": rated,
+                "tags": [t.name for t in c.tags],
+                "viewer_progress": enrolment.progress if enrolment else None,
+            }
+        )
+    return cards

@@ -60,11 +60,31 @@ def published(path: Path) -> list[dict[str, Any]]:
 
 
 def latest_throughput(history: Path = HISTORY) -> dict[str, Any] | None:
-    """The latest published run of bench.throughput at the default pool size, with `pool_runs`:
-    every published run (the pool-size table reads them all)."""
+    """The latest measurement of every throughput cell at the default pool size: the published runs
+    laid over each other in order, as `latest` does for operations, so that a rerun of some cells
+    (`--op`, `--callers`) replaces them and keeps the others, each with the commit and date it was
+    measured at; with `pool_runs`, every published run (the pool-size table reads them all)."""
     runs = published(history / throughput.HISTORY.name)
     main = [run for run in runs if run["pool_size"] == throughput.DEFAULT_POOL]
-    return {**main[-1], "pool_runs": runs} if main else None
+    if not main:
+        return None
+    cells: dict[tuple[str, str, int], dict[str, Any]] = {}
+    ratios: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for run in main:
+        stamp = provenance.measured_at(run["meta"], run["date"])
+        for cell in run["cells"]:
+            cells[(cell["impl"], cell["op"], cell["callers"])] = {**cell, "measured_at": stamp}
+        for ratio in run["ratios"]:
+            ratios[(ratio["impl"], ratio["op"], ratio["callers"])] = {**ratio, "measured_at": stamp}
+    return {
+        **main[-1],
+        "cells": list(cells.values()),
+        "ratios": list(ratios.values()),
+        "ops": [op for op in throughput.OPERATIONS if any(key[1] == op for key in cells)],
+        "callers": sorted({key[2] for key in cells}),
+        "runs": len(main),
+        "pool_runs": runs,
+    }
 
 
 def pool_sizing(runs: list[dict[str, Any]]) -> list[str]:

@@ -398,6 +398,8 @@ def render(result: dict[str, Any]) -> list[str]:
     impls = [i for i in (*SYNC, *ASYNC) if any(c["impl"] == i for c in cells)]
     ratio = {(r["impl"], r["op"], r["callers"]): r for r in result["ratios"]}
     stamp = provenance.measured_at(meta, result["date"])
+    # bench.report lays several runs over each other: each row then says when it was measured
+    layered = result.get("runs", 1) > 1
     out = [
         f"Pool size {result['pool_size']} for every implementation; {result['rounds']} rounds of"
         f" {result['seconds']} s per cell (after {result['warmup']} s of warm-up); ops/s: the median"
@@ -407,9 +409,17 @@ def render(result: dict[str, Any]) -> list[str]:
         "",
         "| operation | callers | "
         + " | ".join(f"{i} ops/s (p99 ms)" for i in impls)
-        + " | **learnstore / raw psycopg** (sync, async) | bar | met? |",
-        "|---|---:|" + "---:|" * len(impls) + "---:|---|---|",
+        + " | **learnstore / raw psycopg** (sync, async) | bar | met? |"
+        + (" measured at |" if layered else ""),
+        "|---|---:|" + "---:|" * len(impls) + "---:|---|---|" + ("---|" if layered else ""),
     ]
+    if layered:
+        out[:2] = [
+            f"Pool size {result['pool_size']} for every implementation; each row is the latest run"
+            f" of its cells (of {result['runs']} runs; the last: {result['rounds']} rounds of"
+            f" {result['seconds']} s per cell); ops/s: the median over the rounds; p99: over every call.",
+            "The machine was shared (each run records its load average), so the numbers are indicative.",
+        ]
     for op in result["ops"]:
         for n in result["callers"]:
             row = [TITLES[op], str(n)]
@@ -423,6 +433,8 @@ def render(result: dict[str, Any]) -> list[str]:
             row.append(", ".join(f"**{r['ratio']:.2f}x**" for r in found))
             row.append(f"≥ {BAR:.2f}x")
             row.append("met" if found and all(r["met"] for r in found) else "missed" if found else "")
+            if layered:
+                row.append(", ".join(sorted({r.get("measured_at", "") for r in found})))
             out.append("| " + " | ".join(row) + " |")
     return out
 
@@ -445,8 +457,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     cells = result["cells"]
-    fig, axes = plt.subplots(1, len(result["ops"]), figsize=(5 * len(result["ops"]), 4.2))
-    for ax, op in zip(axes, result["ops"], strict=True):
+    fig, axes = plt.subplots(1, len(result["ops"]), figsize=(5 * len(result["ops"]), 4.2), squeeze=False)
+    for ax, op in zip(axes[0], result["ops"], strict=True):
         for impl in (*SYNC, *ASYNC):
             points = sorted(
                 (c["callers"], c["ops_per_s"]) for c in cells if c["impl"] == impl and c["op"] == op
@@ -461,10 +473,14 @@ def plot(result: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("concurrent callers")
         ax.set_ylabel("ops/s (median of rounds)")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[0][0].legend(fontsize=8)
+    when = (
+        f"the latest of {result['runs']} runs, the last at {result['meta']['commit']}"
+        if result.get("runs", 1) > 1
+        else f"measured at {result['meta']['commit']}, load {result['meta']['load']['before'][:1]}"
+    )
     fig.suptitle(
-        f"Throughput on a pool of {result['pool_size']} (learnstore solid, raw peers dashed;"
-        f" measured at {result['meta']['commit']}, load {result['meta']['load']['before'][:1]})"
+        f"Throughput on a pool of {result['pool_size']} (learnstore solid, raw peers dashed; {when})"
     )
     fig.tight_layout()
     fig.savefig(path, dpi=80)

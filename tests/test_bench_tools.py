@@ -120,6 +120,51 @@ def test_the_throughput_ratio_is_against_the_raw_pool_of_the_same_kind() -> None
     assert found == [{"impl": "learnstore", "op": "read", "callers": 8, "ratio": 0.8, "met": False}]
 
 
+def test_a_throughput_rerun_of_some_cells_replaces_them_and_keeps_the_others(tmp_path: Path) -> None:
+    def tp(commit: str, date: str, op: str, callers: list[int], rate: float) -> dict[str, Any]:
+        cells = [
+            {
+                "impl": impl,
+                "op": op,
+                "callers": n,
+                "ops_per_s": rate if impl == "learnstore" else 100.0,
+                "p99_us": 1000,
+                "errors": 0,
+            }
+            for n in callers
+            for impl in ("learnstore", "raw_pool")
+        ]
+        return {
+            **_run(commit, date),
+            "pool_size": throughput.DEFAULT_POOL,
+            "rounds": 3,
+            "seconds": 1.5,
+            "warmup": 0.5,
+            "ops": [op],
+            "callers": callers,
+            "cells": cells,
+            "ratios": throughput.ratios(cells),
+        }
+
+    runs = [
+        tp("aaa1111", "2026-12-01 10:00 UTC", "list", [1, 128], 70.0),
+        tp("bbb2222", "2026-12-02 10:00 UTC", "list", [128], 90.0),
+        tp("ccc3333", "2026-12-02 11:00 UTC", "read", [32], 95.0),
+    ]
+    (tmp_path / throughput.HISTORY.name).write_text("".join(json.dumps(r) + "\n" for r in runs))
+    merged = report.latest_throughput(tmp_path)
+    assert merged is not None
+    assert merged["ops"] == ["read", "list"] and merged["callers"] == [1, 32, 128]
+    found = {(r["op"], r["callers"]): (r["ratio"], r["measured_at"]) for r in merged["ratios"]}
+    assert found == {
+        ("list", 1): (0.7, "aaa1111, 2026-12-01 10:00 UTC"),
+        ("list", 128): (0.9, "bbb2222, 2026-12-02 10:00 UTC"),
+        ("read", 32): (0.95, "ccc3333, 2026-12-02 11:00 UTC"),
+    }
+    table = "\n".join(throughput.render(merged))
+    assert "| 50-row list | 128 |" in table and "bbb2222, 2026-12-02 10:00 UTC |" in table
+
+
 def _timed(scale: str, medians: dict[str, float]) -> dict[str, Any]:
     rows = [
         {"operation": name, "title": name.replace("_", " "), "mode": "sync", "medians_us": {"learnstore": us}}

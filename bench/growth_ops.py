@@ -76,7 +76,7 @@ def _unranked(p: Peers, course: UUID | None) -> str:
 
 # -- the ORM's boards and trending ------------------------------------------------------------------
 
-Top = list[tuple[str, int, datetime | None, orm.User]]
+Top = list[tuple[str, int, int, datetime | None, orm.User]]
 
 
 def _board(
@@ -84,17 +84,10 @@ def _board(
 ) -> list[dict[str, Any]]:
     """The top rows ranked among themselves (equal points share a rank: 1, 2, 2, 4), then the viewer's
     own row when outside the top and `ahead` is given: 1 + the count `ahead(points)` selects."""
-    achievements = dict(
-        session.execute(
-            select(orm.UserPoints.user_clerk_id, orm.UserPoints.achievements).where(
-                orm.UserPoints.user_clerk_id.in_([clerk_id for clerk_id, *_ in top])
-            )
-        ).all()
-    )
     board: list[dict[str, Any]] = []
-    for n, (clerk_id, points, reached_at, user) in enumerate(top):
+    for n, (clerk_id, points, achievements, reached_at, user) in enumerate(top):
         rank = board[-1]["rank"] if board and board[-1]["points"] == points else n + 1
-        board.append(_row(rank, user, points, achievements[clerk_id], reached_at, clerk_id == viewer))
+        board.append(_row(rank, user, points, achievements, reached_at, clerk_id == viewer))
     if ahead is None or any(row["is_me"] for row in board):
         return board
     user = orm.user_by_clerk_id(session, viewer)
@@ -125,7 +118,13 @@ def _row(
 
 def orm_leaderboard(session: Session, viewer: str, top: int) -> list[dict[str, Any]]:
     rows = session.execute(
-        select(orm.UserPoints.user_clerk_id, orm.UserPoints.points, orm.UserPoints.reached_at, orm.User)
+        select(
+            orm.UserPoints.user_clerk_id,
+            orm.UserPoints.points,
+            orm.UserPoints.achievements,
+            orm.UserPoints.reached_at,
+            orm.User,
+        )
         .join(orm.User, orm.User.clerk_id == orm.UserPoints.user_clerk_id)
         .order_by(desc(orm.UserPoints.points), orm.UserPoints.reached_at, orm.UserPoints.user_clerk_id)
         .limit(top)
@@ -141,7 +140,8 @@ def orm_leaderboard(session: Session, viewer: str, top: int) -> list[dict[str, A
 def orm_course_leaderboard(session: Session, viewer: str, course_id: UUID, top: int) -> list[dict[str, Any]]:
     cp = orm.CoursePoints
     rows = session.execute(
-        select(cp.user_clerk_id, cp.points, cp.reached_at, orm.User)
+        select(cp.user_clerk_id, cp.points, orm.UserPoints.achievements, cp.reached_at, orm.User)
+        .join(orm.UserPoints, orm.UserPoints.user_clerk_id == cp.user_clerk_id)
         .join(orm.User, orm.User.clerk_id == cp.user_clerk_id)
         .where(cp.course_id == course_id)
         .order_by(desc(cp.points), cp.reached_at, cp.user_clerk_id)

@@ -328,13 +328,22 @@ async def test_an_enrolment_import_finds_its_learners_statuses_by_learner_not_by
         [ProgressRecord(who, lesson, "completed", T0, T0) for who in ("ada", *others) for lesson in lessons]
     )
     logged: list[str] = []
-    adb_conn.add_notice_handler(lambda diag: logged.append(diag.message_primary or ""))
-    await adb_conn.execute("LOAD 'auto_explain'")
-    await adb_conn.execute("SET LOCAL auto_explain.log_min_duration = 0")
-    await adb_conn.execute("SET LOCAL auto_explain.log_nested_statements = on")
-    await adb_conn.execute("SET LOCAL client_min_messages = log")
-    await store.imports.import_enrolments([EnrolmentRecord(who, imported.id, T0) for who in ("ada", "bob")])
-    await adb_conn.execute("SET LOCAL client_min_messages = notice")
+
+    def keep(diag: psycopg.errors.Diagnostic) -> None:
+        logged.append(diag.message_primary or "")
+
+    adb_conn.add_notice_handler(keep)
+    try:
+        await adb_conn.execute("LOAD 'auto_explain'")
+        await adb_conn.execute("SET LOCAL auto_explain.log_min_duration = 0")
+        await adb_conn.execute("SET LOCAL auto_explain.log_nested_statements = on")
+        await adb_conn.execute("SET LOCAL client_min_messages = log")
+        await store.imports.import_enrolments(
+            [EnrolmentRecord(who, imported.id, T0) for who in ("ada", "bob")]
+        )
+        await adb_conn.execute("SET LOCAL client_min_messages = notice")
+    finally:
+        adb_conn.remove_notice_handler(keep)
     counting = [plan for plan in logged if "plan:" in plan and "e.learner" in plan]
     assert len(counting) == 1, logged
     assert "user_progress_user_lesson_key" in counting[0], counting[0]

@@ -1,5 +1,20 @@
 -- Foundation: the helpers every domain's tables use.
 
+-- Every table's id: a UUID version 7, whose first 48 bits are the time in milliseconds, so a new
+-- row's key lands on the index's right edge instead of a random leaf (migration 0035; PostgreSQL 18
+-- builds in uuidv7() under this name).
+CREATE FUNCTION uuidv7() RETURNS uuid
+LANGUAGE sql VOLATILE PARALLEL SAFE
+RETURN encode(
+    -- the version nibble (byte 6's high bits, numbered 52-55 from that byte's low bit): 0100 -> 0111
+    set_bit(set_bit(
+        -- bytes 0-5: milliseconds since 1970, big-endian; the rest random, as gen_random_uuid() made it
+        overlay(uuid_send(gen_random_uuid())
+                PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
+                FROM 1 FOR 6),
+        52, 1), 53, 1),
+    'hex')::uuid;
+
 -- Keeps updated_at honest: a caller cannot forget it, or set it to anything but the time of the change.
 CREATE FUNCTION set_updated_at() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -2,7 +2,7 @@
 -- Every other table refers to a user by clerk_id (the identity provider's id), ON UPDATE CASCADE.
 
 CREATE TABLE users (
-    id               uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id               uuid        NOT NULL DEFAULT uuidv7(),
     clerk_id         text        NOT NULL,
     email            text,
     first_name       text,
@@ -33,7 +33,7 @@ CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON users
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE user_streaks (
-    id               uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id               uuid        NOT NULL DEFAULT uuidv7(),
     user_clerk_id    text        NOT NULL,
     current_streak   integer     NOT NULL DEFAULT 0,
     longest_streak   integer     NOT NULL DEFAULT 0,
@@ -53,7 +53,7 @@ CREATE TRIGGER user_streaks_set_updated_at BEFORE UPDATE ON user_streaks
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE login_days (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     user_clerk_id text        NOT NULL,
     day           date        NOT NULL,
     first_seen_at timestamptz NOT NULL DEFAULT now(),
@@ -69,7 +69,7 @@ CREATE TRIGGER login_days_set_updated_at BEFORE UPDATE ON login_days
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE learning_goals (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     user_clerk_id text        NOT NULL,
     title         text        NOT NULL,
     description   text,
@@ -92,7 +92,7 @@ CREATE TRIGGER learning_goals_set_updated_at BEFORE UPDATE ON learning_goals
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE notifications (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     user_clerk_id text        NOT NULL,
     type          text        NOT NULL,
     message       text        NOT NULL,

@@ -1,7 +1,7 @@
 -- The catalog every course is filed under: languages and tags.
 
 CREATE TABLE languages (
-    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id         uuid        NOT NULL DEFAULT uuidv7(),
     code       text        NOT NULL,
     name       text        NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
@@ -18,7 +18,7 @@ CREATE TRIGGER languages_set_updated_at BEFORE UPDATE ON languages
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE tags (
-    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id         uuid        NOT NULL DEFAULT uuidv7(),
     name       text        NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),

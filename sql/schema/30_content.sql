@@ -2,7 +2,7 @@
 -- Deleting a course deletes everything under it; deleting its author keeps the course (author NULL).
 
 CREATE TABLE courses (
-    id                         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id                         uuid        NOT NULL DEFAULT uuidv7(),
     author_clerk_id            text,
     title                      text        NOT NULL,
     description                text        NOT NULL DEFAULT '',
@@ -41,7 +41,7 @@ CREATE TRIGGER courses_set_updated_at BEFORE UPDATE ON courses
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE units (
-    id          uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id          uuid        NOT NULL DEFAULT uuidv7(),
     course_id   uuid        NOT NULL,
     title       text        NOT NULL,
     description text        NOT NULL DEFAULT '',
@@ -61,7 +61,7 @@ CREATE TRIGGER units_set_updated_at BEFORE UPDATE ON units
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE lessons (
-    id               uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id               uuid        NOT NULL DEFAULT uuidv7(),
     unit_id          uuid        NOT NULL,
     title            text        NOT NULL,
     content_type     text        NOT NULL,
@@ -94,7 +94,7 @@ CREATE TRIGGER lessons_set_updated_at BEFORE UPDATE ON lessons
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE media (
-    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id         uuid        NOT NULL DEFAULT uuidv7(),
     lesson_id  uuid        NOT NULL,
     media_type text        NOT NULL,
     url        text        NOT NULL,
@@ -113,7 +113,7 @@ CREATE TRIGGER media_set_updated_at BEFORE UPDATE ON media
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE quizzes (
-    id             uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id             uuid        NOT NULL DEFAULT uuidv7(),
     lesson_id      uuid        NOT NULL,
     question       text        NOT NULL,
     question_type  text        NOT NULL,
@@ -139,7 +139,7 @@ CREATE TRIGGER quizzes_set_updated_at BEFORE UPDATE ON quizzes
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE course_tags (
-    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id         uuid        NOT NULL DEFAULT uuidv7(),
     course_id  uuid        NOT NULL,
     tag_id     uuid        NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),

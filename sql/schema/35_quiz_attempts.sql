@@ -22,7 +22,7 @@ RETURN coalesce(CASE
 END, false);
 
 CREATE TABLE quiz_attempts (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     quiz_id       uuid        NOT NULL,
     user_clerk_id text        NOT NULL,
     answer        jsonb       NOT NULL,

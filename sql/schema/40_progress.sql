@@ -2,7 +2,7 @@
 -- Both are private to the learner: erasing a user deletes them.
 
 CREATE TABLE user_courses (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     user_clerk_id text        NOT NULL,
     course_id     uuid        NOT NULL,
     enrolled_at   timestamptz NOT NULL DEFAULT now(),
@@ -24,7 +24,7 @@ CREATE TRIGGER user_courses_set_updated_at BEFORE UPDATE ON user_courses
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE user_progress (
-    id             uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id             uuid        NOT NULL DEFAULT uuidv7(),
     user_clerk_id  text        NOT NULL,
     lesson_id      uuid        NOT NULL,
     status         text        NOT NULL DEFAULT 'not_started',

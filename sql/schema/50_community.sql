@@ -3,7 +3,7 @@
 -- what only records the user's own gesture (a like, an upvote, a collaborator seat) goes with them.
 
 CREATE TABLE forum_posts (
-    id              uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id              uuid        NOT NULL DEFAULT uuidv7(),
     course_id       uuid        NOT NULL,
     author_clerk_id text,
     title           text        NOT NULL,
@@ -28,7 +28,7 @@ CREATE TRIGGER forum_posts_set_updated_at BEFORE UPDATE ON forum_posts
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE forum_replies (
-    id              uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id              uuid        NOT NULL DEFAULT uuidv7(),
     post_id         uuid        NOT NULL,
     parent_reply_id uuid,
     author_clerk_id text,
@@ -61,7 +61,7 @@ CREATE TRIGGER forum_replies_set_updated_at BEFORE UPDATE ON forum_replies
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE forum_post_likes (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     post_id       uuid        NOT NULL,
     user_clerk_id text        NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
@@ -78,7 +78,7 @@ CREATE TRIGGER forum_post_likes_set_updated_at BEFORE UPDATE ON forum_post_likes
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE forum_reply_likes (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     reply_id      uuid        NOT NULL,
     user_clerk_id text        NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
@@ -96,7 +96,7 @@ CREATE TRIGGER forum_reply_likes_set_updated_at BEFORE UPDATE ON forum_reply_lik
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE collaborators (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     course_id     uuid        NOT NULL,
     user_clerk_id text        NOT NULL,
     role          text        NOT NULL DEFAULT 'editor',
@@ -118,7 +118,7 @@ CREATE TRIGGER collaborators_set_updated_at BEFORE UPDATE ON collaborators
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE suggested_edits (
-    id                uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id                uuid        NOT NULL DEFAULT uuidv7(),
     course_id         uuid        NOT NULL,
     lesson_id         uuid,
     author_clerk_id   text,
@@ -192,7 +192,7 @@ CREATE TRIGGER suggested_edits_set_updated_at BEFORE UPDATE ON suggested_edits
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE course_feedback (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     course_id     uuid        NOT NULL,
     user_clerk_id text,
     rating        integer     NOT NULL,
@@ -214,7 +214,7 @@ CREATE TRIGGER course_feedback_set_updated_at BEFORE UPDATE ON course_feedback
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE feedback_upvotes (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     feedback_id   uuid        NOT NULL,
     user_clerk_id text        NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),

@@ -51,7 +51,7 @@ END
 $$;
 
 CREATE TABLE achievements (
-    id          uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id          uuid        NOT NULL DEFAULT uuidv7(),
     code        text        NOT NULL,
     title       text        NOT NULL,
     description text        NOT NULL DEFAULT '',
@@ -76,7 +76,7 @@ CREATE TRIGGER achievements_set_updated_at BEFORE UPDATE ON achievements
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE user_achievements (
-    id             uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id             uuid        NOT NULL DEFAULT uuidv7(),
     user_clerk_id  text        NOT NULL,
     achievement_id uuid        NOT NULL,
     progress       integer     NOT NULL DEFAULT 0,
@@ -97,7 +97,7 @@ CREATE TRIGGER user_achievements_set_updated_at BEFORE UPDATE ON user_achievemen
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE user_points (
-    id             uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id             uuid        NOT NULL DEFAULT uuidv7(),
     user_clerk_id  text        NOT NULL,
     points         integer     NOT NULL DEFAULT 0,
     achievements   integer     NOT NULL DEFAULT 0,

@@ -1,7 +1,7 @@
 -- Flashcards: sets of cards, and each learner's spaced-repetition schedule per card.
 
 CREATE TABLE flashcard_sets (
-    id             uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id             uuid        NOT NULL DEFAULT uuidv7(),
     owner_clerk_id text        NOT NULL,
     course_id      uuid,
     title          text        NOT NULL,
@@ -23,7 +23,7 @@ CREATE TRIGGER flashcard_sets_set_updated_at BEFORE UPDATE ON flashcard_sets
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE flashcards (
-    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id         uuid        NOT NULL DEFAULT uuidv7(),
     set_id     uuid        NOT NULL,
     front      text        NOT NULL,
     back       text        NOT NULL,
@@ -40,7 +40,7 @@ CREATE TRIGGER flashcards_set_updated_at BEFORE UPDATE ON flashcards
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 CREATE TABLE user_flashcard_progress (
-    id               uuid         NOT NULL DEFAULT gen_random_uuid(),
+    id               uuid         NOT NULL DEFAULT uuidv7(),
     user_clerk_id    text         NOT NULL,
     flashcard_id     uuid         NOT NULL,
     repetitions      integer      NOT NULL DEFAULT 0,

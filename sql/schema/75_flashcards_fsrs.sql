@@ -44,7 +44,7 @@ COMMENT ON COLUMN user_flashcard_progress.mastery IS
     '0 new; 1 learning; by stability: 2 under 7 days, 3 under 30, 4 under 90, 5 beyond.';
 
 CREATE TABLE flashcard_reviews (
-    id                 uuid             NOT NULL DEFAULT gen_random_uuid(),
+    id                 uuid             NOT NULL DEFAULT uuidv7(),
     user_clerk_id      text             NOT NULL,
     flashcard_id       uuid             NOT NULL,
     review_number      integer          NOT NULL,

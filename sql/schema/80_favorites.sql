@@ -1,7 +1,7 @@
 -- Favorites: the courses a learner bookmarked. Private to the learner: erasing a user deletes them.
 
 CREATE TABLE favorites (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     user_clerk_id text        NOT NULL,
     course_id     uuid        NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),

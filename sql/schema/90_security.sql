@@ -39,7 +39,7 @@ ALTER FUNCTION refresh_course_enrolments(uuid[]) SECURITY DEFINER SET search_pat
 
 -- Signed webhook deliveries applied so far: a replayed delivery (same svix-id) is applied once.
 CREATE TABLE webhook_deliveries (
-    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id         uuid        NOT NULL DEFAULT uuidv7(),
     svix_id    text        NOT NULL,
     event_type text        NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),

@@ -7,7 +7,7 @@
 
 -- Site-wide roles: a moderator or an admin of the whole platform (a course's team is `collaborators`).
 CREATE TABLE site_roles (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     user_clerk_id text        NOT NULL,
     role          text        NOT NULL,
     granted_by    text,

@@ -40,7 +40,7 @@ GRANT EXECUTE ON FUNCTION learnstore_visible(timestamptz, text) TO learnstore_ap
 -- A user's report of a post, a reply or a review: exactly one target, by foreign key, so a report
 -- goes with the content it is about.
 CREATE TABLE moderation_reports (
-    id                uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id                uuid        NOT NULL DEFAULT uuidv7(),
     reporter_clerk_id text,
     post_id           uuid,
     reply_id          uuid,
@@ -84,7 +84,7 @@ CREATE TRIGGER moderation_reports_set_updated_at BEFORE UPDATE ON moderation_rep
 
 -- A suspended user: until suspended_until, their writes are refused (learnstore_refuse_suspended).
 CREATE TABLE user_suspensions (
-    id              uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id              uuid        NOT NULL DEFAULT uuidv7(),
     user_clerk_id   text        NOT NULL,
     suspended_until timestamptz NOT NULL,
     reason          text        NOT NULL,
@@ -108,7 +108,7 @@ CREATE TRIGGER user_suspensions_set_updated_at BEFORE UPDATE ON user_suspensions
 -- a row admits is what the foreign keys do to its user columns (SET NULL when a user is erased,
 -- CASCADE to a new clerk id).
 CREATE TABLE moderation_actions (
-    id                 uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id                 uuid        NOT NULL DEFAULT uuidv7(),
     moderator_clerk_id text,
     action             text        NOT NULL,
     post_id            uuid,

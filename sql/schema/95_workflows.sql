@@ -4,7 +4,7 @@
 -- because under as_user() a user may not write another user's notifications (notifications_own_rows).
 
 CREATE TABLE collaboration_requests (
-    id                 uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id                 uuid        NOT NULL DEFAULT uuidv7(),
     course_id          uuid        NOT NULL,
     requester_clerk_id text        NOT NULL,
     role               text        NOT NULL,
@@ -141,7 +141,7 @@ CREATE POLICY collaboration_requests_course_author_update ON collaboration_reque
     WITH CHECK (course_id IN (SELECT learnstore_team_courses('{author}')));
 
 CREATE TABLE review_replies (
-    id              uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id              uuid        NOT NULL DEFAULT uuidv7(),
     feedback_id     uuid        NOT NULL,
     author_clerk_id text,
     body            text        NOT NULL,

@@ -19,7 +19,7 @@ CREATE INDEX forum_posts_live_created_idx ON forum_posts (created_at DESC, id DE
 -- count is the sum of at most 16 rows. Exact under any race: each view is one UPSERT that either
 -- inserts its shard's row or increments it under the row lock (ON CONFLICT ... DO UPDATE).
 CREATE TABLE forum_post_view_counts (
-    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id         uuid        NOT NULL DEFAULT uuidv7(),
     post_id    uuid        NOT NULL,
     shard      smallint    NOT NULL,
     views      bigint      NOT NULL DEFAULT 0,
@@ -58,7 +58,7 @@ GRANT EXECUTE ON FUNCTION learnstore_record_post_view(uuid) TO learnstore_app;
 -- Following a thread: its followers are told of each new reply. A post's author follows it and a
 -- replier starts following (the triggers below); either may unfollow.
 CREATE TABLE forum_thread_follows (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     post_id       uuid        NOT NULL,
     user_clerk_id text        NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
@@ -77,7 +77,7 @@ CREATE TRIGGER forum_thread_follows_set_updated_at BEFORE UPDATE ON forum_thread
 -- Muting: a user's muted notification types are never written for them. System notices
 -- (moderation, collaboration) cannot be muted.
 CREATE TABLE notification_mutes (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     user_clerk_id text        NOT NULL,
     type          text        NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),

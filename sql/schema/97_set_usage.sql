@@ -6,7 +6,7 @@
 -- cards, once. A learner stays when their card is deleted or reset (they did use the set), and goes
 -- with the set or when erased (ON DELETE CASCADE).
 CREATE TABLE flashcard_set_learners (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     set_id        uuid        NOT NULL,
     user_clerk_id text        NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),

@@ -56,7 +56,7 @@ ALTER TABLE forum_replies SET (parallel_workers = 0);
 -- them (published courses only, decided at read time) instead of counting every post. Kept by the
 -- statement triggers below; a course without a row has none.
 CREATE TABLE forum_course_post_counts (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     course_id     uuid        NOT NULL,
     visible_posts bigint      NOT NULL DEFAULT 0,
     hidden_posts  bigint      NOT NULL DEFAULT 0,

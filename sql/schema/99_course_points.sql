@@ -21,7 +21,7 @@
 -- The foreign key to the enrolment follows it: an unenrolment, an erasure or a course's deletion
 -- removes the row, a clerk_id renamed or an enrolment moved to another course moves it (cascades).
 CREATE TABLE course_points (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     course_id     uuid        NOT NULL,
     user_clerk_id text        NOT NULL,
     points        integer     NOT NULL,
@@ -188,7 +188,7 @@ CREATE TRIGGER user_courses_copy_points AFTER INSERT ON user_courses
 -- queue on 8 row locks, not one). A key's value is the sum of its shards; one shard may go
 -- negative, so no CHECK (>= 0) on the count (see user_points_histogram).
 CREATE TABLE course_points_histogram (
-    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id         uuid        NOT NULL DEFAULT uuidv7(),
     course_id  uuid        NOT NULL,
     points     integer     NOT NULL,
     shard      smallint    NOT NULL,

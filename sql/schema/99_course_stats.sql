@@ -15,7 +15,7 @@
 -- before the backfill (migrations/0028_course_stats_backfill.sql) recounted it holds only the
 -- deltas since, which an unenrolment may take below zero until the backfill reaches its course.
 CREATE TABLE course_stats (
-    id             uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id             uuid        NOT NULL DEFAULT uuidv7(),
     course_id      uuid        NOT NULL,
     shard          smallint    NOT NULL,
     enrolments     integer      NOT NULL DEFAULT 0,

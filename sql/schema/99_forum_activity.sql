@@ -23,7 +23,7 @@
 -- user's rows; a shard may go below zero (a like added on one, removed on another), the sum never.
 
 CREATE TABLE forum_user_activity (
-    id                    uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id                    uuid        NOT NULL DEFAULT uuidv7(),
     clerk_id              text        NOT NULL,
     shard                 smallint    NOT NULL DEFAULT 0,
     posts                 bigint      NOT NULL DEFAULT 0,

@@ -28,7 +28,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 RETURN date_bin('1 hour'::interval, p_at, '2000-01-01 00:00:00+00'::timestamptz);
 
 CREATE TABLE forum_course_activity (
-    id            uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id            uuid        NOT NULL DEFAULT uuidv7(),
     course_id     uuid        NOT NULL,
     bucket        timestamptz NOT NULL,
     shard         smallint    NOT NULL DEFAULT 0,

@@ -14,7 +14,7 @@
 
 -- ---- points histogram ----------------------------------------------------------------------------
 CREATE TABLE user_points_histogram (
-    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id         uuid        NOT NULL DEFAULT uuidv7(),
     points     integer     NOT NULL,
     shard      smallint    NOT NULL,
     learners   bigint      NOT NULL DEFAULT 0,
@@ -124,7 +124,7 @@ CREATE POLICY user_points_histogram_anyone_select ON user_points_histogram FOR S
 -- from an import, or from before an unenrolment by plain SQL, counts again on enrolment), so the
 -- counters follow user_progress, user_courses, and lessons or units moved to another course.
 CREATE TABLE lesson_progress_counts (
-    id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id         uuid        NOT NULL DEFAULT uuidv7(),
     lesson_id  uuid        NOT NULL,
     shard      smallint    NOT NULL,
     started    bigint      NOT NULL DEFAULT 0,

@@ -15,7 +15,7 @@
 -- No non-negative CHECK on upvotes: a row a trigger made before the backfill
 -- (migrations/0030_review_upvotes_backfill.sql) recounted it holds only the deltas since.
 CREATE TABLE feedback_upvote_counts (
-    id                  uuid        NOT NULL DEFAULT gen_random_uuid(),
+    id                  uuid        NOT NULL DEFAULT uuidv7(),
     feedback_id         uuid        NOT NULL,
     course_id           uuid        NOT NULL,
     feedback_created_at timestamptz NOT NULL,

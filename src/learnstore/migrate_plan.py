@@ -265,7 +265,8 @@ _ALTER: list[tuple[re.Pattern[str], str, bool, bool, str]] = [
 
 # A default PostgreSQL must evaluate per row (so ADD COLUMN rewrites the table): a volatile function.
 _VOLATILE = re.compile(
-    r"\b(?:random|gen_random_uuid|uuid_generate_v[14]|clock_timestamp|nextval|timeofday)\s*\(", re.IGNORECASE
+    r"\b(?:random|gen_random_uuid|uuidv7|uuid_generate_v[147]|clock_timestamp|nextval|timeofday)\s*\(",
+    re.IGNORECASE,
 )
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 

@@ -71,7 +71,7 @@ SELECT md5('bench-forum-post-' || g)::uuid, cs.a[1 + g %% cardinality(cs.a)],
        'How do I practise ' || ws.a[1 + (g * 7) %% 10] || ' and ' || ws.a[1 + (g * 3) %% 10]
            || ' before the next lesson? ' || repeat('Some context on what I tried. ', 4),
        timestamptz '2025-06-01' - g * interval '3 minutes', timestamptz '2025-06-01'
-FROM generate_series(1, %(posts)s) g, cs, us, ws
+FROM generate_series(%(first)s, %(last)s) g, cs, us, ws
 """.replace("{USERS}", USERS)
 
 SEED_REPLIES = """
@@ -81,20 +81,24 @@ INSERT INTO forum_replies (post_id, author_clerk_id, body, created_at, updated_a
 SELECT md5('bench-forum-post-' || g)::uuid, us.a[1 + (g + k) %% cardinality(us.a)],
        'Try the ' || ws.a[1 + (g + k * 3) %% 10] || ' exercises first, reply ' || k,
        timestamptz '2025-06-01' - g * interval '3 minutes' + k * interval '1 minute', timestamptz '2025-06-01'
-FROM generate_series(1, %(posts)s) g, generate_series(1, 3) k, us, ws
+FROM generate_series(%(first)s, %(last)s) g, generate_series(1, 3) k, us, ws
 """.replace("{USERS}", USERS)
 
 SEED_LIKES = """
 WITH {USERS}
 INSERT INTO forum_post_likes (post_id, user_clerk_id)
 SELECT md5('bench-forum-post-' || g)::uuid, us.a[1 + (g + k * 17) %% cardinality(us.a)]
-FROM generate_series(1, %(posts)s) g, generate_series(1, 2) k, us
+FROM generate_series(%(first)s, %(last)s) g, generate_series(1, 2) k, us
 """.replace("{USERS}", USERS)
+
+#: posts seeded a transaction (with their replies, likes and views)
+SEED_CHUNK = 50_000
+_POST_EXISTS = "SELECT 1 FROM forum_posts WHERE id = md5('bench-forum-post-' || %(g)s)::uuid"
 
 SEED_VIEWS = """
 INSERT INTO forum_post_view_counts (post_id, shard, views)
 SELECT md5('bench-forum-post-' || g)::uuid, s, 1 + (g + s) %% 7
-FROM generate_series(1, %(posts)s) g, generate_series(0, 3) s
+FROM generate_series(%(first)s, %(last)s) g, generate_series(0, 3) s
 """
 
 
@@ -110,16 +114,29 @@ class ForumData:
     def ensure(cls, conn: psycopg.Connection[Any]) -> ForumData:
         """The bench forum, written once into the dataset of `conn` (autocommit), then analyzed so
         that the planner knows its size."""
-        first = conn.execute("SELECT md5('bench-forum-post-1')::uuid").fetchone()
-        assert first is not None
-        post: UUID = first[0]
-        if conn.execute("SELECT 1 FROM forum_posts WHERE id = %s", (post,)).fetchone() is None:
-            row = conn.execute("SELECT scale FROM bench_meta").fetchone()
-            scale = row[0] if row else "small"
-            params = {"posts": POSTS[scale], "authors": AUTHORS[scale], "words": list(WORDS)}
+        landmark = conn.execute("SELECT md5('bench-forum-post-1')::uuid").fetchone()
+        assert landmark is not None
+        post: UUID = landmark[0]
+        row = conn.execute("SELECT scale FROM bench_meta").fetchone()
+        scale = row[0] if row else "small"
+        posts = POSTS[scale]
+        seeded = False
+        # Chunks of posts, each with its replies, likes and views in one transaction: a reply's row
+        # triggers (the followers' notifications, about 0.35 ms a reply) are queued per statement,
+        # and the million forum's 3.6 million replies in one statement ran for over 20 minutes
+        # without a sign of progress (docs/scaling.md). A seeding stopped half way resumes.
+        for first in range(1, posts + 1, SEED_CHUNK):
+            last = min(first + SEED_CHUNK - 1, posts)
+            if conn.execute(_POST_EXISTS, {"g": last}).fetchone():
+                continue
+            params = {"first": first, "last": last, "authors": AUTHORS[scale], "words": list(WORDS)}
             with conn.transaction():
                 for statement in (SEED, SEED_REPLIES, SEED_LIKES, SEED_VIEWS):
                     conn.execute(statement, params)
+            seeded = True
+            if posts > SEED_CHUNK:
+                print(f"  bench forum: posts {first:,}-{last:,} of {posts:,} seeded", flush=True)
+        if seeded:
             for table in ("forum_posts", "forum_replies", "forum_post_likes", "forum_post_view_counts"):
                 conn.execute(f"VACUUM ANALYZE {table}")
         found = conn.execute(

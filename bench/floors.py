@@ -1,5 +1,9 @@
-"""Where the course tree's time over raw psycopg goes: `python -m bench.floors --dsn ...`.
+"""Where learnstore's time over raw psycopg goes, for the two reads that miss their bar.
 
+    python -m bench.floors tree --dsn ...   # the course tree (bar 1.10x raw)
+    python -m bench.floors list --dsn ...   # the 50-row list of bench.throughput (bar 0.85x at 128 callers)
+
+`tree`:
 The course tree is one statement that returns the tree as a JSON document (text). The raw peer
 parses it with `json.loads` (dicts of strings); learnstore parses and validates it into typed
 models with pydantic-core (`CourseTree.model_validate_json`: UUIDs, datetimes, enums, every field
@@ -12,6 +16,13 @@ before each timed call, as bench.run's shuffled rounds often do: the CPU caches 
 code and objects, not pydantic-core's, and the validation costs several times what it costs warm
 (docs/content.md has the numbers). It prints; it publishes nothing (the table in
 docs/benchmarks.md is bench.run's).
+
+`list`: the throughput run's 50-row list (a learner's status in every lesson of the flagship
+course), on pools of one connection. At 128 callers on two cores the client's CPU per call is what
+the throughput measures, so this splits learnstore's CPU per call into layers, each a step from raw
+psycopg_pool towards learnstore's call: the rows made into the generated pydantic models
+(`queries._runtime.to_models`, without validation), the query wrapper (`Querier`: aiosql's query,
+the spare cursor), and the store's call (argument validation, learnstore's pool context).
 """
 
 from __future__ import annotations
@@ -24,15 +35,22 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from psycopg_pool import ConnectionPool
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
+import learnstore
 from bench import dataset
 from bench.dataset import FLAGSHIP_TITLE
+from bench.ops import Fixture
 from bench.peers import orm
 from bench.peers.raw import sql
 from bench.run import _sqlalchemy_url
+from bench.throughput import ensure_callers, writer
 from learnstore import Store
+from learnstore.queries._runtime import to_models
+from learnstore.queries.models import ListLessonProgressRow
+from learnstore.queries.progress import Querier
 from learnstore.repositories.content import CourseTree
 
 
@@ -52,18 +70,10 @@ def _medians(
     return {name: (statistics.median(wall[name]) / 1e3, statistics.mean(cpu[name]) / 1e3) for name in calls}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--scale", choices=sorted(dataset.SCALES), default="small")
-    parser.add_argument("--dsn", help="a database of your own (default: learnstore_bench)")
-    parser.add_argument("--rounds", type=int, default=1000)
-    parser.add_argument("--cold", action="store_true", help="run the ORM's course tree before each call")
-    args = parser.parse_args(argv)
-    dsn = dataset.ensure(args.dsn, args.scale)
+def tree(dsn: str, rounds: int, cold: bool) -> None:
+    """The course tree's split: the statement, each parse, the rest of learnstore's call."""
     before: Callable[[], object] | None = None
-    if args.cold:
+    if cold:
         sessions = sessionmaker(create_engine(_sqlalchemy_url(dsn)), expire_on_commit=False)
 
         def orm_tree() -> None:
@@ -90,12 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             "learnstore: get_course_tree": lambda: store.content.get_course_tree(course),
         }
         _medians(calls, 100, before)  # warm-up: prepared statements, caches
-        medians = _medians(calls, args.rounds, before)
-    after = ", each call after the ORM's course tree" if args.cold else ""
-    print(f"course tree: a {len(document):,}-byte document, {args.rounds} interleaved rounds{after}")
-    print(f"{'':<34}{'wall µs (median)':>18}{'CPU µs (mean)':>16}")
-    for name, (wall, cpu) in medians.items():
-        print(f"{name:<34}{wall:>18.1f}{cpu:>16.1f}")
+        medians = _medians(calls, rounds, before)
+    after = ", each call after the ORM's course tree" if cold else ""
+    print(f"course tree: a {len(document):,}-byte document, {rounds} interleaved rounds{after}")
+    _print(medians)
     cpu = {name: found[1] for name, found in medians.items()}
     typed = cpu["statement + model_validate_json"] - cpu["raw: statement + json.loads"]
     rest = cpu["learnstore: get_course_tree"] - cpu["statement + model_validate_json"]
@@ -103,6 +111,85 @@ def main(argv: list[str] | None = None) -> int:
         f"CPU per call: typed validation over json.loads {typed:+.1f} µs,"
         f" the rest of learnstore's call (connection context, query wrapper) {rest:+.1f} µs"
     )
+
+
+def rows_list(dsn: str, rounds: int) -> None:
+    """The 50-row list's split, layer by layer from raw psycopg_pool to learnstore's pool."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ensure_callers(conn, 1)
+        course = Fixture.find(conn).course_id
+    who = writer(0)
+    params: dict[str, Any] = {"user_clerk_id": who, "course_id": course}
+    text = sql("list_lesson_progress")
+    pool = ConnectionPool(dsn, kwargs={"autocommit": True}, min_size=1, max_size=1, open=True)
+    store = learnstore.connect(dsn, min_size=1, max_size=1)
+
+    def raw() -> list[Any]:
+        conn = pool.getconn()
+        try:
+            return conn.execute(text, params, prepare=True).fetchall()
+        finally:
+            pool.putconn(conn)
+
+    def querier() -> list[ListLessonProgressRow]:
+        conn = pool.getconn()
+        try:
+            return Querier(conn).list_lesson_progress(user_clerk_id=who, course_id=course)
+        finally:
+            pool.putconn(conn)
+
+    calls: dict[str, Callable[[], object]] = {
+        "raw pool: statement + tuples": raw,
+        "+ rows as models": lambda: to_models(ListLessonProgressRow, raw()),
+        "+ the query wrapper (Querier)": querier,
+        "learnstore: list_lesson_progress": lambda: store.progress.list_lesson_progress(who, course),
+    }
+    try:
+        _medians(calls, 100)  # warm-up: prepared statements, caches
+        medians = _medians(calls, rounds)
+        count = len(raw())
+    finally:
+        store.close()
+        pool.close()
+    print(
+        f"50-row list: {count} rows of {len(ListLessonProgressRow.model_fields)} columns,"
+        f" {rounds} interleaved rounds"
+    )
+    _print(medians)
+    cpu = [found[1] for found in medians.values()]
+    steps = ("rows as models", "query wrapper", "store's call")
+    split = ", ".join(
+        f"{step} {after - before:+.1f} µs" for step, before, after in zip(steps, cpu, cpu[1:], strict=False)
+    )
+    print(
+        f"CPU per call over raw psycopg_pool's {cpu[0]:.1f} µs: {split};"
+        f" learnstore / raw {cpu[-1] / cpu[0]:.2f}x"
+    )
+
+
+def _print(medians: dict[str, tuple[float, float]]) -> None:
+    print(f"{'':<34}{'wall µs (median)':>18}{'CPU µs (mean)':>16}")
+    for name, (wall, cpu) in medians.items():
+        print(f"{name:<34}{wall:>18.1f}{cpu:>16.1f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("read", nargs="?", choices=("tree", "list"), default="tree")
+    parser.add_argument("--scale", choices=sorted(dataset.SCALES), default="small")
+    parser.add_argument("--dsn", help="a database of your own (default: learnstore_bench)")
+    parser.add_argument("--rounds", type=int, default=1000)
+    parser.add_argument(
+        "--cold", action="store_true", help="tree: run the ORM's course tree before each call"
+    )
+    args = parser.parse_args(argv)
+    dsn = dataset.ensure(args.dsn, args.scale)
+    if args.read == "tree":
+        tree(dsn, args.rounds, args.cold)
+    else:
+        rows_list(dsn, args.rounds)
     return 0
 
 

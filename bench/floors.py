@@ -48,6 +48,7 @@ from bench.peers.raw import sql
 from bench.run import _sqlalchemy_url
 from bench.throughput import ensure_callers, writer
 from learnstore import Store
+from learnstore.database import LearnstoreConnection, LearnstoreCursor
 from learnstore.queries._runtime import to_models
 from learnstore.queries.models import ListLessonProgressRow
 from learnstore.queries.progress import Querier
@@ -122,6 +123,16 @@ def rows_list(dsn: str, rounds: int) -> None:
     params: dict[str, Any] = {"user_clerk_id": who, "course_id": course}
     text = sql("list_lesson_progress")
     pool = ConnectionPool(dsn, kwargs={"autocommit": True}, min_size=1, max_size=1, open=True)
+    # the Querier on connections as learnstore's pool makes them (its spare cursor: no cursor made
+    # per call), without the store's call around it
+    ours = ConnectionPool(
+        dsn,
+        kwargs={"autocommit": True, "cursor_factory": LearnstoreCursor},
+        connection_class=LearnstoreConnection,
+        min_size=1,
+        max_size=1,
+        open=True,
+    )
     store = learnstore.connect(dsn, min_size=1, max_size=1)
 
     def raw() -> list[Any]:
@@ -132,11 +143,11 @@ def rows_list(dsn: str, rounds: int) -> None:
             pool.putconn(conn)
 
     def querier() -> list[ListLessonProgressRow]:
-        conn = pool.getconn()
+        conn = ours.getconn()
         try:
             return Querier(conn).list_lesson_progress(user_clerk_id=who, course_id=course)
         finally:
-            pool.putconn(conn)
+            ours.putconn(conn)
 
     calls: dict[str, Callable[[], object]] = {
         "raw pool: statement + tuples": raw,
@@ -150,6 +161,7 @@ def rows_list(dsn: str, rounds: int) -> None:
         count = len(raw())
     finally:
         store.close()
+        ours.close()
         pool.close()
     print(
         f"50-row list: {count} rows of {len(ListLessonProgressRow.model_fields)} columns,"

@@ -411,6 +411,43 @@ def test_no_forum_page_scans_a_large_table_sequentially(
     assert not scans, f"{operation} ({query}, {mode} plan) scans {scans[0][0]} sequentially:\n{scans[0][1]}"
 
 
+def rows_read(dsn: str, statement: str, params: dict[str, Any], mode: str, table: str) -> int:
+    """How many rows the plan PostgreSQL ran for `statement` read from `table` (EXPLAIN ANALYZE:
+    each scan's rows times its loops), in a transaction rolled back afterwards."""
+
+    def walk(node: dict[str, Any]) -> int:
+        own = node["Actual Rows"] * node["Actual Loops"] if node.get("Relation Name") == table else 0
+        return own + sum(walk(child) for child in node.get("Plans", ()))
+
+    with psycopg.connect(dsn) as conn, conn.transaction(force_rollback=True):
+        conn.execute(f"SET LOCAL plan_cache_mode = force_{mode}_plan")
+        row = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params, prepare=True).fetchone()
+    assert row is not None
+    return walk(row[0][0]["Plan"])
+
+
+@pytest.mark.parametrize("mode", ["custom", "generic"])
+def test_the_interest_feed_reads_a_page_of_posts_not_every_related_one(
+    dsn: str, fixture: Fixture, forum: ForumData, mode: str
+) -> None:
+    """The bench learner's tags reach courses with thousands of posts: the feed walks the newest
+    posts until the page is full (forum_posts_live_created_idx), as at the million scale, where
+    fetching every related post and sorting them read 141,000 posts a page."""
+    params = {
+        "viewer_clerk_id": fixture.learner,
+        "page_size": 20,
+        "before_created_at": None,
+        "before_id": None,
+    }
+    # the query's own count of the related courses' posts: its CTEs up to related_posts
+    related = sql("list_interest_feed").split("), few AS")[0] + ") SELECT n FROM related_posts"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        found = conn.execute(related, params).fetchone()
+    assert found is not None and found[0] > 5000, "the related courses are not big enough to test the walk"
+    read = rows_read(dsn, sql("list_interest_feed"), params, mode, "forum_posts")
+    assert read <= 1000, f"the interest feed ({mode} plan) read {read} posts for a page of 20"
+
+
 # The reads of a course's audience (migration 0028): the card's counts, the page's histogram, the
 # roster's total and course analytics read the course's summary rows by their key, and count no
 # enrolment of the course (issue 18 points 1, 2, 4). A bitmap scan of the key is by key too: on a

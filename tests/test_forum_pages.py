@@ -230,6 +230,48 @@ async def test_the_interest_feed_follows_the_tags_of_enrolled_and_favorited_cour
     assert len(await store.as_user("bo").forum_pages.interest_feed("bo")) == 3
 
 
+async def test_the_interest_feed_walks_the_newest_posts_when_the_related_courses_hold_thousands(
+    store: AsyncStore, adb_conn: AConn
+) -> None:
+    # Past 5,000 related posts the feed walks forum_posts_live_created_idx newest first instead of
+    # fetching every related post: the same page, keyset and visibility either way.
+    await people(adb_conn, "ada", "bo", "cy")
+    enrolled = await course(adb_conn, "Enrolled", "grammar")
+    related = await course(adb_conn, "Related", "grammar")
+    unrelated = await course(adb_conn, "Unrelated", "cooking")
+    await store.progress.enrol("bo", enrolled)
+    # 5,001 related posts, one a minute, interleaved with as many unrelated ones; one hidden post
+    await execute(
+        adb_conn,
+        "INSERT INTO forum_posts (course_id, author_clerk_id, title, body, created_at)"
+        " SELECT CASE WHEN g %% 2 = 0 THEN %s::uuid ELSE %s::uuid END, 'cy', 'Post ' || g, 'Body',"
+        " now() - g * interval '1 minute' FROM generate_series(1, 10002) AS g",
+        [related, unrelated],
+    )
+    await execute(adb_conn, "UPDATE forum_posts SET hidden_at = now() WHERE title = 'Post 4'")
+    counted = await execute(
+        adb_conn,
+        "SELECT sum(visible_posts + hidden_posts) FROM forum_course_post_counts WHERE course_id = %s",
+        [related],
+    )
+    assert counted[0] == 5001  # past the bound: the walk
+    expected = [f"Post {g}" for g in range(2, 10003, 2) if g != 4]
+    page = await store.forum_pages.interest_feed("bo", limit=5)
+    assert [p.title for p in page] == expected[:5]
+    assert {tuple(p.matched_tags) for p in page} == {("grammar",)}
+    rest = await store.forum_pages.interest_feed("bo", limit=5, before=page[-1])
+    assert [p.title for p in rest] == expected[5:10]
+    # the hidden post is its author's to see, on the same walk
+    own = await store.as_user("cy").forum_pages.interest_feed("cy", limit=3)
+    assert own == []  # cy has no course: no interests
+    await store.progress.enrol("cy", enrolled)
+    assert [p.title for p in await store.as_user("cy").forum_pages.interest_feed("cy", limit=3)] == [
+        "Post 2",
+        "Post 4",
+        "Post 6",
+    ]
+
+
 async def test_the_activity_summary_counts_posts_replies_and_likes_given_and_received(
     store: AsyncStore, adb_conn: AConn
 ) -> None:

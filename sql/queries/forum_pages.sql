@@ -248,27 +248,55 @@ ORDER BY t.rank DESC, t.created_at DESC, t.id DESC;
 -- The live posts of published courses that share a tag with a course the viewer is enrolled in or
 -- favorited (their own courses' forums included), newest first, as ListForumFeed's rows without the
 -- total; matched_tags: the viewer's tags the post's course has. Keyset on (created_at, id).
+-- Two ways to the page, as SearchForum's: when the related courses hold at most 5,000 posts (their
+-- counters say, forum_course_post_counts), each course's posts from forum_posts_course_id_idx, then
+-- the newest; when they hold more, a walk newest first along forum_posts_live_created_idx that
+-- keeps the related courses' posts and stops at the page, which reads fewer rows the more there
+-- are. Fetching every related post and sorting them read 141,000 posts at the million scale
+-- (346 ms a page; docs/scaling.md).
 WITH mine AS (
     SELECT uc.course_id FROM user_courses uc WHERE uc.user_clerk_id = sqlc.arg(viewer_clerk_id)::text
     UNION
     SELECT f.course_id FROM favorites f WHERE f.user_clerk_id = sqlc.arg(viewer_clerk_id)::text
 ), interests AS (
     SELECT DISTINCT ct.tag_id FROM course_tags ct WHERE ct.course_id IN (SELECT course_id FROM mine)
-), related AS (
+), related AS MATERIALIZED (
     SELECT ct.course_id, array_agg(t.name ORDER BY lower(t.name), t.id) AS tags
     FROM course_tags ct JOIN tags t ON t.id = ct.tag_id
+    JOIN courses c ON c.id = ct.course_id AND c.status = 'published'
     WHERE ct.tag_id IN (SELECT tag_id FROM interests)
     GROUP BY ct.course_id
-), page AS (
-    SELECT p.id, r.tags FROM related r
-    JOIN courses c ON c.id = r.course_id AND c.status = 'published'
-    JOIN forum_posts p ON p.course_id = r.course_id
-    WHERE p.deleted_at IS NULL AND learnstore_visible(p.hidden_at, p.author_clerk_id)
+), related_posts AS MATERIALIZED (
+    SELECT coalesce(sum(n.visible_posts + n.hidden_posts), 0) AS n
+    FROM forum_course_post_counts n WHERE n.course_id IN (SELECT r.course_id FROM related r)
+), few AS (
+    SELECT p.id, p.course_id, p.created_at
+    FROM related r JOIN forum_posts p ON p.course_id = r.course_id
+    WHERE (SELECT n FROM related_posts) <= 5000
+      AND p.deleted_at IS NULL AND learnstore_visible(p.hidden_at, p.author_clerk_id)
       AND (sqlc.narg(before_created_at)::timestamptz IS NULL
            OR (p.created_at, p.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
     ORDER BY p.created_at DESC, p.id DESC
     -- the bound as a sub-select, as the feeds' (above)
     LIMIT (SELECT sqlc.arg(page_size)::integer)
+), many AS (
+    SELECT p.id, p.course_id, p.created_at
+    FROM forum_posts p
+    WHERE (SELECT n FROM related_posts) > 5000
+      AND p.deleted_at IS NULL AND learnstore_visible(p.hidden_at, p.author_clerk_id)
+      -- IS TRUE: a condition the planner cannot turn into a join (it would fetch every related
+      -- post by course, as `few` does, and sort them); the related courses are hashed once
+      AND (p.course_id IN (SELECT r.course_id FROM related r)) IS TRUE
+      AND (sqlc.narg(before_created_at)::timestamptz IS NULL
+           OR (p.created_at, p.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+    ORDER BY p.created_at DESC, p.id DESC
+    LIMIT (SELECT sqlc.arg(page_size)::integer)
+), page AS (
+    -- One of the two is empty. LIMIT 200, the largest page_size (PageSize): a bound the planner can
+    -- read, so that it joins the page's rows by their keys below rather than hashing whole tables.
+    SELECT h.id, r.tags FROM (SELECT * FROM few UNION ALL SELECT * FROM many) AS h
+    JOIN related r ON r.course_id = h.course_id
+    LIMIT 200
 )
 SELECT p.id, p.course_id, c.title AS course_title, p.author_clerk_id,
        CASE WHEN p.author_clerk_id IS NULL THEN 'deleted user'

@@ -117,6 +117,12 @@ class Querier:
         """The live posts of published courses that share a tag with a course the viewer is enrolled in or
         favorited (their own courses' forums included), newest first, as ListForumFeed's rows without the
         total; matched_tags: the viewer's tags the post's course has. Keyset on (created_at, id).
+        Two ways to the page, as SearchForum's: when the related courses hold at most 5,000 posts (their
+        counters say, forum_course_post_counts), each course's posts from forum_posts_course_id_idx, then
+        the newest; when they hold more, a walk newest first along forum_posts_live_created_idx that
+        keeps the related courses' posts and stops at the page, which reads fewer rows the more there
+        are. Fetching every related post and sorting them read 141,000 posts at the million scale
+        (346 ms a page; docs/scaling.md).
         """
         with self._sql.list_interest_feed_cursor(
             self._conn,
@@ -259,6 +265,12 @@ class AsyncQuerier:
         """The live posts of published courses that share a tag with a course the viewer is enrolled in or
         favorited (their own courses' forums included), newest first, as ListForumFeed's rows without the
         total; matched_tags: the viewer's tags the post's course has. Keyset on (created_at, id).
+        Two ways to the page, as SearchForum's: when the related courses hold at most 5,000 posts (their
+        counters say, forum_course_post_counts), each course's posts from forum_posts_course_id_idx, then
+        the newest; when they hold more, a walk newest first along forum_posts_live_created_idx that
+        keeps the related courses' posts and stops at the page, which reads fewer rows the more there
+        are. Fetching every related post and sorting them read 141,000 posts at the million scale
+        (346 ms a page; docs/scaling.md).
         """
         async with self._sql.list_interest_feed_cursor(
             self._conn,

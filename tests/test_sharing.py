@@ -495,6 +495,18 @@ def test_browsing_reads_the_indexes_not_the_table(fresh_db: str) -> None:
 
 def generic_plan(conn: psycopg.Connection[Any], text: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The generic plan of a query (what a prepared statement may switch to after five runs)."""
+    return _prepared_plan(conn, text, values, mode="force_generic_plan", runs=1)
+
+
+def settled_plan(conn: psycopg.Connection[Any], text: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The plan a prepared statement runs once PostgreSQL has chosen between custom and generic plans:
+    after five custom plans it keeps the generic one only if that costs no more than they did."""
+    return _prepared_plan(conn, text, values, mode="auto", runs=6)
+
+
+def _prepared_plan(
+    conn: psycopg.Connection[Any], text: str, values: dict[str, Any], *, mode: str, runs: int
+) -> list[tuple[Any, ...]]:
     names: list[str] = []
 
     def placeholder(match: re.Match[str]) -> str:
@@ -504,11 +516,13 @@ def generic_plan(conn: psycopg.Connection[Any], text: str, values: dict[str, Any
 
     statement = re.sub(r"%\((\w+)\)s", placeholder, text).replace("%%", "%")
     with conn.transaction(force_rollback=True):
-        conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        conn.execute(f"PREPARE browse_generic AS {statement}".encode())
+        conn.execute(pgsql.SQL("SET LOCAL plan_cache_mode = {}").format(pgsql.Literal(mode)))
+        conn.execute(f"PREPARE browse_plan AS {statement}".encode())
         args = pgsql.SQL(", ").join(pgsql.Literal(values[n]) for n in names)
-        plan = conn.execute(pgsql.SQL("EXPLAIN EXECUTE browse_generic ({})").format(args)).fetchall()
-        conn.execute("DEALLOCATE browse_generic")
+        # EXPLAIN EXECUTE goes through the plan cache as EXECUTE does, so each run counts.
+        for _ in range(runs):
+            plan = conn.execute(pgsql.SQL("EXPLAIN EXECUTE browse_plan ({})").format(args)).fetchall()
+        conn.execute("DEALLOCATE browse_plan")
     return plan
 
 

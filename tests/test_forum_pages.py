@@ -398,10 +398,11 @@ def read_through_indexes(db_conn: Conn) -> None:
     keyset = {"before_created_at": None, "before_id": None, "page_size": 20}
 
     feed = explain(db_conn, "ListForumFeed", keyset)
-    # The page walks the index and stops at 20 rows; the total sums the courses' counters and reads
-    # the viewer's own hidden posts by index: no plan of it reads every post.
+    # The page walks the index and stops at 20 rows; the total sums the platform's 16 shards (not a
+    # counter per course) and reads the viewer's own hidden posts by index: no plan of it reads
+    # every post.
     assert "Index Scan using forum_posts_live_created_idx on forum_posts p " in feed, feed
-    assert "forum_course_post_counts" in feed, feed
+    assert "forum_platform_post_counts" in feed and "forum_course_post_counts" not in feed, feed
     assert "Seq Scan on forum_posts" not in feed and "Seq Scan on forum_replies" not in feed, feed
 
     course_feed = explain(

@@ -259,7 +259,7 @@ def test_check_finds_and_repairs_a_drifted_counter(db_conn: Conn) -> None:
     report = store.check()
     (counts,) = [v for v in report.values if v.name == "forum_post_counts"]
     assert counts.drifted == 2
-    assert {e["stored"] for e in counts.examples} == {"9 visible, 0 hidden", "0 visible, 0 hidden"}
+    assert {e["stored"] for e in counts.examples} == {"9 visible, 0 hidden, published", "0 visible, 0 hidden"}
     assert store.check(repair=True).drift == 0
     assert store.forum_pages.feed().total == 6
 

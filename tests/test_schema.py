@@ -393,6 +393,8 @@ WORLD: tuple[tuple[str, str, str], ...] = (
      "'clerk_b', %(lessons)s, 'completed', now(), now()"),
     # The course's post counter (migration 0025) before its first post, which the trigger then counts.
     ("forum_course_post_counts", "forum_course_post_counts (course_id)", "%(courses)s"),
+    # A shard of the platform's post counts (migration 0036), which the course's published posts add to.
+    ("forum_platform_post_counts", "forum_platform_post_counts (shard)", "0"),
     # clerk_a's forum counts (migration 0027) before their likes, which the triggers then add.
     ("forum_user_activity", "forum_user_activity (clerk_id)", "'clerk_a'"),
     # The course's forum events this hour (migration 0031) before its post, which the triggers add.
@@ -828,6 +830,8 @@ VIOLATIONS: tuple[Violation, ...] = (
     dup("user_points_histogram_points_shard_key", "user_points_histogram", "points", "shard"),
     bad("user_points_histogram_points_non_negative", "user_points_histogram", "points = -1"),
     bad("user_points_histogram_shard_range", "user_points_histogram", "shard = 8"),
+    dup("forum_platform_post_counts_shard_key", "forum_platform_post_counts", "shard"),
+    bad("forum_platform_post_counts_shard_range", "forum_platform_post_counts", "shard = 16"),
     # a course's leaderboard (migration 0032)
     dup("course_points_user_course_key", "course_points", "user_clerk_id", "course_id", "points"),
     bad("course_points_enrolment_fkey", "course_points", "user_clerk_id = 'clerk_a'"),

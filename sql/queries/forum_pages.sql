@@ -10,13 +10,13 @@
 -- acting user (on every row). Keyset: pass the last row's (created_at, id) as before_*. The page walks
 -- forum_posts_live_created_idx and stops at page_size; the counts are made for its rows only.
 WITH total AS (
-    -- Exact without counting posts: the published courses' counters (forum_course_post_counts, kept
-    -- by triggers), visible posts, plus the hidden ones the viewer may see: a moderator all of them
-    -- (learnstore_visible of a hidden post of no one's: the moderator rule), anyone else their own
-    -- (forum_posts_hidden_author_idx, a few rows).
-    SELECT (SELECT coalesce(sum(n.visible_posts), 0)
-                   + CASE WHEN learnstore_visible('-infinity'::timestamptz, NULL) THEN coalesce(sum(n.hidden_posts), 0) ELSE 0 END
-            FROM forum_course_post_counts n JOIN courses c ON c.id = n.course_id WHERE c.status = 'published')
+    -- Exact without counting posts: the platform's counter (forum_platform_post_counts, 16 shards
+    -- kept by triggers from the published courses' counters), visible posts, plus the hidden ones
+    -- the viewer may see: a moderator all of them (learnstore_visible of a hidden post of no one's:
+    -- the moderator rule), anyone else their own (forum_posts_hidden_author_idx, a few rows).
+    SELECT (SELECT coalesce(sum(t.visible_posts), 0)
+                   + CASE WHEN learnstore_visible('-infinity'::timestamptz, NULL) THEN coalesce(sum(t.hidden_posts), 0) ELSE 0 END
+            FROM forum_platform_post_counts t)
          + (SELECT count(*) FROM forum_posts p JOIN courses c ON c.id = p.course_id
             WHERE p.author_clerk_id = learnstore_actor() AND p.hidden_at IS NOT NULL AND p.deleted_at IS NULL
               AND c.status = 'published' AND NOT learnstore_visible('-infinity'::timestamptz, NULL)) AS n

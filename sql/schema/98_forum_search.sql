@@ -62,6 +62,7 @@ CREATE TABLE forum_course_post_counts (
     hidden_posts  bigint      NOT NULL DEFAULT 0,
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
+    published     boolean     NOT NULL DEFAULT false,
     CONSTRAINT forum_course_post_counts_pkey PRIMARY KEY (id),
     CONSTRAINT forum_course_post_counts_course_id_key UNIQUE (course_id),
     CONSTRAINT forum_course_post_counts_course_id_fkey FOREIGN KEY (course_id) REFERENCES courses (id) ON DELETE CASCADE,
@@ -71,8 +72,19 @@ CREATE TABLE forum_course_post_counts (
 COMMENT ON TABLE forum_course_post_counts IS 'A course''s live forum posts, visible and hidden: what the feeds'' totals sum.';
 COMMENT ON COLUMN forum_course_post_counts.visible_posts IS 'Live posts no moderator has hidden.';
 COMMENT ON COLUMN forum_course_post_counts.hidden_posts IS 'Live posts a moderator has hidden (seen by their authors and moderators).';
+COMMENT ON COLUMN forum_course_post_counts.published IS
+    'Whether the course is published (copied from courses.status): the platform''s counts add these rows.';
 CREATE TRIGGER forum_course_post_counts_set_updated_at BEFORE UPDATE ON forum_course_post_counts
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+-- Whether a course is published, as a new counter row starts (forum_course_post_counts.published).
+-- A course published or unpublished meanwhile is not missed: its trigger (99_forum_platform_counts)
+-- upserts the row's flag, so it either made the row first (the insert below then updates it and
+-- keeps its flag) or waits for this one and sets the flag on it (migration 0036).
+CREATE FUNCTION forum_course_published(p_course_id uuid) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = public, pg_temp
+RETURN coalesce((SELECT c.status = 'published' FROM courses c WHERE c.id = p_course_id), false);
+REVOKE EXECUTE ON FUNCTION forum_course_published(uuid) FROM PUBLIC;
 
 -- Adds each course's (visible, hidden) deltas, in course order (two statements that touch several
 -- courses cannot deadlock). Additions commute, so concurrent writers lose none. p_create: a course
@@ -84,8 +96,8 @@ LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
     IF p_create AND NOT EXISTS (SELECT FROM jsonb_each(p_deltas) AS d
                                 WHERE (d.value ->> 0)::bigint < 0 OR (d.value ->> 1)::bigint < 0) THEN
-        INSERT INTO forum_course_post_counts AS n (course_id, visible_posts, hidden_posts)
-        SELECT (d.key)::uuid, (d.value ->> 0)::bigint, (d.value ->> 1)::bigint
+        INSERT INTO forum_course_post_counts AS n (course_id, visible_posts, hidden_posts, published)
+        SELECT (d.key)::uuid, (d.value ->> 0)::bigint, (d.value ->> 1)::bigint, forum_course_published((d.key)::uuid)
         FROM jsonb_each(p_deltas) AS d ORDER BY 1
         ON CONFLICT (course_id) DO UPDATE
             SET visible_posts = n.visible_posts + excluded.visible_posts,
@@ -93,8 +105,8 @@ BEGIN
         RETURN;
     END IF;
     IF p_create THEN
-        INSERT INTO forum_course_post_counts (course_id)
-        SELECT (d.key)::uuid FROM jsonb_each(p_deltas) AS d ORDER BY 1
+        INSERT INTO forum_course_post_counts (course_id, published)
+        SELECT (d.key)::uuid, forum_course_published((d.key)::uuid) FROM jsonb_each(p_deltas) AS d ORDER BY 1
         ON CONFLICT (course_id) DO NOTHING;
     END IF;
     PERFORM FROM forum_course_post_counts n

@@ -382,8 +382,10 @@ _FORUM_POST_COUNTS = DerivedValue(
     kept_by="deltas added by statement triggers on forum_posts, in course order: additions commute",
     drift_sql="""
 SELECT c.id::text AS key,
-       coalesce(n.visible_posts, 0) || ' visible, ' || coalesce(n.hidden_posts, 0) || ' hidden' AS stored,
-       e.visible || ' visible, ' || e.hidden || ' hidden' AS expected
+       coalesce(n.visible_posts, 0) || ' visible, ' || coalesce(n.hidden_posts, 0) || ' hidden'
+           || CASE WHEN n.published THEN ', published' ELSE '' END AS stored,
+       e.visible || ' visible, ' || e.hidden || ' hidden'
+           || CASE WHEN c.status = 'published' THEN ', published' ELSE '' END AS expected
 FROM courses c {sample}
 LEFT JOIN forum_course_post_counts n ON n.course_id = c.id
 CROSS JOIN LATERAL (
@@ -392,6 +394,8 @@ CROSS JOIN LATERAL (
     FROM forum_posts p WHERE p.course_id = c.id AND p.deleted_at IS NULL
 ) AS e
 WHERE (coalesce(n.visible_posts, 0), coalesce(n.hidden_posts, 0)) <> (e.visible, e.hidden)
+   -- a course without a row has nothing to flag (its first post's row reads the course's status)
+   OR n.published IS DISTINCT FROM (c.status = 'published') AND n.course_id IS NOT NULL
 """,
     # locked (made first if missing), then counted in a later statement: a post written meanwhile
     # waits for the lock to add its delta
@@ -401,12 +405,50 @@ WHERE (coalesce(n.visible_posts, 0), coalesce(n.hidden_posts, 0)) <> (e.visible,
         " ON CONFLICT (course_id) DO NOTHING",
         "SELECT FROM forum_course_post_counts WHERE course_id = ANY (%(keys)s::uuid[])"
         " ORDER BY course_id FOR NO KEY UPDATE",
-        "UPDATE forum_course_post_counts n SET visible_posts = e.visible, hidden_posts = e.hidden"
+        # the published flag too (it takes a row lock the course's publication queues on): the
+        # platform's shards follow through their trigger on these rows
+        "UPDATE forum_course_post_counts n"
+        " SET visible_posts = e.visible, hidden_posts = e.hidden, published = e.published"
         " FROM (SELECT k.id, count(p.id) FILTER (WHERE p.hidden_at IS NULL) AS visible,"
-        "              count(p.id) FILTER (WHERE p.hidden_at IS NOT NULL) AS hidden"
+        "              count(p.id) FILTER (WHERE p.hidden_at IS NOT NULL) AS hidden,"
+        "              forum_course_published(k.id) AS published"
         "       FROM unnest(%(keys)s::uuid[]) AS k (id)"
         "       LEFT JOIN forum_posts p ON p.course_id = k.id AND p.deleted_at IS NULL GROUP BY k.id) AS e"
         " WHERE n.course_id = e.id",
+    ),
+)
+
+# The platform's live posts (forum_platform_post_counts, migration 0036): the platform-wide feed's
+# total sums the shards. What they must hold is the sum of the published courses' counters
+# (forum_post_counts above checks those against the posts), read in the same snapshot: every write
+# changes both in one transaction. One key, 'platform'; a sampled check still reads it whole.
+_FORUM_PLATFORM_POST_COUNTS = DerivedValue(
+    name="forum_platform_post_counts",
+    stored_in="forum_platform_post_counts",
+    kept_by="deltas of the published courses' counters, added by a statement trigger on"
+    " forum_course_post_counts to the writer's shard: additions commute",
+    drift_sql="""
+SELECT 'platform' AS key,
+       s.visible || ' visible, ' || s.hidden || ' hidden' AS stored,
+       e.visible || ' visible, ' || e.hidden || ' hidden' AS expected
+FROM (SELECT coalesce(sum(t.visible_posts), 0) AS visible, coalesce(sum(t.hidden_posts), 0) AS hidden
+      FROM forum_platform_post_counts t) AS s
+CROSS JOIN (SELECT coalesce(sum(n.visible_posts), 0) AS visible, coalesce(sum(n.hidden_posts), 0) AS hidden
+            FROM forum_course_post_counts n WHERE n.published) AS e
+WHERE (s.visible, s.hidden) <> (e.visible, e.hidden)
+""",
+    # every shard locked, in shard order (shard 0 made if missing), then the sum put on shard 0 in a
+    # later statement: a writer holding a shard commits first and is in the sum; one that has not
+    # reached its shard yet adds its delta after
+    repair_sql=(
+        "INSERT INTO forum_platform_post_counts (shard) VALUES (0) ON CONFLICT (shard) DO NOTHING",
+        "SELECT FROM forum_platform_post_counts ORDER BY shard FOR NO KEY UPDATE",
+        "UPDATE forum_platform_post_counts t"
+        " SET visible_posts = CASE WHEN t.shard = 0 THEN e.visible ELSE 0 END,"
+        "     hidden_posts = CASE WHEN t.shard = 0 THEN e.hidden ELSE 0 END"
+        " FROM (SELECT coalesce(sum(n.visible_posts), 0) AS visible,"
+        "              coalesce(sum(n.hidden_posts), 0) AS hidden"
+        "       FROM forum_course_post_counts n WHERE n.published) AS e",
     ),
 )
 
@@ -691,6 +733,7 @@ DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _SET_LEARNERS,
     _SET_LEARNER_COUNTS,
     _FORUM_POST_COUNTS,
+    _FORUM_PLATFORM_POST_COUNTS,
     _COURSE_STATS,
     _FEEDBACK_UPVOTE_COUNTS,
     _POST_DOCUMENTS,

@@ -92,7 +92,16 @@ DISTRIBUTION: dict[str, Distribution] = {
     "forum_reply_likes": _course("course_id", "copied from the reply", added=True),
     "forum_post_view_counts": _course("course_id", "a post's view shards, copied from the post", added=True),
     "forum_course_post_counts": _course(
-        "course_id", "a course's live posts, written with them; the platform-wide total sums all shards"
+        "course_id", "a course's live posts, written with them; the platform's shards add its changes"
+    ),
+    # Migration 0036. The platform's live posts: 16 rows that every post in a published course
+    # writes and the platform-wide feed sums. As a reference table each post would write every node;
+    # it stays local on the coordinator, as the points histogram, written by the trigger on the
+    # course counters through the coordinator.
+    "forum_platform_post_counts": Distribution(
+        "local",
+        None,
+        "the platform's post counts, 16 shards: every published course's post writes one, the feed sums them",
     ),
     # Migration 0029. The histogram is keyed by a points value, not by a user or a course: every
     # award moves a learner between two values, and a rank sums every value above the viewer's. As

@@ -283,6 +283,14 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "UPDATE": ("definer",),
         "DELETE": ("nobody",),  # goes with its course (ON DELETE CASCADE)
     },
+    # The platform's live posts (migration 0036): read by anyone (the platform-wide feed's total sums
+    # them), written only by the SECURITY DEFINER trigger on forum_course_post_counts; never deleted.
+    "forum_platform_post_counts": {
+        "SELECT": ("anyone",),
+        "INSERT": ("definer",),
+        "UPDATE": ("definer",),
+        "DELETE": ("nobody",),
+    },
     # A user's forum activity counts (migration 0027): read by anyone (a summary anyone may show),
     # written only by the SECURITY DEFINER triggers on the forum's posts, replies and likes; a user's
     # row goes with them.

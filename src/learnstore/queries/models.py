@@ -41,6 +41,7 @@ __all__ = [
     "FollowThreadRow",
     "ForumCourseActivity",
     "ForumCoursePostCount",
+    "ForumPlatformPostCount",
     "ForumPost",
     "ForumPostLike",
     "ForumPostViewCount",
@@ -899,6 +900,8 @@ class ForumCoursePostCount(BaseModel):
     """Live posts a moderator has hidden (seen by their authors and moderators)."""
     created_at: datetime
     updated_at: datetime
+    published: bool
+    """Whether the course is published (copied from courses.status): the platform's counts add these rows."""
 
 
 class CoursePoint(BaseModel):
@@ -1035,6 +1038,22 @@ class ForumCourseActivity(BaseModel):
     """Posts, replies and likes of both, hidden ones included (as moderators see them)."""
     events_public: int
     """The events nothing hidden is part of (as everyone sees them)."""
+    created_at: datetime
+    updated_at: datetime
+
+
+class ForumPlatformPostCount(BaseModel):
+    """A shard of the live forum posts of published courses: the platform-wide feed's total sums all 16."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    shard: int
+    """The backend (pg_backend_pid() & 15) that wrote the deltas: a sum of deltas, possibly negative alone."""
+    visible_posts: int
+    """Live posts no moderator has hidden, in published courses."""
+    hidden_posts: int
+    """Live posts a moderator has hidden, in published courses."""
     created_at: datetime
     updated_at: datetime
 

@@ -15,7 +15,9 @@ from test_races import WRITERS, race_threads, scalar, sql
 
 import learnstore
 from learnstore import AsyncStore, Store, migrate
+from learnstore._resources import queries_dir
 from learnstore.errors import InvalidValue
+from learnstore.queries._loader import parse_dir
 from learnstore.repositories.forum_pages import SEARCH_CAP
 
 AConn = psycopg.AsyncConnection[Any]
@@ -357,3 +359,75 @@ def test_migration_0025_fills_the_documents_and_counts_of_the_forum_already_ther
             conn, "mo", grammar
         )
         assert [h.post_title for h in store.forum_pages.search("word11999").hits] == ["Old 11999"]
+
+
+# ---- search: a common word is not counted (migration 0037) --------------------------------------------
+
+
+def node_loops(plan: dict[str, Any], index: str) -> list[int]:
+    """The actual loops of every node of an EXPLAIN ANALYZE plan (JSON) that reads `index`."""
+    found = [plan.get("Actual Loops", 0)] if plan.get("Index Name") == index else []
+    for child in plan.get("Plans", []):
+        found += node_loops(child, index)
+    return found
+
+
+def test_the_statistics_tell_a_common_words_matches_and_nothing_of_a_rare_one(db_conn: Conn) -> None:
+    setup_people(db_conn)
+    grammar = course(db_conn, "Grammar")
+    posts(db_conn, grammar, 3000, "everywhere")
+    posts(db_conn, grammar, 3, "o'brien")
+    db_conn.execute("UPDATE forum_posts SET body = body || ' half' WHERE title ~ '[02468]$'")
+    db_conn.execute("ANALYZE forum_posts, forum_replies")
+
+    def estimate(words: str) -> tuple[int | None, int | None]:
+        row = db_conn.execute(
+            "SELECT * FROM forum_search_common_matches(websearch_to_tsquery('simple', %s))", [words]
+        ).fetchone()
+        assert row is not None
+        return row[0], row[1]
+
+    everywhere, replies = estimate("everywhere")
+    assert everywhere is not None and 2900 <= everywhere <= 3100 and replies is None
+    half, _ = estimate("half")
+    assert half is not None and 1350 <= half <= 1650
+    assert estimate("zebra") == (None, None)  # not among the common elements
+    assert estimate("everywhere half") == (None, None)  # more than one word: counted
+    assert estimate("-everywhere") == (None, None)
+    assert estimate("'; DROP TABLE forum_posts; --") == (None, None)
+    # under as_user too (row-level security hides pg_stats' rows from the caller: SECURITY DEFINER)
+    with db_conn.transaction(force_rollback=True):
+        db_conn.execute("SELECT set_config('learnstore.clerk_id', 'bo', true)")
+        db_conn.execute("SET LOCAL ROLE learnstore_app")
+        assert estimate("everywhere") == (everywhere, None)
+
+
+def test_a_word_the_statistics_call_common_takes_the_walk_without_counting_its_matches(
+    fresh_db: str,
+) -> None:
+    """More than 20,000 posts with a word: the count that chooses the branch is skipped (its bitmap
+    scan of the GIN index runs no loop) and the page is the newest matches', as counted; a rare word
+    is still counted through the index."""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        setup_people(conn)
+        grammar = course(conn, "Grammar")
+        posts(conn, grammar, 21000, "everywhere")
+        posts(conn, grammar, 2, "rarebird", minutes_ago=30000)
+        conn.execute("VACUUM ANALYZE forum_posts")
+        query = {q.name: q for q in parse_dir(queries_dir())}["SearchForum"].psycopg_sql
+        loops = {}
+        for word in ("everywhere", "rarebird"):
+            plan = conn.execute(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) {query}".encode(),
+                {"query": word, "page_size": 20, "skip": 0},
+            ).fetchone()
+            assert plan is not None
+            loops[word] = node_loops(plan[0][0]["Plan"], "forum_posts_search_document_idx")
+        assert loops["everywhere"] and set(loops["everywhere"]) == {0}, loops
+        assert max(loops["rarebird"]) >= 1, loops
+    with learnstore.connect(fresh_db, max_size=1) as store:
+        found = store.forum_pages.search("everywhere", limit=5)
+        assert (found.total, found.total_capped) == (SEARCH_CAP, True)
+        assert [hit.post_title for hit in found.hits] == [f"Question {g}" for g in range(1, 6)]
+        rare = store.forum_pages.search("rarebird")
+        assert (rare.total, rare.total_capped, len(rare.hits)) == (2, False, 2)

@@ -93,12 +93,23 @@ WITH query AS MATERIALIZED (
     -- Materialized: no plan depends on the query's words (a cached generic plan is as good as a
     -- custom one); the branches below choose by what the GIN indexes find instead.
     SELECT websearch_to_tsquery('simple'::regconfig, sqlc.arg(query)::text) AS q
+), common AS MATERIALIZED (
+    -- A one-word query's matches by the column's statistics (NULL: not a common word).
+    SELECT e.posts, e.replies FROM query CROSS JOIN LATERAL forum_search_common_matches(query.q) AS e (posts, replies)
 ), post_probe AS MATERIALIZED (
-    -- How many posts match, counted up to 5,001 in the GIN index (it reads no column: no heap
-    -- page that the visibility map marks all-visible).
-    SELECT count(*) AS n FROM (SELECT FROM forum_posts p WHERE p.search_document @@ (SELECT q FROM query) LIMIT 5001) AS s
+    -- How many posts match: a word the statistics put in more than 20,000 posts is common without
+    -- counting it (a count's bitmap index scan would read every match's entry first); any other
+    -- query is counted up to 5,001 in the GIN index (which reads no column: no heap page that the
+    -- visibility map marks all-visible). CASE runs the count only when it is needed.
+    SELECT CASE WHEN (SELECT posts FROM common) > 20000 THEN (SELECT posts FROM common)
+                ELSE (SELECT count(*) FROM (SELECT FROM forum_posts p
+                                            WHERE p.search_document @@ (SELECT q FROM query) LIMIT 5001) AS s)
+           END AS n
 ), reply_probe AS MATERIALIZED (
-    SELECT count(*) AS n FROM (SELECT FROM forum_replies r WHERE r.search_document @@ (SELECT q FROM query) LIMIT 5001) AS s
+    SELECT CASE WHEN (SELECT replies FROM common) > 20000 THEN (SELECT replies FROM common)
+                ELSE (SELECT count(*) FROM (SELECT FROM forum_replies r
+                                            WHERE r.search_document @@ (SELECT q FROM query) LIMIT 5001) AS s)
+           END AS n
 ), post_few AS (
     -- At most 5,000 matches: all of them from the GIN index, the newest 1,001 kept.
     SELECT p.id, p.author_clerk_id, p.search_document AS document, p.created_at

@@ -1,0 +1,1 @@
+DROP FUNCTION forum_search_common_matches(tsquery);

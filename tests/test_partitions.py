@@ -281,6 +281,7 @@ def test_the_maintain_command_reports_as_json_and_refuses_a_bad_keep(fresh_db: s
     report = json.loads(out.getvalue())
     assert f"login_days_p{month_after(THIS_MONTH, 5):%Y%m}" in report["created"]
     assert report["default_rows"] == {"login_days": 0, "flashcard_reviews": 0}
+    assert report["folded"] == 0  # no forum, no rollup to fold (tests/test_trending.py folds one)
     assert main(["maintain", "--dsn", fresh_db, "--keep", "login_days=soon"]) == 2
 
 

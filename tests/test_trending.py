@@ -8,6 +8,7 @@ written by nobody under `as_user`; filled by the migration's backfill."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -19,6 +20,8 @@ from test_races import WRITERS, race_threads, scalar, sql
 
 import learnstore
 from learnstore import Store, migrate
+from learnstore.errors import InvalidValue
+from learnstore.rollups import fold_activity
 
 Conn = psycopg.Connection[Any]
 
@@ -208,6 +211,7 @@ def test_the_rollup_is_written_by_the_triggers_only(db_conn: Conn) -> None:
         "INSERT INTO forum_course_activity (course_id, bucket, events) VALUES"
         f" ('{grammar}', date_trunc('hour', now()), 5)",
         f"SELECT forum_course_activity_recount(ARRAY['{grammar}'::uuid])",
+        "SELECT forum_course_activity_fold(now() + interval '2 hours', 10)",
         "SELECT forum_course_activity_add("
         f"""'[{{"course_id": "{grammar}", "bucket": "2026-01-01", "n": 9}}]')""",
     ):
@@ -286,6 +290,88 @@ def test_sixteen_writers_in_one_course_leave_exact_counts(fresh_db: str) -> None
     sql(fresh_db, "DELETE FROM users WHERE clerk_id = 'w1'")  # an erased learner's likes go
     with learnstore.connect(fresh_db, max_size=1) as store:
         assert store.check().drift == 0
+
+
+# ---- folding past hours (migration 0038) ----------------------------------------------------------------
+
+LATER = datetime.now(UTC) + timedelta(hours=2)  # folds every hour up to the current one
+ROWS_AN_HOUR = (
+    "SELECT max(n) FROM (SELECT count(*) AS n FROM forum_course_activity GROUP BY course_id, bucket) g"
+)
+
+
+def test_folding_leaves_one_row_an_hour_and_every_count_as_it_was(fresh_db: str) -> None:
+    writers = [f"w{i}" for i in range(WRITERS)]
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        setup_people(conn, *writers)
+        grammar, travel = course(conn, "Grammar"), course(conn, "Travel")
+    with learnstore.connect(fresh_db, max_size=1) as store:
+        posts = [store.forum.create_post(c, "bo", "Post", "b").id for c in (grammar, travel)]
+        for i, writer in enumerate(writers):  # a transaction each: several shards an hour
+            store.forum.like_post(posts[i % 2], writer)
+        store.moderation.hide("mo", "Spam", post_id=posts[1])
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        assert scalar_of(conn, ROWS_AN_HOUR) > 1
+        assert fold_activity(conn, before=datetime.now(UTC)) == 0  # the current hour stays sharded
+        removed = fold_activity(conn, before=LATER, groups=1)  # a pair a transaction
+        assert removed > 0 and scalar_of(conn, ROWS_AN_HOUR) == 1
+        assert fold_activity(conn, before=LATER) == 0
+        for viewer in VIEWERS:
+            ours, reference = both(conn, viewer, datetime(2000, 1, 1, tzinfo=UTC))
+            assert ours == reference, viewer
+        assert Store.on(conn).check().drift == 0
+        with pytest.raises(InvalidValue):
+            fold_activity(conn, groups=0)
+
+
+def test_folding_while_sixteen_writers_take_events_out_and_add_them_loses_none(fresh_db: str) -> None:
+    """Twelve writers like, unlike and post in two courses, a transaction each, while four folders
+    fold the same hours on connections of their own: the rollup is the read-time count after."""
+    writers = [f"w{i}" for i in range(WRITERS)]
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        setup_people(conn, *writers)
+        courses = [course(conn, "Grammar"), course(conn, "Travel")]
+    with learnstore.connect(fresh_db, max_size=1) as store:
+        posts = [store.forum.create_post(courses[n % 2], "bo", f"Post {n}", "b").id for n in range(4)]
+        for i, writer in enumerate(writers):
+            store.forum.like_post(posts[i % 4], writer)
+    barrier = threading.Barrier(WRITERS)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            if i % 4 == 0:
+                with psycopg.connect(fresh_db, autocommit=True) as conn:
+                    barrier.wait()
+                    for _ in range(5):
+                        fold_activity(conn, before=LATER, groups=1)
+                return
+            with learnstore.connect(fresh_db, max_size=1) as store:
+                barrier.wait()
+                me = writers[i]
+                store.forum.unlike_post(posts[i % 4], me)
+                store.forum.like_post(posts[(i + 1) % 4], me)
+                store.forum.create_post(courses[i % 2], me, "Mine", "m")
+                store.forum.unlike_post(posts[(i + 1) % 4], me)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        fold_activity(conn, before=LATER)
+        assert scalar_of(conn, ROWS_AN_HOUR) == 1
+        for viewer in VIEWERS:
+            ours, reference = both(conn, viewer, datetime(2000, 1, 1, tzinfo=UTC))
+            assert ours == reference, viewer
+        # 4 posts and 16 likes; then 12 writers: an unlike, a like, a post and an unlike
+        events = 4 + WRITERS + 12 * (-1 + 1 + 1 - 1)
+        assert scalar_of(conn, "SELECT sum(events) FROM forum_course_activity") == events
+        assert Store.on(conn).check().drift == 0
 
 
 def test_migration_0031_counts_the_forum_already_there(fresh_db: str) -> None:

@@ -219,11 +219,12 @@ def _parser() -> argparse.ArgumentParser:
     maintain = commands.add_parser(
         "maintain",
         parents=[common],
-        help="create the logs' partitions ahead and drop those past retention",
+        help="create the logs' partitions ahead, drop those past retention, fold past rollup shards",
         description=(
             "For each log partitioned by month (learnstore.partitions.PARTITIONED): create the "
             "partitions of the coming months, moving any rows the default partition holds for them, "
-            "and drop the months older than the log's retention. Idempotent: run it daily (cron). "
+            "and drop the months older than the log's retention. Then fold the shards of trending's "
+            "past hours into one row each (learnstore.rollups). Idempotent: run it daily (cron). "
             "See docs/scaling.md."
         ),
     )
@@ -246,7 +247,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _maintain(args: argparse.Namespace) -> int:
-    from learnstore import partitions
+    from learnstore import partitions, rollups
     from learnstore._console import Output
 
     retention: dict[str, int | None] = {}
@@ -260,8 +261,9 @@ def _maintain(args: argparse.Namespace) -> int:
     with psycopg.connect(_dsn(args), autocommit=True) as conn:
         done = partitions.maintain(conn, ahead=ahead, retention=retention)
         waiting = partitions.default_rows(conn)
+        folded = rollups.fold_activity(conn)
     if args.json:
-        print(json.dumps({**dataclasses.asdict(done), "default_rows": waiting}, indent=2))
+        print(json.dumps({**dataclasses.asdict(done), "default_rows": waiting, "folded": folded}, indent=2))
         return 0
     out = Output()
     for name in done.created:
@@ -271,7 +273,9 @@ def _maintain(args: argparse.Namespace) -> int:
     for table, count in waiting.items():
         if count:
             out.line(f"{table}: {count} row(s) in the default partition (past the last month)", "yellow")
-    out.line(f"{len(done.created)} created, {len(done.dropped)} dropped", "bold")
+    out.line(
+        f"{len(done.created)} created, {len(done.dropped)} dropped, {folded} rollup row(s) folded", "bold"
+    )
     return 0
 
 

@@ -1,0 +1,1 @@
+DROP FUNCTION forum_course_activity_fold(timestamptz, integer);

@@ -35,7 +35,8 @@ def fold_activity(
     while True:
         with conn.transaction():
             conn.execute("SET LOCAL lock_timeout = '3s'")
-            row = conn.execute("SELECT forum_course_activity_fold(%s, %s)", [until, groups]).fetchone()
+            query = "SELECT forum_course_activity_fold(%s, %s::integer)"
+            row = conn.execute(query, [until, groups]).fetchone()
         batch = int(row[0]) if row else 0
         if batch == 0:
             return removed

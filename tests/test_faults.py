@@ -3,6 +3,7 @@ and serialization failures in multi-statement operations (docs/production.md).""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from psycopg_pool import ConnectionPool
 
 import learnstore
 from learnstore import Database, Store
+from learnstore.database import _ended_by_server
 from learnstore.errors import Contention, InvalidValue, LearnstoreError, Timeout, Unavailable
 from learnstore.repositories.imports import LoginDayRecord
 
@@ -101,6 +103,46 @@ def test_operations_after_every_pooled_backend_is_terminated_reconnect(
             store.users.notify("author", "system", f"after the restart {n}")
         assert store.users.count_unread("author") == 6
         assert store.content.create_course("author", "Written after").title == "Written after"
+
+
+def test_the_check_of_an_idle_connection_finds_a_terminated_one_and_keeps_the_gil(
+    fresh_db: str, admin: psycopg.Connection[Any]
+) -> None:
+    """The check every operation makes of the connection it takes: a live idle one passes, one whose
+    backend was terminated does not, and the check never lets another thread run. (poll(), which it
+    was, released the GIL: under 128 threads each operation queued for it once more.)"""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        assert not _ended_by_server(conn)
+        spins = 0
+        stop = threading.Event()
+
+        def spin() -> None:
+            nonlocal spins
+            while not stop.is_set():
+                spins += 1
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1.0)  # the spinner runs only while this thread lets the GIL go
+        spinner = threading.Thread(target=spin)
+        try:
+            spinner.start()
+            time.sleep(0.01)
+            before = spins
+            checks = set()
+            for _ in range(500):  # poll() let the spinner in about once in 50 calls
+                checks.add(_ended_by_server(conn))
+                if spins != before:
+                    break
+            after = spins
+        finally:
+            stop.set()
+            spinner.join()
+            sys.setswitchinterval(interval)
+        assert checks == {False}
+        assert after == before, "the check released the GIL"
+        admin.execute("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
+        wait_for(lambda: not backends(admin), "the terminated backend to exit")
+        assert _ended_by_server(conn)
 
 
 async def test_async_operations_after_the_pooled_backends_are_terminated_reconnect(

@@ -71,7 +71,7 @@ SELECT md5('bench-forum-post-' || g)::uuid, cs.a[1 + g %% cardinality(cs.a)],
        'How do I practise ' || ws.a[1 + (g * 7) %% 10] || ' and ' || ws.a[1 + (g * 3) %% 10]
            || ' before the next lesson? ' || repeat('Some context on what I tried. ', 4),
        timestamptz '2025-06-01' - g * interval '3 minutes', timestamptz '2025-06-01'
-FROM generate_series(%(first)s, %(last)s) g, cs, us, ws
+FROM generate_series(%(first)s::integer, %(last)s::integer) g, cs, us, ws
 """.replace("{USERS}", USERS)
 
 SEED_REPLIES = """
@@ -81,14 +81,14 @@ INSERT INTO forum_replies (post_id, author_clerk_id, body, created_at, updated_a
 SELECT md5('bench-forum-post-' || g)::uuid, us.a[1 + (g + k) %% cardinality(us.a)],
        'Try the ' || ws.a[1 + (g + k * 3) %% 10] || ' exercises first, reply ' || k,
        timestamptz '2025-06-01' - g * interval '3 minutes' + k * interval '1 minute', timestamptz '2025-06-01'
-FROM generate_series(%(first)s, %(last)s) g, generate_series(1, 3) k, us, ws
+FROM generate_series(%(first)s::integer, %(last)s::integer) g, generate_series(1, 3) k, us, ws
 """.replace("{USERS}", USERS)
 
 SEED_LIKES = """
 WITH {USERS}
 INSERT INTO forum_post_likes (post_id, user_clerk_id)
 SELECT md5('bench-forum-post-' || g)::uuid, us.a[1 + (g + k * 17) %% cardinality(us.a)]
-FROM generate_series(%(first)s, %(last)s) g, generate_series(1, 2) k, us
+FROM generate_series(%(first)s::integer, %(last)s::integer) g, generate_series(1, 2) k, us
 """.replace("{USERS}", USERS)
 
 #: posts seeded a transaction (with their replies, likes and views)
@@ -98,7 +98,7 @@ _POST_EXISTS = "SELECT 1 FROM forum_posts WHERE id = md5('bench-forum-post-' || 
 SEED_VIEWS = """
 INSERT INTO forum_post_view_counts (post_id, shard, views)
 SELECT md5('bench-forum-post-' || g)::uuid, s, 1 + (g + s) %% 7
-FROM generate_series(%(first)s, %(last)s) g, generate_series(0, 3) s
+FROM generate_series(%(first)s::integer, %(last)s::integer) g, generate_series(0, 3) s
 """
 
 

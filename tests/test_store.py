@@ -7,10 +7,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import RowFactory, dict_row, scalar_row
 
 import learnstore
 from learnstore import AsyncStore, Store
-from learnstore.errors import AlreadyExists, InvalidReference, Unavailable
+from learnstore.errors import AlreadyExists, InvalidReference, NotFound, Unavailable
 
 
 def created(clerk_id: str, updated_at: int = 1) -> dict[str, Any]:
@@ -63,6 +64,62 @@ def test_store_on_a_callers_connection_leaves_the_commit_to_the_caller(fresh_db:
         assert count_users(fresh_db) == 0  # not committed yet: the caller owns the transaction
         conn.commit()
     assert count_users(fresh_db) == 1
+
+
+def course(title: str) -> dict[str, Any]:
+    lessons = [{"title": f"{title} {k}", "content_type": "text", "content": {"body": "b"}} for k in range(2)]
+    return {"title": title, "author_clerk_id": "author", "units": [{"title": "Unit", "lessons": lessons}]}
+
+
+@pytest.mark.parametrize("rows", [dict_row, scalar_row], ids=["dict_row", "scalar_row"])
+def test_a_callers_connection_of_any_row_factory_gets_typed_results_and_keeps_its_factory(
+    fresh_db: str, rows: RowFactory[Any]
+) -> None:
+    """learnstore reads tuples; a connection made with dict_row gave models of the columns' names
+    (clerk_id='clerk_id'), and scalar_row of one column. Every kind of operation on such a
+    connection now returns what it returns on a plain one, and the caller's factory is theirs again
+    after each, failures included."""
+    with psycopg.connect(fresh_db, row_factory=rows) as conn:
+        store = Store.on(conn)
+        store.users.apply_clerk_event(created("author"))
+        store.users.apply_clerk_event(
+            {"type": "user.updated", "data": {"id": "author", "first_name": "Ada", "updated_at": 2}}
+        )
+        user = store.users.get("author")  # one row
+        assert (user.clerk_id, user.first_name) == ("author", "Ada")
+        assert [m.clerk_id for m in store.pages.search_users("ada")] == ["author"]  # a list, into a model
+        imported = store.imports.import_course(course("Rows"))  # COPY and reads in one transaction
+        with store.transaction() as tx:  # a unit of work: its operations run on the same connection
+            tx.users.notify("author", "system", f"course {imported.id}")
+            assert tx.users.count_unread("author") == 1
+        assert store.as_user("author").users.count_unread("author") == 1  # under an identity
+        with pytest.raises(NotFound):
+            store.users.get("nobody")
+        assert conn.row_factory is rows
+        assert conn.execute("SELECT 7 AS seven").fetchone() == rows_of(rows)
+        conn.commit()
+    with psycopg.connect(fresh_db) as plain:
+        same = Store.on(plain)
+        assert same.users.get("author") == user
+        assert same.content.get_course_tree(imported.id, include_unpublished=True).course.title == "Rows"
+
+
+def rows_of(rows: RowFactory[Any]) -> object:
+    return {"seven": 7} if rows is dict_row else 7
+
+
+async def test_an_async_callers_connection_of_another_row_factory_gets_typed_results(fresh_db: str) -> None:
+    async with await psycopg.AsyncConnection.connect(fresh_db, row_factory=dict_row) as conn:
+        store = AsyncStore.on(conn)
+        await store.users.apply_clerk_event(created("author"))
+        assert (await store.users.get("author")).clerk_id == "author"
+        async with store.transaction() as tx:
+            await tx.users.notify("author", "system", "hello")
+            assert await tx.users.count_unread("author") == 1
+        with pytest.raises(NotFound):
+            await store.users.get("nobody")
+        assert conn.row_factory is dict_row
+        assert await (await conn.execute("SELECT 7 AS seven")).fetchone() == {"seven": 7}
 
 
 def test_connect_without_a_dsn_uses_learnstore_dsn(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,7 @@ import pydantic
 from psycopg import sql
 from psycopg.abc import Params, QueryNoTemplate
 from psycopg.pq import ConnStatus, TransactionStatus
+from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from learnstore._identity_pipeline import run_as
@@ -212,7 +213,18 @@ class Database:
     def _acquire(self) -> Iterator[psycopg.Connection[Any]]:
         with translating():
             if self._conn is not None:
-                yield self._conn
+                # The caller's connection, whatever row factory it was made with: learnstore reads
+                # tuples (see _Operation), and the caller's factory comes back at the end.
+                conn = self._conn
+                rows = conn.row_factory
+                if rows is tuple_row:
+                    yield conn
+                else:
+                    conn.row_factory = tuple_row
+                    try:
+                        yield conn
+                    finally:
+                        conn.row_factory = rows
             else:
                 # pool.connection(), with the check for connections the server has ended
                 pool = self._pool
@@ -418,6 +430,7 @@ class _Operation:
         "_previous",
         "_route",
         "_routed",
+        "_rows",
         "_savepoint",
         "_tagged",
     )
@@ -438,6 +451,7 @@ class _Operation:
         self._began = False  # this operation opened a transaction to carry the identity
         self._previous: tuple[str, str] | None = None  # to put back in the caller's transaction
         self._tagged: LearnstoreConnection | None = None  # carries the identity statement by statement
+        self._rows: Any = None  # the caller's row factory, to put back
 
     def __enter__(self) -> psycopg.Connection[Any]:
         try:
@@ -451,6 +465,11 @@ class _Operation:
                     conn = self._conn = _checkout(pool, conn)
             else:
                 self._pool = None  # the caller's connection: nothing to give back
+                if conn.row_factory is not tuple_row:
+                    # Made with dict_row, class_row, ...: learnstore reads every row as a tuple (the
+                    # generated models take the columns in order; a dict row would give its keys).
+                    self._rows = conn.row_factory
+                    conn.row_factory = tuple_row
             if conn.pgconn.transaction_status == TransactionStatus.INTRANS:
                 savepoint = conn.transaction()
                 savepoint.__enter__()
@@ -554,6 +573,8 @@ class _Operation:
         if self._routed is not None:
             self._routed.learnstore_route = None
             self._routed = None
+        if self._rows is not None and self._conn is not None:
+            self._conn.row_factory, self._rows = self._rows, None
         if self._began and self._conn is not None:
             # The identity's transaction is still open after a failure (also on a caller's
             # connection, which is not given back): the error being raised is the one to report.

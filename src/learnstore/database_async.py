@@ -18,6 +18,7 @@ import pydantic
 from psycopg import sql
 from psycopg.abc import Params, QueryNoTemplate
 from psycopg.pq import ConnStatus, TransactionStatus
+from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from learnstore._identity_pipeline import run_as
@@ -217,7 +218,18 @@ class AsyncDatabase:
     async def _acquire(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         with translating():
             if self._conn is not None:
-                yield self._conn
+                # The caller's connection, whatever row factory it was made with: learnstore reads
+                # tuples (see _Operation), and the caller's factory comes back at the end.
+                conn = self._conn
+                rows = conn.row_factory
+                if rows is tuple_row:
+                    yield conn
+                else:
+                    conn.row_factory = tuple_row
+                    try:
+                        yield conn
+                    finally:
+                        conn.row_factory = rows
             else:
                 # pool.connection(), with the check for connections the server has ended
                 pool = self._pool
@@ -423,6 +435,7 @@ class _Operation:
         "_previous",
         "_route",
         "_routed",
+        "_rows",
         "_savepoint",
         "_tagged",
     )
@@ -443,6 +456,7 @@ class _Operation:
         self._began = False  # this operation opened a transaction to carry the identity
         self._previous: tuple[str, str] | None = None  # to put back in the caller's transaction
         self._tagged: AsyncLearnstoreConnection | None = None  # carries the identity statement by statement
+        self._rows: Any = None  # the caller's row factory, to put back
 
     async def __aenter__(self) -> psycopg.AsyncConnection[Any]:
         try:
@@ -456,6 +470,11 @@ class _Operation:
                     conn = self._conn = await _checkout(pool, conn)
             else:
                 self._pool = None  # the caller's connection: nothing to give back
+                if conn.row_factory is not tuple_row:
+                    # Made with dict_row, class_row, ...: learnstore reads every row as a tuple (the
+                    # generated models take the columns in order; a dict row would give its keys).
+                    self._rows = conn.row_factory
+                    conn.row_factory = tuple_row
             if conn.pgconn.transaction_status == TransactionStatus.INTRANS:
                 savepoint = conn.transaction()
                 await savepoint.__aenter__()
@@ -559,6 +578,8 @@ class _Operation:
         if self._routed is not None:
             self._routed.learnstore_route = None
             self._routed = None
+        if self._rows is not None and self._conn is not None:
+            self._conn.row_factory, self._rows = self._rows, None
         if self._began and self._conn is not None:
             # The identity's transaction is still open after a failure (also on a caller's
             # connection, which is not given back): the error being raised is the one to report.

@@ -73,7 +73,8 @@ CREATE TABLE forum_post_likes (
         REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE CASCADE
 );
 COMMENT ON TABLE forum_post_likes IS 'A user likes a post, at most once.';
-CREATE INDEX forum_post_likes_user_clerk_id_idx ON forum_post_likes (user_clerk_id);
+-- A user's likes newest first (GetUserBelongings): the filter and the order in one index.
+CREATE INDEX forum_post_likes_user_newest_idx ON forum_post_likes (user_clerk_id, created_at DESC, id DESC);
 CREATE TRIGGER forum_post_likes_set_updated_at BEFORE UPDATE ON forum_post_likes
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
@@ -91,7 +92,7 @@ CREATE TABLE forum_reply_likes (
         REFERENCES users (clerk_id) ON UPDATE CASCADE ON DELETE CASCADE
 );
 COMMENT ON TABLE forum_reply_likes IS 'A user likes a reply, at most once.';
-CREATE INDEX forum_reply_likes_user_clerk_id_idx ON forum_reply_likes (user_clerk_id);
+CREATE INDEX forum_reply_likes_user_newest_idx ON forum_reply_likes (user_clerk_id, created_at DESC, id DESC);
 CREATE TRIGGER forum_reply_likes_set_updated_at BEFORE UPDATE ON forum_reply_likes
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 

@@ -18,7 +18,7 @@ from psycopg_pool import ConnectionPool
 
 import learnstore
 from learnstore import Database, Store
-from learnstore.database import _ended_by_server
+from learnstore.database import LearnstoreConnection, _ended_by_server
 from learnstore.errors import Contention, InvalidValue, LearnstoreError, Timeout, Unavailable
 from learnstore.repositories.imports import LoginDayRecord
 
@@ -110,8 +110,10 @@ def test_the_check_of_an_idle_connection_finds_a_terminated_one_and_keeps_the_gi
 ) -> None:
     """The check every operation makes of the connection it takes: a live idle one passes, one whose
     backend was terminated does not, and the check never lets another thread run. (poll(), which it
-    was, released the GIL: under 128 threads each operation queued for it once more.)"""
-    with psycopg.connect(fresh_db, autocommit=True) as conn:
+    was, released the GIL: under 128 threads each operation queued for it once more.) It finds the
+    FATAL error the server sends before it closes the socket: pg_stat_activity drops a backend before
+    the socket's end arrives, and a check that waited for the end let an operation fail in between."""
+    with LearnstoreConnection.connect(fresh_db, autocommit=True) as conn:
         assert not _ended_by_server(conn)
         spins = 0
         stop = threading.Event()
@@ -143,6 +145,7 @@ def test_the_check_of_an_idle_connection_finds_a_terminated_one_and_keeps_the_gi
         admin.execute("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
         wait_for(lambda: not backends(admin), "the terminated backend to exit")
         assert _ended_by_server(conn)
+        assert conn.learnstore_fatal.messages == ["terminating connection due to administrator command"]
 
 
 async def test_async_operations_after_the_pooled_backends_are_terminated_reconnect(

@@ -96,6 +96,9 @@ class AsyncLearnstoreConnection(psycopg.AsyncConnection[Any]):
         #: making one (its adapters, its transformer) and dropping it cost as much as everything
         #: learnstore adds to a pooled one-row read (docs/benchmarks.md, "Throughput")
         self.learnstore_cursors: list[psycopg.AsyncCursor[Any]] = []
+        #: the FATAL errors the server sent out of turn: it is ending the session (`_ended_by_server`)
+        self.learnstore_fatal = _FatalErrors()
+        self.add_notice_handler(self.learnstore_fatal)
 
     async def close(self) -> None:
         self.learnstore_cursors.clear()  # they refer to the connection: no cycle left to collect
@@ -360,25 +363,45 @@ def _ended_by_server(conn: psycopg.AsyncConnection[Any]) -> bool:
     """Whether an idle connection was ended by the server, without a round trip.
 
     An idle connection has nothing to read unless the server sent something out of turn: when it
-    ends a session it sends a FATAL error and closes the socket. (learnstore never LISTENs, so
-    there is no notification to mistake for it.) libpq reads what is there without waiting, its
-    socket being non-blocking: the first read takes the error, the second meets the closed socket
-    and marks the connection bad. An idle connection costs two reads that find nothing (under a
-    microsecond together).
+    ends a session it sends a FATAL error, then closes the socket. libpq reads what is there without
+    waiting (its socket is non-blocking) and, parsing it, hands an error that came while idle to
+    the notice handlers, where learnstore's connections record a FATAL one; a closed socket marks
+    the connection bad. So a connection is ended once the FATAL has arrived, before the socket's
+    end has (pg_stat_activity drops a backend before it exits). An idle connection costs one read
+    that finds nothing.
 
     Not poll(): Python releases the GIL around it, so under many threads every operation queued
     for the GIL once more; libpq's read through psycopg keeps it (bench.throughput, the 50-row
-    list at 128 callers: 0.74x raw psycopg's throughput with poll(), 0.81x without).
+    list at 128 callers: 0.74x raw psycopg's throughput with poll(), 0.78-0.81x without).
     """
     pgconn = conn.pgconn
     if pgconn.status != ConnStatus.OK:
         return True
     try:
         pgconn.consume_input()
-        pgconn.consume_input()
+        if pgconn.transaction_status != TransactionStatus.ACTIVE:  # no statement is running
+            # Parses what was read: an error out of turn goes to the notice handlers. On an idle
+            # connection it returns None at once, and, unlike PQisBusy, psycopg keeps the GIL.
+            pgconn.get_result()
     except psycopg.OperationalError:
         return True
-    return pgconn.status != ConnStatus.OK
+    fatal = getattr(conn, "learnstore_fatal", None)
+    return pgconn.status != ConnStatus.OK or bool(fatal and fatal.messages)
+
+
+class _FatalErrors:
+    """A notice handler that keeps the messages of FATAL errors: libpq hands an error that comes
+    while a connection is idle to the notice handlers. It refers to no connection, so the
+    connection that holds it makes no reference cycle."""
+
+    __slots__ = ("messages",)
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def __call__(self, diagnostic: psycopg.errors.Diagnostic) -> None:
+        if diagnostic.severity_nonlocalized == "FATAL":
+            self.messages.append(diagnostic.message_primary or "")
 
 
 @asynccontextmanager

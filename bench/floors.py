@@ -2,6 +2,7 @@
 
     python -m bench.floors tree --dsn ...   # the course tree (bar 1.10x raw)
     python -m bench.floors list --dsn ...   # the 50-row list of bench.throughput (bar 0.85x at 128 callers)
+    python -m bench.floors threads --dsn ... # its throughput at 128 threads, with and without the models
 
 `tree`:
 The course tree is one statement that returns the tree as a JSON document (text). The raw peer
@@ -23,12 +24,21 @@ the throughput measures, so this splits learnstore's CPU per call into layers, e
 psycopg_pool towards learnstore's call: the rows made into the generated pydantic models
 (`queries._runtime.to_models`, without validation), the query wrapper (`Querier`: aiosql's query,
 the spare cursor), and the store's call (argument validation, learnstore's pool context).
+
+`threads`: the same list's throughput under `--callers` threads (128) on pools of 8, as
+bench.throughput measures it, for four implementations: raw psycopg_pool; raw psycopg_pool with its
+rows made into the generated models (learnstore's `to_models`); learnstore's sync pool; and
+learnstore's sync pool with the rows left as tuples (`to_models` replaced for that run only: an
+experiment, not a mode of learnstore). Rounds of 3 s, the implementations shuffled in each; it
+prints each round's ops/s and the medians. When raw + models runs as learnstore does, and
+learnstore without models as raw does, the models are the difference.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -46,9 +56,10 @@ from bench.ops import Fixture
 from bench.peers import orm
 from bench.peers.raw import sql
 from bench.run import _sqlalchemy_url
-from bench.throughput import ensure_callers, writer
+from bench.throughput import Cell, Workload, ensure_callers, learnstore_call, raw_call, run_threads, writer
 from learnstore import Store
 from learnstore.database import LearnstoreConnection, LearnstoreCursor
+from learnstore.queries import progress as progress_queries
 from learnstore.queries._runtime import to_models
 from learnstore.queries.models import ListLessonProgressRow
 from learnstore.queries.progress import Querier
@@ -195,6 +206,47 @@ def rows_list(dsn: str, rounds: int) -> None:
     )
 
 
+def threads(dsn: str, callers: int, rounds: int) -> None:
+    """The 50-row list's throughput at `callers` threads, with and without the rows as models."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ensure_callers(conn, callers)
+        work = Workload(Fixture.find(conn))
+    size = {"min_size": 8, "max_size": 8}
+    store = learnstore.connect(dsn, timeout=60, **size)
+    pool = ConnectionPool(dsn, kwargs={"autocommit": True}, timeout=60, open=True, **size)
+    pool.wait()
+    raw = raw_call(pool, work, "list")
+    ours = learnstore_call(store, work, "list")
+    models = progress_queries.to_models
+    calls: dict[str, Callable[[int], object]] = {
+        "raw psycopg_pool": raw,
+        "raw + rows as models": lambda i: to_models(ListLessonProgressRow, raw(i)),
+        "learnstore": ours,
+        "learnstore, rows as tuples": ours,
+    }
+    cells = {name: Cell(name, "list", callers) for name in calls}
+    try:
+        for number in range(1, rounds + 1):
+            order = list(calls)
+            random.shuffle(order)
+            for name in order:
+                if name == "learnstore, rows as tuples":
+                    progress_queries.to_models = lambda cls, rows, like=None: rows  # type: ignore[assignment]
+                try:
+                    run_threads(calls[name], callers, 0.5, 3.0, cells[name])
+                finally:
+                    progress_queries.to_models = models
+            print(f"round {number}: " + ", ".join(f"{n} {c.rates[-1]:,.0f}/s" for n, c in cells.items()))
+    finally:
+        store.close()
+        pool.close()
+    medians = {name: statistics.median(cell.rates) for name, cell in cells.items()}
+    base = medians["raw psycopg_pool"]
+    print(f"50-row list, {callers} threads on pools of 8, medians of {rounds} rounds of 3 s:")
+    for name, rate in medians.items():
+        print(f"  {name:<28}{rate:>10,.0f} ops/s{rate / base:>8.2f}x raw")
+
+
 def _print(medians: dict[str, tuple[float, float]]) -> None:
     print(f"{'':<34}{'wall µs (median)':>18}{'CPU µs (mean)':>16}")
     for name, (wall, cpu) in medians.items():
@@ -205,17 +257,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("read", nargs="?", choices=("tree", "list"), default="tree")
+    parser.add_argument("read", nargs="?", choices=("tree", "list", "threads"), default="tree")
     parser.add_argument("--scale", choices=sorted(dataset.SCALES), default="small")
     parser.add_argument("--dsn", help="a database of your own (default: learnstore_bench)")
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument(
         "--cold", action="store_true", help="tree: run the ORM's course tree before each call"
     )
+    parser.add_argument("--callers", type=int, default=128, help="threads: how many")
     args = parser.parse_args(argv)
     dsn = dataset.ensure(args.dsn, args.scale)
     if args.read == "tree":
         tree(dsn, args.rounds, args.cold)
+    elif args.read == "threads":
+        threads(dsn, args.callers, max(args.rounds // 200, 3))
     else:
         rows_list(dsn, args.rounds)
     return 0

@@ -145,7 +145,7 @@ def test_the_check_of_an_idle_connection_finds_a_terminated_one_and_keeps_the_gi
         admin.execute("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
         wait_for(lambda: not backends(admin), "the terminated backend to exit")
         assert _ended_by_server(conn)
-        assert conn.learnstore_fatal.messages == ["terminating connection due to administrator command"]
+        assert len(conn.learnstore_fatal.messages) == 1  # the server's FATAL ("terminating connection ...")
 
 
 async def test_async_operations_after_the_pooled_backends_are_terminated_reconnect(

@@ -72,6 +72,11 @@ class Querier:
         expression so that the index serves it), language_id, course_id. Keyset pagination: the last row's
         created_at and id as before_* (NULL for the first page). Each row carries its card count and its
         owner's name ('' when they gave none) and avatar, so that a list draws without a call per set.
+        Two ways to the page, chosen when it runs (the forum search's, forum_pages.sql): a word in few sets
+        reads them from the GIN index; no text or a common word walks the newest first. Every filter is
+        written so that the generic plan a prepared statement switches to walks the index: with
+        `$1 IS NULL OR ...` filters PostgreSQL guessed them selective, and read and sorted every public set
+        (4 ms for a first page of 5,000 sets, 0.2 ms walked; docs/sharing.md).
         """
         with self._sql.search_public_flashcard_sets_cursor(
             self._conn,
@@ -198,6 +203,11 @@ class AsyncQuerier:
         expression so that the index serves it), language_id, course_id. Keyset pagination: the last row's
         created_at and id as before_* (NULL for the first page). Each row carries its card count and its
         owner's name ('' when they gave none) and avatar, so that a list draws without a call per set.
+        Two ways to the page, chosen when it runs (the forum search's, forum_pages.sql): a word in few sets
+        reads them from the GIN index; no text or a common word walks the newest first. Every filter is
+        written so that the generic plan a prepared statement switches to walks the index: with
+        `$1 IS NULL OR ...` filters PostgreSQL guessed them selective, and read and sorted every public set
+        (4 ms for a first page of 5,000 sets, 0.2 ms walked; docs/sharing.md).
         """
         async with self._sql.search_public_flashcard_sets_cursor(
             self._conn,

@@ -3,8 +3,9 @@ scales side by side, with the large → million ratio against the bound; and eac
 
     python -m bench.growth        # print both tables (from bench/history)
 
-Everything comes from bench/history: the operations from the latest published run of each scale
-(bench.report.latest), the loads from bench/history/loads.jsonl (`python -m bench.dataset --record`).
+Everything comes from bench/history: the operations from the latest published run of each scale on
+the kind of machine that measured the million scale (bench.report.growth_runs), the loads from
+bench/history/loads.jsonl (`python -m bench.dataset --record`).
 bench.report writes the latency table into docs/benchmarks.md and both tables into docs/scaling.md's
 "Growth" section, between GROWTH_BEGIN and GROWTH_END: numbers on a page are generated, never typed.
 """
@@ -29,6 +30,24 @@ def _us(value: float | None) -> str:
     if value is None:
         return ""
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def machine_kind(meta: dict[str, Any]) -> str:
+    """The kind of machine a run's meta names: its CPUs and their model ("2 CPUs (AMD EPYC)"), without
+    the kernel's build, which changes from one virtual machine to the next of the same kind."""
+    return str(meta.get("machine", "")).split(", ", 1)[0]
+
+
+def latency_intro(runs: list[dict[str, Any]]) -> list[str]:
+    """The lines before latency_table: what it compares, and on which kind of machine."""
+    kinds = sorted({machine_kind(run["meta"]) for run in runs if "meta" in run})
+    where = f" on one kind of machine ({', '.join(kinds)})" if len(kinds) == 1 else ""
+    return [
+        f"learnstore's median (µs, one connection) of the latest run at each scale{where}: a ratio of",
+        "two machines' medians would measure the machines. Per-user and per-course operations are to",
+        f"stay within {BOUND}x from large to million (the ones that do not are explained in",
+        "[Scaling: Growth](scaling.md#growth)).",
+    ]
 
 
 def latency_table(runs: list[dict[str, Any]], mode: str = "sync") -> list[str]:
@@ -117,6 +136,8 @@ def block(runs: list[dict[str, Any]], loads: dict[str, dict[str, Any]]) -> str:
         "",
         "#### Each operation's learnstore median at each scale (`python -m bench.run`)",
         "",
+        *latency_intro(runs),
+        "",
         *latency_table(runs),
         GROWTH_END,
     ]
@@ -130,11 +151,11 @@ def splice(page: str, generated: str) -> str:
 
 
 def main() -> int:
-    from bench.report import runs_of_history  # here: bench.report imports this module
+    from bench.report import growth_runs  # here: bench.report imports this module
 
     print("\n".join(load_table(latest_loads())))
     print()
-    print("\n".join(latency_table(runs_of_history())))
+    print("\n".join(latency_table(growth_runs())))
     return 0
 
 

@@ -25,14 +25,15 @@ INTRO = Path(__file__).resolve().parent / "intro.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
-def latest(scale: str, history: Path = HISTORY) -> dict[str, Any] | None:
+def latest(scale: str, history: Path = HISTORY, machine: str | None = None) -> dict[str, Any] | None:
     """The latest measurement of every operation at `scale`: the runs of bench/history/<scale>.jsonl
     laid over each other in order, so that a rerun of some operations (`--only`) replaces their rows
-    and keeps the others; the imports of the latest run that measured them; the last run's meta."""
+    and keeps the others; the imports of the latest run that measured them; the last run's meta.
+    With `machine`, only the runs on that kind of machine (growth.machine_kind)."""
     path = history / f"{scale}.jsonl"
     if not path.exists():
         return None
-    runs = published(path)
+    runs = [run for run in published(path) if machine is None or growth.machine_kind(run["meta"]) == machine]
     if not runs:
         return None
     rows: dict[tuple[str, str], dict[str, Any]] = {}
@@ -172,7 +173,14 @@ def _summary(runs: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def markdown(runs: list[dict[str, Any]], tp: dict[str, Any] | None = None) -> str:
+def markdown(
+    runs: list[dict[str, Any]],
+    tp: dict[str, Any] | None = None,
+    growth_of: list[dict[str, Any]] | None = None,
+) -> str:
+    """The results section: `runs` (the latest of each scale), the throughput run `tp` and the growth
+    table of `growth_of` (the runs measured on one kind of machine; by default `runs`)."""
+    growth_of = runs if growth_of is None else growth_of
     out = [
         BEGIN,
         "<!-- written by `python -m bench.report` from bench/history/*.jsonl: edit the runner, not this -->",
@@ -188,11 +196,9 @@ def markdown(runs: list[dict[str, Any]], tp: dict[str, Any] | None = None) -> st
         "",
         "### Growth: each operation at the three scales",
         "",
-        "learnstore's median (µs, one connection) of the latest run at each scale; per-user and",
-        f"per-course operations are to stay within {growth.BOUND}x from large to million (the ones that",
-        "do not are explained in [Scaling: Growth](scaling.md#growth)).",
+        *growth.latency_intro(growth_of),
         "",
-        *growth.latency_table(runs),
+        *growth.latency_table(growth_of),
         "",
     ]
     for run in runs:
@@ -274,11 +280,16 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def page(runs: list[dict[str, Any]], tp: dict[str, Any] | None = None) -> str:
-    """docs/benchmarks.md: the intro, then the results of `runs` and the throughput run `tp` (by
-    default the latest in bench/history)."""
+def page(
+    runs: list[dict[str, Any]],
+    tp: dict[str, Any] | None = None,
+    growth_of: list[dict[str, Any]] | None = None,
+) -> str:
+    """docs/benchmarks.md: the intro, then the results of `runs`, the throughput run `tp` and the
+    growth table of `growth_of` (by default the latest in bench/history: growth_runs)."""
     tp = tp if tp is not None else latest_throughput()
-    return INTRO.read_text() + "\n## Results\n\n" + markdown(runs, tp) + "\n"
+    growth_of = growth_of if growth_of is not None else growth_runs()
+    return INTRO.read_text() + "\n## Results\n\n" + markdown(runs, tp, growth_of) + "\n"
 
 
 def runs_of_history(history: Path = HISTORY) -> list[dict[str, Any]]:
@@ -286,9 +297,23 @@ def runs_of_history(history: Path = HISTORY) -> list[dict[str, Any]]:
     return [run for run in (latest(scale, history) for scale in growth.SCALES) if run is not None]
 
 
-def scaling_page(runs: list[dict[str, Any]], page: Path = DOCS / "scaling.md") -> str:
-    """docs/scaling.md with its Growth tables generated from `runs` and the recorded loads."""
-    return growth.splice(page.read_text(), growth.block(runs, growth.latest_loads()))
+def growth_runs(history: Path = HISTORY) -> list[dict[str, Any]]:
+    """The runs the growth tables compare: the latest of each scale measured on the kind of machine
+    that measured the largest scale (the million's, when there is one), smallest first. A ratio of
+    medians from two machines measures the machines: the latest large run on a faster one put every
+    operation 1.5-3x "slower" at the million scale, same machine 0.7-1.2x."""
+    runs = runs_of_history(history)
+    if not runs:
+        return runs
+    machine = growth.machine_kind(runs[-1]["meta"])
+    paired = [latest(scale, history, machine) for scale in growth.SCALES]
+    return [run for run in paired if run is not None]
+
+
+def scaling_page(growth_of: list[dict[str, Any]], page: Path = DOCS / "scaling.md") -> str:
+    """docs/scaling.md with its Growth tables generated from `growth_of` (growth_runs) and the
+    recorded loads."""
+    return growth.splice(page.read_text(), growth.block(growth_of, growth.latest_loads()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -304,8 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     if not runs:
         raise SystemExit("no run in bench/history: run python -m bench.run first")
     tp = latest_throughput()
-    text = page(runs, tp)
-    scaling = scaling_page(runs, args.scaling)
+    paired = growth_runs()
+    text = page(runs, tp, paired)
+    scaling = scaling_page(paired, args.scaling)
     if args.check:
         stale = [
             path for path, want in ((args.docs, text), (args.scaling, scaling)) if path.read_text() != want

@@ -188,6 +188,36 @@ def test_the_growth_table_lays_the_scales_side_by_side_with_the_large_to_million
     assert rows["feed"] == "| feed |  | 50.0 |  |  |  |"  # measured at one scale: no ratio
 
 
+def test_the_growth_tables_compare_runs_of_the_million_runs_kind_of_machine(tmp_path: Path) -> None:
+    """A faster machine's later large run is left out of the growth tables: the large column is the
+    latest large run on the machine kind that measured the million scale."""
+
+    def run(scale: str, machine: str, date: str, dashboard: float) -> dict[str, Any]:
+        return {
+            **_timed(scale, {"dashboard": dashboard}),
+            "date": date,
+            "rounds": 100,
+            "imports": [],
+            "meta": {"commit": "aaa1111", "machine": f"2 CPUs ({machine}), Linux 6.18.44-fc-v{date[-2:]}"},
+        }
+
+    history = {
+        "large": [
+            run("large", "AMD EPYC", "2026-12-03 10", 900.0),
+            run("large", "Intel Xeon", "2026-12-04 11", 450.0),
+        ],
+        "million": [run("million", "AMD EPYC", "2026-12-03 12", 1_000.0)],
+    }
+    for scale, runs in history.items():
+        (tmp_path / f"{scale}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+    latest_large = report.runs_of_history(tmp_path)[0]
+    assert growth.machine_kind(latest_large["meta"]) == "2 CPUs (Intel Xeon)"
+    paired = report.growth_runs(tmp_path)
+    assert [growth.machine_kind(r["meta"]) for r in paired] == ["2 CPUs (AMD EPYC)"] * 2
+    assert "| dashboard |  | 900 | 1,000 | **1.11x** | yes |" in growth.latency_table(paired)
+    assert "on one kind of machine (2 CPUs (AMD EPYC))" in " ".join(growth.latency_intro(paired))
+
+
 def test_the_load_table_gives_each_tables_rate_at_each_scale_and_leaves_out_unpublished_loads(
     tmp_path: Path,
 ) -> None:
@@ -224,7 +254,7 @@ def test_the_load_table_gives_each_tables_rate_at_each_scale_and_leaves_out_unpu
 
 def test_the_scaling_page_growth_tables_are_the_report_of_bench_history() -> None:
     page = (ROOT / "docs" / "scaling.md").read_text()
-    assert page == report.scaling_page(report.runs_of_history()), (
+    assert page == report.scaling_page(report.growth_runs()), (
         "docs/scaling.md's Growth tables are stale: python -m bench.report"
     )
 

@@ -192,8 +192,8 @@ def discovery_search(p: Peers) -> Impls:
     params = search_params(text, 20)
     return {
         **p.learnstore(lambda s, r: s.catalog.discover(text=text, limit=20)),
-        **p.raw(lambda raw, r: raw.all("search_published_courses", params)),
-        **p.raw(lambda raw, r: raw.all("search_published_courses", params, prepare=False), "_alt"),
+        **p.raw(lambda raw, r: raw.all("search_published_courses_newest", params)),
+        **p.raw(lambda raw, r: raw.all("search_published_courses_newest", params, prepare=False), "_alt"),
         "orm": lambda r: p.orm(orm.discovery_search, text, 20),
     }
 

@@ -36,18 +36,16 @@ ORDER BY u.position, l.position
 
 
 def search_params(text: str, limit: int) -> dict[str, Any]:
-    """The parameters `store.catalog.discover(text=..., limit=...)` passes (newest first, first page)."""
+    """The parameters `store.catalog.discover(text=..., limit=...)` passes to
+    `search_published_courses_newest` (newest first, first page)."""
     return {
         "text_query": text,
-        "sort_by": "newest",
         "language_code": None,
         "difficulty": None,
         "tags": [],
         "match_all_tags": True,
         "after_id": None,
         "after_published_at": None,
-        "after_score": None,
-        "after_count": None,
         "page_size": limit + 1,
     }
 

@@ -121,6 +121,7 @@ __all__ = [
     "SearchForumRow",
     "SearchOwnerFlashcardSetsRow",
     "SearchPublicFlashcardSetsRow",
+    "SearchPublishedCoursesNewestRow",
     "SearchPublishedCoursesRow",
     "SearchUsersRow",
     "SiteRole",
@@ -1130,6 +1131,24 @@ class ListCourseTagsRow(BaseModel):
 
 class SearchPublishedCoursesRow(BaseModel):
     """A row of SearchPublishedCourses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    title: str
+    description: str
+    difficulty: str
+    language_code: str | None
+    published_at: datetime | None
+    average_rating: Decimal
+    rating_count: int
+    rating_score: Decimal
+    relevance: Decimal
+    tags: list[str]
+
+
+class SearchPublishedCoursesNewestRow(BaseModel):
+    """A row of SearchPublishedCoursesNewest."""
 
     model_config = ConfigDict(frozen=True)
 

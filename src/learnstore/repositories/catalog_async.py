@@ -382,23 +382,38 @@ class AsyncCatalogRepository:
         sort_by = "newest" if query.order == "relevance" and text_query is None else query.order
         cursor = query.after
         async with self._db.connection() as conn:
-            # Prepared like every statement (psycopg's prepare_threshold): its shape keeps a good
-            # generic plan for every mix of filters (sql/queries/catalog.sql, docs/catalog.md), so
-            # no call pays for planning it again (half the time of a call on a small catalog).
-            rows = await AsyncQuerier(conn).search_published_courses(
-                text_query=text_query,
-                sort_by=sort_by,
-                language_code=query.language,
-                difficulty=query.difficulty,
-                tags=query.tags,
-                match_all_tags=query.match_all_tags,
-                after_id=cursor.id if cursor else None,
-                after_published_at=cursor.published_at if cursor else None,
-                after_score=cursor.score if cursor else None,
-                after_count=cursor.count if cursor else None,
-                page_size=query.limit + 1,  # one more tells whether there is a next page
-                into=CourseSummary,
-            )
+            # Prepared like every statement (psycopg's prepare_threshold): each statement's shape
+            # keeps a good generic plan for every mix of filters (sql/queries/catalog.sql,
+            # docs/catalog.md), so no call pays for planning it again (half the time of a call on a
+            # small catalog). Newest first has its own, which walks courses_published_idx.
+            querier = AsyncQuerier(conn)
+            if sort_by == "newest":
+                rows = await querier.search_published_courses_newest(
+                    text_query=text_query,
+                    language_code=query.language,
+                    difficulty=query.difficulty,
+                    tags=query.tags,
+                    match_all_tags=query.match_all_tags,
+                    after_id=cursor.id if cursor else None,
+                    after_published_at=cursor.published_at if cursor else None,
+                    page_size=query.limit + 1,  # one more tells whether there is a next page
+                    into=CourseSummary,
+                )
+            else:
+                rows = await querier.search_published_courses(
+                    text_query=text_query,
+                    sort_by=sort_by,
+                    language_code=query.language,
+                    difficulty=query.difficulty,
+                    tags=query.tags,
+                    match_all_tags=query.match_all_tags,
+                    after_id=cursor.id if cursor else None,
+                    after_published_at=cursor.published_at if cursor else None,
+                    after_score=cursor.score if cursor else None,
+                    after_count=cursor.count if cursor else None,
+                    page_size=query.limit + 1,
+                    into=CourseSummary,
+                )
         items = rows[: query.limit]
         next_cursor = None
         if len(rows) > query.limit:

@@ -60,8 +60,8 @@ LIMIT sqlc.arg(page_size);
 -- A course's requests in every status, newest first; keyset on (created_at, id).
 SELECT * FROM collaboration_requests
 WHERE course_id = sqlc.arg(course_id)::uuid
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  AND (created_at, id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                          coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY created_at DESC, id DESC
 LIMIT sqlc.arg(page_size);
 

@@ -64,8 +64,8 @@ FROM suggested_edits e WHERE e.id = sqlc.arg(id)::uuid;
 -- A course's pending edits, newest first; keyset on (created_at, id).
 SELECT * FROM suggested_edits
 WHERE course_id = sqlc.arg(course_id) AND status = 'pending'
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  AND (created_at, id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                          coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY created_at DESC, id DESC
 LIMIT sqlc.arg(page_size);
 
@@ -105,7 +105,7 @@ RETURNING *;
 SELECT * FROM suggested_edits
 WHERE course_id = sqlc.arg(course_id)
   AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  AND (created_at, id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                          coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY created_at DESC, id DESC
 LIMIT sqlc.arg(page_size);

@@ -41,8 +41,8 @@ SELECT f.id,
 FROM favorites f
 JOIN courses c ON c.id = f.course_id
 WHERE f.user_clerk_id = sqlc.arg(user_clerk_id)
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (f.created_at, f.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  AND (f.created_at, f.id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                              coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY f.created_at DESC, f.id DESC
 LIMIT sqlc.arg(page_size)::integer;
 

@@ -35,8 +35,8 @@ SELECT f.id, f.post_id, p.course_id, p.title, (p.deleted_at IS NOT NULL)::boolea
        f.created_at AS followed_at
 FROM forum_thread_follows f JOIN forum_posts p ON p.id = f.post_id
 WHERE f.user_clerk_id = sqlc.arg(user_clerk_id)::text AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (f.created_at, f.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  AND (f.created_at, f.id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                              coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY f.created_at DESC, f.id DESC
 LIMIT sqlc.arg(page_size);
 

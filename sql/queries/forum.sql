@@ -70,9 +70,10 @@ SELECT p.id, p.course_id, p.author_clerk_id,
        (p.hidden_at IS NOT NULL)::boolean AS hidden
 FROM forum_posts p LEFT JOIN users u ON u.clerk_id = p.author_clerk_id
 WHERE p.course_id = sqlc.arg(course_id) AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (p.pinned_at IS NOT NULL, p.created_at, p.id)
-          < (sqlc.narg(before_pinned)::boolean, sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  AND (p.pinned_at IS NOT NULL, p.created_at, p.id)
+      < (coalesce(sqlc.narg(before_pinned)::boolean, true),
+         coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+         coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY p.pinned_at IS NOT NULL DESC, p.created_at DESC, p.id DESC
 LIMIT sqlc.arg(page_size);
 

@@ -36,8 +36,8 @@ SELECT p.id, p.course_id, c.title AS course_title, p.author_clerk_id,
        (SELECT n FROM total)::bigint AS total
 FROM forum_posts p JOIN courses c ON c.id = p.course_id LEFT JOIN users u ON u.clerk_id = p.author_clerk_id
 WHERE p.deleted_at IS NULL AND c.status = 'published' AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (p.created_at, p.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  AND (p.created_at, p.id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                              coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 -- the page's bound as a sub-select: the generic plan then costs what the custom ones do, and the
 -- prepared statement keeps it instead of planning every call (docs/forum-pages.md)
 ORDER BY p.created_at DESC, p.id DESC
@@ -72,10 +72,10 @@ SELECT p.id, p.course_id, c.title AS course_title, p.author_clerk_id,
 FROM forum_posts p JOIN courses c ON c.id = p.course_id LEFT JOIN users u ON u.clerk_id = p.author_clerk_id
 WHERE p.course_id = sqlc.arg(course_id)::uuid AND p.deleted_at IS NULL
   AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR ((p.pinned_at IS NOT NULL), p.created_at, p.id)
-          < (sqlc.narg(before_pinned)::boolean, sqlc.narg(before_created_at)::timestamptz,
-             sqlc.narg(before_id)::uuid))
+  AND ((p.pinned_at IS NOT NULL), p.created_at, p.id)
+      < (coalesce(sqlc.narg(before_pinned)::boolean, true),
+         coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+         coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 -- the page's bound as a sub-select: the generic plan then costs what the custom ones do, and the
 -- prepared statement keeps it instead of planning every call (docs/forum-pages.md)
 ORDER BY (p.pinned_at IS NOT NULL) DESC, p.created_at DESC, p.id DESC
@@ -285,8 +285,8 @@ WITH mine AS (
     FROM related r JOIN forum_posts p ON p.course_id = r.course_id
     WHERE (SELECT n FROM related_posts) <= 5000
       AND p.deleted_at IS NULL AND learnstore_visible(p.hidden_at, p.author_clerk_id)
-      AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-           OR (p.created_at, p.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+      AND (p.created_at, p.id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                                  coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
     ORDER BY p.created_at DESC, p.id DESC
     -- the bound as a sub-select, as the feeds' (above)
     LIMIT (SELECT sqlc.arg(page_size)::integer)
@@ -298,8 +298,8 @@ WITH mine AS (
       -- IS TRUE: a condition the planner cannot turn into a join (it would fetch every related
       -- post by course, as `few` does, and sort them); the related courses are hashed once
       AND (p.course_id IN (SELECT r.course_id FROM related r)) IS TRUE
-      AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-           OR (p.created_at, p.id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+      AND (p.created_at, p.id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                                  coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
     ORDER BY p.created_at DESC, p.id DESC
     LIMIT (SELECT sqlc.arg(page_size)::integer)
 ), page AS (

@@ -95,7 +95,7 @@ SELECT * FROM user_suspensions WHERE user_clerk_id = sqlc.arg(clerk_id) AND susp
 -- (created_at, id).
 SELECT * FROM moderation_actions
 WHERE (sqlc.narg(subject_clerk_id)::text IS NULL OR subject_clerk_id = sqlc.narg(subject_clerk_id)::text)
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  AND (created_at, id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                          coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY created_at DESC, id DESC
 LIMIT sqlc.arg(page_size);

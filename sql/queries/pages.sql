@@ -48,8 +48,8 @@ FROM favorites f
 JOIN course_card_facts k ON k.course_id = f.course_id
 LEFT JOIN user_courses vc ON vc.course_id = f.course_id AND vc.user_clerk_id = f.user_clerk_id
 WHERE f.user_clerk_id = sqlc.arg(user_clerk_id)::text
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (f.created_at, f.course_id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  AND (f.created_at, f.course_id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                                     coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY f.created_at DESC, f.course_id DESC
 LIMIT sqlc.arg(page_size)::integer;
 

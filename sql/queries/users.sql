@@ -127,8 +127,8 @@ WHERE user_clerk_id = sqlc.arg(user_clerk_id) AND (NOT sqlc.arg(read_only)::bool
 -- Newest first; pass the last row's (created_at, id) to get the next page.
 SELECT * FROM notifications
 WHERE user_clerk_id = sqlc.arg(user_clerk_id)
-  AND (sqlc.narg(before_created_at)::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg(before_created_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  AND (created_at, id) < (coalesce(sqlc.narg(before_created_at)::timestamptz, 'infinity'),
+                          coalesce(sqlc.narg(before_id)::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY created_at DESC, id DESC
 LIMIT sqlc.arg(page_size);
 

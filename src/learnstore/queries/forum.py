@@ -85,8 +85,8 @@ class Querier:
         self,
         *,
         course_id: UUID,
-        before_created_at: datetime | None,
         before_pinned: bool | None,
+        before_created_at: datetime | None,
         before_id: UUID | None,
         page_size: int,
     ) -> list[models.ListCoursePostsNewestRow]:
@@ -97,8 +97,8 @@ class Querier:
         with self._sql.list_course_posts_newest_cursor(
             self._conn,
             course_id=course_id,
-            before_created_at=before_created_at,
             before_pinned=before_pinned,
+            before_created_at=before_created_at,
             before_id=before_id,
             page_size=page_size,
         ) as cursor:
@@ -161,7 +161,7 @@ class Querier:
         return to_model(models.ForumReply, row)
 
     def get_reply(self, *, id: UUID) -> models.ForumReply | None:
-        """GetReply (forum.sql:155)."""
+        """GetReply (forum.sql:156)."""
         row = self._sql.get_reply(self._conn, id=id)
         return to_model(models.ForumReply, row)
 
@@ -336,8 +336,8 @@ class AsyncQuerier:
         self,
         *,
         course_id: UUID,
-        before_created_at: datetime | None,
         before_pinned: bool | None,
+        before_created_at: datetime | None,
         before_id: UUID | None,
         page_size: int,
     ) -> list[models.ListCoursePostsNewestRow]:
@@ -348,8 +348,8 @@ class AsyncQuerier:
         async with self._sql.list_course_posts_newest_cursor(
             self._conn,
             course_id=course_id,
-            before_created_at=before_created_at,
             before_pinned=before_pinned,
+            before_created_at=before_created_at,
             before_id=before_id,
             page_size=page_size,
         ) as cursor:
@@ -412,7 +412,7 @@ class AsyncQuerier:
         return to_model(models.ForumReply, row)
 
     async def get_reply(self, *, id: UUID) -> models.ForumReply | None:
-        """GetReply (forum.sql:155)."""
+        """GetReply (forum.sql:156)."""
         row = await self._sql.get_reply(self._conn, id=id)
         return to_model(models.ForumReply, row)
 

@@ -51,8 +51,8 @@ class Querier:
         self,
         *,
         course_id: UUID,
-        before_created_at: datetime | None,
         before_pinned: bool | None,
+        before_created_at: datetime | None,
         before_id: UUID | None,
         page_size: int,
     ) -> list[models.ListCourseForumFeedRow]:
@@ -63,8 +63,8 @@ class Querier:
         with self._sql.list_course_forum_feed_cursor(
             self._conn,
             course_id=course_id,
-            before_created_at=before_created_at,
             before_pinned=before_pinned,
+            before_created_at=before_created_at,
             before_id=before_id,
             page_size=page_size,
         ) as cursor:
@@ -194,8 +194,8 @@ class AsyncQuerier:
         self,
         *,
         course_id: UUID,
-        before_created_at: datetime | None,
         before_pinned: bool | None,
+        before_created_at: datetime | None,
         before_id: UUID | None,
         page_size: int,
     ) -> list[models.ListCourseForumFeedRow]:
@@ -206,8 +206,8 @@ class AsyncQuerier:
         async with self._sql.list_course_forum_feed_cursor(
             self._conn,
             course_id=course_id,
-            before_created_at=before_created_at,
             before_pinned=before_pinned,
+            before_created_at=before_created_at,
             before_id=before_id,
             page_size=page_size,
         ) as cursor:

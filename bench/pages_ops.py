@@ -283,9 +283,12 @@ def orm_belongings(session: Session, clerk_id: str, n: int) -> dict[str, Any]:
     }
 
 
-def orm_roster(session: Session, course_id: UUID, viewer: str, limit: int) -> list[dict[str, Any]]:
-    """A roster page as the ORM reads it: the permission, the page of enrolments with their users,
-    the course's quizzes, the page's quiz results, and the total."""
+def orm_roster(
+    session: Session, course_id: UUID, viewer: str, limit: int, by_name: bool = False
+) -> list[dict[str, Any]]:
+    """A roster page as the ORM reads it: the permission, the page of enrolments with their users
+    (by progress, or by name: the full name, else the clerk id, lower-cased), the course's quizzes,
+    the page's quiz results, and the total."""
     course = session.get(orm.Course, course_id)
     seat = session.scalar(
         select(_Seat).where(
@@ -298,7 +301,13 @@ def orm_roster(session: Session, course_id: UUID, viewer: str, limit: int) -> li
         select(orm.UserCourse, orm.User)
         .join(orm.User, orm.User.clerk_id == orm.UserCourse.user_clerk_id)
         .where(orm.UserCourse.course_id == course_id)
-        .order_by(desc(orm.UserCourse.progress), desc(orm.UserCourse.user_clerk_id))
+        .order_by(
+            *(
+                (_name_key(), orm.UserCourse.user_clerk_id)
+                if by_name
+                else (desc(orm.UserCourse.progress), desc(orm.UserCourse.user_clerk_id))
+            )
+        )
         .limit(limit)
     ).all()
     quizzes = session.scalars(
@@ -312,6 +321,11 @@ def orm_roster(session: Session, course_id: UUID, viewer: str, limit: int) -> li
         {"clerk_id": user.clerk_id, "progress": enrolment.progress, "quizzes": len(quizzes), "total": total}
         for enrolment, user in page
     ]
+
+
+def _name_key() -> ColumnElement[str]:
+    full = func.btrim(func.concat_ws(" ", orm.User.first_name, orm.User.last_name))
+    return func.lower(func.coalesce(func.nullif(full, ""), orm.User.clerk_id))
 
 
 def _belongings_parsed(row: Any) -> Any:
@@ -383,6 +397,24 @@ def user_search(p: Peers) -> Impls:
         **p.learnstore(lambda s, r: s.pages.search_users(SEARCH_PREFIX)),
         **p.raw(lambda raw, r: raw.all("search_users", params)),
         "orm": lambda r: p.orm(orm_user_search, SEARCH_PREFIX),
+    }
+
+
+@operation("roster_by_name", "an instructor's roster, by name (page of 50)", kind="list", rows="50")
+def roster_by_name(p: Peers) -> Impls:
+    course = p.fx.course_id
+    author = p.setup.execute("SELECT author_clerk_id FROM courses WHERE id = %s", (course,)).fetchone()[0]
+    params = {
+        "course_id": course,
+        "viewer": author,
+        "after_name": None,
+        "after_clerk_id": None,
+        "page_size": 51,
+    }
+    return {
+        **p.learnstore(lambda s, r: s.pages.roster(course, viewer=author, order="name")),
+        **p.raw(lambda raw, r: _roster_parsed(raw.one("get_course_roster_by_name", params))),
+        "orm": lambda r: p.orm(orm_roster, course, author, 51, True),
     }
 
 

@@ -95,6 +95,7 @@ BREAKS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
     # the pairs' own trigger takes the deleted learner from the count: only the pair drifts
     ("set_learners", "DELETE FROM flashcard_set_learners", lambda w: "not a learner"),
     ("set_learner_counts", "UPDATE flashcard_sets SET learners = learners + 4", lambda w: "5"),
+    ("course_roster_names", "UPDATE course_roster_names SET name_key = 'zed'", lambda w: "zed"),
 ]
 
 

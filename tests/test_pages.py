@@ -563,7 +563,7 @@ def test_each_roster_statement_keeps_its_generic_plan_instead_of_planning_every_
             assert store.pages.roster(main, viewer="author", order=order, limit=50).total == 405
     plans = db_conn.execute(
         "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
-        " WHERE statement LIKE '%%course_roster_entries%%'"
+        " WHERE statement LIKE '%%FROM course_roster_%%'"  # course_roster_entries, course_roster_by_name
     ).fetchall()
     assert len(plans) == 2 and all(generic > 0 for generic, _ in plans), plans
 

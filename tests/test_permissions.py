@@ -624,8 +624,9 @@ def test_every_function_pins_its_search_path_and_no_definer_is_callable_by_publi
     # function with a SET clause is never inlined, which cost a 50-thread page 2 ms -> 35 ms. It is not
     # SECURITY DEFINER and names every object schema-qualified, so a search_path cannot redirect it.
     # uuidv7 (0035), every table's id default, likewise: a SQL-standard body binds its names when it
-    # is created, so no search_path can redirect it.
-    inlined = {"learnstore_visible", "uuidv7"}
+    # is created, so no search_path can redirect it; and learnstore_name_key (0040), the roster's
+    # name key, for the same reason.
+    inlined = {"learnstore_visible", "uuidv7", "learnstore_name_key"}
     unpinned = [
         name
         for name, _, config, *_ in functions

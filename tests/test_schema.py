@@ -438,6 +438,10 @@ WORLD: tuple[tuple[str, str, str], ...] = (
      "%(courses)s, 'clerk_b', 10, now()) ON CONFLICT (user_clerk_id, course_id)"
      " DO UPDATE SET points = (course_points.points"),
     ("course_points_histogram", "course_points_histogram (course_id, points, shard)", "%(courses)s, 0, 0"),
+    # clerk_b's name key on their enrolment (migration 0040): made by the enrolment's trigger
+    ("course_roster_names", "course_roster_names (course_id, user_clerk_id, name_key)",
+     "%(courses)s, 'clerk_b', 'b') ON CONFLICT (user_clerk_id, course_id)"
+     " DO UPDATE SET name_key = (course_roster_names.name_key"),
     ("flashcard_sets", "flashcard_sets (owner_clerk_id, course_id, title, description)",
      "'clerk_b', %(courses)s, 'Greetings', 'Hello and goodbye'"),
     ("flashcards", "flashcards (set_id, front, back)", "%(flashcard_sets)s, 'hello', 'olá'"),
@@ -841,6 +845,10 @@ VIOLATIONS: tuple[Violation, ...] = (
     bad("course_points_histogram_course_id_fkey", "course_points_histogram", "course_id = gen_random_uuid()"),
     bad("course_points_histogram_points_non_negative", "course_points_histogram", "points = -1"),
     bad("course_points_histogram_shard_range", "course_points_histogram", "shard = 8"),
+    # a course's roster by name (migration 0040)
+    dup("course_roster_names_user_course_key", "course_roster_names", "user_clerk_id", "course_id",
+        "name_key"),
+    bad("course_roster_names_enrolment_fkey", "course_roster_names", "user_clerk_id = 'clerk_a'"),
     dup("lesson_progress_counts_lesson_shard_key", "lesson_progress_counts", "lesson_id", "shard"),
     bad("lesson_progress_counts_lesson_id_fkey", "lesson_progress_counts", "lesson_id = gen_random_uuid()"),
     bad("lesson_progress_counts_shard_range", "lesson_progress_counts", "shard = 8"),
@@ -1118,7 +1126,7 @@ PRIVATE_TO_CLERK_B = {
     "users", "user_streaks", "login_days", "learning_goals", "notifications", "user_courses",
     "user_progress", "quiz_attempts", "collaborators", "user_achievements", "flashcard_sets", "flashcards",
     "user_flashcard_progress", "flashcard_reviews", "favorites", "site_roles", "user_suspensions",
-    "collaboration_requests", "flashcard_set_learners", "course_points",
+    "collaboration_requests", "flashcard_set_learners", "course_points", "course_roster_names",
 }  # fmt: skip
 WRITTEN_BY_CLERK_B = {
     "forum_posts": "author_clerk_id",
@@ -1161,6 +1169,7 @@ def test_deleting_a_course_deletes_everything_under_it(db_conn: Conn, world: dic
         "forum_post_view_counts", "forum_thread_follows", "forum_course_post_counts", "course_stats",
         "lesson_progress_counts",
         "feedback_upvote_counts", "forum_course_activity", "course_points", "course_points_histogram",
+        "course_roster_names",
     }  # fmt: skip
     # A learner's flashcards outlive the course they were made for.
     assert column(db_conn, "flashcard_sets", "course_id", world["flashcard_sets"]) is None

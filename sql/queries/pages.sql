@@ -349,9 +349,10 @@ WITH allowed AS (
         SELECT e.user_clerk_id, e.progress, e.enrolled_at, e.completed_at, e.last_activity_at
         FROM course_roster_entries e
         WHERE e.course_id = sqlc.arg(course_id)::uuid
-          AND (sqlc.narg(after_clerk_id)::text IS NULL
-               OR (e.progress, e.user_clerk_id)
-                  < (sqlc.narg(after_progress)::integer, sqlc.narg(after_clerk_id)::text))
+          -- the keyset as one row comparison, the first page past the highest progress: an index
+          -- condition in every plan (docs/queries.md)
+          AND (e.progress, e.user_clerk_id)
+              < (coalesce(sqlc.narg(after_progress)::integer, 2147483647), coalesce(sqlc.narg(after_clerk_id)::text, ''))
         ORDER BY e.progress DESC, e.user_clerk_id DESC
         LIMIT sqlc.arg(page_size)::integer) r
     WHERE a.ok AND sqlc.arg(sort_by)::text = 'progress'
@@ -360,9 +361,8 @@ WITH allowed AS (
         SELECT e.user_clerk_id, e.progress, e.enrolled_at, e.completed_at, e.last_activity_at
         FROM course_roster_entries e
         WHERE e.course_id = sqlc.arg(course_id)::uuid
-          AND (sqlc.narg(after_clerk_id)::text IS NULL
-               OR (e.last_activity_at, e.user_clerk_id)
-                  < (sqlc.narg(after_at)::timestamptz, sqlc.narg(after_clerk_id)::text))
+          AND (e.last_activity_at, e.user_clerk_id)
+              < (coalesce(sqlc.narg(after_at)::timestamptz, 'infinity'), coalesce(sqlc.narg(after_clerk_id)::text, ''))
         ORDER BY e.last_activity_at DESC, e.user_clerk_id DESC
         LIMIT sqlc.arg(page_size)::integer) r
     WHERE a.ok AND sqlc.arg(sort_by)::text = 'last_activity'
@@ -402,7 +402,8 @@ SELECT (SELECT ok FROM allowed) AS allowed,
 
 -- name: GetCourseRosterByName :one
 -- GetCourseRoster's page sorted by name (A-Z; ties by clerk id), from the cursor's after_name and
--- after_clerk_id on.
+-- after_clerk_id on: a walk of course_roster_names_course_name_idx (each learner's name key, kept
+-- by triggers: 99_course_roster_names.sql) from the keyset, which stops after the page.
 -- returns: GetCourseRosterRow
 WITH allowed AS (
     SELECT EXISTS (
@@ -414,18 +415,13 @@ WITH allowed AS (
                             AND co.status = 'accepted'))) AS ok
 ), picked AS (
     SELECT r.* FROM allowed a CROSS JOIN LATERAL (
-        SELECT e.user_clerk_id, e.progress, e.enrolled_at, e.completed_at, e.last_activity_at
-        FROM course_roster_entries e
-        -- each learner's name by its key (OFFSET 0 keeps it a lookup per learner: joined, the
-        -- planner hashes the whole users table to name a course's learners)
-        CROSS JOIN LATERAL (
-            SELECT lower(coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id))
-                       AS name_key
-            FROM users u WHERE u.clerk_id = e.user_clerk_id OFFSET 0) n
+        SELECT e.user_clerk_id, e.progress, e.enrolled_at, e.completed_at, e.last_activity_at, e.name_key
+        FROM course_roster_by_name e
         WHERE e.course_id = sqlc.arg(course_id)::uuid
-          AND (sqlc.narg(after_clerk_id)::text IS NULL
-               OR (n.name_key, e.user_clerk_id) > (sqlc.narg(after_name)::text, sqlc.narg(after_clerk_id)::text))
-        ORDER BY n.name_key, e.user_clerk_id
+          -- the first page from '' (no name key is empty: a blank name falls back to the clerk id)
+          AND (e.name_key, e.user_clerk_id)
+              > (coalesce(sqlc.narg(after_name)::text, ''), coalesce(sqlc.narg(after_clerk_id)::text, ''))
+        ORDER BY e.name_key, e.user_clerk_id
         LIMIT sqlc.arg(page_size)::integer) r
     WHERE a.ok
 ), quizzes AS (
@@ -455,10 +451,9 @@ SELECT (SELECT ok FROM allowed) AS allowed,
                                             WHERE a.user_clerk_id = p.user_clerk_id
                                               AND a.quiz_id IN (SELECT id FROM quizzes)),
                       'quiz_count', (SELECT count(*) FROM quizzes),
-                      'name_key', lower(coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''),
-                                                u.clerk_id)))
-                  ORDER BY lower(coalesce(nullif(btrim(concat_ws(' ', u.first_name, u.last_name)), ''), u.clerk_id)),
-                           u.clerk_id)
+                      -- the stored key the page walked (the cursor's after_name)
+                      'name_key', p.name_key)
+                  ORDER BY p.name_key, p.user_clerk_id)
            FROM picked p JOIN users u ON u.clerk_id = p.user_clerk_id), '[]'::json)::text AS entries;
 
 -- name: ExportCourseRoster :many

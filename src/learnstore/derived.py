@@ -665,6 +665,30 @@ WHERE s.rows IS DISTINCT FROM e.rows
     repair_sql=("SELECT course_points_resync(%(keys)s::text[])",),
 )
 
+# Each enrolled learner's name key copied onto their enrolment (course_roster_names, migration 0040):
+# a course's roster by name walks them in order. The key is the learner: their rows are what
+# user_courses and users give, one per enrolment, with learnstore_name_key of the learner's name.
+_COURSE_ROSTER_NAMES = DerivedValue(
+    name="course_roster_names",
+    stored_in="course_roster_names (name_key)",
+    kept_by="statement triggers on user_courses (a new enrolment's row) and users (a rename), under an"
+    " advisory lock per learner; cascades from the enrolment",
+    drift_sql="""
+SELECT u.clerk_id AS key, coalesce(s.rows, 'none') AS stored, coalesce(e.rows, 'none') AS expected
+FROM users u {sample}
+CROSS JOIN LATERAL (SELECT string_agg(rn.course_id || ': ' || rn.name_key, ', ' ORDER BY rn.course_id) AS rows
+                    FROM course_roster_names rn WHERE rn.user_clerk_id = u.clerk_id) AS s
+CROSS JOIN LATERAL (SELECT string_agg(uc.course_id || ': '
+                                      || learnstore_name_key(u.first_name, u.last_name, u.clerk_id),
+                                      ', ' ORDER BY uc.course_id) AS rows
+                    FROM user_courses uc WHERE uc.user_clerk_id = u.clerk_id) AS e
+WHERE s.rows IS DISTINCT FROM e.rows
+""",
+    # the learners' advisory locks taken (a rename or an enrolment waits), then copied in a later
+    # statement (course_roster_names_resync)
+    repair_sql=("SELECT course_roster_names_resync(%(keys)s::text[])",),
+)
+
 # Per course, its learners per points value (course_points_histogram, migration 0032): a course
 # leaderboard's rank sums the values above the viewer's. The key is the course.
 _COURSE_POINTS_HISTOGRAM = DerivedValue(
@@ -741,6 +765,7 @@ DERIVED_VALUES: tuple[DerivedValue, ...] = (
     _POINTS_HISTOGRAM,
     _COURSE_POINTS,
     _COURSE_POINTS_HISTOGRAM,
+    _COURSE_ROSTER_NAMES,
     _LESSON_COUNTS,
     _FORUM_ACTIVITY,
     _FORUM_COURSE_ACTIVITY,

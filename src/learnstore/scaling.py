@@ -138,6 +138,11 @@ DISTRIBUTION: dict[str, Distribution] = {
     "course_points": _course(
         "course_id", "a course's learners' points, copied from user_points: the board walks one course"
     ),
+    # Migration 0040: a course's learners by name, read one course at a time (the roster); a rename
+    # writes its learner's rows on the shards of the learner's courses, from the trigger on users.
+    "course_roster_names": _course(
+        "course_id", "a course's learners' name keys, copied from users: the roster by name walks one course"
+    ),
     "course_points_histogram": _course(
         "course_id", "a course's learners per points value: the rank sums one course's range"
     ),

@@ -319,6 +319,10 @@ MODEL: Final[dict[str, dict[str, tuple[Audience, ...]]]] = {
         "DELETE": ("nobody",),
     },
     "lesson_progress_counts": {command: ("nobody",) for command in COMMANDS},
+    # A course's learners by name (migration 0040): read only through course_roster_entries, the
+    # owner's view that shows a course's team its roster; written only by the SECURITY DEFINER
+    # triggers on user_courses and users; a row goes with its enrolment.
+    "course_roster_names": {command: ("nobody",) for command in COMMANDS},
     # A review's upvotes, counted (migration 0030): read like the reviews, by anyone; written only by
     # the SECURITY DEFINER triggers on course_feedback and feedback_upvotes; a row goes with its review.
     "feedback_upvote_counts": {

@@ -25,7 +25,9 @@ __all__ = [
     "CourseFeedback",
     "CoursePoint",
     "CoursePointsHistogram",
+    "CourseRosterByName",
     "CourseRosterEntry",
+    "CourseRosterName",
     "CourseStat",
     "CourseTag",
     "DetachCourseTagsRow",
@@ -931,6 +933,33 @@ class CoursePointsHistogram(BaseModel):
     learners: int
     created_at: datetime
     updated_at: datetime
+
+
+class CourseRosterName(BaseModel):
+    """An enrolled learner's name key, copied by triggers: the roster by name walks it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    course_id: UUID
+    user_clerk_id: str
+    name_key: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CourseRosterByName(BaseModel):
+    """A course's enrolments with name keys, as its team may read them (the roster by name)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    course_id: UUID
+    user_clerk_id: str
+    progress: int
+    enrolled_at: datetime
+    completed_at: datetime | None
+    last_activity_at: datetime
+    name_key: str
 
 
 class CourseStat(BaseModel):

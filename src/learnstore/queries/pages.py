@@ -313,8 +313,8 @@ class Querier:
         *,
         course_id: UUID,
         viewer: str,
-        after_clerk_id: str | None,
         after_progress: int | None,
+        after_clerk_id: str | None,
         page_size: int,
         sort_by: str,
         after_at: datetime | None,
@@ -333,8 +333,8 @@ class Querier:
             self._conn,
             course_id=course_id,
             viewer=viewer,
-            after_clerk_id=after_clerk_id,
             after_progress=after_progress,
+            after_clerk_id=after_clerk_id,
             page_size=page_size,
             sort_by=sort_by,
             after_at=after_at,
@@ -346,19 +346,20 @@ class Querier:
         *,
         course_id: UUID,
         viewer: str,
-        after_clerk_id: str | None,
         after_name: str | None,
+        after_clerk_id: str | None,
         page_size: int,
     ) -> models.GetCourseRosterRow | None:
         """GetCourseRoster's page sorted by name (A-Z; ties by clerk id), from the cursor's after_name and
-        after_clerk_id on.
+        after_clerk_id on: a walk of course_roster_names_course_name_idx (each learner's name key, kept
+        by triggers: 99_course_roster_names.sql) from the keyset, which stops after the page.
         """
         row = self._sql.get_course_roster_by_name(
             self._conn,
             course_id=course_id,
             viewer=viewer,
-            after_clerk_id=after_clerk_id,
             after_name=after_name,
+            after_clerk_id=after_clerk_id,
             page_size=page_size,
         )
         return to_model(models.GetCourseRosterRow, row)
@@ -674,8 +675,8 @@ class AsyncQuerier:
         *,
         course_id: UUID,
         viewer: str,
-        after_clerk_id: str | None,
         after_progress: int | None,
+        after_clerk_id: str | None,
         page_size: int,
         sort_by: str,
         after_at: datetime | None,
@@ -694,8 +695,8 @@ class AsyncQuerier:
             self._conn,
             course_id=course_id,
             viewer=viewer,
-            after_clerk_id=after_clerk_id,
             after_progress=after_progress,
+            after_clerk_id=after_clerk_id,
             page_size=page_size,
             sort_by=sort_by,
             after_at=after_at,
@@ -707,19 +708,20 @@ class AsyncQuerier:
         *,
         course_id: UUID,
         viewer: str,
-        after_clerk_id: str | None,
         after_name: str | None,
+        after_clerk_id: str | None,
         page_size: int,
     ) -> models.GetCourseRosterRow | None:
         """GetCourseRoster's page sorted by name (A-Z; ties by clerk id), from the cursor's after_name and
-        after_clerk_id on.
+        after_clerk_id on: a walk of course_roster_names_course_name_idx (each learner's name key, kept
+        by triggers: 99_course_roster_names.sql) from the keyset, which stops after the page.
         """
         row = await self._sql.get_course_roster_by_name(
             self._conn,
             course_id=course_id,
             viewer=viewer,
-            after_clerk_id=after_clerk_id,
             after_name=after_name,
+            after_clerk_id=after_clerk_id,
             page_size=page_size,
         )
         return to_model(models.GetCourseRosterRow, row)

@@ -505,3 +505,70 @@ async def test_repairs_racing_awards_leave_no_drift(fresh_db: str) -> None:
     assert awards(fresh_db, "author") == ["liked-2", "liked-4", "liked-6", "liked-8"]
     assert scalar(fresh_db, "SELECT points FROM user_points WHERE user_clerk_id = 'author'") == 20
     assert_no_drift(fresh_db)
+
+
+# -- the lock derived state takes before it reads (learnstore_keys_lock, migration 0041) ------------
+
+
+def _takes(dsn: str, statement: str) -> bool:
+    """Whether `statement` gets its locks at once, beside the locks the test's transaction holds."""
+    with psycopg.connect(dsn) as other:
+        other.execute("SET lock_timeout = '100ms'")
+        try:
+            other.execute(statement.encode())
+        except psycopg.errors.LockNotAvailable:
+            return False
+        return True
+
+
+@pytest.mark.parametrize(
+    ("held", "wanted", "waits"),
+    [
+        # one key exclusively: its other lockers wait, another key's do not
+        ("ARRAY['ada'], true", "ARRAY['ada'], false", True),
+        ("ARRAY['ada'], true", "ARRAY['ada'], true", True),
+        ("ARRAY['ada'], true", "ARRAY['bo'], true", False),
+        # shared lockers of one key need not queue on each other
+        ("ARRAY['ada'], false", "ARRAY['ada'], false", False),
+        ("ARRAY['ada'], false", "ARRAY['ada'], true", True),
+        # more than 32 keys, or none named, lock the whole scope: every locker waits
+        ("array(SELECT 'k' || g FROM generate_series(1, 33) g), false", "ARRAY['zed'], false", True),
+        ("NULL, false", "ARRAY['zed'], false", True),
+        ("ARRAY['ada'], false", "NULL, true", True),
+    ],
+)
+def test_the_keys_lock_excludes_what_its_modes_promise(
+    fresh_db: str, held: str, wanted: str, waits: bool
+) -> None:
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute(f"SELECT learnstore_keys_lock('test.scope', {held})".encode())
+        assert _takes(fresh_db, f"SELECT learnstore_keys_lock('test.scope', {wanted})") is not waits
+        # another scope never waits for this one
+        assert _takes(fresh_db, f"SELECT learnstore_keys_lock('test.other', {wanted})")
+    # committed (the connection closed): the locks are gone with the transaction
+    assert _takes(fresh_db, f"SELECT learnstore_keys_lock('test.scope', {wanted})")
+
+
+def test_the_scopes_lockers_share_the_keys_lock(fresh_db: str) -> None:
+    """course_points_lock and course_roster_names_lock lock a learner in their own scope (an award
+    and a rename of one learner need not queue on each other); lesson_progress_counts_lock locks a
+    (learner, course) pair exclusively."""
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("SELECT course_points_lock(ARRAY['ada'], true)")
+        assert not _takes(fresh_db, "SELECT course_points_lock(ARRAY['ada'], false)")
+        assert _takes(fresh_db, "SELECT course_roster_names_lock(ARRAY['ada'], true)")
+    course = "00000000-0000-0000-0000-000000000001"
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute(f"SELECT lesson_progress_counts_lock(ARRAY['ada'], ARRAY['{course}'::uuid])".encode())
+        assert not _takes(
+            fresh_db, f"SELECT lesson_progress_counts_lock(ARRAY['ada'], ARRAY['{course}'::uuid])"
+        )
+        assert _takes(fresh_db, f"SELECT lesson_progress_counts_lock(ARRAY['bo'], ARRAY['{course}'::uuid])")
+        assert not _takes(fresh_db, "SELECT lesson_progress_counts_lock(NULL, NULL)")
+
+
+def test_the_keys_lock_is_not_the_apps_to_call(db_conn: psycopg.Connection[Any]) -> None:
+    with db_conn.transaction(force_rollback=True):
+        db_conn.execute("SET LOCAL ROLE learnstore_app")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            db_conn.execute("SELECT learnstore_keys_lock('learnstore.course_points', ARRAY['ada'], true)")

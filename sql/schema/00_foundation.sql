@@ -40,3 +40,29 @@ $$;
 CREATE FUNCTION is_not_blank(s text) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN btrim(s, E' \t\r\n') <> '';
+
+-- The lock that derived state kept by triggers takes before it reads (migration 0041): two writers of
+-- one key (a learner, a learner's enrolment) in different transactions do not see each other's
+-- uncommitted rows, so each locks the key for its transaction, then reads in a later statement, after
+-- the other committed (READ COMMITTED). A writer that changes the key's state locks it exclusively,
+-- one that only copies it shared (those need not queue on each other). More than 32 keys, or none
+-- given (NULL), take the scope's one exclusive lock instead (the lock table is finite), which every
+-- per-key locker shares. Keys are locked in hash order, so two lockers never wait for each other
+-- in a circle.
+CREATE FUNCTION learnstore_keys_lock(p_scope text, p_keys text[], p_exclusive boolean) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$
+BEGIN
+    IF p_keys IS NULL OR cardinality(p_keys) > 32 THEN
+        PERFORM pg_advisory_xact_lock(hashtext(p_scope));
+    ELSIF p_exclusive THEN
+        PERFORM pg_advisory_xact_lock_shared(hashtext(p_scope));
+        PERFORM pg_advisory_xact_lock(hashtext(p_scope), k.key)
+        FROM (SELECT DISTINCT hashtext(r.key) AS key FROM unnest(p_keys) AS r (key) ORDER BY 1) AS k;
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(hashtext(p_scope));
+        PERFORM pg_advisory_xact_lock_shared(hashtext(p_scope), k.key)
+        FROM (SELECT DISTINCT hashtext(r.key) AS key FROM unnest(p_keys) AS r (key) ORDER BY 1) AS k;
+    END IF;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION learnstore_keys_lock(text, text[], boolean) FROM PUBLIC;

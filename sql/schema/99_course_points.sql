@@ -42,30 +42,14 @@ CREATE TRIGGER course_points_set_updated_at BEFORE UPDATE ON course_points
 
 -- Whether an enrolment has a row depends on two tables written by different transactions: an award
 -- (user_points) copies the learner's points onto the enrolments it sees, an enrolment copies the
--- points it sees, and neither sees the other's uncommitted row. So each takes a transaction-scoped
--- advisory lock on the learner, then reads in a later statement: the award exclusively (after it
--- wrote user_points: awards of one learner already queue on its user_points row), an enrolment
--- shared (a learner's enrolments need not queue on each other). The second of an award and an
--- enrolment reads after the first committed (READ COMMITTED) and copies the points it wrote, or
--- copies its own points onto the enrolment it made. A statement of more than 32 learners (an
--- import, an achievement's points changed) takes one exclusive lock instead (the lock table is
--- finite), which the per-learner lockers share.
+-- points it sees, and neither sees the other's uncommitted row. So each locks the learner
+-- (learnstore_keys_lock, 00_foundation.sql) and reads in a later statement: the award exclusively
+-- (after it wrote user_points: awards of one learner already queue on its user_points row), an
+-- enrolment shared. The second of an award and an enrolment copies the points the first wrote, or
+-- its own points onto the enrolment the first made. An achievement's points changed lock the scope.
 CREATE FUNCTION course_points_lock(p_learners text[], p_exclusive boolean) RETURNS void
-LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$
-BEGIN
-    IF cardinality(p_learners) > 32 THEN
-        PERFORM pg_advisory_xact_lock(hashtext('learnstore.course_points'));
-    ELSIF p_exclusive THEN
-        PERFORM pg_advisory_xact_lock_shared(hashtext('learnstore.course_points'));
-        PERFORM pg_advisory_xact_lock(hashtext('learnstore.course_points'), l.key)
-        FROM (SELECT DISTINCT hashtext(r.learner) AS key FROM unnest(p_learners) AS r (learner) ORDER BY 1) AS l;
-    ELSE
-        PERFORM pg_advisory_xact_lock_shared(hashtext('learnstore.course_points'));
-        PERFORM pg_advisory_xact_lock_shared(hashtext('learnstore.course_points'), l.key)
-        FROM (SELECT DISTINCT hashtext(r.learner) AS key FROM unnest(p_learners) AS r (learner) ORDER BY 1) AS l;
-    END IF;
-END
-$$;
+LANGUAGE sql VOLATILE SET search_path = public, pg_temp
+AS $$ SELECT learnstore_keys_lock('learnstore.course_points', p_learners, p_exclusive) $$;
 REVOKE EXECUTE ON FUNCTION course_points_lock(text[], boolean) FROM PUBLIC;
 
 -- Rewrites the given learners' rows from user_points and user_courses: the repair, the backfill.

@@ -41,28 +41,11 @@ CREATE TRIGGER course_roster_names_set_updated_at BEFORE UPDATE ON course_roster
 
 -- A rename and an enrolment of one learner are written by different transactions, and neither sees
 -- the other's uncommitted row: the rename updates the learner's rows it sees, the enrolment copies
--- the name it sees. So each takes a transaction-scoped advisory lock on the learner, then reads in
--- a later statement: a rename exclusively, an enrolment shared (a learner's enrolments need not
--- queue on each other). The second reads after the first committed (READ COMMITTED). A statement of
--- more than 32 learners (an import) takes one exclusive lock instead (the lock table is finite),
--- which the per-learner lockers share. (course_points_lock, 99_course_points.sql, does the same for
--- points.)
+-- the name it sees. So each locks the learner (learnstore_keys_lock, 00_foundation.sql) and reads in
+-- a later statement: a rename exclusively, an enrolment shared.
 CREATE FUNCTION course_roster_names_lock(p_learners text[], p_exclusive boolean) RETURNS void
-LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$
-BEGIN
-    IF cardinality(p_learners) > 32 THEN
-        PERFORM pg_advisory_xact_lock(hashtext('learnstore.course_roster_names'));
-    ELSIF p_exclusive THEN
-        PERFORM pg_advisory_xact_lock_shared(hashtext('learnstore.course_roster_names'));
-        PERFORM pg_advisory_xact_lock(hashtext('learnstore.course_roster_names'), l.key)
-        FROM (SELECT DISTINCT hashtext(r.learner) AS key FROM unnest(p_learners) AS r (learner) ORDER BY 1) AS l;
-    ELSE
-        PERFORM pg_advisory_xact_lock_shared(hashtext('learnstore.course_roster_names'));
-        PERFORM pg_advisory_xact_lock_shared(hashtext('learnstore.course_roster_names'), l.key)
-        FROM (SELECT DISTINCT hashtext(r.learner) AS key FROM unnest(p_learners) AS r (learner) ORDER BY 1) AS l;
-    END IF;
-END
-$$;
+LANGUAGE sql VOLATILE SET search_path = public, pg_temp
+AS $$ SELECT learnstore_keys_lock('learnstore.course_roster_names', p_learners, p_exclusive) $$;
 REVOKE EXECUTE ON FUNCTION course_roster_names_lock(text[], boolean) FROM PUBLIC;
 
 -- Rewrites the given learners' rows from user_courses and users: the repair, the backfill. Locks

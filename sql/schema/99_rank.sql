@@ -164,25 +164,21 @@ REVOKE EXECUTE ON FUNCTION lesson_progress_counts_add(uuid[], bigint[], bigint[]
 --   lesson or unit moved to another course (its key changes: FOR UPDATE) waits the same way, or
 --   went first and the re-checked join drops the row, which then takes the next path.
 -- - A status whose enrolment is not visible may race an enrolment being made, which would count
---   the statuses it sees and miss this one. So both take a transaction-scoped advisory lock on the
---   (learner, course) pair, in hash order, and count in a later statement: the second of the two
---   counts after the first committed and sees its row (READ COMMITTED, as evaluate_achievements).
---   A statement of more than 32 pairs (an import) takes one exclusive lock instead (the lock table
---   is finite), which the per-pair writers share; moving lessons to another course takes it too.
+--   the statuses it sees and miss this one. So both lock the (learner, course) pair exclusively
+--   (learnstore_keys_lock, 00_foundation.sql) and count in a later statement: the second of the
+--   two counts after the first committed and sees its row. Moving lessons to another course (no
+--   pairs: NULL) locks the scope.
 -- The common write (set_lesson_status, which holds the enrolment already) takes the first path:
 -- no advisory lock, one statement to find and lock, one to add.
 CREATE FUNCTION lesson_progress_counts_lock(p_learners text[], p_courses uuid[]) RETURNS void
-LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$
-BEGIN
-    IF p_learners IS NULL OR cardinality(p_learners) > 32 THEN
-        PERFORM pg_advisory_xact_lock(hashtext('learnstore.lesson_progress_counts'));
-    ELSE
-        PERFORM pg_advisory_xact_lock_shared(hashtext('learnstore.lesson_progress_counts'));
-        PERFORM pg_advisory_xact_lock(hashtext('learnstore.lesson_progress_counts'), pair.key)
-        FROM (SELECT DISTINCT hashtext(p.learner || '/' || p.course::text) AS key
-              FROM unnest(p_learners, p_courses) AS p (learner, course) ORDER BY 1) AS pair;
-    END IF;
-END
+LANGUAGE sql VOLATILE SET search_path = public, pg_temp
+AS $$
+SELECT learnstore_keys_lock(
+    'learnstore.lesson_progress_counts',
+    CASE WHEN p_learners IS NOT NULL
+         THEN ARRAY(SELECT p.learner || '/' || p.course::text FROM unnest(p_learners, p_courses) AS p (learner, course))
+    END,
+    true)
 $$;
 REVOKE EXECUTE ON FUNCTION lesson_progress_counts_lock(text[], uuid[]) FROM PUBLIC;
 

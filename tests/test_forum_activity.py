@@ -214,10 +214,11 @@ def test_check_finds_and_repairs_drifted_counts(db_conn: Conn) -> None:
     reply = store.forum.reply(post.id, "cy", "Reply")
     store.forum.like_post(post.id, "cy")
     store.forum.like_reply(reply.id, "bo")
-    # a shard of bo's more (one connection wrote them all: one shard), and all of cy's rows gone
+    # a shard of bo's more (one transaction wrote them all, to the shard of its id: the next one is
+    # free), and all of cy's rows gone
     db_conn.execute(
         "INSERT INTO forum_user_activity (clerk_id, shard, likes_received, likes_received_public)"
-        " VALUES ('bo', (pg_backend_pid() + 1) % 16, 6, 6)"
+        " VALUES ('bo', (pg_current_xact_id()::text::bigint + 1) % 16, 6, 6)"
     )
     db_conn.execute("DELETE FROM forum_user_activity WHERE clerk_id = 'cy'")
     report = store.check()
